@@ -1,0 +1,164 @@
+"""Engine, sessions and schema upgrades for SQLite and PostgreSQL.
+
+SQLite is opened in WAL mode with foreign keys on and a busy timeout, so many
+TUIs and one sync process on a host share the file. Write transactions start
+with ``BEGIN IMMEDIATE``: a deferred transaction that later wants to write can
+fail at once with "database is locked" instead of waiting out the busy timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session
+
+BUSY_TIMEOUT_MS = 10_000
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class StoreError(Exception):
+    """The store cannot be opened or upgraded; the message says why and what to do."""
+
+
+def utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (naive input is taken as UTC)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Hand transaction control to the "begin" hook below (pysqlite's own
+    # implicit BEGIN cannot be made IMMEDIATE).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    immediate = conn.get_execution_options().get("immediate", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings omnitui relies on."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise StoreError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH "
+        "or postgresql+psycopg://USER@HOST/DB"
+    )
+
+
+@dataclass
+class Store:
+    """An open store: its engine plus where attachment bytes live."""
+
+    engine: Engine
+    data_dir: Path
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reads; nothing it does is committed."""
+        with Session(self.engine) as session:
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose work is committed together when the block ends
+        (rolled back if it raises)."""
+        with self.engine.connect().execution_options(immediate=True) as conn:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision; returns (before, after)."""
+    from alembic import command
+
+    before = current_revision(engine)
+    command.upgrade(_alembic_config(engine), "head")
+    return before, current_revision(engine)
+
+
+def open_store(url: str, data_dir: Path, *, migrate: bool = True) -> Store:
+    """Open the store at ``url``; a new or older store is upgraded first."""
+    engine = make_engine(url)
+    try:
+        if migrate and current_revision(engine) != head_revision():
+            upgrade(engine)
+    except StoreError:
+        engine.dispose()
+        raise
+    except Exception as exc:  # driver errors carry the reason in their text
+        engine.dispose()
+        raise StoreError(f"cannot open the store at {redact_url(url)}: {exc}") from None
+    return Store(engine=engine, data_dir=data_dir)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return "<unparseable database URL>"

@@ -1,0 +1,151 @@
+"""The tables of the store (see DESIGN.md, "Data model").
+
+Times are aware UTC datetimes everywhere (SQLModel refuses naive ones);
+PostgreSQL keeps them as ``timestamptz``, SQLite as sortable UTC text.
+
+Full-text search is not declared here: the FTS5 table (SQLite) and the
+``tsvector`` column (PostgreSQL) are created by the migrations, because they
+differ per engine and SQLAlchemy cannot describe either.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    version: int = 1
+
+
+class Identity(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_identity_channel_address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    channel: str
+    address: str
+    display_name: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("account", "channel", "thread_key", name="uq_conversation_thread"),
+        Index("ix_conversation_activity", "last_message_at"),
+        Index("ix_conversation_status_activity", "status", "last_message_at"),
+        Index("ix_conversation_assignee_activity", "assignee", "last_message_at"),
+        Index("ix_conversation_customer_activity", "customer_id", "last_message_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    account: str
+    channel: str
+    # email: root Message-ID; sms/whatsapp: "ours|theirs"; chat: room/chat id
+    thread_key: str
+    our_address: str
+    their_address: str
+    subject: str | None = None
+    status: str = "open"
+    snoozed_until: datetime | None = None
+    assignee: str | None = None
+    last_message_at: datetime = Field(default_factory=utcnow)
+    # the oldest customer message not yet answered; None when we spoke last
+    waiting_since: datetime | None = None
+    message_count: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    version: int = 1
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("account", "external_id", name="uq_message_account_external"),
+        Index("ix_message_conversation_sent", "conversation_id", "sent_at"),
+        Index("ix_message_customer_sent", "customer_id", "sent_at"),
+        Index("ix_message_status", "status"),
+        Index("ix_message_email_id", "account", "email_message_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    customer_id: int = Field(foreign_key="customer.id")
+    account: str
+    channel: str
+    direction: str
+    external_id: str | None = None
+    # RFC 5322 Message-ID for email (threading); None on other channels
+    email_message_id: str | None = None
+    from_address: str
+    to_address: str
+    subject: str | None = None
+    body_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    sent_at: datetime = Field(default_factory=utcnow)
+    status: str = "received"
+    error: str | None = None
+    attempts: int = 0
+    author: str | None = None
+    next_attempt_at: datetime | None = None
+
+
+class Attachment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class Note(SQLModel, table=True):
+    __table_args__ = (Index("ix_note_customer_created", "customer_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    author: str
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SyncState(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account", "scope", name="uq_syncstate_account_scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str
+    # "" for the whole account; an IMAP folder name otherwise
+    scope: str = ""
+    cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_audit_customer_at", "customer_id", "at"),
+        Index("ix_audit_conversation_at", "conversation_id", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    customer_id: int | None = Field(default=None, foreign_key="customer.id")
+    conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
