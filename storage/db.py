@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 10_000
@@ -97,14 +97,16 @@ class Store:
     def write(self) -> Iterator[Session]:
         """A session whose work is committed together when the block ends
         (rolled back if it raises)."""
-        with self.engine.connect().execution_options(immediate=True) as conn:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                try:
-                    yield session
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+        with (
+            self.engine.connect().execution_options(immediate=True) as conn,
+            Session(bind=conn, expire_on_commit=False) as session,
+        ):
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -150,7 +152,7 @@ def open_store(url: str, data_dir: Path, *, migrate: bool = True) -> Store:
     except StoreError:
         engine.dispose()
         raise
-    except Exception as exc:  # driver errors carry the reason in their text
+    except (SQLAlchemyError, OSError) as exc:  # the driver's text says why
         engine.dispose()
         raise StoreError(f"cannot open the store at {redact_url(url)}: {exc}") from None
     return Store(engine=engine, data_dir=data_dir)

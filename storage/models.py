@@ -11,8 +11,9 @@ differ per engine and SQLAlchemy cannot describe either.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -149,3 +150,19 @@ class AuditEvent(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customer.id")
     conversation_id: int | None = Field(default=None, foreign_key="conversation.id")
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+# Core handles on the tables, for set-wise statements (typed, unlike the
+# model attributes, which mypy sees as plain values).
+customer_t = _table(Customer)
+identity_t = _table(Identity)
+conversation_t = _table(Conversation)
+message_t = _table(Message)
+attachment_t = _table(Attachment)
+note_t = _table(Note)
+syncstate_t = _table(SyncState)
+audit_t = _table(AuditEvent)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Engine
+from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on the metadata)
-from sqlmodel import SQLModel
 
 engine: Engine = context.config.attributes["engine"]
 with engine.connect() as connection:

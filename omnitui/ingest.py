@@ -1,0 +1,545 @@
+"""Storing what a provider's poll found: messages, customers, threads, cursor.
+
+Everything of one batch is written in one transaction together with the
+cursor that covers it, so a crash either stores the batch and moves the
+cursor, or does neither. Re-ingesting a batch stores nothing new: a message
+is unique per (account, external id).
+
+The work is done in set-wise Core statements (one lookup per kind of row,
+``executemany`` inserts) rather than row by row through the ORM, so ingest
+runs near the speed of the database itself (``benchmarks/ingest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlmodel import Session
+
+from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.text import sanitize_filename
+from omnitui.threads import (
+    SUBJECT_WINDOW_DAYS,
+    email_ancestors,
+    email_root,
+    normalize_subject,
+    pair_key,
+)
+from providers.base import InboundMessage, PollBatch, StatusUpdate
+from storage.blobs import put_blob
+from storage.db import Store, utc
+from storage.models import (
+    SyncState,
+    attachment_t,
+    conversation_t,
+    customer_t,
+    identity_t,
+    message_t,
+    syncstate_t,
+    utcnow,
+)
+
+CHUNK = 400  # bound parameters per IN (...) lookup; far below every engine's limit
+REOPENED_STATUSES = frozenset({"resolved", "snoozed"})
+
+T = TypeVar("T")
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    new_customers: int = 0
+    new_conversations: int = 0
+    status_updates: int = 0
+    problems: int = 0
+    conversation_ids: set[int] = field(default_factory=set)
+
+
+@dataclass
+class _Item:
+    msg: InboundMessage
+    their: str
+    ours: str
+    sent_at: datetime
+    conversation_id: int | None = None
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _normalized(channel: str, address: str, region: str) -> str:
+    # Inbound mail must never be dropped for an odd address: keep it as given.
+    try:
+        return normalize_address(channel, address, region)
+    except InvalidAddress:
+        return address.strip() or "(unknown)"
+
+
+def ingest(
+    store: Store, account: str, batch: PollBatch, *, default_region: str = "US"
+) -> IngestResult:
+    """Store ``batch`` from ``account`` and its cursors in one transaction."""
+    blobs = {
+        id(att): put_blob(store.data_dir, att.data)
+        for msg in batch.messages
+        for att in msg.attachments
+    }
+    with store.write() as session:
+        result = _store_messages(session, account, batch.messages, default_region, blobs)
+        result.status_updates += apply_status_updates(session, account, batch.status_updates)
+        save_cursors(session, account, batch.cursors)
+    return result
+
+
+def _store_messages(
+    session: Session,
+    account: str,
+    messages: Sequence[InboundMessage],
+    region: str,
+    blobs: Mapping[int, str],
+) -> IngestResult:
+    result = IngestResult()
+    known = _existing_external_ids(session, account, [m.external_id for m in messages])
+    items: list[_Item] = []
+    echoes: list[StatusUpdate] = []
+    for msg in messages:
+        if msg.external_id in known:
+            result.duplicates += 1
+            if msg.direction == "out" and msg.status:
+                echoes.append(StatusUpdate(msg.external_id, msg.status))
+            continue
+        known.add(msg.external_id)
+        theirs, ours = (
+            (msg.from_address, msg.to_address)
+            if msg.direction == "in"
+            else (msg.to_address, msg.from_address)
+        )
+        items.append(
+            _Item(
+                msg=msg,
+                their=_normalized(msg.channel, theirs, region),
+                ours=_normalized(msg.channel, ours, region),
+                sent_at=utc(msg.sent_at),
+            )
+        )
+    result.status_updates += apply_status_updates(session, account, echoes)
+    if not items:
+        return result
+    items.sort(key=lambda item: item.sent_at)
+    customers = _customers_for(session, items, result)
+    _assign_conversations(session, account, items, customers, result)
+    _insert_messages(session, account, items, customers, blobs, result)
+    return result
+
+
+def _existing_external_ids(session: Session, account: str, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    unique = list(dict.fromkeys(ids))
+    for part in _chunks(unique):
+        stmt = select(message_t.c.external_id).where(
+            message_t.c.account == account, message_t.c.external_id.in_(part)
+        )
+        found.update(eid for eid in session.execute(stmt).scalars() if eid is not None)
+    return found
+
+
+def _customers_for(
+    session: Session, items: Sequence[_Item], result: IngestResult
+) -> dict[tuple[str, str], int]:
+    """The customer of every (channel, address) in ``items``, creating the missing ones."""
+    names: dict[tuple[str, str], str | None] = {}
+    for item in items:
+        key = (item.msg.channel, item.their)
+        if names.get(key) is None:
+            names[key] = item.msg.from_name if item.msg.direction == "in" else None
+    found = find_identities(session, list(names))
+    missing = [key for key in names if key not in found]
+    if missing:
+        now = utcnow()
+        rows = [
+            {
+                "name": (names[key] or key[1]).strip() or key[1],
+                "created_at": now,
+                "updated_at": now,
+                "version": 1,
+            }
+            for key in missing
+        ]
+        stmt = insert(customer_t).returning(customer_t.c.id, sort_by_parameter_order=True)
+        ids = list(session.execute(stmt, rows).scalars())
+        session.execute(
+            insert(identity_t),
+            [
+                {
+                    "customer_id": cid,
+                    "channel": ch,
+                    "address": addr,
+                    "display_name": names[(ch, addr)],
+                    "created_at": now,
+                }
+                for cid, (ch, addr) in zip(ids, missing, strict=True)
+            ],
+        )
+        found.update(zip(missing, ids, strict=True))
+        result.new_customers += len(missing)
+    return found
+
+
+def find_identities(
+    session: Session, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """customer id by (channel, normalized address), for the keys that exist."""
+    found: dict[tuple[str, str], int] = {}
+    for part in _chunks(keys):
+        stmt = select(identity_t.c.channel, identity_t.c.address, identity_t.c.customer_id).where(
+            tuple_(identity_t.c.channel, identity_t.c.address).in_(part)
+        )
+        for channel, address, customer_id in session.execute(stmt):
+            found[(channel, address)] = customer_id
+    return found
+
+
+def _thread_key(item: _Item) -> str | None:
+    msg = item.msg
+    if msg.channel == "email":
+        return None
+    if msg.thread_id:
+        return msg.thread_id
+    if msg.channel in ("sms", "whatsapp"):
+        return pair_key(item.ours, item.their)
+    return item.their
+
+
+def _assign_conversations(
+    session: Session,
+    account: str,
+    items: Sequence[_Item],
+    customers: Mapping[tuple[str, str], int],
+    result: IngestResult,
+) -> None:
+    """Set ``conversation_id`` on every item, creating conversations as needed."""
+    keyed = {(i.msg.channel, k): i for i in items if (k := _thread_key(i)) is not None}
+    emails = [i for i in items if i.msg.channel == "email"]
+    by_key = _conversations_by_key(session, account, list(keyed))
+    email_threads = _EmailThreads(session, account, emails, customers) if emails else None
+    for item in items:
+        customer_id = customers[(item.msg.channel, item.their)]
+        if item.msg.channel == "email":
+            assert email_threads is not None
+            key, conv_id = email_threads.locate(item, customer_id)
+        else:
+            key = _thread_key(item) or item.their
+            conv_id = by_key.get((item.msg.channel, key))
+        if conv_id is None:
+            conv_id = _create_conversation(session, account, item, key, customer_id)
+            by_key[(item.msg.channel, key)] = conv_id
+            result.new_conversations += 1
+            if email_threads is not None and item.msg.channel == "email":
+                email_threads.created(item, key, conv_id, customer_id)
+        item.conversation_id = conv_id
+        if email_threads is not None and item.msg.channel == "email":
+            email_threads.remember(item, conv_id)
+
+
+def _conversations_by_key(
+    session: Session, account: str, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    found: dict[tuple[str, str], int] = {}
+    for part in _chunks(keys):
+        stmt = select(
+            conversation_t.c.channel, conversation_t.c.thread_key, conversation_t.c.id
+        ).where(
+            conversation_t.c.account == account,
+            tuple_(conversation_t.c.channel, conversation_t.c.thread_key).in_(part),
+        )
+        for channel, key, conv_id in session.execute(stmt):
+            found[(channel, key)] = conv_id
+    return found
+
+
+def _create_conversation(
+    session: Session, account: str, item: _Item, key: str, customer_id: int
+) -> int:
+    msg = item.msg
+    stmt = insert(conversation_t).returning(conversation_t.c.id)
+    return int(
+        session.execute(
+            stmt,
+            {
+                "customer_id": customer_id,
+                "account": account,
+                "channel": msg.channel,
+                "thread_key": key,
+                "our_address": item.ours,
+                "their_address": item.their,
+                "subject": msg.subject,
+                "status": "open",
+                "last_message_at": item.sent_at,
+                "message_count": 0,
+                "created_at": utcnow(),
+                "version": 1,
+            },
+        ).scalar_one()
+    )
+
+
+class _EmailThreads:
+    """Finds the conversation of each e-mail of a batch: by the Message-IDs it
+    answers, then by its root id, then by subject with the same customer."""
+
+    def __init__(
+        self,
+        session: Session,
+        account: str,
+        emails: Sequence[_Item],
+        customers: Mapping[tuple[str, str], int],
+    ) -> None:
+        self.by_message_id: dict[str, int] = {}
+        self.by_root: dict[str, int] = {}
+        self.by_subject: dict[tuple[int, str], int] = {}
+        ancestors = list(
+            {a for i in emails for a in email_ancestors(i.msg.in_reply_to, i.msg.references)}
+        )
+        for part in _chunks(ancestors):
+            stmt = select(message_t.c.email_message_id, message_t.c.conversation_id).where(
+                message_t.c.account == account, message_t.c.email_message_id.in_(part)
+            )
+            for mid, conv_id in session.execute(stmt):
+                self.by_message_id[mid] = conv_id
+        roots = list({r for i in emails if (r := self.root(i)) is not None})
+        for (_ch, key), conv_id in _conversations_by_key(
+            session, account, [("email", r) for r in roots]
+        ).items():
+            self.by_root[key] = conv_id
+        customer_ids = list({customers[("email", i.their)] for i in emails})
+        since = utcnow() - timedelta(days=SUBJECT_WINDOW_DAYS)
+        for ids in _chunks(customer_ids):
+            stmt = (
+                select(conversation_t.c.customer_id, conversation_t.c.subject, conversation_t.c.id)
+                .where(
+                    conversation_t.c.account == account,
+                    conversation_t.c.channel == "email",
+                    conversation_t.c.customer_id.in_(ids),
+                    conversation_t.c.last_message_at >= since,
+                )
+                .order_by(conversation_t.c.last_message_at)
+            )
+            for customer_id, subject, conv_id in session.execute(stmt):
+                self.by_subject[(customer_id, normalize_subject(subject))] = conv_id
+
+    @staticmethod
+    def root(item: _Item) -> str | None:
+        msg = item.msg
+        return email_root(msg.message_id, msg.in_reply_to, msg.references)
+
+    def locate(self, item: _Item, customer_id: int) -> tuple[str, int | None]:
+        msg = item.msg
+        key = self.root(item) or msg.external_id
+        for mid in email_ancestors(msg.in_reply_to, msg.references):
+            if mid in self.by_message_id:
+                return key, self.by_message_id[mid]
+        if key in self.by_root:
+            return key, self.by_root[key]
+        subject = normalize_subject(msg.subject)
+        if subject:
+            conv_id = self.by_subject.get((customer_id, subject))
+            if conv_id is not None:
+                return key, conv_id
+        return key, None
+
+    def created(self, item: _Item, key: str, conv_id: int, customer_id: int) -> None:
+        self.by_root[key] = conv_id
+        subject = normalize_subject(item.msg.subject)
+        if subject:
+            self.by_subject[(customer_id, subject)] = conv_id
+
+    def remember(self, item: _Item, conv_id: int) -> None:
+        if item.msg.message_id:
+            self.by_message_id[item.msg.message_id] = conv_id
+
+
+def _insert_messages(
+    session: Session,
+    account: str,
+    items: Sequence[_Item],
+    customers: Mapping[tuple[str, str], int],
+    blobs: Mapping[int, str],
+    result: IngestResult,
+) -> None:
+    conv_ids = list({i.conversation_id for i in items if i.conversation_id is not None})
+    convs = _conversation_state(session, conv_ids)
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        msg = item.msg
+        assert item.conversation_id is not None
+        conv = convs[item.conversation_id]
+        rows.append(
+            {
+                "conversation_id": item.conversation_id,
+                "customer_id": conv["customer_id"],
+                "account": account,
+                "channel": msg.channel,
+                "direction": msg.direction,
+                "external_id": msg.external_id,
+                "email_message_id": msg.message_id,
+                "from_address": msg.from_address,
+                "to_address": msg.to_address,
+                "subject": msg.subject,
+                "body_text": msg.body_text,
+                "body_html": msg.body_html,
+                "sent_at": item.sent_at,
+                "status": msg.status or ("received" if msg.direction == "in" else "sent"),
+                "error": msg.problem,
+                "attempts": 0,
+                "author": None,
+                "next_attempt_at": None,
+            }
+        )
+        _advance(conv, item)
+        result.problems += msg.problem is not None
+    session.execute(insert(message_t), rows)
+    result.stored += len(rows)
+    result.conversation_ids.update(conv_ids)
+    _save_conversation_state(session, convs)
+    _insert_attachments(session, account, items, blobs)
+
+
+def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    state: dict[int, dict[str, Any]] = {}
+    for part in _chunks(ids):
+        stmt = select(
+            conversation_t.c.id,
+            conversation_t.c.customer_id,
+            conversation_t.c.status,
+            conversation_t.c.last_message_at,
+            conversation_t.c.waiting_since,
+            conversation_t.c.message_count,
+            conversation_t.c.version,
+        ).where(conversation_t.c.id.in_(part))
+        for row in session.execute(stmt).mappings():
+            state[row["id"]] = dict(row) | {"changed_status": False}
+    return state
+
+
+def _advance(conv: dict[str, Any], item: _Item) -> None:
+    """Fold one new message into its conversation's summary columns."""
+    conv["message_count"] += 1
+    last = utc(conv["last_message_at"])
+    if item.sent_at > last:
+        conv["last_message_at"] = item.sent_at
+    if item.msg.direction == "in":
+        if conv["waiting_since"] is None:
+            conv["waiting_since"] = item.sent_at
+        if conv["status"] in REOPENED_STATUSES:
+            conv["status"] = "open"
+            conv["changed_status"] = True
+    elif item.sent_at >= last:
+        conv["waiting_since"] = None
+
+
+def _save_conversation_state(session: Session, convs: Mapping[int, dict[str, Any]]) -> None:
+    if not convs:
+        return
+    stmt = (
+        update(conversation_t)
+        .where(conversation_t.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status"),
+            last_message_at=bindparam("b_last"),
+            waiting_since=bindparam("b_waiting"),
+            message_count=bindparam("b_count"),
+            version=bindparam("b_version"),
+        )
+    )
+    rows = [
+        {
+            "b_id": cid,
+            "b_status": c["status"],
+            "b_last": c["last_message_at"],
+            "b_waiting": c["waiting_since"],
+            "b_count": c["message_count"],
+            # A reopen changes what an agent sees: other editors must notice.
+            "b_version": c["version"] + (1 if c["changed_status"] else 0),
+            **({"snoozed_until": None} if c["changed_status"] else {}),
+        }
+        for cid, c in convs.items()
+    ]
+    session.connection().execute(stmt, rows)
+
+
+def _insert_attachments(
+    session: Session, account: str, items: Sequence[_Item], blobs: Mapping[int, str]
+) -> None:
+    with_files = [i.msg for i in items if i.msg.attachments]
+    if not with_files:
+        return
+    ids = dict(
+        session.execute(
+            select(message_t.c.external_id, message_t.c.id).where(
+                message_t.c.account == account,
+                message_t.c.external_id.in_([m.external_id for m in with_files]),
+            )
+        ).tuples()
+    )
+    session.execute(
+        insert(attachment_t),
+        [
+            {
+                "message_id": ids[m.external_id],
+                "filename": sanitize_filename(att.filename),
+                "content_type": att.content_type,
+                "size": len(att.data),
+                "sha256": blobs[id(att)],
+            }
+            for m in with_files
+            for att in m.attachments
+        ],
+    )
+
+
+def apply_status_updates(session: Session, account: str, updates: Iterable[StatusUpdate]) -> int:
+    """Record later delivery states of our own messages; returns how many changed."""
+    changed = 0
+    for upd in updates:
+        stmt = (
+            update(message_t)
+            .where(
+                message_t.c.account == account,
+                message_t.c.external_id == upd.external_id,
+                message_t.c.direction == "out",
+                message_t.c.status != upd.status,
+            )
+            .values(status=upd.status, error=upd.error)
+        )
+        changed += session.execute(stmt).rowcount  # type: ignore[attr-defined]
+    return changed
+
+
+def save_cursors(session: Session, account: str, cursors: Mapping[str, str]) -> None:
+    """Store the cursors of ``account`` and mark the poll successful."""
+    now = utcnow()
+    if not cursors:
+        return
+    stmt = select(SyncState).where(syncstate_t.c.account == account)
+    existing = {s.scope: s for s in session.execute(stmt).scalars()}
+    for scope, cursor in cursors.items():
+        state = existing.get(scope) or SyncState(account=account, scope=scope)
+        state.cursor = cursor
+        state.last_success_at = now
+        state.last_error = None
+        session.add(state)
+
+
+def load_cursors(store: Store, account: str) -> dict[str, str]:
+    with store.read() as session:
+        stmt = select(syncstate_t.c.scope, syncstate_t.c.cursor).where(
+            syncstate_t.c.account == account
+        )
+        return {scope: cursor for scope, cursor in session.execute(stmt) if cursor is not None}
