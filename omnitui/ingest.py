@@ -12,15 +12,21 @@ runs near the speed of the database itself (``benchmarks/ingest.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.records import (
+    chunks,
+    conversations_by_key,
+    create_conversation,
+    ensure_customers,
+)
 from omnitui.text import sanitize_filename
 from omnitui.threads import (
     SUBJECT_WINDOW_DAYS,
@@ -36,17 +42,12 @@ from storage.models import (
     SyncState,
     attachment_t,
     conversation_t,
-    customer_t,
-    identity_t,
     message_t,
     syncstate_t,
     utcnow,
 )
 
-CHUNK = 400  # bound parameters per IN (...) lookup; far below every engine's limit
 REOPENED_STATUSES = frozenset({"resolved", "snoozed"})
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -67,11 +68,6 @@ class _Item:
     ours: str
     sent_at: datetime
     conversation_id: int | None = None
-
-
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _normalized(channel: str, address: str, region: str) -> str:
@@ -142,7 +138,7 @@ def _store_messages(
 def _existing_external_ids(session: Session, account: str, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
     unique = list(dict.fromkeys(ids))
-    for part in _chunks(unique):
+    for part in chunks(unique):
         stmt = select(message_t.c.external_id).where(
             message_t.c.account == account, message_t.c.external_id.in_(part)
         )
@@ -159,50 +155,8 @@ def _customers_for(
         key = (item.msg.channel, item.their)
         if names.get(key) is None:
             names[key] = item.msg.from_name if item.msg.direction == "in" else None
-    found = find_identities(session, list(names))
-    missing = [key for key in names if key not in found]
-    if missing:
-        now = utcnow()
-        rows = [
-            {
-                "name": (names[key] or key[1]).strip() or key[1],
-                "created_at": now,
-                "updated_at": now,
-                "version": 1,
-            }
-            for key in missing
-        ]
-        stmt = insert(customer_t).returning(customer_t.c.id, sort_by_parameter_order=True)
-        ids = list(session.execute(stmt, rows).scalars())
-        session.execute(
-            insert(identity_t),
-            [
-                {
-                    "customer_id": cid,
-                    "channel": ch,
-                    "address": addr,
-                    "display_name": names[(ch, addr)],
-                    "created_at": now,
-                }
-                for cid, (ch, addr) in zip(ids, missing, strict=True)
-            ],
-        )
-        found.update(zip(missing, ids, strict=True))
-        result.new_customers += len(missing)
-    return found
-
-
-def find_identities(
-    session: Session, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    """customer id by (channel, normalized address), for the keys that exist."""
-    found: dict[tuple[str, str], int] = {}
-    for part in _chunks(keys):
-        stmt = select(identity_t.c.channel, identity_t.c.address, identity_t.c.customer_id).where(
-            tuple_(identity_t.c.channel, identity_t.c.address).in_(part)
-        )
-        for channel, address, customer_id in session.execute(stmt):
-            found[(channel, address)] = customer_id
+    found, created = ensure_customers(session, names)
+    result.new_customers += created
     return found
 
 
@@ -227,7 +181,7 @@ def _assign_conversations(
     """Set ``conversation_id`` on every item, creating conversations as needed."""
     keyed = {(i.msg.channel, k): i for i in items if (k := _thread_key(i)) is not None}
     emails = [i for i in items if i.msg.channel == "email"]
-    by_key = _conversations_by_key(session, account, list(keyed))
+    by_key = conversations_by_key(session, account, list(keyed))
     email_threads = _EmailThreads(session, account, emails, customers) if emails else None
     for item in items:
         customer_id = customers[(item.msg.channel, item.their)]
@@ -248,45 +202,19 @@ def _assign_conversations(
             email_threads.remember(item, conv_id)
 
 
-def _conversations_by_key(
-    session: Session, account: str, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], int]:
-    found: dict[tuple[str, str], int] = {}
-    for part in _chunks(keys):
-        stmt = select(
-            conversation_t.c.channel, conversation_t.c.thread_key, conversation_t.c.id
-        ).where(
-            conversation_t.c.account == account,
-            tuple_(conversation_t.c.channel, conversation_t.c.thread_key).in_(part),
-        )
-        for channel, key, conv_id in session.execute(stmt):
-            found[(channel, key)] = conv_id
-    return found
-
-
 def _create_conversation(
     session: Session, account: str, item: _Item, key: str, customer_id: int
 ) -> int:
-    msg = item.msg
-    stmt = insert(conversation_t).returning(conversation_t.c.id)
-    return int(
-        session.execute(
-            stmt,
-            {
-                "customer_id": customer_id,
-                "account": account,
-                "channel": msg.channel,
-                "thread_key": key,
-                "our_address": item.ours,
-                "their_address": item.their,
-                "subject": msg.subject,
-                "status": "open",
-                "last_message_at": item.sent_at,
-                "message_count": 0,
-                "created_at": utcnow(),
-                "version": 1,
-            },
-        ).scalar_one()
+    return create_conversation(
+        session,
+        account=account,
+        channel=item.msg.channel,
+        thread_key=key,
+        customer_id=customer_id,
+        ours=item.ours,
+        theirs=item.their,
+        subject=item.msg.subject,
+        at=item.sent_at,
     )
 
 
@@ -307,20 +235,20 @@ class _EmailThreads:
         ancestors = list(
             {a for i in emails for a in email_ancestors(i.msg.in_reply_to, i.msg.references)}
         )
-        for part in _chunks(ancestors):
+        for part in chunks(ancestors):
             stmt = select(message_t.c.email_message_id, message_t.c.conversation_id).where(
                 message_t.c.account == account, message_t.c.email_message_id.in_(part)
             )
             for mid, conv_id in session.execute(stmt):
                 self.by_message_id[mid] = conv_id
         roots = list({r for i in emails if (r := self.root(i)) is not None})
-        for (_ch, key), conv_id in _conversations_by_key(
+        for (_ch, key), conv_id in conversations_by_key(
             session, account, [("email", r) for r in roots]
         ).items():
             self.by_root[key] = conv_id
         customer_ids = list({customers[("email", i.their)] for i in emails})
         since = utcnow() - timedelta(days=SUBJECT_WINDOW_DAYS)
-        for ids in _chunks(customer_ids):
+        for ids in chunks(customer_ids):
             stmt = (
                 select(conversation_t.c.customer_id, conversation_t.c.subject, conversation_t.c.id)
                 .where(
@@ -413,7 +341,7 @@ def _insert_messages(
 
 def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     state: dict[int, dict[str, Any]] = {}
-    for part in _chunks(ids):
+    for part in chunks(ids):
         stmt = select(
             conversation_t.c.id,
             conversation_t.c.customer_id,

@@ -99,7 +99,11 @@ class Message(SQLModel, table=True):
     error: str | None = None
     attempts: int = 0
     author: str | None = None
+    # outbox bookkeeping: when to try a transient failure again, and which
+    # process started sending (a dead one leaves the message "unconfirmed")
     next_attempt_at: datetime | None = None
+    sending_owner: str | None = None
+    sending_since: datetime | None = None
 
 
 class Attachment(SQLModel, table=True):

@@ -1,0 +1,483 @@
+"""Domain operations shared by the CLI and the TUI.
+
+Both faces call these and never talk SQL themselves. Writes that a person
+makes (assign, status, merge) use optimistic locking on ``version`` and leave
+an :class:`~storage.models.AuditEvent`; a caller that read an older version
+gets a :class:`ConflictError` naming who changed it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import make_msgid
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.ingest import IngestResult, ingest, load_cursors
+from omnitui.records import conversations_by_key, create_conversation, ensure_customers
+from omnitui.threads import pair_key, reply_subject
+from providers.base import Provider
+from storage.db import Store, utc
+from storage.models import (
+    AuditEvent,
+    Conversation,
+    Customer,
+    Note,
+    audit_t,
+    conversation_t,
+    identity_t,
+    message_t,
+    note_t,
+    utcnow,
+)
+
+__all__ = [
+    "STATUSES",
+    "AccountInfo",
+    "ConflictError",
+    "IngestResult",
+    "ServiceError",
+    "add_note",
+    "assign",
+    "ingest",
+    "load_cursors",
+    "merge_customers",
+    "reply",
+    "send_new",
+    "set_status",
+]
+
+STATUSES = ("open", "pending", "resolved", "snoozed")
+
+
+class ServiceError(Exception):
+    """A request that cannot be carried out; the message is for people."""
+
+
+class ConflictError(ServiceError):
+    """Someone else changed the record since the caller read it."""
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What the services need to know of an account to address a message."""
+
+    name: str
+    channels: tuple[str, ...]
+    addresses: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_provider(cls, provider: Provider) -> AccountInfo:
+        return cls(
+            name=provider.account,
+            channels=tuple(provider.channels),
+            addresses={ch: provider.address_for(ch) for ch in provider.channels},
+        )
+
+
+def _audit(
+    session: Session,
+    actor: str,
+    action: str,
+    *,
+    customer_id: int | None = None,
+    conversation_id: int | None = None,
+    **detail: object,
+) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            detail=json.dumps(detail, default=str, sort_keys=True),
+        )
+    )
+
+
+def _queue(
+    session: Session,
+    *,
+    conversation: Conversation,
+    body: str,
+    author: str,
+    subject: str | None,
+) -> int:
+    if not body.strip():
+        raise ServiceError("the message is empty: nothing was queued")
+    now = utcnow()
+    email_id = None
+    if conversation.channel == "email":
+        domain = conversation.our_address.rpartition("@")[2] or None
+        email_id = make_msgid(domain=domain)
+    values = {
+        "conversation_id": conversation.id,
+        "customer_id": conversation.customer_id,
+        "account": conversation.account,
+        "channel": conversation.channel,
+        "direction": "out",
+        # e-mail knows its id before sending; other channels learn it from the provider
+        "external_id": email_id,
+        "email_message_id": email_id,
+        "from_address": conversation.our_address,
+        "to_address": conversation.their_address,
+        "subject": subject if conversation.channel == "email" else None,
+        "body_text": body,
+        "sent_at": now,
+        "status": "queued",
+        "attempts": 0,
+        "author": author,
+    }
+    message_id = int(
+        session.execute(message_t.insert().returning(message_t.c.id), values).scalar_one()
+    )
+    session.execute(
+        update(conversation_t)
+        .where(conversation_t.c.id == conversation.id)
+        .values(
+            last_message_at=now,
+            waiting_since=None,
+            message_count=conversation_t.c.message_count + 1,
+        )
+    )
+    return message_id
+
+
+def _account_for(
+    accounts: Mapping[str, AccountInfo], channel: str, preferred: str | None
+) -> AccountInfo:
+    if preferred is not None:
+        info = accounts.get(preferred)
+        if info is None:
+            raise ServiceError(
+                f"there is no account named {preferred!r} (known: {', '.join(accounts) or 'none'})"
+            )
+        if channel not in info.channels:
+            raise ServiceError(
+                f"account {preferred!r} does not carry {channel}"
+                f" (it carries {', '.join(info.channels)})"
+            )
+        return info
+    for info in accounts.values():
+        if channel in info.channels:
+            return info
+    raise ServiceError(f"no configured account carries {channel}: add one to the config")
+
+
+def _conversation_for(
+    session: Session,
+    info: AccountInfo,
+    channel: str,
+    customer_id: int,
+    theirs: str,
+    subject: str | None,
+) -> Conversation:
+    """The conversation a new message to ``theirs`` continues, or a new one."""
+    ours = info.addresses.get(channel, "")
+    if channel == "email":
+        key = make_msgid(domain=ours.rpartition("@")[2] or None)  # a new thread
+    elif channel in ("sms", "whatsapp"):
+        key = pair_key(ours, theirs)
+    else:
+        key = theirs
+    existing = conversations_by_key(session, info.name, [(channel, key)]).get((channel, key))
+    conv_id = existing or create_conversation(
+        session,
+        account=info.name,
+        channel=channel,
+        thread_key=key,
+        customer_id=customer_id,
+        ours=ours,
+        theirs=theirs,
+        subject=subject,
+        at=utcnow(),
+    )
+    conv = session.get(Conversation, conv_id)
+    assert conv is not None
+    return conv
+
+
+def reply(
+    store: Store,
+    accounts: Mapping[str, AccountInfo],
+    conversation_id: int,
+    body: str,
+    author: str,
+    *,
+    channel: str | None = None,
+    subject: str | None = None,
+) -> int:
+    """Queue a reply to a conversation; returns the queued message's id.
+
+    With ``channel`` other than the conversation's, the reply goes to the
+    customer's address on that channel, continuing their timeline there.
+    """
+    with store.write() as session:
+        conv = session.get(Conversation, conversation_id)
+        if conv is None:
+            raise ServiceError(f"there is no conversation {conversation_id}")
+        if channel is None or channel == conv.channel:
+            return _queue(
+                session,
+                conversation=conv,
+                body=body,
+                author=author,
+                subject=subject or reply_subject(conv.subject),
+            )
+        address = (
+            session.execute(
+                select(identity_t.c.address)
+                .where(
+                    identity_t.c.customer_id == conv.customer_id, identity_t.c.channel == channel
+                )
+                .order_by(identity_t.c.id)
+            )
+            .scalars()
+            .first()
+        )
+        if address is None:
+            raise ServiceError(
+                f"customer {conv.customer_id} has no {channel} address: send with "
+                f"`omnitui send --channel {channel} --to ADDRESS`, then merge the customers"
+            )
+        info = _account_for(accounts, channel, None)
+        target = _conversation_for(
+            session, info, channel, conv.customer_id, address, subject or conv.subject
+        )
+        return _queue(
+            session, conversation=target, body=body, author=author, subject=subject or conv.subject
+        )
+
+
+def send_new(
+    store: Store,
+    accounts: Mapping[str, AccountInfo],
+    *,
+    channel: str,
+    body: str,
+    author: str,
+    to: str | None = None,
+    customer_id: int | None = None,
+    account: str | None = None,
+    subject: str | None = None,
+    default_region: str = "US",
+) -> int:
+    """Queue a new outbound message to an address or a customer; returns its id."""
+    info = _account_for(accounts, channel, account)
+    if channel == "email" and not (subject and subject.strip()):
+        raise ServiceError("a new e-mail needs a subject (--subject)")
+    with store.write() as session:
+        if to is not None:
+            try:
+                address = normalize_address(channel, to, default_region)
+            except InvalidAddress as exc:
+                raise ServiceError(str(exc)) from None
+            found, _created = ensure_customers(session, {(channel, address): None})
+            cust = found[(channel, address)]
+        elif customer_id is not None:
+            cust = _live_customer(session, customer_id).id or customer_id
+            address_row = (
+                session.execute(
+                    select(identity_t.c.address)
+                    .where(identity_t.c.customer_id == cust, identity_t.c.channel == channel)
+                    .order_by(identity_t.c.id)
+                )
+                .scalars()
+                .first()
+            )
+            if address_row is None:
+                raise ServiceError(f"customer {customer_id} has no {channel} address; use --to")
+            address = address_row
+        else:
+            raise ServiceError("say who to send to: --to ADDRESS or --customer ID")
+        conv = _conversation_for(session, info, channel, cust, address, subject)
+        return _queue(session, conversation=conv, body=body, author=author, subject=subject)
+
+
+def _live_customer(session: Session, customer_id: int) -> Customer:
+    """The customer ``customer_id``, following merges to the one that remains."""
+    seen: set[int] = set()
+    customer = session.get(Customer, customer_id)
+    while customer is not None and customer.merged_into_id is not None:
+        if customer.id in seen:
+            break
+        seen.add(customer.id or 0)
+        customer = session.get(Customer, customer.merged_into_id)
+    if customer is None:
+        raise ServiceError(f"there is no customer {customer_id}")
+    return customer
+
+
+def add_note(
+    store: Store,
+    author: str,
+    body: str,
+    *,
+    customer_id: int | None = None,
+    conversation_id: int | None = None,
+) -> int:
+    """Write an internal note on a customer or a conversation; returns its id."""
+    if not body.strip():
+        raise ServiceError("the note is empty: nothing was saved")
+    with store.write() as session:
+        if conversation_id is not None:
+            conv = session.get(Conversation, conversation_id)
+            if conv is None:
+                raise ServiceError(f"there is no conversation {conversation_id}")
+            customer_id = conv.customer_id
+        elif customer_id is not None:
+            customer_id = _live_customer(session, customer_id).id
+        else:
+            raise ServiceError("say where the note goes: --customer ID or --conversation ID")
+        assert customer_id is not None
+        note = Note(
+            customer_id=customer_id, conversation_id=conversation_id, author=author, body=body
+        )
+        session.add(note)
+        session.flush()
+        assert note.id is not None
+        return note.id
+
+
+def _change_conversation(
+    store: Store,
+    conversation_id: int,
+    actor: str,
+    action: str,
+    expected_version: int | None,
+    **values: object,
+) -> Conversation:
+    with store.write() as session:
+        conv = session.get(Conversation, conversation_id)
+        if conv is None:
+            raise ServiceError(f"there is no conversation {conversation_id}")
+        if expected_version is not None and conv.version != expected_version:
+            raise ConflictError(_conflict_text(session, conv))
+        before = {key: getattr(conv, key) for key in values}
+        changed = session.execute(
+            update(conversation_t)
+            .where(conversation_t.c.id == conversation_id, conversation_t.c.version == conv.version)
+            .values(version=conv.version + 1, **values)
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            raise ConflictError(_conflict_text(session, conv))
+        _audit(
+            session,
+            actor,
+            action,
+            customer_id=conv.customer_id,
+            conversation_id=conversation_id,
+            before=before,
+            after=values,
+        )
+        session.expire(conv)
+        fresh = session.get(Conversation, conversation_id)
+        assert fresh is not None
+        return fresh
+
+
+def _conflict_text(session: Session, conv: Conversation) -> str:
+    last = session.execute(
+        select(audit_t.c.actor, audit_t.c.action, audit_t.c.at)
+        .where(audit_t.c.conversation_id == conv.id)
+        .order_by(audit_t.c.id.desc())
+        .limit(1)
+    ).first()
+    who = f" by {last.actor} ({last.action} at {utc(last.at):%Y-%m-%d %H:%M} UTC)" if last else ""
+    return (
+        f"conversation {conv.id} was changed{who} since you loaded it: it is now "
+        f"{conv.status}, assigned to {conv.assignee or 'nobody'}. Nothing was overwritten; "
+        "look again and retry."
+    )
+
+
+def assign(
+    store: Store,
+    conversation_id: int,
+    assignee: str | None,
+    actor: str,
+    *,
+    expected_version: int | None = None,
+) -> Conversation:
+    """Assign a conversation to ``assignee`` (``None`` unassigns)."""
+    who = assignee.strip() if assignee else None
+    return _change_conversation(
+        store, conversation_id, actor, "assign", expected_version, assignee=who or None
+    )
+
+
+def set_status(
+    store: Store,
+    conversation_id: int,
+    status: str,
+    actor: str,
+    *,
+    snoozed_until: datetime | None = None,
+    expected_version: int | None = None,
+) -> Conversation:
+    """Set a conversation's status; ``snoozed`` needs ``snoozed_until``."""
+    if status not in STATUSES:
+        raise ServiceError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    if status == "snoozed" and snoozed_until is None:
+        raise ServiceError("snoozing needs a time to wake up (snoozed_until)")
+    until = utc(snoozed_until) if status == "snoozed" and snoozed_until else None
+    return _change_conversation(
+        store,
+        conversation_id,
+        actor,
+        "status",
+        expected_version,
+        status=status,
+        snoozed_until=until,
+    )
+
+
+def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Customer:
+    """Make ``other_id`` part of ``keep_id``: identities, conversations, messages
+    and notes move over; the other customer stays as a pointer (nothing is deleted)."""
+    if keep_id == other_id:
+        raise ServiceError("a customer cannot be merged into itself")
+    with store.write() as session:
+        keep = session.get(Customer, keep_id)
+        other = session.get(Customer, other_id)
+        for cid, cust in ((keep_id, keep), (other_id, other)):
+            if cust is None:
+                raise ServiceError(f"there is no customer {cid}")
+            if cust.merged_into_id is not None:
+                raise ServiceError(f"customer {cid} was already merged into {cust.merged_into_id}")
+        assert keep is not None and other is not None
+        moved: dict[str, Sequence[int]] = {}
+        for name, table in (
+            ("identities", identity_t),
+            ("conversations", conversation_t),
+            ("messages", message_t),
+            ("notes", note_t),
+        ):
+            ids = list(
+                session.execute(select(table.c.id).where(table.c.customer_id == other_id)).scalars()
+            )
+            session.execute(
+                update(table).where(table.c.customer_id == other_id).values(customer_id=keep_id)
+            )
+            moved[name] = ids
+        other.merged_into_id = keep_id
+        other.version += 1
+        keep.version += 1
+        keep.updated_at = other.updated_at = utcnow()
+        session.add_all([keep, other])
+        _audit(
+            session,
+            actor,
+            "merge",
+            customer_id=keep_id,
+            merged=other_id,
+            merged_name=other.name,
+            moved=moved,
+        )
+        session.flush()
+        return keep
