@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
 from providers.base import (
@@ -266,18 +266,3 @@ def due(store: Store, account: str | None = None, limit: int = 100) -> list[int]
         stmt = stmt.where(m.account == account)
     with store.read() as session:
         return list(session.execute(stmt).scalars())
-
-
-def counts_by_account(store: Store) -> dict[str, dict[str, int]]:
-    """Per account, how many outgoing messages wait in each unfinished state."""
-    m = message_t.c
-    stmt = (
-        select(m.account, m.status, func.count())
-        .where(m.direction == "out", m.status.in_(("queued", "sending", "failed", "unconfirmed")))
-        .group_by(m.account, m.status)
-    )
-    out: dict[str, dict[str, int]] = {}
-    with store.read() as session:
-        for account, status, n in session.execute(stmt):
-            out.setdefault(account, {})[status] = n
-    return out

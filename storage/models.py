@@ -106,6 +106,17 @@ class Message(SQLModel, table=True):
     sending_since: datetime | None = None
 
 
+class ReadMark(SQLModel, table=True):
+    """How far an agent has read a conversation (for unread markers)."""
+
+    __table_args__ = (UniqueConstraint("agent", "conversation_id", name="uq_readmark_agent_conv"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent: str
+    conversation_id: int = Field(foreign_key="conversation.id")
+    read_at: datetime = Field(default_factory=utcnow)
+
+
 class Attachment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", index=True)
@@ -170,3 +181,4 @@ attachment_t = _table(Attachment)
 note_t = _table(Note)
 syncstate_t = _table(SyncState)
 audit_t = _table(AuditEvent)
+readmark_t = _table(ReadMark)

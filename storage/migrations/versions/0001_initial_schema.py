@@ -246,6 +246,16 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "readmark",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("agent", sa.String(), nullable=False),
+        sa.Column("conversation_id", sa.Integer(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["conversation_id"], ["conversation.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("agent", "conversation_id", name="uq_readmark_agent_conv"),
+    )
+    op.create_table(
         "attachment",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("message_id", sa.Integer(), nullable=False),
@@ -267,6 +277,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _drop_search()
+    op.drop_table("readmark")
     with op.batch_alter_table("attachment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachment_message_id"))
 

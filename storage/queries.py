@@ -1,0 +1,502 @@
+"""The read paths the UI and the CLI need: inbox, customers, timeline, search,
+outbox and account health. Every list is bounded (``limit``) and served by an
+index; none scans every message."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlmodel import Session
+
+from storage.db import utc
+from storage.models import (
+    conversation_t,
+    customer_t,
+    identity_t,
+    message_t,
+    note_t,
+    readmark_t,
+    syncstate_t,
+    utcnow,
+)
+
+INBOX_FILTERS = ("open", "mine", "unassigned", "pending", "snoozed", "resolved", "all")
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: int
+    customer_id: int
+    customer_name: str
+    account: str
+    channel: str
+    subject: str | None
+    preview: str  # the start of the newest message, as stored (not cleaned)
+    status: str
+    assignee: str | None
+    last_message_at: datetime
+    waiting_since: datetime | None
+    message_count: int
+    snoozed_until: datetime | None
+    version: int
+    their_address: str
+    unread: bool = False
+
+
+def _preview_column() -> ScalarSelect[str]:
+    m = message_t.c
+    return (
+        select(func.substr(m.body_text, 1, 200))
+        .where(m.conversation_id == conversation_t.c.id)
+        .order_by(m.sent_at.desc(), m.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def list_conversations(
+    session: Session,
+    *,
+    view: str = "open",
+    agent: str | None = None,
+    assignee: str | None = None,
+    customer_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[ConversationRow]:
+    """Conversations, newest activity first, for an inbox ``view``
+    (one of :data:`INBOX_FILTERS`; ``mine`` needs ``agent``)."""
+    c = conversation_t.c
+    read_at: ColumnElement[datetime | None] = literal(None)
+    stmt: Select[Any] = select(
+        c.id,
+        c.customer_id,
+        customer_t.c.name.label("customer_name"),
+        c.account,
+        c.channel,
+        c.subject,
+        _preview_column().label("preview"),
+        c.status,
+        c.assignee,
+        c.last_message_at,
+        c.waiting_since,
+        c.message_count,
+        c.snoozed_until,
+        c.version,
+        c.their_address,
+    ).join(customer_t, customer_t.c.id == c.customer_id)
+    if agent is not None:
+        read_at = readmark_t.c.read_at
+        stmt = stmt.outerjoin(
+            readmark_t, and_(readmark_t.c.conversation_id == c.id, readmark_t.c.agent == agent)
+        )
+    stmt = stmt.add_columns(read_at.label("read_at"))
+    if view == "mine":
+        stmt = stmt.where(c.assignee == (agent or ""), c.status != "resolved")
+    elif view == "unassigned":
+        stmt = stmt.where(c.assignee.is_(None), c.status.in_(("open", "pending")))
+    elif view in ("open", "pending", "snoozed", "resolved"):
+        stmt = stmt.where(c.status == view)
+    elif view != "all":
+        raise ValueError(f"unknown view {view!r}: use one of {', '.join(INBOX_FILTERS)}")
+    if assignee is not None:
+        stmt = stmt.where(c.assignee == assignee)
+    if customer_id is not None:
+        stmt = stmt.where(c.customer_id == customer_id)
+    stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc()).limit(limit).offset(offset)
+    rows = []
+    for r in session.execute(stmt).mappings():
+        data = dict(r)
+        mark = data.pop("read_at")
+        for key in ("last_message_at", "waiting_since", "snoozed_until"):
+            data[key] = utc(data[key]) if data[key] else None
+        waiting, last = data["waiting_since"], data["last_message_at"]
+        unread = agent is not None and waiting is not None and (mark is None or utc(mark) < last)
+        rows.append(ConversationRow(**data, unread=unread))
+    return rows
+
+
+def mark_read(session: Session, agent: str, conversation_id: int) -> None:
+    """Record that ``agent`` has seen ``conversation_id`` up to now (caller commits)."""
+    r = readmark_t.c
+    now = utcnow()
+    changed = session.execute(
+        readmark_t.update()
+        .where(r.agent == agent, r.conversation_id == conversation_id)
+        .values(read_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        session.execute(
+            readmark_t.insert().values(agent=agent, conversation_id=conversation_id, read_at=now)
+        )
+
+
+@dataclass(frozen=True)
+class IdentityRow:
+    channel: str
+    address: str
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: int
+    name: str
+    identities: tuple[IdentityRow, ...]
+    open_conversations: int
+    last_message_at: datetime | None
+    merged_into_id: int | None = None
+
+
+def _customer_rows(
+    session: Session, ids_and_names: list[tuple[int, str, int | None]]
+) -> list[CustomerRow]:
+    ids = [i for i, _n, _m in ids_and_names]
+    if not ids:
+        return []
+    idents: dict[int, list[IdentityRow]] = {i: [] for i in ids}
+    for cid, ch, addr in session.execute(
+        select(identity_t.c.customer_id, identity_t.c.channel, identity_t.c.address)
+        .where(identity_t.c.customer_id.in_(ids))
+        .order_by(identity_t.c.id)
+    ):
+        idents[cid].append(IdentityRow(ch, addr))
+    c = conversation_t.c
+    stats = {
+        cid: (n_open, last)
+        for cid, n_open, last in session.execute(
+            select(
+                c.customer_id,
+                func.sum(case((c.status.in_(("open", "pending")), 1), else_=0)),
+                func.max(c.last_message_at),
+            )
+            .where(c.customer_id.in_(ids))
+            .group_by(c.customer_id)
+        )
+    }
+    return [
+        CustomerRow(
+            id=i,
+            name=name,
+            identities=tuple(idents[i]),
+            open_conversations=int(stats.get(i, (0, None))[0] or 0),
+            last_message_at=utc(last) if (last := stats.get(i, (0, None))[1]) else None,
+            merged_into_id=merged,
+        )
+        for i, name, merged in ids_and_names
+    ]
+
+
+def list_customers(
+    session: Session, *, query: str | None = None, limit: int = 100, offset: int = 0
+) -> list[CustomerRow]:
+    """Customers (merged ones left out), most recently updated first; ``query``
+    matches a name or an address, case-insensitively."""
+    cu = customer_t.c
+    stmt = select(cu.id, cu.name, cu.merged_into_id).where(cu.merged_into_id.is_(None))
+    if query:
+        like = f"%{query.strip().lower()}%"
+        by_address = select(identity_t.c.customer_id).where(
+            func.lower(identity_t.c.address).like(like)
+        )
+        stmt = stmt.where(or_(func.lower(cu.name).like(like), cu.id.in_(by_address)))
+    stmt = stmt.order_by(cu.updated_at.desc(), cu.id.desc()).limit(limit).offset(offset)
+    return _customer_rows(session, [(r[0], r[1], r[2]) for r in session.execute(stmt)])
+
+
+def get_customer(session: Session, customer_id: int) -> CustomerRow | None:
+    cu = customer_t.c
+    row = session.execute(
+        select(cu.id, cu.name, cu.merged_into_id).where(cu.id == customer_id)
+    ).first()
+    if row is None:
+        return None
+    return _customer_rows(session, [(row[0], row[1], row[2])])[0]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "message" | "note"
+    id: int
+    conversation_id: int | None
+    channel: str | None
+    direction: str | None
+    author: str | None
+    subject: str | None
+    body: str
+    at: datetime
+    status: str | None
+    error: str | None = None
+    account: str | None = None
+    from_address: str | None = None
+    to_address: str | None = None
+
+
+def timeline(
+    session: Session, customer_id: int, *, limit: int = 200, before: datetime | None = None
+) -> list[TimelineEntry]:
+    """The newest ``limit`` entries (messages and notes) of a customer before
+    ``before``, in time order (oldest first)."""
+    m = message_t.c
+    msgs = select(
+        m.id,
+        m.conversation_id,
+        m.channel,
+        m.direction,
+        m.author,
+        m.subject,
+        m.body_text,
+        m.sent_at,
+        m.status,
+        m.error,
+        m.account,
+        m.from_address,
+        m.to_address,
+    ).where(m.customer_id == customer_id)
+    n = note_t.c
+    notes = select(n.id, n.conversation_id, n.author, n.body, n.created_at).where(
+        n.customer_id == customer_id
+    )
+    if before is not None:
+        msgs = msgs.where(m.sent_at < before)
+        notes = notes.where(n.created_at < before)
+    entries = [
+        TimelineEntry(
+            "message",
+            r.id,
+            r.conversation_id,
+            r.channel,
+            r.direction,
+            r.author,
+            r.subject,
+            r.body_text,
+            utc(r.sent_at),
+            r.status,
+            r.error,
+            r.account,
+            r.from_address,
+            r.to_address,
+        )
+        for r in session.execute(msgs.order_by(m.sent_at.desc(), m.id.desc()).limit(limit))
+    ] + [
+        TimelineEntry(
+            "note",
+            r.id,
+            r.conversation_id,
+            None,
+            None,
+            r.author,
+            None,
+            r.body,
+            utc(r.created_at),
+            None,
+        )
+        for r in session.execute(notes.order_by(n.created_at.desc(), n.id.desc()).limit(limit))
+    ]
+    entries.sort(key=lambda e: (e.at, e.kind, e.id))
+    return entries[-limit:]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str  # "message" | "note"
+    id: int
+    customer_id: int
+    customer_name: str
+    conversation_id: int | None
+    channel: str | None
+    subject: str | None
+    snippet: str
+    at: datetime
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _terms(query: str) -> list[str]:
+    return _WORD.findall(query)[:16]
+
+
+def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
+    """Messages and notes matching every word of ``query`` (prefixes match), newest first."""
+    terms = _terms(query)
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    m, n = message_t.c, note_t.c
+    msg_match: ColumnElement[bool]
+    note_match: ColumnElement[bool]
+    if dialect == "sqlite":
+        fts = " ".join(f'"{t}"*' for t in terms)
+        msg_ids = (
+            select(text("rowid"))
+            .select_from(text("message_fts"))
+            .where(text("message_fts MATCH :q"))
+        )
+        note_ids = (
+            select(text("rowid")).select_from(text("note_fts")).where(text("note_fts MATCH :q"))
+        )
+        msg_match = m.id.in_(msg_ids)
+        note_match = n.id.in_(note_ids)
+        params = {"q": fts}
+    else:
+        tsq = " & ".join(f"{t}:*" for t in terms)
+        msg_match = _tsmatch("message")
+        note_match = _tsmatch("note")
+        params = {"q": tsq}
+    msgs = (
+        select(
+            m.id,
+            m.customer_id,
+            customer_t.c.name,
+            m.conversation_id,
+            m.channel,
+            m.subject,
+            m.body_text,
+            m.sent_at,
+        )
+        .join(customer_t, customer_t.c.id == m.customer_id)
+        .where(msg_match)
+        .order_by(m.sent_at.desc())
+        .limit(limit)
+    )
+    notes = (
+        select(n.id, n.customer_id, customer_t.c.name, n.conversation_id, n.body, n.created_at)
+        .join(customer_t, customer_t.c.id == n.customer_id)
+        .where(note_match)
+        .order_by(n.created_at.desc())
+        .limit(limit)
+    )
+    hits = [
+        SearchHit("message", r[0], r[1], r[2], r[3], r[4], r[5], _snippet(r[6], terms), utc(r[7]))
+        for r in session.execute(msgs, params)
+    ] + [
+        SearchHit("note", r[0], r[1], r[2], r[3], None, None, _snippet(r[4], terms), utc(r[5]))
+        for r in session.execute(notes, params)
+    ]
+    hits.sort(key=lambda h: h.at, reverse=True)
+    return hits[:limit]
+
+
+def _tsmatch(table: str) -> ColumnElement[bool]:
+    return literal_column(f"{table}.search @@ to_tsquery('simple', :q)", Boolean)
+
+
+def _snippet(body: str, terms: list[str], width: int = 160) -> str:
+    flat = " ".join(body.split())
+    low = flat.lower()
+    pos = min((p for t in terms if (p := low.find(t.lower())) >= 0), default=0)
+    start = max(pos - width // 3, 0)
+    return ("…" if start else "") + flat[start : start + width]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    conversation_id: int
+    account: str
+    channel: str
+    to: str
+    status: str
+    error: str | None
+    attempts: int
+    queued_at: datetime
+    body: str
+    next_attempt_at: datetime | None = None
+
+
+OUTBOX_PENDING = ("queued", "sending", "failed", "unconfirmed")
+
+
+def outbox(
+    session: Session, *, statuses: tuple[str, ...] = OUTBOX_PENDING, limit: int = 200
+) -> list[OutboxRow]:
+    """Outgoing messages in ``statuses``, oldest first."""
+    m = message_t.c
+    stmt = (
+        select(
+            m.id,
+            m.conversation_id,
+            m.account,
+            m.channel,
+            m.to_address,
+            m.status,
+            m.error,
+            m.attempts,
+            m.sent_at,
+            m.body_text,
+            m.next_attempt_at,
+        )
+        .where(m.direction == "out", m.status.in_(statuses))
+        .order_by(m.id)
+        .limit(limit)
+    )
+    return [
+        OutboxRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            utc(r[8]),
+            r[9],
+            utc(r[10]) if r[10] else None,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+@dataclass(frozen=True)
+class AccountHealth:
+    account: str
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    outbox: dict[str, int] = field(default_factory=dict)
+
+
+def account_health(session: Session, accounts: list[str]) -> list[AccountHealth]:
+    """Per account: last good poll, last error, and unfinished outgoing messages."""
+    s = syncstate_t.c
+    health = {a: AccountHealth(a, None, None, None, {}) for a in accounts}
+    for account, ok, err, err_at in session.execute(
+        select(s.account, s.last_success_at, s.last_error, s.last_error_at)
+        .where(s.account.in_(accounts))
+        .order_by(s.account, s.scope)
+    ):
+        h = health[account]
+        ok = utc(ok) if ok else None
+        health[account] = AccountHealth(
+            account,
+            max(ok, h.last_success_at) if ok and h.last_success_at else ok or h.last_success_at,
+            err or h.last_error,
+            utc(err_at) if err_at else h.last_error_at,
+            {},
+        )
+    m = message_t.c
+    for account, status, count in session.execute(
+        select(m.account, m.status, func.count())
+        .where(m.direction == "out", m.status.in_(OUTBOX_PENDING), m.account.in_(accounts))
+        .group_by(m.account, m.status)
+    ):
+        health[account].outbox[status] = count
+    return list(health.values())
