@@ -408,14 +408,11 @@ def _insert_attachments(
     with_files = [i.msg for i in items if i.msg.attachments]
     if not with_files:
         return
-    ids = dict(
-        session.execute(
-            select(message_t.c.external_id, message_t.c.id).where(
-                message_t.c.account == account,
-                message_t.c.external_id.in_([m.external_id for m in with_files]),
-            )
-        ).tuples()
+    stmt = select(message_t.c.external_id, message_t.c.id).where(
+        message_t.c.account == account,
+        message_t.c.external_id.in_([m.external_id for m in with_files]),
     )
+    ids = {external_id: message_id for external_id, message_id in session.execute(stmt)}
     session.execute(
         insert(attachment_t),
         [

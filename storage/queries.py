@@ -4,6 +4,7 @@ index; none scans every message."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from sqlmodel import Session
 
 from storage.db import utc
 from storage.models import (
+    audit_t,
     conversation_t,
     customer_t,
     identity_t,
@@ -500,3 +502,42 @@ def account_health(session: Session, accounts: list[str]) -> list[AccountHealth]
     ):
         health[account].outbox[status] = count
     return list(health.values())
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    customer_id: int | None
+    conversation_id: int | None
+    detail: dict[str, Any]
+
+
+def audit_events(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    conversation_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Who changed what, newest first, for a customer or a conversation."""
+    a = audit_t.c
+    stmt = select(a.id, a.at, a.actor, a.action, a.customer_id, a.conversation_id, a.detail)
+    if customer_id is not None:
+        stmt = stmt.where(a.customer_id == customer_id)
+    if conversation_id is not None:
+        stmt = stmt.where(a.conversation_id == conversation_id)
+    rows = session.execute(stmt.order_by(a.id.desc()).limit(limit))
+    return [
+        AuditRow(r[0], utc(r[1]), r[2], r[3], r[4], r[5], _json_object(r[6])) for r in rows
+    ]
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {"text": raw}
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,0 +1,142 @@
+"""Set-up commands: init, doctor, db upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from omnitui import output
+from omnitui.cli_common import JsonOpt, globals_of, handled, runtime, want_json
+
+db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("doctor")(doctor)
+    app.add_typer(db_app, name="db")
+
+
+@handled
+def init(
+    ctx: typer.Context,
+    path: Annotated[
+        Path | None, typer.Option("--path", help="Where to write (default: the config dir).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing config.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a commented config to start from."""
+    from omnitui.config import default_config_path, write_example_config
+
+    dest = path or globals_of(ctx).config or default_config_path()
+    written = write_example_config(dest, force=force)
+    if want_json(ctx, json_out):
+        output.print_json({"path": str(written)})
+    else:
+        output.say(f"Wrote {written}. Edit its [[accounts]], then run `omnitui doctor`.")
+
+
+def _check_account(rt: Any, account: Any) -> dict[str, Any]:
+    from omnitui.config import ConfigError, redacted, resolve_secrets
+    from providers.base import ProviderError
+
+    info: dict[str, Any] = {"name": account.name, "kind": account.kind, "ok": True, "error": None}
+    try:
+        secrets = resolve_secrets(account)
+        info["secrets"] = {key: redacted(value) for key, value in secrets.items()}
+        provider = rt.provider(account.name)
+        check = getattr(provider, "check", None)
+        info["check"] = check() if callable(check) else "no connectivity check for this kind"
+    except (ConfigError, ProviderError) as exc:
+        info["ok"], info["error"] = False, str(exc)
+    return info
+
+
+@handled
+def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Check the config, secrets, store and each account's connection (secrets redacted)."""
+    from storage.db import StoreError, current_revision, head_revision, redact_url
+    from storage.queries import account_health
+
+    with runtime(ctx) as rt:
+        report: dict[str, Any] = {
+            "config": str(rt.config.path) if rt.config.path else None,
+            "agent": rt.agent,
+            "database": {"url": redact_url(rt.db_url), "ok": True, "error": None},
+            "accounts": [],
+        }
+        try:
+            store = rt.store()
+            report["database"] |= {
+                "revision": current_revision(store.engine),
+                "head": head_revision(),
+                "engine": store.dialect,
+            }
+            with store.read() as session:
+                health = {
+                    h.account: h for h in account_health(session, [a.name for a in rt.accounts])
+                }
+        except StoreError as exc:
+            report["database"] |= {"ok": False, "error": str(exc)}
+            health = {}
+        for account in rt.accounts:
+            info = _check_account(rt, account)
+            h = health.get(account.name)
+            if h is not None:
+                info |= {
+                    "last_success_at": h.last_success_at,
+                    "last_error": h.last_error,
+                    "outbox": h.outbox,
+                }
+            report["accounts"].append(info)
+    ok = report["database"]["ok"] and all(a["ok"] for a in report["accounts"])
+    report["ok"] = ok
+    if want_json(ctx, json_out):
+        output.print_json(report)
+    else:
+        _print_doctor(report)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_doctor(report: dict[str, Any]) -> None:
+    db = report["database"]
+    output.say(f"config:   {report['config'] or 'none (defaults; run `omnitui init`)'}")
+    output.say(f"agent:    {report['agent']}")
+    state = "ok" if db["ok"] else f"FAILED: {db['error']}"
+    output.say(
+        f"database: {db['url']} ({db.get('engine', '?')}, schema {db.get('revision')}) {state}"
+    )
+    if not report["accounts"]:
+        output.say("accounts: none configured")
+    for acc in report["accounts"]:
+        status = "ok" if acc["ok"] else f"FAILED: {acc['error']}"
+        secrets = ", ".join(f"{k}={v}" for k, v in acc.get("secrets", {}).items()) or "none"
+        output.say(f"account {acc['name']} ({acc['kind']}): {status}; secrets: {secrets}")
+        if acc.get("check"):
+            output.say(f"  check: {acc['check']}")
+        if acc.get("last_error"):
+            output.say(f"  last poll error: {acc['last_error']}")
+
+
+@db_app.command("upgrade")
+@handled
+def db_upgrade(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Bring the store's schema to the newest version (new stores are upgraded automatically)."""
+    from storage.db import make_engine, redact_url, upgrade
+
+    with runtime(ctx) as rt:
+        engine = make_engine(rt.db_url)
+        try:
+            before, after = upgrade(engine)
+        finally:
+            engine.dispose()
+    if want_json(ctx, json_out):
+        output.print_json({"url": redact_url(rt.db_url), "from": before, "to": after})
+    elif before == after:
+        output.say(f"{redact_url(rt.db_url)} is up to date ({after}).")
+    else:
+        output.say(f"{redact_url(rt.db_url)} upgraded from {before or 'empty'} to {after}.")

@@ -1,0 +1,283 @@
+"""Commands that move messages: send, reply, outbox, sync."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from omnitui import output
+from omnitui.cli_common import JsonOpt, UserError, handled, runtime, want_json
+
+if TYPE_CHECKING:
+    from omnitui.outbox import Delivery
+    from omnitui.runtime import Runtime
+
+outbox_app = typer.Typer(help="Outgoing messages not yet delivered.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("send")(send)
+    app.command("reply")(reply)
+    app.command("sync")(sync)
+    app.add_typer(outbox_app, name="outbox")
+
+
+def _body(body: str | None, body_file: Path | None) -> str:
+    if body is not None and body_file is not None:
+        raise UserError("give the text once: --body or --body-file, not both", 2)
+    if body is not None:
+        return body
+    if body_file is not None:
+        try:
+            return body_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"cannot read {body_file}: {exc}", 2) from None
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError("no message text: use --body TEXT, --body-file FILE or pipe it on stdin", 2)
+    return sys.stdin.read()
+
+
+def _deliver_now(rt: Runtime, message_id: int) -> Delivery:
+    """Try the queued message right away; it stays in the outbox if that fails."""
+    from omnitui import outbox
+    from storage.models import Message
+
+    with rt.store().read() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        account = message.account
+    return outbox.deliver(rt.store(), rt.provider(account), message_id)
+
+
+def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery) -> None:
+    from storage.models import Message
+
+    with rt.store().read() as session:
+        message = session.get(Message, delivery.message_id)
+        assert message is not None
+        doc = {
+            "id": message.id,
+            "conversation_id": message.conversation_id,
+            "customer_id": message.customer_id,
+            "account": message.account,
+            "channel": message.channel,
+            "to": message.to_address,
+            "status": message.status,
+            "external_id": message.external_id,
+            "error": message.error,
+            "attempts": message.attempts,
+        }
+    if want_json(ctx, json_out):
+        output.print_json(doc)
+    elif delivery.status == "failed":
+        output.error(
+            f"message {doc['id']} to {doc['to']} failed: {delivery.error}. It stays in the "
+            f"outbox: `omnitui outbox retry {doc['id']}` sends it again."
+        )
+    else:
+        output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}.")
+    if delivery.status == "failed":
+        raise typer.Exit(1)
+
+
+@handled
+def send(
+    ctx: typer.Context,
+    channel: Annotated[
+        str, typer.Option("--channel", help="email, sms, whatsapp, telegram or matrix.")
+    ],
+    to: Annotated[str | None, typer.Option("--to", help="Address or phone number.")] = None,
+    customer: Annotated[int | None, typer.Option("--customer", help="Customer id.")] = None,
+    account: Annotated[str | None, typer.Option("--account", help="Account to send from.")] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Message text.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the text from a file.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a new message (queued first, then delivered; exits 1 if delivery failed)."""
+    from omnitui import services
+
+    if (to is None) == (customer is None):
+        raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
+    text = _body(body, body_file)
+    with runtime(ctx) as rt:
+        message_id = services.send_new(
+            rt.store(),
+            rt.account_infos(),
+            channel=channel,
+            body=text,
+            author=rt.agent,
+            to=to,
+            customer_id=customer,
+            account=account,
+            subject=subject,
+            default_region=rt.default_region,
+        )
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+@handled
+def reply(
+    ctx: typer.Context,
+    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Reply on another of the customer's channels.")
+    ] = None,
+    subject: Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Message text.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the text from a file.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Reply to a conversation (exits 1 if delivery failed; the message stays in the outbox)."""
+    from omnitui import services
+
+    text = _body(body, body_file)
+    with runtime(ctx) as rt:
+        message_id = services.reply(
+            rt.store(),
+            rt.account_infos(),
+            conversation_id,
+            text,
+            rt.agent,
+            channel=channel,
+            subject=subject,
+        )
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+@outbox_app.command("list")
+@handled
+def outbox_list(
+    ctx: typer.Context,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Include sent and delivered messages.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Messages waiting, sending, failed or unconfirmed."""
+    from omnitui import outbox
+    from storage import queries
+
+    statuses = queries.OUTBOX_PENDING + (("sent", "delivered") if all_ else ())
+    with runtime(ctx) as rt:
+        outbox.recover_interrupted(rt.store())
+        with rt.store().read() as session:
+            rows = queries.outbox(session, statuses=statuses)
+    if want_json(ctx, json_out):
+        output.print_json(
+            [
+                {
+                    "id": r.id,
+                    "conversation_id": r.conversation_id,
+                    "account": r.account,
+                    "channel": r.channel,
+                    "to": r.to,
+                    "status": r.status,
+                    "error": r.error,
+                    "attempts": r.attempts,
+                    "queued_at": r.queued_at,
+                    "next_attempt_at": r.next_attempt_at,
+                }
+                for r in rows
+            ]
+        )
+        return
+    output.print_table(
+        "Outbox",
+        ["id", "conv", "channel", "to", "status", "attempts", "error"],
+        [(r.id, r.conversation_id, r.channel, r.to, r.status, r.attempts, r.error) for r in rows],
+    )
+
+
+@outbox_app.command("retry")
+@handled
+def outbox_retry(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a failed or unconfirmed message again, with the text kept."""
+    from omnitui import outbox
+
+    with runtime(ctx) as rt:
+        outbox.retry(rt.store(), message_id)
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+@handled
+def sync(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Poll accounts and deliver queued messages (--once, or until interrupted)."""
+    from omnitui import outbox
+    from omnitui import sync as engine
+
+    with runtime(ctx) as rt:
+        names = [account] if account else [a.name for a in rt.accounts]
+        if not names:
+            raise UserError("no accounts configured: run `omnitui init` and edit the config", 2)
+        settings = [rt.account(n) for n in names]
+        providers = [(rt.provider(a.name), float(a.poll_interval)) for a in settings]
+        store = rt.store()
+        if once:
+            outbox.recover_interrupted(store)
+            reports = [
+                engine.sync_once(store, p, default_region=rt.default_region) for p, _ in providers
+            ]
+            _print_reports(ctx, json_out, reports)
+            if any(not r.ok for r in reports):
+                raise typer.Exit(1)
+            return
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        output.say(
+            f"Syncing {', '.join(names)} until interrupted (Ctrl-C finishes the current batch)."
+        )
+        engine.watch(store, providers, stop=stop, default_region=rt.default_region)
+
+
+def _print_reports(ctx: typer.Context, json_out: bool, reports: list[Any]) -> None:
+    if want_json(ctx, json_out):
+        output.print_json(
+            [
+                {
+                    "account": r.account,
+                    "ok": r.ok,
+                    "stored": r.stored,
+                    "duplicates": r.duplicates,
+                    "new_customers": r.new_customers,
+                    "status_updates": r.status_updates,
+                    "sent": r.sent,
+                    "send_failed": r.send_failed,
+                    "error": r.error,
+                }
+                for r in reports
+            ]
+        )
+        return
+    output.print_table(
+        "Sync",
+        ["account", "stored", "duplicates", "new customers", "sent", "failed sends", "error"],
+        [
+            (r.account, r.stored, r.duplicates, r.new_customers, r.sent, r.send_failed, r.error)
+            for r in reports
+        ],
+    )
+    for r in reports:
+        if not r.ok:
+            output.error(r.error or "")

@@ -1,0 +1,350 @@
+"""Commands over the store: customers, conversations, notes, search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+
+from omnitui import output
+from omnitui.cli_common import JsonOpt, UserError, handled, runtime, want_json
+from omnitui.text import first_line
+
+customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
+conversations = typer.Typer(help="Conversations (threads on one channel).", no_args_is_help=True)
+notes = typer.Typer(help="Internal notes (never sent to a customer).", no_args_is_help=True)
+
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(customers, name="customers")
+    app.add_typer(conversations, name="conversations")
+    app.add_typer(notes, name="notes")
+    app.command("search")(search)
+
+
+def _customer_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "identities": [{"channel": i.channel, "address": i.address} for i in row.identities],
+        "open_conversations": row.open_conversations,
+        "last_message_at": row.last_message_at,
+        "merged_into_id": row.merged_into_id,
+    }
+
+
+def _conversation_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "customer_id": row.customer_id,
+        "customer_name": row.customer_name,
+        "account": row.account,
+        "channel": row.channel,
+        "subject": row.subject,
+        "preview": first_line(row.preview, 200),
+        "status": row.status,
+        "assignee": row.assignee,
+        "last_message_at": row.last_message_at,
+        "waiting_since": row.waiting_since,
+        "snoozed_until": row.snoozed_until,
+        "message_count": row.message_count,
+        "version": row.version,
+    }
+
+
+@customers.command("list")
+@handled
+def customers_list(
+    ctx: typer.Context,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Match name or address.")
+    ] = None,
+    limit: LimitOpt = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """List customers, most recently updated first."""
+    from storage import queries
+
+    with runtime(ctx) as rt, rt.store().read() as session:
+        rows = queries.list_customers(session, query=query, limit=limit)
+    if want_json(ctx, json_out):
+        output.print_json([_customer_json(r) for r in rows])
+        return
+    output.print_table(
+        "Customers",
+        ["id", "name", "identities", "open", "last message"],
+        [
+            (
+                r.id,
+                r.name,
+                ", ".join(f"{i.channel}:{i.address}" for i in r.identities),
+                r.open_conversations,
+                r.last_message_at,
+            )
+            for r in rows
+        ],
+    )
+
+
+@customers.command("show")
+@handled
+def customers_show(
+    ctx: typer.Context,
+    customer_id: Annotated[int, typer.Argument(help="Customer id.")],
+    limit: LimitOpt = 200,
+    json_out: JsonOpt = False,
+) -> None:
+    """One customer: identities, conversations and the timeline of messages and notes."""
+    from storage import queries
+
+    with runtime(ctx) as rt, rt.store().read() as session:
+        row = queries.get_customer(session, customer_id)
+        if row is None:
+            raise UserError(f"there is no customer {customer_id}")
+        convs = queries.list_conversations(session, view="all", customer_id=customer_id, limit=100)
+        entries = queries.timeline(session, customer_id, limit=limit)
+        audit = queries.audit_events(session, customer_id=customer_id, limit=50)
+    if want_json(ctx, json_out):
+        doc = _customer_json(row)
+        doc["conversations"] = [_conversation_json(c) for c in convs]
+        doc["timeline"] = [
+            {
+                "kind": e.kind,
+                "id": e.id,
+                "conversation_id": e.conversation_id,
+                "channel": e.channel,
+                "direction": e.direction,
+                "author": e.author,
+                "subject": e.subject,
+                "body": e.body,
+                "at": e.at,
+                "status": e.status,
+                "error": e.error,
+            }
+            for e in entries
+        ]
+        doc["audit"] = audit
+        output.print_json(doc)
+        return
+    merged = f" (merged into {row.merged_into_id})" if row.merged_into_id else ""
+    output.say(f"Customer {row.id}: {row.name}{merged}")
+    for ident in row.identities:
+        output.say(f"  {ident.channel}: {ident.address}")
+    output.print_table(
+        "Conversations",
+        ["id", "channel", "subject", "status", "assignee", "last message"],
+        [
+            (
+                c.id,
+                c.channel,
+                c.subject or first_line(c.preview, 60),
+                c.status,
+                c.assignee,
+                c.last_message_at,
+            )
+            for c in convs
+        ],
+    )
+    output.print_table(
+        "Timeline",
+        ["at", "kind", "channel", "dir", "who", "text", "status"],
+        [
+            (e.at, e.kind, e.channel, e.direction, e.author, first_line(e.body, 60), e.status)
+            for e in entries
+        ],
+    )
+    if audit:
+        output.print_table(
+            "Changes",
+            ["at", "who", "what", "detail"],
+            [(a.at, a.actor, a.action, a.detail) for a in audit],
+        )
+
+
+@customers.command("merge")
+@handled
+def customers_merge(
+    ctx: typer.Context,
+    keep: Annotated[int, typer.Argument(help="Customer id that stays.")],
+    other: Annotated[int, typer.Argument(help="Customer id merged into KEEP.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Merge OTHER into KEEP: one customer across their channels. Nothing is deleted."""
+    from omnitui import services
+    from storage import queries
+
+    with runtime(ctx) as rt:
+        services.merge_customers(rt.store(), keep, other, rt.agent)
+        with rt.store().read() as session:
+            row = queries.get_customer(session, keep)
+    assert row is not None
+    if want_json(ctx, json_out):
+        output.print_json(_customer_json(row))
+    else:
+        output.say(
+            f"Merged customer {other} into {keep} ({row.name}); "
+            f"{len(row.identities)} identities now."
+        )
+
+
+@conversations.command("list")
+@handled
+def conversations_list(
+    ctx: typer.Context,
+    status: Annotated[
+        str, typer.Option("--status", help="open, pending, resolved, snoozed or all.")
+    ] = "open",
+    assignee: Annotated[str | None, typer.Option("--assignee", help="Only this agent's.")] = None,
+    limit: LimitOpt = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """List conversations, newest activity first."""
+    from storage import queries
+
+    if status not in ("open", "pending", "resolved", "snoozed", "all"):
+        raise UserError(
+            f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
+        )
+    with runtime(ctx) as rt, rt.store().read() as session:
+        rows = queries.list_conversations(session, view=status, assignee=assignee, limit=limit)
+    if want_json(ctx, json_out):
+        output.print_json([_conversation_json(r) for r in rows])
+        return
+    output.print_table(
+        f"Conversations ({status})",
+        ["id", "channel", "customer", "subject / first line", "status", "assignee", "last", "msgs"],
+        [
+            (
+                r.id,
+                r.channel,
+                r.customer_name,
+                r.subject or first_line(r.preview, 60),
+                r.status,
+                r.assignee,
+                r.last_message_at,
+                r.message_count,
+            )
+            for r in rows
+        ],
+    )
+
+
+@conversations.command("assign")
+@handled
+def conversations_assign(
+    ctx: typer.Context,
+    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
+    agent: Annotated[
+        str | None, typer.Argument(help="Agent name; omit to unassign; 'me' for yourself.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Assign a conversation to an agent."""
+    from omnitui import services
+
+    with runtime(ctx) as rt:
+        who = rt.agent if agent == "me" else agent
+        conv = services.assign(rt.store(), conversation_id, who, rt.agent)
+    _print_change(ctx, json_out, conv, f"assigned to {conv.assignee or 'nobody'}")
+
+
+@conversations.command("status")
+@handled
+def conversations_status(
+    ctx: typer.Context,
+    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
+    status: Annotated[str, typer.Argument(help="open, pending, resolved or snoozed.")],
+    until: Annotated[
+        datetime | None, typer.Option("--until", help="Wake time for snoozed (UTC).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a conversation's status."""
+    from omnitui import services
+
+    with runtime(ctx) as rt:
+        conv = services.set_status(
+            rt.store(), conversation_id, status, rt.agent, snoozed_until=until
+        )
+    _print_change(ctx, json_out, conv, f"is now {conv.status}")
+
+
+def _print_change(ctx: typer.Context, json_out: bool, conv: Any, what: str) -> None:
+    if want_json(ctx, json_out):
+        output.print_json(
+            {
+                "id": conv.id,
+                "status": conv.status,
+                "assignee": conv.assignee,
+                "snoozed_until": conv.snoozed_until,
+                "version": conv.version,
+            }
+        )
+    else:
+        output.say(f"Conversation {conv.id} {what}.")
+
+
+@notes.command("add")
+@handled
+def notes_add(
+    ctx: typer.Context,
+    body: Annotated[str, typer.Option("--body", help="The note text.")],
+    customer: Annotated[int | None, typer.Option("--customer", help="Customer id.")] = None,
+    conversation: Annotated[
+        int | None, typer.Option("--conversation", help="Conversation id.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add an internal note to a customer or a conversation."""
+    from omnitui import services
+
+    if (customer is None) == (conversation is None):
+        raise UserError("give exactly one of --customer ID or --conversation ID", 2)
+    with runtime(ctx) as rt:
+        note_id = services.add_note(
+            rt.store(), rt.agent, body, customer_id=customer, conversation_id=conversation
+        )
+    if want_json(ctx, json_out):
+        output.print_json({"id": note_id, "customer_id": customer, "conversation_id": conversation})
+    else:
+        output.say(f"Note {note_id} saved.")
+
+
+@handled
+def search(
+    ctx: typer.Context,
+    query: Annotated[
+        str, typer.Argument(help="Words to find (every word must match; prefixes match).")
+    ],
+    limit: LimitOpt = 50,
+    json_out: JsonOpt = False,
+) -> None:
+    """Full-text search across all messages and notes."""
+    from storage import queries
+
+    with runtime(ctx) as rt, rt.store().read() as session:
+        hits = queries.search(session, query, limit=limit)
+    if want_json(ctx, json_out):
+        output.print_json(hits)
+        return
+    output.print_table(
+        f"Search: {query}",
+        ["kind", "id", "customer", "conv", "channel", "at", "snippet"],
+        [
+            (
+                h.kind,
+                h.id,
+                f"{h.customer_name} ({h.customer_id})",
+                h.conversation_id,
+                h.channel,
+                h.at,
+                h.snippet,
+            )
+            for h in hits
+        ],
+    )

@@ -1,0 +1,164 @@
+"""Polling accounts and draining the outbox.
+
+:func:`sync_once` does one full round for one account: poll until the
+provider has nothing more, storing each batch with its cursor, then deliver
+what waits in the outbox. Errors are recorded on the account's SyncState
+(shown by ``omnitui sync``, ``doctor`` and the TUI) and never stop other
+accounts. :func:`watch` repeats rounds on each account's own interval with
+exponential backoff and jitter after failures, until asked to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from omnitui import outbox
+from omnitui.ingest import ingest, load_cursors
+from providers.base import AuthError, PermanentError, Provider, ProviderError, TransientError
+from storage.db import Store
+from storage.models import SyncState, syncstate_t, utcnow
+
+log = logging.getLogger("omnitui.sync")
+
+#: At most this many batches per round, so one huge mailbox cannot starve the others.
+MAX_BATCHES_PER_ROUND = 50
+MAX_BACKOFF = 900.0
+
+
+@dataclass
+class SyncReport:
+    """What one round did for one account."""
+
+    account: str
+    stored: int = 0
+    duplicates: int = 0
+    new_customers: int = 0
+    status_updates: int = 0
+    sent: int = 0
+    send_failed: int = 0
+    error: str | None = None
+    error_kind: str | None = None
+    conversation_ids: set[int] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def record_error(store: Store, account: str, message: str) -> None:
+    """Remember the latest poll error of ``account`` (the message must hold no secret)."""
+    with store.write() as session:
+        state = session.execute(
+            select(SyncState).where(syncstate_t.c.account == account, syncstate_t.c.scope == "")
+        ).scalar_one_or_none() or SyncState(account=account, scope="")
+        state.last_error = message[:1000]
+        state.last_error_at = utcnow()
+        session.add(state)
+
+
+def _record_success(store: Store, account: str) -> None:
+    with store.write() as session:
+        state = session.execute(
+            select(SyncState).where(syncstate_t.c.account == account, syncstate_t.c.scope == "")
+        ).scalar_one_or_none() or SyncState(account=account, scope="")
+        state.last_success_at = utcnow()
+        state.last_error = None
+        session.add(state)
+
+
+def _error_kind(exc: ProviderError) -> str:
+    if isinstance(exc, AuthError):
+        return "auth"
+    if isinstance(exc, TransientError):
+        return "transient"
+    if isinstance(exc, PermanentError):
+        return "permanent"
+    return "error"
+
+
+def sync_once(
+    store: Store, provider: Provider, *, default_region: str = "US", send: bool = True
+) -> SyncReport:
+    """Poll ``provider`` until it has nothing more, then deliver its due outbox."""
+    report = SyncReport(provider.account)
+    try:
+        for _ in range(MAX_BATCHES_PER_ROUND):
+            batch = provider.poll(load_cursors(store, provider.account))
+            result = ingest(store, provider.account, batch, default_region=default_region)
+            report.stored += result.stored
+            report.duplicates += result.duplicates
+            report.new_customers += result.new_customers
+            report.status_updates += result.status_updates
+            report.conversation_ids |= result.conversation_ids
+            if not batch.more:
+                break
+        _record_success(store, provider.account)
+    except ProviderError as exc:
+        report.error, report.error_kind = f"{provider.account}: {exc}", _error_kind(exc)
+        record_error(store, provider.account, str(exc))
+    if send:
+        for message_id in outbox.due(store, provider.account):
+            try:
+                delivery = outbox.deliver(store, provider, message_id)
+            except outbox.OutboxError:
+                continue  # claimed by another worker meanwhile
+            if delivery.status == "failed":
+                report.send_failed += 1
+            else:
+                report.sent += 1
+    return report
+
+
+def next_delay(interval: float, failures: int) -> float:
+    """Seconds until the next round: the interval, or after failures an
+    exponential backoff with jitter (so many clients do not retry in step)."""
+    if failures == 0:
+        return interval
+    base = min(interval * 2.0 ** min(failures, 10), MAX_BACKOFF)
+    return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+
+
+def watch(
+    store: Store,
+    providers: Sequence[tuple[Provider, float]],
+    *,
+    stop: threading.Event,
+    default_region: str = "US",
+    on_report: Callable[[SyncReport], None] | None = None,
+) -> None:
+    """Run rounds for each (provider, interval) until ``stop`` is set.
+
+    A round in progress is finished before returning, so no batch is cut off.
+    """
+    outbox.recover_interrupted(store)
+    due_at = {p.account: time.monotonic() for p, _ in providers}
+    failures = {p.account: 0 for p, _ in providers}
+    while not stop.is_set():
+        for provider, interval in providers:
+            if stop.is_set() or due_at[provider.account] > time.monotonic():
+                continue
+            report = sync_once(store, provider, default_region=default_region)
+            failures[provider.account] = 0 if report.ok else failures[provider.account] + 1
+            due_at[provider.account] = time.monotonic() + next_delay(
+                interval, failures[provider.account]
+            )
+            log.info(
+                "poll account=%s stored=%d duplicates=%d sent=%d send_failed=%d error=%s",
+                report.account,
+                report.stored,
+                report.duplicates,
+                report.sent,
+                report.send_failed,
+                report.error_kind or "-",
+            )
+            if on_report is not None:
+                on_report(report)
+        wait = min(due_at.values(), default=time.monotonic() + 1.0) - time.monotonic()
+        stop.wait(min(max(wait, 0.2), 5.0))
