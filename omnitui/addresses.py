@@ -8,6 +8,7 @@ E.164 via ``phonenumbers``; chat ids are kept as the service gives them.
 from __future__ import annotations
 
 from email.utils import parseaddr
+from functools import lru_cache
 
 PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
 
@@ -47,8 +48,13 @@ def normalize_phone(number: str, default_region: str = "US") -> str:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
+@lru_cache(maxsize=65_536)
 def normalize_address(channel: str, address: str, default_region: str = "US") -> str:
-    """The one stored spelling of ``address`` on ``channel``."""
+    """The one stored spelling of ``address`` on ``channel``.
+
+    Cached: a poll sees the same few addresses over and over, and parsing a
+    phone number costs tens of microseconds.
+    """
     if channel == "email":
         return normalize_email(address)
     if channel in PHONE_CHANNELS:

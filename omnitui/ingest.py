@@ -22,10 +22,13 @@ from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.records import (
+    bulk_insert,
     chunks,
+    conversation_values,
     conversations_by_key,
-    create_conversation,
+    driver_time,
     ensure_customers,
+    insert_ids,
 )
 from omnitui.text import sanitize_filename
 from omnitui.threads import (
@@ -47,6 +50,24 @@ from storage.models import (
     utcnow,
 )
 
+MESSAGE_COLUMNS = (
+    "conversation_id",
+    "customer_id",
+    "account",
+    "channel",
+    "direction",
+    "external_id",
+    "email_message_id",
+    "from_address",
+    "to_address",
+    "subject",
+    "body_text",
+    "body_html",
+    "sent_at",
+    "status",
+    "error",
+    "attempts",
+)
 REOPENED_STATUSES = frozenset({"resolved", "snoozed"})
 
 
@@ -178,44 +199,48 @@ def _assign_conversations(
     customers: Mapping[tuple[str, str], int],
     result: IngestResult,
 ) -> None:
-    """Set ``conversation_id`` on every item, creating conversations as needed."""
+    """Set ``conversation_id`` on every item, creating conversations as needed.
+
+    New conversations get a negative placeholder id while the batch is
+    threaded (a later message of the batch may join them), then are inserted
+    in one statement and the placeholders replaced.
+    """
     keyed = {(i.msg.channel, k): i for i in items if (k := _thread_key(i)) is not None}
     emails = [i for i in items if i.msg.channel == "email"]
     by_key = conversations_by_key(session, account, list(keyed))
     email_threads = _EmailThreads(session, account, emails, customers) if emails else None
+    new: dict[int, dict[str, Any]] = {}
     for item in items:
         customer_id = customers[(item.msg.channel, item.their)]
-        if item.msg.channel == "email":
-            assert email_threads is not None
+        if email_threads is not None and item.msg.channel == "email":
             key, conv_id = email_threads.locate(item, customer_id)
         else:
             key = _thread_key(item) or item.their
             conv_id = by_key.get((item.msg.channel, key))
         if conv_id is None:
-            conv_id = _create_conversation(session, account, item, key, customer_id)
+            conv_id = -(len(new) + 1)
+            new[conv_id] = conversation_values(
+                account=account,
+                channel=item.msg.channel,
+                thread_key=key,
+                customer_id=customer_id,
+                ours=item.ours,
+                theirs=item.their,
+                subject=item.msg.subject,
+                at=item.sent_at,
+            )
             by_key[(item.msg.channel, key)] = conv_id
-            result.new_conversations += 1
             if email_threads is not None and item.msg.channel == "email":
                 email_threads.created(item, key, conv_id, customer_id)
         item.conversation_id = conv_id
         if email_threads is not None and item.msg.channel == "email":
             email_threads.remember(item, conv_id)
-
-
-def _create_conversation(
-    session: Session, account: str, item: _Item, key: str, customer_id: int
-) -> int:
-    return create_conversation(
-        session,
-        account=account,
-        channel=item.msg.channel,
-        thread_key=key,
-        customer_id=customer_id,
-        ours=item.ours,
-        theirs=item.their,
-        subject=item.msg.subject,
-        at=item.sent_at,
-    )
+    if new:
+        real = dict(zip(new, insert_ids(session, conversation_t, list(new.values())), strict=True))
+        for item in items:
+            if item.conversation_id is not None and item.conversation_id < 0:
+                item.conversation_id = real[item.conversation_id]
+        result.new_conversations += len(new)
 
 
 class _EmailThreads:
@@ -248,19 +273,18 @@ class _EmailThreads:
             self.by_root[key] = conv_id
         customer_ids = list({customers[("email", i.their)] for i in emails})
         since = utcnow() - timedelta(days=SUBJECT_WINDOW_DAYS)
+        c = conversation_t.c
         for ids in chunks(customer_ids):
+            # Only customer_id and time in SQL, so the (customer_id,
+            # last_message_at) index serves it; a customer has few threads.
             stmt = (
-                select(conversation_t.c.customer_id, conversation_t.c.subject, conversation_t.c.id)
-                .where(
-                    conversation_t.c.account == account,
-                    conversation_t.c.channel == "email",
-                    conversation_t.c.customer_id.in_(ids),
-                    conversation_t.c.last_message_at >= since,
-                )
-                .order_by(conversation_t.c.last_message_at)
+                select(c.customer_id, c.subject, c.id, c.account, c.channel)
+                .where(c.customer_id.in_(ids), c.last_message_at >= since)
+                .order_by(c.last_message_at)
             )
-            for customer_id, subject, conv_id in session.execute(stmt):
-                self.by_subject[(customer_id, normalize_subject(subject))] = conv_id
+            for customer_id, subject, conv_id, conv_account, channel in session.execute(stmt):
+                if conv_account == account and channel == "email":
+                    self.by_subject[(customer_id, normalize_subject(subject))] = conv_id
 
     @staticmethod
     def root(item: _Item) -> str | None:
@@ -303,36 +327,36 @@ def _insert_messages(
 ) -> None:
     conv_ids = list({i.conversation_id for i in items if i.conversation_id is not None})
     convs = _conversation_state(session, conv_ids)
-    rows: list[dict[str, Any]] = []
+    dialect = session.get_bind().dialect.name
+    rows: list[tuple[object, ...]] = []
     for item in items:
         msg = item.msg
         assert item.conversation_id is not None
         conv = convs[item.conversation_id]
+        status = msg.status or ("received" if msg.direction == "in" else "sent")
         rows.append(
-            {
-                "conversation_id": item.conversation_id,
-                "customer_id": conv["customer_id"],
-                "account": account,
-                "channel": msg.channel,
-                "direction": msg.direction,
-                "external_id": msg.external_id,
-                "email_message_id": msg.message_id,
-                "from_address": msg.from_address,
-                "to_address": msg.to_address,
-                "subject": msg.subject,
-                "body_text": msg.body_text,
-                "body_html": msg.body_html,
-                "sent_at": item.sent_at,
-                "status": msg.status or ("received" if msg.direction == "in" else "sent"),
-                "error": msg.problem,
-                "attempts": 0,
-                "author": None,
-                "next_attempt_at": None,
-            }
+            (
+                item.conversation_id,
+                conv["customer_id"],
+                account,
+                msg.channel,
+                msg.direction,
+                msg.external_id,
+                msg.message_id,
+                msg.from_address,
+                msg.to_address,
+                msg.subject,
+                msg.body_text,
+                msg.body_html,
+                driver_time(item.sent_at, dialect),
+                status,
+                msg.problem,
+                0,
+            )
         )
         _advance(conv, item)
         result.problems += msg.problem is not None
-    session.execute(insert(message_t), rows)
+    bulk_insert(session, message_t, MESSAGE_COLUMNS, rows)
     result.stored += len(rows)
     result.conversation_ids.update(conv_ids)
     _save_conversation_state(session, convs)

@@ -4,10 +4,10 @@ address, and conversations by thread key. Shared by ingest and the outbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import TypeVar
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Table, func, insert, select
 from sqlmodel import Session
 
 from storage.models import conversation_t, customer_t, identity_t, utcnow
@@ -22,17 +22,76 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+def insert_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` into ``table`` and return their new ids, in order.
+
+    PostgreSQL returns ordered ids from one multi-row INSERT ... RETURNING.
+    SQLite cannot promise RETURNING order for a multi-row insert, so
+    SQLAlchemy would fall back to one statement per row; instead the ids are
+    allocated here, which is safe because a SQLite write transaction
+    (BEGIN IMMEDIATE, see storage.db) excludes every other writer.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        start = (
+            int(session.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
+        )
+        ids = list(range(start, start + len(rows)))
+        session.execute(insert(table), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        return ids
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return [int(i) for i in session.execute(stmt, list(rows)).scalars()]
+
+
+def driver_time(value: datetime | None, dialect: str) -> object:
+    """``value`` as the driver takes it for a timestamp column of ours: the
+    text SQLAlchemy's SQLite dialect writes, or the aware datetime itself."""
+    if value is None or dialect != "sqlite":
+        return value
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert many rows through the driver's own executemany.
+
+    For the ingest hot path only: SQLAlchemy's per-row parameter processing
+    costs more than the insert itself. Values must already be in driver form
+    (see :func:`driver_time`).
+    """
+    if not rows:
+        return
+    conn = session.connection()
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([mark] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def _by_first(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for first, second in dict.fromkeys(keys):
+        grouped.setdefault(first, []).append(second)
+    return grouped
+
+
 def find_identities(
     session: Session, keys: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """customer id by (channel, normalized address), for the keys that exist."""
+    # One "channel = ? AND address IN (...)" per channel: both engines serve
+    # it from the unique index, where a row-value IN may scan the table.
     found: dict[tuple[str, str], int] = {}
-    for part in chunks(keys):
-        stmt = select(identity_t.c.channel, identity_t.c.address, identity_t.c.customer_id).where(
-            tuple_(identity_t.c.channel, identity_t.c.address).in_(part)
-        )
-        for channel, address, customer_id in session.execute(stmt):
-            found[(channel, address)] = customer_id
+    i = identity_t.c
+    for channel, addresses in _by_first(keys).items():
+        for part in chunks(addresses):
+            stmt = select(i.address, i.customer_id).where(i.channel == channel, i.address.in_(part))
+            for address, customer_id in session.execute(stmt):
+                found[(channel, address)] = customer_id
     return found
 
 
@@ -58,8 +117,7 @@ def ensure_customers(
         }
         for key in missing
     ]
-    stmt = insert(customer_t).returning(customer_t.c.id, sort_by_parameter_order=True)
-    ids = list(session.execute(stmt, rows).scalars())
+    ids = insert_ids(session, customer_t, rows)
     session.execute(
         insert(identity_t),
         [
@@ -83,13 +141,42 @@ def conversations_by_key(
     """conversation id by (channel, thread key) within ``account``, for the keys that exist."""
     found: dict[tuple[str, str], int] = {}
     c = conversation_t.c
-    for part in chunks(keys):
-        stmt = select(c.channel, c.thread_key, c.id).where(
-            c.account == account, tuple_(c.channel, c.thread_key).in_(part)
-        )
-        for channel, key, conv_id in session.execute(stmt):
-            found[(channel, key)] = conv_id
+    for channel, thread_keys in _by_first(keys).items():
+        for part in chunks(thread_keys):
+            stmt = select(c.thread_key, c.id).where(
+                c.account == account, c.channel == channel, c.thread_key.in_(part)
+            )
+            for key, conv_id in session.execute(stmt):
+                found[(channel, key)] = conv_id
     return found
+
+
+def conversation_values(
+    *,
+    account: str,
+    channel: str,
+    thread_key: str,
+    customer_id: int,
+    ours: str,
+    theirs: str,
+    subject: str | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The row of a new open conversation with no messages yet."""
+    return {
+        "customer_id": customer_id,
+        "account": account,
+        "channel": channel,
+        "thread_key": thread_key,
+        "our_address": ours,
+        "their_address": theirs,
+        "subject": subject,
+        "status": "open",
+        "last_message_at": at,
+        "message_count": 0,
+        "created_at": utcnow(),
+        "version": 1,
+    }
 
 
 def create_conversation(
@@ -104,20 +191,16 @@ def create_conversation(
     subject: str | None,
     at: datetime,
 ) -> int:
-    """A new open conversation with no messages yet; returns its id."""
+    """Insert a new open conversation; returns its id."""
+    values = conversation_values(
+        account=account,
+        channel=channel,
+        thread_key=thread_key,
+        customer_id=customer_id,
+        ours=ours,
+        theirs=theirs,
+        subject=subject,
+        at=at,
+    )
     stmt = insert(conversation_t).returning(conversation_t.c.id)
-    values = {
-        "customer_id": customer_id,
-        "account": account,
-        "channel": channel,
-        "thread_key": thread_key,
-        "our_address": ours,
-        "their_address": theirs,
-        "subject": subject,
-        "status": "open",
-        "last_message_at": at,
-        "message_count": 0,
-        "created_at": utcnow(),
-        "version": 1,
-    }
     return int(session.execute(stmt, values).scalar_one())
