@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from omnitui.ingest import ingest  # noqa: E402
 from providers.base import InboundMessage, PollBatch  # noqa: E402
-from storage.db import open_store  # noqa: E402
+from storage.db import SQLITE_PRAGMAS, open_store  # noqa: E402
 
 WORDS = (
     "order refund invoice shipping delay package login password account reset "
@@ -90,8 +90,8 @@ END;
 
 def raw_floor(path: Path, msgs: list[InboundMessage], batch: int) -> float:
     db = sqlite3.connect(path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:  # the same settings omnitui runs with
+        db.execute(pragma)
     db.executescript(RAW_SCHEMA)
     rows = [
         (i % 20000, i % 5000, "bench", m.channel, m.direction, m.external_id, m.message_id,
