@@ -23,15 +23,42 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from omnitui.ingest import ingest  # noqa: E402
-from providers.base import InboundMessage, PollBatch  # noqa: E402
-from storage.db import SQLITE_PRAGMAS, open_store  # noqa: E402
+from omnitui.ingest import ingest
+from providers.base import InboundMessage, PollBatch
+from storage.db import SQLITE_PRAGMAS, open_store
 
-WORDS = (
-    "order refund invoice shipping delay package login password account reset "
-    "please thanks hello tracking number damaged replacement card payment charge "
-    "subscription cancel upgrade plan support question urgent today tomorrow week"
-).split()
+WORDS = [
+    "order",
+    "refund",
+    "invoice",
+    "shipping",
+    "delay",
+    "package",
+    "login",
+    "password",
+    "account",
+    "reset",
+    "please",
+    "thanks",
+    "hello",
+    "tracking",
+    "number",
+    "damaged",
+    "replacement",
+    "card",
+    "payment",
+    "charge",
+    "subscription",
+    "cancel",
+    "upgrade",
+    "plan",
+    "support",
+    "question",
+    "urgent",
+    "today",
+    "tomorrow",
+    "week",
+]
 
 
 def body(rng: random.Random, size: int = 400) -> str:
@@ -54,17 +81,32 @@ def synthetic(n: int, customers: int, seed: int = 1) -> list[InboundMessage]:
         if c % 2 == 0:
             mid = f"<m{i}@bench.example>"
             thread = f"<t{c}-{i // 5000}@bench.example>"
-            msgs.append(InboundMessage(
-                external_id=mid, channel="email", from_address=f"customer{c}@example.com",
-                to_address="support@shop.example", sent_at=at, body_text=body(rng),
-                from_name=f"Customer {c}", subject=f"Order {c} question", message_id=mid,
-                in_reply_to=thread if i % 3 else None, references=(thread,) if i % 3 else (),
-            ))
+            msgs.append(
+                InboundMessage(
+                    external_id=mid,
+                    channel="email",
+                    from_address=f"customer{c}@example.com",
+                    to_address="support@shop.example",
+                    sent_at=at,
+                    body_text=body(rng),
+                    from_name=f"Customer {c}",
+                    subject=f"Order {c} question",
+                    message_id=mid,
+                    in_reply_to=thread if i % 3 else None,
+                    references=(thread,) if i % 3 else (),
+                )
+            )
         else:
-            msgs.append(InboundMessage(
-                external_id=f"SM{i:032x}", channel="sms", from_address=f"+1415{5550000 + c:07d}"[:12],
-                to_address="+14155550199", sent_at=at, body_text=body(rng, 160),
-            ))
+            msgs.append(
+                InboundMessage(
+                    external_id=f"SM{i:032x}",
+                    channel="sms",
+                    from_address=f"+1415{5550000 + c:07d}"[:12],
+                    to_address="+14155550199",
+                    sent_at=at,
+                    body_text=body(rng, 160),
+                )
+            )
     return msgs
 
 
@@ -94,9 +136,28 @@ def raw_floor(path: Path, msgs: list[InboundMessage], batch: int) -> float:
         db.execute(pragma)
     db.executescript(RAW_SCHEMA)
     rows = [
-        (i % 20000, i % 5000, "bench", m.channel, m.direction, m.external_id, m.message_id,
-         m.from_address, m.to_address, m.subject, m.body_text, None,
-         m.sent_at.strftime("%Y-%m-%d %H:%M:%S.%f"), "received", None, 0, None, None, None, None)
+        (
+            i % 20000,
+            i % 5000,
+            "bench",
+            m.channel,
+            m.direction,
+            m.external_id,
+            m.message_id,
+            m.from_address,
+            m.to_address,
+            m.subject,
+            m.body_text,
+            None,
+            m.sent_at.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "received",
+            None,
+            0,
+            None,
+            None,
+            None,
+            None,
+        )
         for i, m in enumerate(msgs)
     ]
     sql = "INSERT INTO message VALUES (NULL" + ", ?" * 20 + ")"
