@@ -346,22 +346,12 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     note_match: ColumnElement[bool]
     if dialect == "sqlite":
         fts = " ".join(f'"{t}"*' for t in terms)
-        msg_ids = (
-            select(text("rowid"))
-            .select_from(text("message_fts"))
-            .where(text("message_fts MATCH :q"))
-        )
-        note_ids = (
-            select(text("rowid")).select_from(text("note_fts")).where(text("note_fts MATCH :q"))
-        )
-        msg_match = m.id.in_(msg_ids)
-        note_match = n.id.in_(note_ids)
-        params = {"q": fts}
+        msg_match = m.id.in_(_fts_rowids("message_fts", fts))
+        note_match = n.id.in_(_fts_rowids("note_fts", fts))
     else:
         tsq = " & ".join(f"{t}:*" for t in terms)
-        msg_match = _tsmatch("message")
-        note_match = _tsmatch("note")
-        params = {"q": tsq}
+        msg_match = _tsmatch("message", tsq)
+        note_match = _tsmatch("note", tsq)
     msgs = (
         select(
             m.id,
@@ -387,17 +377,27 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     )
     hits = [
         SearchHit("message", r[0], r[1], r[2], r[3], r[4], r[5], _snippet(r[6], terms), utc(r[7]))
-        for r in session.execute(msgs, params)
+        for r in session.execute(msgs)
     ] + [
         SearchHit("note", r[0], r[1], r[2], r[3], None, None, _snippet(r[4], terms), utc(r[5]))
-        for r in session.execute(notes, params)
+        for r in session.execute(notes)
     ]
     hits.sort(key=lambda h: h.at, reverse=True)
     return hits[:limit]
 
 
-def _tsmatch(table: str) -> ColumnElement[bool]:
-    return literal_column(f"{table}.search @@ to_tsquery('simple', :q)", Boolean)
+def _fts_rowids(table: str, query: str) -> Select[Any]:
+    return (
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :q").bindparams(q=query))
+    )
+
+
+def _tsmatch(table: str, tsquery: str) -> ColumnElement[bool]:
+    return literal_column(f"{table}.search").op("@@", return_type=Boolean)(
+        func.to_tsquery("simple", tsquery)
+    )
 
 
 def _snippet(body: str, terms: list[str], width: int = 160) -> str:
@@ -530,9 +530,7 @@ def audit_events(
     if conversation_id is not None:
         stmt = stmt.where(a.conversation_id == conversation_id)
     rows = session.execute(stmt.order_by(a.id.desc()).limit(limit))
-    return [
-        AuditRow(r[0], utc(r[1]), r[2], r[3], r[4], r[5], _json_object(r[6])) for r in rows
-    ]
+    return [AuditRow(r[0], utc(r[1]), r[2], r[3], r[4], r[5], _json_object(r[6])) for r in rows]
 
 
 def _json_object(raw: str) -> dict[str, Any]:
