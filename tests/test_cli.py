@@ -1,0 +1,161 @@
+"""The CLI for scripts: --json shapes, exit codes, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from omnitui.cli import app
+
+CONFIG = """
+[agent]
+name = "alice"
+
+[[accounts]]
+name = "demo"
+kind = "demo"
+poll_interval = 30
+"""
+
+CONVERSATION_KEYS = {"id", "customer_id", "account", "channel", "subject", "status", "assignee",
+                     "last_message_at", "message_count"}
+CUSTOMER_KEYS = {"id", "name", "identities", "open_conversations", "last_message_at"}
+TIMELINE_KEYS = {"kind", "id", "conversation_id", "channel", "direction", "author", "subject",
+                 "body", "at", "status"}
+OUTBOX_KEYS = {"id", "conversation_id", "channel", "to", "status", "error", "attempts"}
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Any:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None, code: int = 0) -> Result:
+        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args], input=input)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+        return result
+
+    return run
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(result.stdout)
+
+
+def synced(cli: Any) -> list[dict[str, Any]]:
+    reports = as_json(cli("sync", "--once", "--json"))
+    assert reports[0]["ok"] and reports[0]["stored"] > 20
+    return as_json(cli("conversations", "list", "--status", "all", "--json"))
+
+
+def test_sync_then_lists_have_stable_keys(cli: Any) -> None:
+    convs = synced(cli)
+    assert convs and CONVERSATION_KEYS <= set(convs[0])
+    again = as_json(cli("sync", "--once", "--json"))
+    assert again[0]["duplicates"] == 0 or again[0]["stored"] >= 0
+    customers = as_json(cli("customers", "list", "--json"))
+    assert CUSTOMER_KEYS <= set(customers[0])
+    assert {"channel", "address"} == set(customers[0]["identities"][0])
+    shown = as_json(cli("customers", "show", str(convs[0]["customer_id"]), "--json"))
+    assert CUSTOMER_KEYS <= set(shown) and shown["timeline"]
+    assert TIMELINE_KEYS <= set(shown["timeline"][0])
+
+
+def test_notes_search_and_merge(cli: Any) -> None:
+    convs = synced(cli)
+    conv = convs[0]
+    note = as_json(cli("notes", "add", "--conversation", str(conv["id"]), "--body",
+                       "Zebracorn escalation", "--json"))
+    hits = as_json(cli("search", "zebracorn", "--json"))
+    assert [(h["kind"], h["id"]) for h in hits] == [("note", note["id"])]
+    shown = as_json(cli("customers", "show", str(conv["customer_id"]), "--json"))
+    assert any(e["kind"] == "note" and e["body"] == "Zebracorn escalation" for e in shown["timeline"])
+    others = [c for c in convs if c["customer_id"] != conv["customer_id"]]
+    merged = as_json(cli("customers", "merge", str(conv["customer_id"]),
+                         str(others[0]["customer_id"]), "--json"))
+    assert merged["id"] == conv["customer_id"]
+    cli("customers", "merge", str(conv["customer_id"]), str(others[0]["customer_id"]), code=1)
+
+
+def test_send_delivers_and_normalizes(cli: Any) -> None:
+    sent = as_json(cli("send", "--channel", "sms", "--to", "+1 (415) 555-0100", "--body", "Hi!",
+                       "--json"))
+    assert sent["status"] == "sent" and sent["to"] == "+14155550100" and sent["external_id"]
+    assert as_json(cli("outbox", "list", "--json")) == []
+
+
+def test_failed_send_exits_nonzero_and_stays_in_the_outbox(cli: Any) -> None:
+    result = cli("send", "--channel", "email", "--to", "will.fail@example.com", "--subject", "Hi",
+                 "--body", "Text I typed", code=1)
+    assert "failed" in result.stderr and "outbox retry" in result.stderr
+    waiting = as_json(cli("outbox", "list", "--json"))
+    assert len(waiting) == 1 and OUTBOX_KEYS <= set(waiting[0])
+    assert (waiting[0]["status"], waiting[0]["attempts"]) == ("failed", 1)
+    retried = as_json(cli("outbox", "retry", str(waiting[0]["id"]), "--json", code=1))
+    assert (retried["status"], retried["attempts"]) == ("failed", 2)
+
+
+def test_reply_reads_stdin(cli: Any) -> None:
+    conv = synced(cli)[0]
+    out = as_json(cli("reply", str(conv["id"]), "--json", input="Thanks for waiting.\n"))
+    assert out["status"] == "sent" and out["conversation_id"] == conv["id"]
+
+
+def test_assign_and_status(cli: Any) -> None:
+    conv = synced(cli)[0]
+    assigned = as_json(cli("conversations", "assign", str(conv["id"]), "me", "--json"))
+    assert assigned["assignee"] == "alice"
+    mine = as_json(cli("conversations", "list", "--assignee", "alice", "--status", "all", "--json"))
+    assert conv["id"] in [c["id"] for c in mine]
+    resolved = as_json(cli("conversations", "status", str(conv["id"]), "resolved", "--json"))
+    assert resolved["status"] == "resolved"
+    cli("conversations", "status", str(conv["id"]), "closed", code=1)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("send", "--channel", "sms", "--to", "+1 555", "--body", "x"), 1, "not a valid phone number"),
+        (("send", "--channel", "sms", "--body", "x"), 2, "--to ADDRESS or --customer ID"),
+        (("reply", "999", "--body", "x"), 1, "no conversation 999"),
+        (("customers", "show", "999"), 1, "no customer 999"),
+        (("outbox", "retry", "999"), 1, "no outgoing message 999"),
+        (("conversations", "list", "--status", "bogus"), 2, "unknown status"),
+    ],
+)
+def test_errors_are_one_clear_line_on_stderr(
+    cli: Any, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = cli(*args, code=code)
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_db_upgrade_and_doctor(cli: Any) -> None:
+    upgraded = as_json(cli("db", "upgrade", "--json"))
+    assert upgraded["to"] == upgraded["from"] or upgraded["from"] is None
+    report = as_json(cli("doctor", "--json"))
+    assert report["ok"] and report["database"]["ok"]
+    assert [a["name"] for a in report["accounts"]] == ["demo"]
+
+
+def test_broken_config_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[accounts]]\nname = "x"\nkind = "carrier-pigeon"\n', encoding="utf-8")
+    env = {**os.environ, "OMNITUI_DATA_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "omnitui.cli", "--config", str(bad), "conversations", "list"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 2
+    assert "carrier-pigeon" in proc.stderr and "bad.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
