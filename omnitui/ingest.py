@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
@@ -26,6 +26,7 @@ from omnitui.records import (
     chunks,
     conversation_values,
     conversations_by_key,
+    driver_executemany,
     driver_time,
     ensure_customers,
     insert_ids,
@@ -372,6 +373,7 @@ def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[
             conversation_t.c.status,
             conversation_t.c.last_message_at,
             conversation_t.c.waiting_since,
+            conversation_t.c.snoozed_until,
             conversation_t.c.message_count,
             conversation_t.c.version,
         ).where(conversation_t.c.id.in_(part))
@@ -397,33 +399,27 @@ def _advance(conv: dict[str, Any], item: _Item) -> None:
 
 
 def _save_conversation_state(session: Session, convs: Mapping[int, dict[str, Any]]) -> None:
-    if not convs:
-        return
-    stmt = (
-        update(conversation_t)
-        .where(conversation_t.c.id == bindparam("b_id"))
-        .values(
-            status=bindparam("b_status"),
-            last_message_at=bindparam("b_last"),
-            waiting_since=bindparam("b_waiting"),
-            message_count=bindparam("b_count"),
-            version=bindparam("b_version"),
-        )
-    )
+    dialect = session.get_bind().dialect.name
     rows = [
-        {
-            "b_id": cid,
-            "b_status": c["status"],
-            "b_last": c["last_message_at"],
-            "b_waiting": c["waiting_since"],
-            "b_count": c["message_count"],
+        (
+            c["status"],
+            driver_time(c["last_message_at"], dialect),
+            driver_time(c["waiting_since"], dialect),
+            # a reopened conversation is no longer snoozed
+            None if c["changed_status"] else driver_time(c["snoozed_until"], dialect),
+            c["message_count"],
             # A reopen changes what an agent sees: other editors must notice.
-            "b_version": c["version"] + (1 if c["changed_status"] else 0),
-            **({"snoozed_until": None} if c["changed_status"] else {}),
-        }
+            c["version"] + (1 if c["changed_status"] else 0),
+            cid,
+        )
         for cid, c in convs.items()
     ]
-    session.connection().execute(stmt, rows)
+    driver_executemany(
+        session,
+        "UPDATE conversation SET status = ?, last_message_at = ?, waiting_since = ?, "
+        "snoozed_until = ?, message_count = ?, version = ? WHERE id = ?",
+        rows,
+    )
 
 
 def _insert_attachments(

@@ -52,24 +52,28 @@ def driver_time(value: datetime | None, dialect: str) -> object:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def bulk_insert(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
-) -> None:
-    """Insert many rows through the driver's own executemany.
+def driver_executemany(session: Session, sql: str, rows: Sequence[Sequence[object]]) -> None:
+    """Run ``sql`` (with ``?`` placeholders) once per row through the driver.
 
     For the ingest hot path only: SQLAlchemy's per-row parameter processing
-    costs more than the insert itself. Values must already be in driver form
-    (see :func:`driver_time`).
+    costs more than the statement itself. Values must already be in driver
+    form (see :func:`driver_time`).
     """
     if not rows:
         return
     conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([mark] * len(columns))})"
-    )
+    if conn.dialect.paramstyle != "qmark":
+        sql = sql.replace("?", "%s")
     conn.exec_driver_sql(sql, list(rows))
+
+
+def bulk_insert(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
+) -> None:
+    """Insert many rows through the driver (see :func:`driver_executemany`)."""
+    marks = ", ".join("?" * len(columns))
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+    driver_executemany(session, sql, rows)
 
 
 def _by_first(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

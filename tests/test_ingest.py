@@ -208,3 +208,18 @@ def test_full_text_search_finds_subject_body_and_prefix(store: Store) -> None:
         assert search(s, "vat included")[0].subject == "Invoice question"
         assert search(s, "nothing-like-this") == []
         assert search(s, "\"'*)(") == []
+
+
+def test_new_inbound_wakes_a_snoozed_conversation(store: Store) -> None:
+    from datetime import timedelta
+
+    from storage.models import utcnow
+
+    ingest(store, "shop", batch(sms("SM1")))
+    with store.read() as s:
+        conv = s.execute(select(Conversation)).scalar_one()
+    set_status(store, conv.id or 0, "snoozed", "alice", snoozed_until=utcnow() + timedelta(days=2))
+    ingest(store, "shop", batch(sms("SM2", minutes=60)))
+    with store.read() as s:
+        again = s.get(Conversation, conv.id)
+    assert again is not None and (again.status, again.snoozed_until) == ("open", None)
