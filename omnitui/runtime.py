@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from providers.settings import AccountSettings, DemoSettings
-
 from omnitui.config import (
     AppConfig,
     ConfigError,
@@ -23,6 +21,7 @@ from omnitui.config import (
     find_config,
     load_config,
 )
+from providers.settings import AccountSettings, DemoSettings
 
 if TYPE_CHECKING:
     from omnitui.services import AccountInfo
@@ -133,8 +132,12 @@ def make_runtime(
             snippets={},
             keymap={},
         )
-    url = db_url or os.environ.get("OMNITUI_DB") or config.database_url
-    url = url or f"sqlite:///{data_dir / 'omnitui.db'}"
+    url = (
+        db_url
+        or os.environ.get("OMNITUI_DB")
+        or config.database_url
+        or f"sqlite:///{data_dir / 'omnitui.db'}"
+    )
     return Runtime(config=config, db_url=url, data_dir=data_dir)
 
 

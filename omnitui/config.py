@@ -1,0 +1,352 @@
+"""The config file: TOML to typed settings, secrets resolved on demand.
+
+Every problem is reported as a :class:`ConfigError` naming the file, the line,
+the key and a fix, so ``omnitui`` can print one clear line and exit 2.
+Secret values never appear in a message, a log or a repr.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from providers.registry import KINDS, ProviderUnavailable, load_provider_class
+from providers.settings import AccountSettings
+
+if TYPE_CHECKING:
+    from providers.base import Provider
+
+EXAMPLE = Path(__file__).with_name("config_example.toml")
+TOP_LEVEL = {
+    "database": {"url"},
+    "agent": {"name", "default_region", "theme"},
+    "snippets": None,  # any name
+    "keymap": None,  # any binding id
+    "accounts": None,  # checked per kind
+}
+SECRET_TIMEOUT = 10.0
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person who will fix it."""
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    path: Path | None
+    database_url: str | None
+    agent_name: str
+    default_region: str
+    accounts: tuple[AccountSettings, ...]
+    snippets: dict[str, str] = field(default_factory=dict)
+    keymap: dict[str, str] = field(default_factory=dict)
+    theme: str = "dark"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_path
+
+    return user_config_path("omnitui") / "config.toml"
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("OMNITUI_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("omnitui")
+
+
+def find_config(explicit: Path | None) -> Path | None:
+    """The config to use: ``explicit``, else $OMNITUI_CONFIG, else the default path if it exists."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("OMNITUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    path = default_config_path()
+    return path if path.exists() else None
+
+
+class _Locator:
+    """Finds the line of a key in the TOML text, for messages."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def _section(self, header: re.Pattern[str], nth: int) -> tuple[int, int]:
+        starts = [i for i, line in enumerate(self.lines) if header.match(line)]
+        if nth >= len(starts):
+            return 0, len(self.lines)
+        start = starts[nth]
+        end = next(
+            (
+                i
+                for i in range(start + 1, len(self.lines))
+                if self.lines[i].lstrip().startswith("[")
+            ),
+            len(self.lines),
+        )
+        return start, end
+
+    def line(self, table: str, key: str | None = None, nth: int = 0) -> int:
+        header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
+        start, end = self._section(header, nth)
+        if key is not None:
+            pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+            for i in range(start, end):
+                if pattern.match(self.lines[i]):
+                    return i + 1
+        return start + 1
+
+
+def _where(path: Path, line: int, key: str) -> str:
+    return f"{path}, line {line}, {key}"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read and check the config at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file; create one with `omnitui init`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path}: cannot read the config ({exc}); check its permissions"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}; fix the syntax at that place") from None
+    where = _Locator(text)
+    for table, value in data.items():
+        if table not in TOP_LEVEL:
+            raise ConfigError(
+                f"{_where(path, where.line(table), table)}: unknown section"
+                f"{_suggest(table, list(TOP_LEVEL))}; known: {', '.join(TOP_LEVEL)}"
+            )
+        allowed = TOP_LEVEL[table]
+        if allowed is not None and isinstance(value, dict):
+            for key in value:
+                if key not in allowed:
+                    raise ConfigError(
+                        f"{_where(path, where.line(table, key), f'{table}.{key}')}: unknown key"
+                        f"{_suggest(key, sorted(allowed))}; known: {', '.join(sorted(allowed))}"
+                    )
+    accounts = _accounts(path, where, data.get("accounts", []))
+    agent = _table(path, where, data, "agent")
+    database = _table(path, where, data, "database")
+    return AppConfig(
+        path=path,
+        database_url=_string(path, where, database, "database", "url"),
+        agent_name=_string(path, where, agent, "agent", "name") or _default_agent(),
+        default_region=(_string(path, where, agent, "agent", "default_region") or "US").upper(),
+        accounts=accounts,
+        snippets=_strings(path, where, data, "snippets"),
+        keymap=_strings(path, where, data, "keymap"),
+        theme=_string(path, where, agent, "agent", "theme") or "dark",
+    )
+
+
+def _default_agent() -> str:
+    return os.environ.get("USER") or os.environ.get("USERNAME") or "agent"
+
+
+def _table(path: Path, where: _Locator, data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{_where(path, where.line(name), name)}: must be a table: [{name}]")
+    return value
+
+
+def _string(path: Path, where: _Locator, table: dict[str, Any], name: str, key: str) -> str | None:
+    value = table.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(
+            f"{_where(path, where.line(name, key), f'{name}.{key}')}: must be a string in quotes"
+        )
+    return value
+
+
+def _strings(path: Path, where: _Locator, data: dict[str, Any], name: str) -> dict[str, str]:
+    table = _table(path, where, data, name)
+    for key, value in table.items():
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"{_where(path, where.line(name, key), f'{name}.{key}')}: must be a string in quotes"
+            )
+    return dict(table)
+
+
+def _accounts(path: Path, where: _Locator, raw: Any) -> tuple[AccountSettings, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{_where(path, where.line('accounts'), 'accounts')}: write each account as an "
+            "[[accounts]] table"
+        )
+    accounts: list[AccountSettings] = []
+    for n, entry in enumerate(raw):
+        label = f"accounts[{n}]"
+        kind = entry.get("kind")
+        if kind not in KINDS:
+            line = where.line("accounts", "kind", n)
+            known = ", ".join(f"{k} ({info.summary})" for k, info in KINDS.items())
+            raise ConfigError(
+                f"{_where(path, line, f'{label}.kind')}: "
+                + (
+                    f"unknown account kind {kind!r}{_suggest(str(kind), list(KINDS))}"
+                    if kind is not None
+                    else "missing kind"
+                )
+                + f"; use one of: {known}"
+            )
+        settings_model = KINDS[kind].settings
+        try:
+            account = settings_model.model_validate(entry)
+        except ValidationError as exc:
+            raise ConfigError(
+                _validation_message(path, where, n, entry, settings_model, exc)
+            ) from None
+        if any(a.name == account.name for a in accounts):
+            line = where.line("accounts", "name", n)
+            raise ConfigError(
+                f"{_where(path, line, f'{label}.name')}: a second account named {account.name!r}; "
+                "give each account its own name"
+            )
+        _check_secret_sources(path, where, n, account)
+        accounts.append(account)
+    return tuple(accounts)
+
+
+def _validation_message(
+    path: Path,
+    where: _Locator,
+    n: int,
+    entry: dict[str, Any],
+    model: type[AccountSettings],
+    exc: ValidationError,
+) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "kind"
+    top = str(first["loc"][0]) if first["loc"] else None
+    line = where.line("accounts", top if top in entry else None, n)
+    name = entry.get("name", f"#{n + 1}")
+    label = f"accounts[{n}].{key}"
+    kind = entry.get("kind")
+    if first["type"] == "missing":
+        return f"{_where(path, line, label)}: the {kind} account {name!r} needs {key} = …"
+    if first["type"] == "extra_forbidden":
+        known = sorted(model.model_fields)
+        return (
+            f"{_where(path, line, label)}: unknown key for a {kind} account"
+            f"{_suggest(key, known)}; known keys: {', '.join(known)}"
+        )
+    if first["type"] == "value_error" and not first["loc"]:
+        return f"{_where(path, line, f'accounts[{n}]')}: account {name!r}: {first['msg'][len('Value error, ') :]}"
+    return f"{_where(path, line, label)}: {first['msg']} (got {first.get('input')!r})"
+
+
+def _check_secret_sources(path: Path, where: _Locator, n: int, account: AccountSettings) -> None:
+    for secret in account.SECRETS:
+        variable = getattr(account, f"{secret}_env", None)
+        if variable and variable not in os.environ:
+            key = f"{secret}_env"
+            raise ConfigError(
+                f"{_where(path, where.line('accounts', key, n), f'accounts[{n}].{key}')}: "
+                f"the environment variable {variable} is not set; export it before running omnitui"
+            )
+        command = getattr(account, f"{secret}_cmd", None)
+        if command:
+            program = shlex.split(command)[0] if shlex.split(command) else ""
+            if not program or shutil.which(program) is None:
+                key = f"{secret}_cmd"
+                raise ConfigError(
+                    f"{_where(path, where.line('accounts', key, n), f'accounts[{n}].{key}')}: "
+                    f"the command {program!r} is not found; install it or fix the path"
+                )
+
+
+def resolve_secrets(account: AccountSettings) -> dict[str, str]:
+    """The secret values of ``account``, read now from the environment or commands."""
+    values: dict[str, str] = {}
+    for secret in account.SECRETS:
+        variable = getattr(account, f"{secret}_env", None)
+        command = getattr(account, f"{secret}_cmd", None)
+        if variable:
+            if variable not in os.environ:
+                raise ConfigError(
+                    f"account {account.name!r}: the environment variable {variable} "
+                    f"({secret}) is not set"
+                )
+            values[secret] = os.environ[variable]
+        elif command:
+            values[secret] = _run_secret_command(account.name, secret, command)
+    return values
+
+
+def _run_secret_command(account: str, secret: str, command: str) -> str:
+    try:
+        proc = subprocess.run(
+            shlex.split(command),
+            capture_output=True,
+            text=True,
+            timeout=SECRET_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+        reason = "timed out" if isinstance(exc, subprocess.TimeoutExpired) else type(exc).__name__
+        raise ConfigError(f"account {account!r}: {secret}_cmd could not run ({reason})") from None
+    if proc.returncode != 0:
+        # its output could be (part of) the secret: never shown
+        raise ConfigError(
+            f"account {account!r}: {secret}_cmd failed with exit code {proc.returncode}; "
+            "run it by hand to see why"
+        )
+    value = proc.stdout.rstrip("\r\n")
+    if not value:
+        raise ConfigError(f"account {account!r}: {secret}_cmd printed nothing")
+    return value
+
+
+def redacted(value: str) -> str:
+    """How doctor shows a secret: that it is set, never any of it."""
+    return "set (hidden)" if value else "empty"
+
+
+def write_example_config(dest: Path, force: bool = False) -> Path:
+    """Write the commented example config to ``dest``; refuse to overwrite without ``force``."""
+    if dest.exists() and not force:
+        raise ConfigError(f"{dest} already exists; use --force to overwrite it")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {dest}: {exc}") from None
+    return dest
+
+
+def build_provider(account: AccountSettings) -> Provider:
+    """The provider for ``account``, its secrets resolved now."""
+    try:
+        cls = load_provider_class(account.kind)
+    except ProviderUnavailable as exc:
+        raise ConfigError(f"account {account.name!r}: {exc}") from None
+    provider: Provider = cls(account.name, account, resolve_secrets(account))
+    return provider
