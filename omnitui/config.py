@@ -188,9 +188,8 @@ def _strings(path: Path, where: _Locator, data: dict[str, Any], name: str) -> di
     table = _table(path, where, data, name)
     for key, value in table.items():
         if not isinstance(value, str):
-            raise ConfigError(
-                f"{_where(path, where.line(name, key), f'{name}.{key}')}: must be a string in quotes"
-            )
+            at = _where(path, where.line(name, key), f"{name}.{key}")
+            raise ConfigError(f"{at}: must be a string in quotes")
     return dict(table)
 
 
@@ -258,7 +257,8 @@ def _validation_message(
             f"{_suggest(key, known)}; known keys: {', '.join(known)}"
         )
     if first["type"] == "value_error" and not first["loc"]:
-        return f"{_where(path, line, f'accounts[{n}]')}: account {name!r}: {first['msg'][len('Value error, ') :]}"
+        reason = first["msg"].removeprefix("Value error, ")
+        return f"{_where(path, line, f'accounts[{n}]')}: account {name!r}: {reason}"
     return f"{_where(path, line, label)}: {first['msg']} (got {first.get('input')!r})"
 
 
