@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# System packages the test suite needs, installed only when missing:
+#   PostgreSQL server (initdb/pg_ctl; the tests start a throwaway cluster).
+# Later channels add their peers here (Dovecot for e-mail, ...).
+set -euo pipefail
+
+missing=()
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+  missing+=(postgresql)
+fi
+if ! command -v runuser >/dev/null; then
+  missing+=(util-linux)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "The tests need: ${missing[*]}. Install them with:  sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+echo "Installing ${missing[*]} ..." >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's package starts a cluster of its own; the tests use their own.
+if command -v pg_lsclusters >/dev/null; then
+  pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
+    pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true
+  done
+fi
