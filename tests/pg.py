@@ -64,21 +64,40 @@ class Cluster:
             self._as_user = ["runuser", "-u", "postgres", "--"]
         self.port = _free_port()
         data = self.dir / "data"
-        self._run([initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                   "--no-sync"])
+        self._run(
+            [initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"]
+        )
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
         atexit.register(self.stop)
-        self._run([pg_ctl, "-D", str(data), "-o", options, "-l", str(self.dir / "log"),
-                   "-w", "-t", str(START_TIMEOUT), "start"])
+        self._run(
+            [
+                pg_ctl,
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-l",
+                str(self.dir / "log"),
+                "-w",
+                "-t",
+                str(START_TIMEOUT),
+                "start",
+            ]
+        )
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         return self.url
 
     def _run(self, cmd: list[str]) -> None:
-        proc = subprocess.run([*self._as_user, *cmd], capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=START_TIMEOUT + 30)
+        proc = subprocess.run(
+            [*self._as_user, *cmd],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=START_TIMEOUT + 30,
+        )
         if proc.returncode != 0:
             raise PostgresUnavailable(
                 f"{Path(cmd[0]).name} failed ({proc.returncode}): "
@@ -98,7 +117,11 @@ class Cluster:
         data = self.dir / "data"
         if pg_ctl and (data / "postmaster.pid").exists():
             with contextlib.suppress(subprocess.SubprocessError, OSError):
-                subprocess.run([*self._as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
-                               capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                subprocess.run(
+                    [*self._as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"],
+                    capture_output=True,
+                    timeout=60,
+                    stdin=subprocess.DEVNULL,
+                )
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir = None

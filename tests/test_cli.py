@@ -24,11 +24,30 @@ kind = "demo"
 poll_interval = 30
 """
 
-CONVERSATION_KEYS = {"id", "customer_id", "account", "channel", "subject", "status", "assignee",
-                     "last_message_at", "message_count"}
+CONVERSATION_KEYS = {
+    "id",
+    "customer_id",
+    "account",
+    "channel",
+    "subject",
+    "status",
+    "assignee",
+    "last_message_at",
+    "message_count",
+}
 CUSTOMER_KEYS = {"id", "name", "identities", "open_conversations", "last_message_at"}
-TIMELINE_KEYS = {"kind", "id", "conversation_id", "channel", "direction", "author", "subject",
-                 "body", "at", "status"}
+TIMELINE_KEYS = {
+    "kind",
+    "id",
+    "conversation_id",
+    "channel",
+    "direction",
+    "author",
+    "subject",
+    "body",
+    "at",
+    "status",
+}
 OUTBOX_KEYS = {"id", "conversation_id", "channel", "to", "status", "error", "attempts"}
 
 
@@ -59,46 +78,69 @@ def synced(cli: Any) -> list[dict[str, Any]]:
 
 def test_sync_then_lists_have_stable_keys(cli: Any) -> None:
     convs = synced(cli)
-    assert convs and CONVERSATION_KEYS <= set(convs[0])
+    assert convs and set(convs[0]) >= CONVERSATION_KEYS
     again = as_json(cli("sync", "--once", "--json"))
     assert again[0]["duplicates"] == 0 or again[0]["stored"] >= 0
     customers = as_json(cli("customers", "list", "--json"))
-    assert CUSTOMER_KEYS <= set(customers[0])
+    assert set(customers[0]) >= CUSTOMER_KEYS
     assert {"channel", "address"} == set(customers[0]["identities"][0])
     shown = as_json(cli("customers", "show", str(convs[0]["customer_id"]), "--json"))
-    assert CUSTOMER_KEYS <= set(shown) and shown["timeline"]
-    assert TIMELINE_KEYS <= set(shown["timeline"][0])
+    assert set(shown) >= CUSTOMER_KEYS and shown["timeline"]
+    assert set(shown["timeline"][0]) >= TIMELINE_KEYS
 
 
 def test_notes_search_and_merge(cli: Any) -> None:
     convs = synced(cli)
     conv = convs[0]
-    note = as_json(cli("notes", "add", "--conversation", str(conv["id"]), "--body",
-                       "Zebracorn escalation", "--json"))
+    note = as_json(
+        cli(
+            "notes",
+            "add",
+            "--conversation",
+            str(conv["id"]),
+            "--body",
+            "Zebracorn escalation",
+            "--json",
+        )
+    )
     hits = as_json(cli("search", "zebracorn", "--json"))
     assert [(h["kind"], h["id"]) for h in hits] == [("note", note["id"])]
     shown = as_json(cli("customers", "show", str(conv["customer_id"]), "--json"))
-    assert any(e["kind"] == "note" and e["body"] == "Zebracorn escalation" for e in shown["timeline"])
+    assert any(
+        e["kind"] == "note" and e["body"] == "Zebracorn escalation" for e in shown["timeline"]
+    )
     others = [c for c in convs if c["customer_id"] != conv["customer_id"]]
-    merged = as_json(cli("customers", "merge", str(conv["customer_id"]),
-                         str(others[0]["customer_id"]), "--json"))
+    merged = as_json(
+        cli("customers", "merge", str(conv["customer_id"]), str(others[0]["customer_id"]), "--json")
+    )
     assert merged["id"] == conv["customer_id"]
     cli("customers", "merge", str(conv["customer_id"]), str(others[0]["customer_id"]), code=1)
 
 
 def test_send_delivers_and_normalizes(cli: Any) -> None:
-    sent = as_json(cli("send", "--channel", "sms", "--to", "+1 (415) 555-0100", "--body", "Hi!",
-                       "--json"))
+    sent = as_json(
+        cli("send", "--channel", "sms", "--to", "+1 (415) 555-0100", "--body", "Hi!", "--json")
+    )
     assert sent["status"] == "sent" and sent["to"] == "+14155550100" and sent["external_id"]
     assert as_json(cli("outbox", "list", "--json")) == []
 
 
 def test_failed_send_exits_nonzero_and_stays_in_the_outbox(cli: Any) -> None:
-    result = cli("send", "--channel", "email", "--to", "will.fail@example.com", "--subject", "Hi",
-                 "--body", "Text I typed", code=1)
+    result = cli(
+        "send",
+        "--channel",
+        "email",
+        "--to",
+        "will.fail@example.com",
+        "--subject",
+        "Hi",
+        "--body",
+        "Text I typed",
+        code=1,
+    )
     assert "failed" in result.stderr and "outbox retry" in result.stderr
     waiting = as_json(cli("outbox", "list", "--json"))
-    assert len(waiting) == 1 and OUTBOX_KEYS <= set(waiting[0])
+    assert len(waiting) == 1 and set(waiting[0]) >= OUTBOX_KEYS
     assert (waiting[0]["status"], waiting[0]["attempts"]) == ("failed", 1)
     retried = as_json(cli("outbox", "retry", str(waiting[0]["id"]), "--json", code=1))
     assert (retried["status"], retried["attempts"]) == ("failed", 2)
@@ -124,7 +166,11 @@ def test_assign_and_status(cli: Any) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (("send", "--channel", "sms", "--to", "+1 555", "--body", "x"), 1, "not a valid phone number"),
+        (
+            ("send", "--channel", "sms", "--to", "+1 555", "--body", "x"),
+            1,
+            "not a valid phone number",
+        ),
         (("send", "--channel", "sms", "--body", "x"), 2, "--to ADDRESS or --customer ID"),
         (("reply", "999", "--body", "x"), 1, "no conversation 999"),
         (("customers", "show", "999"), 1, "no customer 999"),
@@ -154,7 +200,10 @@ def test_broken_config_exits_2_without_traceback(tmp_path: Path) -> None:
     env = {**os.environ, "OMNITUI_DATA_DIR": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "omnitui.cli", "--config", str(bad), "conversations", "list"],
-        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 2
     assert "carrier-pigeon" in proc.stderr and "bad.toml" in proc.stderr

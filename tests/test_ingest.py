@@ -102,8 +102,13 @@ def test_email_threads_by_references_then_subject(store: Store) -> None:
         "shop",
         batch(
             email("r1", subject="Order 1234 broken"),
-            email("r2", minutes=10, subject="Re: Order 1234 broken", reply_to="<r1@mail.example.com>",
-                  references=("<r1@mail.example.com>",)),
+            email(
+                "r2",
+                minutes=10,
+                subject="Re: Order 1234 broken",
+                reply_to="<r1@mail.example.com>",
+                references=("<r1@mail.example.com>",),
+            ),
             # a client that dropped the headers: found by subject and customer
             email("r3", minutes=20, subject="AW: RE: order 1234  broken"),
             # same subject, another customer: a thread of its own
@@ -112,8 +117,11 @@ def test_email_threads_by_references_then_subject(store: Store) -> None:
         ),
     )
     # a later poll continues the thread by In-Reply-To alone
-    ingest(store, "shop", batch(email("r6", minutes=40, subject="whatever",
-                                      reply_to="<r3@mail.example.com>")))
+    ingest(
+        store,
+        "shop",
+        batch(email("r6", minutes=40, subject="whatever", reply_to="<r3@mail.example.com>")),
+    )
     with store.read() as s:
         by_ext = {m.external_id: m.conversation_id for m in s.execute(select(Message)).scalars()}
     thread = by_ext["<r1@mail.example.com>"]
@@ -129,14 +137,18 @@ def test_sms_and_whatsapp_are_threads_per_number_pair(store: Store) -> None:
         store,
         "shop",
         batch(
-            sms("SM1"), sms("SM2", minutes=1), sms("SM3", "+14155550111", minutes=2),
+            sms("SM1"),
+            sms("SM2", minutes=1),
+            sms("SM3", "+14155550111", minutes=2),
             sms("WA1", channel="whatsapp", minutes=3),
         ),
     )
     with store.read() as s:
         convs = s.execute(select(Conversation)).scalars().all()
     assert sorted((c.channel, c.message_count) for c in convs) == [
-        ("sms", 1), ("sms", 2), ("whatsapp", 1)
+        ("sms", 1),
+        ("sms", 2),
+        ("whatsapp", 1),
     ]
 
 
@@ -186,7 +198,11 @@ def test_attachments_are_content_addressed_with_safe_names(store: Store) -> None
 
 
 def test_a_problem_message_is_stored_with_its_reason(store: Store) -> None:
-    ingest(store, "shop", batch(email("bad", problem="unknown charset x-klingon; shown with replacements")))
+    ingest(
+        store,
+        "shop",
+        batch(email("bad", problem="unknown charset x-klingon; shown with replacements")),
+    )
     with store.read() as s:
         m = s.execute(select(Message)).scalar_one()
     assert m.error is not None and "x-klingon" in m.error

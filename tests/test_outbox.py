@@ -48,7 +48,9 @@ def test_reply_is_queued_before_any_network_call(store: Store, provider: Scripte
 
 def test_delivery_records_the_provider_id(store: Store, provider: ScriptedProvider) -> None:
     ingest(store, "shop", batch(sms("SM1")))
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice"
+    )
     result = outbox.deliver(store, provider, mid)
     sent = message(store, mid)
     assert result.status == "sent"
@@ -63,11 +65,18 @@ def test_email_reply_headers(store: Store, provider: ScriptedProvider) -> None:
         "shop",
         batch(
             email("e1"),
-            email("e2", minutes=5, subject="Re: Refund please", reply_to="<e1@mail.example.com>",
-                  references=("<e1@mail.example.com>",)),
+            email(
+                "e2",
+                minutes=5,
+                subject="Re: Refund please",
+                reply_to="<e1@mail.example.com>",
+                references=("<e1@mail.example.com>",),
+            ),
         ),
     )
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Done.", "bob")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Done.", "bob"
+    )
     outbox.deliver(store, provider, mid)
     out = provider.sent[0]
     assert out.subject == "Re: Refund please"
@@ -82,7 +91,9 @@ def test_permanent_failure_keeps_text_and_error_and_is_not_retried_alone(
 ) -> None:
     ingest(store, "shop", batch(sms("SM1")))
     provider.outcomes = ["permanent", "ok"]
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Typed text", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Typed text", "alice"
+    )
     assert outbox.deliver(store, provider, mid).status == "failed"
     failed = message(store, mid)
     assert (failed.status, failed.attempts, failed.body_text) == ("failed", 1, "Typed text")
@@ -96,37 +107,57 @@ def test_permanent_failure_keeps_text_and_error_and_is_not_retried_alone(
     assert message(store, mid).attempts == 2
 
 
-def test_transient_failure_is_retried_after_backoff(store: Store, provider: ScriptedProvider) -> None:
+def test_transient_failure_is_retried_after_backoff(
+    store: Store, provider: ScriptedProvider
+) -> None:
     ingest(store, "shop", batch(sms("SM1")))
     provider.outcomes = ["transient"]
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice"
+    )
     outbox.deliver(store, provider, mid)
     failed = message(store, mid)
     assert failed.status == "failed" and failed.next_attempt_at is not None
     assert failed.next_attempt_at > utcnow()
     assert outbox.due(store) == []
     with store.write() as s:
-        s.execute(update(message_t).where(message_t.c.id == mid)
-                  .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        s.execute(
+            update(message_t)
+            .where(message_t.c.id == mid)
+            .values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
     assert outbox.due(store) == [mid]
     assert outbox.deliver(store, provider, mid).status == "sent"
 
 
 def test_a_message_is_claimed_only_once(store: Store, provider: ScriptedProvider) -> None:
     ingest(store, "shop", batch(sms("SM1")))
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice"
+    )
     outbox.claim(store, mid)
     with pytest.raises(outbox.OutboxError, match="sending"):
         outbox.claim(store, mid)
 
 
-def test_a_dead_sender_leaves_unconfirmed_never_resent(store: Store, provider: ScriptedProvider) -> None:
+def test_a_dead_sender_leaves_unconfirmed_never_resent(
+    store: Store, provider: ScriptedProvider
+) -> None:
     ingest(store, "shop", batch(sms("SM1")))
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice"
+    )
     with store.write() as s:  # as a process that died after claiming, ten minutes ago
-        s.execute(update(message_t).where(message_t.c.id == mid).values(
-            status="sending", attempts=1, sending_owner="host:1:dead",
-            sending_since=utcnow() - timedelta(minutes=10)))
+        s.execute(
+            update(message_t)
+            .where(message_t.c.id == mid)
+            .values(
+                status="sending",
+                attempts=1,
+                sending_owner="host:1:dead",
+                sending_since=utcnow() - timedelta(minutes=10),
+            )
+        )
     assert outbox.recover_interrupted(store) == [mid]
     stuck = message(store, mid)
     assert stuck.status == "unconfirmed" and "may or may not" in (stuck.error or "")
@@ -140,7 +171,9 @@ def test_a_dead_sender_leaves_unconfirmed_never_resent(store: Store, provider: S
 
 def test_own_sending_message_is_not_recovered(store: Store, provider: ScriptedProvider) -> None:
     ingest(store, "shop", batch(sms("SM1")))
-    mid = services.reply(store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice")
+    mid = services.reply(
+        store, accounts(provider), first_conversation(store).id or 0, "Hi", "alice"
+    )
     outbox.claim(store, mid)
     assert outbox.recover_interrupted(store, older_than=timedelta(0)) == []
 
@@ -158,7 +191,12 @@ def test_echo_of_a_sent_email_is_not_a_duplicate(store: Store, provider: Scripte
     sent_id = message(store, mid).external_id
     assert sent_id is not None
     echo = email("x", direction="out", minutes=9)
-    echo = type(echo)(**{**{f: getattr(echo, f) for f in echo.__slots__},  # type: ignore[attr-defined]
-                         "external_id": sent_id, "message_id": sent_id})
+    echo = type(echo)(
+        **{
+            **{f: getattr(echo, f) for f in echo.__slots__},  # type: ignore[attr-defined]
+            "external_id": sent_id,
+            "message_id": sent_id,
+        }
+    )
     result = ingest(store, "shop", batch(echo))
     assert (result.stored, result.duplicates) == (0, 1)

@@ -29,8 +29,10 @@ def seed(store: Store) -> tuple[int, int]:
 def conv_of(store: Store, customer_id: int, channel: str) -> Conversation:
     with store.read() as s:
         return s.execute(
-            select(Conversation).where(Conversation.customer_id == customer_id,  # type: ignore[arg-type]
-                                       Conversation.channel == channel)  # type: ignore[arg-type]
+            select(Conversation).where(
+                Conversation.customer_id == customer_id,  # type: ignore[arg-type]
+                Conversation.channel == channel,
+            )  # type: ignore[arg-type]
         ).scalar_one()
 
 
@@ -46,7 +48,9 @@ def test_merge_moves_everything_and_keeps_a_pointer(store: Store) -> None:
         audit = queries.audit_events(s, customer_id=ann)
     assert kept is not None and gone is not None
     assert {(i.channel, i.address) for i in kept.identities} == {
-        ("email", "ann@example.com"), ("sms", "+14155550100")}
+        ("email", "ann@example.com"),
+        ("sms", "+14155550100"),
+    }
     assert kept.open_conversations == 2
     assert gone.merged_into_id == ann and gone.identities == ()
     assert [c.id for c in listed] == [ann]
@@ -73,7 +77,9 @@ def test_reply_on_another_channel_continues_the_customers_timeline(store: Store)
     ann, phone = seed(store)
     services.merge_customers(store, ann, phone, "alice")
     conv = conv_of(store, ann, "email")
-    mid = services.reply(store, ACCOUNTS, conv.id or 0, "Texting you instead", "alice", channel="sms")
+    mid = services.reply(
+        store, ACCOUNTS, conv.id or 0, "Texting you instead", "alice", channel="sms"
+    )
     with store.read() as s:
         entries = queries.timeline(s, ann)
     last = entries[-1]
@@ -89,8 +95,9 @@ def test_reply_on_a_channel_the_customer_lacks_says_what_to_do(store: Store) -> 
 
 
 def test_send_new_normalizes_and_rejects_bad_numbers(store: Store) -> None:
-    mid = services.send_new(store, ACCOUNTS, channel="sms", body="Hi", author="alice",
-                            to="+1 (415) 555-0100")
+    mid = services.send_new(
+        store, ACCOUNTS, channel="sms", body="Hi", author="alice", to="+1 (415) 555-0100"
+    )
     with store.read() as s:
         assert queries.outbox(s)[0].to == "+14155550100"
         assert queries.outbox(s)[0].id == mid
@@ -110,8 +117,9 @@ def test_assign_and_status_use_versions_and_leave_audit(store: Store) -> None:
     with pytest.raises(ConflictError, match="alice") as info:
         services.set_status(store, conv.id or 0, "resolved", "carol", expected_version=conv.version)
     assert "assigned to bob" in str(info.value)
-    resolved = services.set_status(store, conv.id or 0, "resolved", "carol",
-                                   expected_version=done.version)
+    resolved = services.set_status(
+        store, conv.id or 0, "resolved", "carol", expected_version=done.version
+    )
     assert resolved.status == "resolved"
     with store.read() as s:
         actions = [(a.actor, a.action) for a in queries.audit_events(s, conversation_id=conv.id)]
@@ -123,7 +131,9 @@ def test_snooze_needs_a_time_and_lists_by_view(store: Store) -> None:
     conv = conv_of(store, ann, "email")
     with pytest.raises(ServiceError, match="wake"):
         services.set_status(store, conv.id or 0, "snoozed", "a")
-    services.set_status(store, conv.id or 0, "snoozed", "a", snoozed_until=utcnow() + timedelta(hours=2))
+    services.set_status(
+        store, conv.id or 0, "snoozed", "a", snoozed_until=utcnow() + timedelta(hours=2)
+    )
     with pytest.raises(ServiceError, match="unknown status"):
         services.set_status(store, conv.id or 0, "closed", "a")
     with store.read() as s:
@@ -144,9 +154,8 @@ def test_inbox_views_unread_and_mine(store: Store) -> None:
         queries.mark_read(s, "alice", conv.id or 0)
     with store.read() as s:
         assert not queries.list_conversations(s, view="mine", agent="alice")[0].unread
-    with pytest.raises(ValueError, match="unknown view"):
-        with store.read() as s:
-            queries.list_conversations(s, view="bogus")
+    with pytest.raises(ValueError, match="unknown view"), store.read() as s:
+        queries.list_conversations(s, view="bogus")
 
 
 def test_notes_are_internal_and_need_a_target(store: Store) -> None:

@@ -1,0 +1,287 @@
+"""The agent's flows, driven with real keystrokes; the store is checked afterwards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from textual.pilot import Pilot
+
+from omnitui import services
+from omnitui.tui.app import OmniApp
+from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.pick import PickScreen
+from storage.models import Conversation, Customer, Message, Note, message_t
+from tests.tui.conftest import NOW, Seeded
+
+ANN_EMAIL_CONV = 2
+ANN_SMS_CONV = 3
+BOB_CONV = 4
+FAY_CONV = 6
+
+
+async def goto_row(pilot: Pilot[None], conversation_id: int) -> None:
+    """Move the inbox cursor with j/k to ``conversation_id``."""
+    screen = pilot.app.screen
+    assert isinstance(screen, InboxScreen)
+    for _ in range(len(screen.table.order) + 1):
+        current = screen.table.current
+        if current is not None and current.id == conversation_id:
+            return
+        key = "j" if screen.table.order.index(conversation_id) > screen.table.cursor_row else "k"
+        await pilot.press(key)
+    raise AssertionError(f"conversation {conversation_id} is not in the inbox")
+
+
+async def open_conversation(pilot: Pilot[None], conversation_id: int) -> CustomerScreen:
+    await goto_row(pilot, conversation_id)
+    await pilot.press("enter")
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, CustomerScreen)
+    return screen
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let delivery workers finish and their messages be handled."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def outgoing(seeded: Seeded) -> list[Message]:
+    with seeded.store.read() as session:
+        return list(
+            session.execute(
+                select(Message).where(message_t.c.direction == "out").order_by(message_t.c.id)
+            ).scalars()
+        )
+
+
+def conversation(seeded: Seeded, conv_id: int) -> Conversation:
+    with seeded.store.read() as session:
+        conv = session.get(Conversation, conv_id)
+        assert conv is not None
+        return conv
+
+
+async def test_inbox_lists_newest_activity_first(app: OmniApp) -> None:
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        assert screen.table.order == [7, 6, 5, 4, 2, 3, 1]
+        cells = screen.table.get_row_at(0)
+        assert [c.plain for c in cells[:3]] == ["*", "TG", "50m"]
+        await pilot.press("7")
+        assert screen.view == "all"
+        await pilot.press("2")
+        assert screen.view == "mine" and screen.table.order == []
+
+
+async def test_reply_goes_through_the_outbox(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, ANN_EMAIL_CONV)
+        await pilot.press("r")
+        await pilot.press(*"Refund sent today.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        sent = outgoing(seeded)
+        assert [(m.conversation_id, m.channel, m.body_text, m.status) for m in sent] == [
+            (ANN_EMAIL_CONV, "email", "Refund sent today.", "sent")
+        ]
+        assert sent[0].author == "alice"
+        statuses = [e.status for e in screen.timeline.entries if e.direction == "out"]
+        assert statuses == ["sent"]
+
+
+async def test_reply_on_another_channel_continues_the_timeline(
+    app: OmniApp, seeded: Seeded
+) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, ANN_EMAIL_CONV)
+        await pilot.press("c")  # from e-mail to the customer's SMS number
+        assert screen.composer.channel == "sms"
+        await pilot.press(*"Your refund is on its way")
+        assert "GSM-7 · 1 segment" in str(screen.composer.head.render())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        (msg,) = outgoing(seeded)
+        assert (msg.channel, msg.to_address, msg.customer_id) == (
+            "sms",
+            "+14155550100",
+            seeded.customers["ann"],
+        )
+        assert msg.status == "sent"
+        kinds = [(e.channel, e.direction) for e in screen.timeline.entries if e.kind == "message"]
+        assert kinds[-1] == ("sms", "out")
+
+
+async def test_note_is_internal(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, BOB_CONV)
+        await pilot.press("n")
+        assert screen.composer.has_class("note")
+        await pilot.press(*"VIP, call back")
+        await pilot.press("ctrl+enter")
+        await settle(pilot)
+    with seeded.store.read() as session:
+        notes = list(session.execute(select(Note)).scalars())
+    assert [(n.body, n.author, n.conversation_id) for n in notes] == [
+        ("VIP, call back", "alice", BOB_CONV)
+    ]
+    assert outgoing(seeded) == []
+
+
+async def test_assign_to_me_and_to_someone(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto_row(pilot, BOB_CONV)
+        await pilot.press("a")
+        assert isinstance(pilot.app.screen, PickScreen)
+        await pilot.press("enter")  # the first choice: me
+        await pilot.pause()
+        assert conversation(seeded, BOB_CONV).assignee == "alice"
+        await goto_row(pilot, FAY_CONV)
+        await pilot.press("a", *"bob", "enter")
+        await pilot.pause()
+        assert conversation(seeded, FAY_CONV).assignee == "bob"
+        await pilot.press("2")  # mine
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        assert screen.table.order == [BOB_CONV]
+
+
+async def test_resolve_from_the_customer_view(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_conversation(pilot, BOB_CONV)
+        await pilot.press("s", "down", "down", "enter")  # open, pending, resolved
+        await pilot.pause()
+        assert conversation(seeded, BOB_CONV).status == "resolved"
+        await pilot.press("escape")
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        assert BOB_CONV not in screen.table.order
+
+
+async def test_snooze_with_a_preset_and_typed(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto_row(pilot, BOB_CONV)
+        await pilot.press("z", "enter")  # in 1 hour
+        await pilot.pause()
+        conv = conversation(seeded, BOB_CONV)
+        assert conv.status == "snoozed"
+        assert conv.snoozed_until is not None
+        assert conv.snoozed_until.replace(tzinfo=NOW.tzinfo) == NOW + timedelta(hours=1)
+        await goto_row(pilot, FAY_CONV)
+        await pilot.press("z", *"tomorrow 14:00", "enter")
+        await pilot.pause()
+        conv = conversation(seeded, FAY_CONV)
+        assert conv.status == "snoozed"
+        assert conv.snoozed_until is not None
+        assert conv.snoozed_until.strftime("%m-%d %H:%M") == "03-03 14:00"
+
+
+async def test_conflict_is_shown_and_the_view_refreshed(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto_row(pilot, BOB_CONV)
+        # someone else takes it after this inbox was read
+        services.assign(seeded.store, BOB_CONV, "bob", "bob")
+        await pilot.press("a", "enter")
+        await pilot.pause()
+        assert conversation(seeded, BOB_CONV).assignee == "bob"
+        messages = [n.message for n in pilot.app._notifications]
+        assert any("changed by bob" in m for m in messages), messages
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        assert screen.table.current is not None
+        assert screen.table.current.assignee == "bob"
+
+
+async def test_merge_two_customers(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, BOB_CONV)
+        await pilot.press("m", *"Carl")
+        await pilot.pause()
+        await pilot.press("enter")  # Carl Chat
+        await pilot.press("enter")  # yes, merge
+        await pilot.pause()
+        with seeded.store.read() as session:
+            carl = session.get(Customer, seeded.customers["carl"])
+            assert carl is not None
+            assert carl.merged_into_id == seeded.customers["bob"]
+        channels = {e.channel for e in screen.timeline.entries}
+        assert channels == {"whatsapp", "telegram"}
+
+
+async def test_search_opens_the_customer(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("slash", *"sunday")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, CustomerScreen)
+        assert screen.customer_id == seeded.customers["bob"]
+
+
+async def test_jump_to_customer_by_address(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("g", *"fail@", "enter")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, CustomerScreen)
+        assert screen.customer_id == seeded.customers["fay"]
+
+
+async def test_failed_send_is_shown_and_retried(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, FAY_CONV)
+        await pilot.press("r", *"hello", "ctrl+s")
+        await settle(pilot)
+        (msg,) = outgoing(seeded)
+        assert msg.status == "failed" and msg.attempts == 1
+        assert screen.timeline.current is not None
+        assert screen.timeline.current.status == "failed"
+        await pilot.press("R")
+        await settle(pilot)
+        (msg,) = outgoing(seeded)
+        assert msg.status == "failed" and msg.attempts == 2
+        assert "fail" in (msg.error or "")
+
+
+async def test_snippet_fills_the_customer_name(app: OmniApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, ANN_EMAIL_CONV)
+        await pilot.press("r", "ctrl+t", "enter")
+        await pilot.pause()
+        assert screen.composer.body.text == (
+            "Thanks for reaching out, Ann Example! I'm looking into it now."
+        )
+
+
+async def test_palette_runs_noun_verb_commands(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await goto_row(pilot, BOB_CONV)
+        await pilot.press("ctrl+p", *"assign to me")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert conversation(seeded, BOB_CONV).assignee == "alice"
+
+
+async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
+    from omnitui.ingest import ingest
+    from providers.base import PollBatch
+    from tests.tui.conftest import _phone
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        before = len(screen.table.order)
+        # as if another process (omnitui sync) stored a message
+        new = _phone("SM-new", "+14155550999", 100, "New customer here")
+        ingest(seeded.store, "demo", PollBatch(messages=(new,), cursors={}))
+        app.check_changes()
+        await pilot.pause()
+        assert len(screen.table.order) == before + 1
+        assert screen.table.current is not None
