@@ -96,7 +96,7 @@ def demo_config(agent: str | None = None) -> AppConfig:
         database_url=None,
         agent_name=agent or _default_agent(),
         default_region="US",
-        accounts=(DemoSettings(name=DEMO_ACCOUNT, kind="demo", poll_interval=5),),
+        accounts=(DemoSettings(name=DEMO_ACCOUNT, kind="demo", poll_interval=15),),
         snippets={
             "thanks": "Thanks for reaching out, {customer.name}! I'm looking into it now.",
             "refund": "Hi {customer.name}, your refund is on its way: allow 3-5 business days.",
