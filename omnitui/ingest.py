@@ -182,6 +182,14 @@ def _customers_for(
     return found
 
 
+def _reply_target(item: _Item) -> str:
+    """Where answers to this conversation go: the sender, or its Reply-To."""
+    reply_to = item.msg.reply_to
+    if reply_to and item.msg.direction == "in":
+        return _normalized(item.msg.channel, reply_to, "US")
+    return item.their
+
+
 def _thread_key(item: _Item) -> str | None:
     msg = item.msg
     if msg.channel == "email":
@@ -226,7 +234,7 @@ def _assign_conversations(
                 thread_key=key,
                 customer_id=customer_id,
                 ours=item.ours,
-                theirs=item.their,
+                theirs=_reply_target(item),
                 subject=item.msg.subject,
                 at=item.sent_at,
             )

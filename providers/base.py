@@ -81,6 +81,9 @@ class InboundMessage:
     ``message_id`` / ``in_reply_to`` / ``references`` and the subject. For
     SMS and WhatsApp the pair of numbers is the thread.
 
+    ``reply_to`` is where answers go when that is not the sender (the
+    sender still names the customer).
+
     ``problem`` is set when the message could not be fully understood (a
     malformed MIME part, an unknown charset): it is stored anyway, with the
     reason shown to the agent.
@@ -103,6 +106,8 @@ class InboundMessage:
     attachments: tuple[InboundAttachment, ...] = ()
     status: DeliveryStatus | None = None
     problem: str | None = None
+    #: where replies should go when not to the sender (e-mail Reply-To)
+    reply_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ def email(
     subject: str = "Refund please",
     body: str = "Hello, I would like a refund.",
     name: str | None = "Ann Example",
-    reply_to: str | None = None,
+    in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     direction: str = "in",
     **extra: Any,
@@ -49,7 +49,7 @@ def email(
         from_name=name,
         subject=subject,
         message_id=mid,
-        in_reply_to=reply_to,
+        in_reply_to=in_reply_to,
         references=references,
         direction=direction,  # type: ignore[arg-type]
         **extra,

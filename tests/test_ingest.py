@@ -106,7 +106,7 @@ def test_email_threads_by_references_then_subject(store: Store) -> None:
                 "r2",
                 minutes=10,
                 subject="Re: Order 1234 broken",
-                reply_to="<r1@mail.example.com>",
+                in_reply_to="<r1@mail.example.com>",
                 references=("<r1@mail.example.com>",),
             ),
             # a client that dropped the headers: found by subject and customer
@@ -120,7 +120,7 @@ def test_email_threads_by_references_then_subject(store: Store) -> None:
     ingest(
         store,
         "shop",
-        batch(email("r6", minutes=40, subject="whatever", reply_to="<r3@mail.example.com>")),
+        batch(email("r6", minutes=40, subject="whatever", in_reply_to="<r3@mail.example.com>")),
     )
     with store.read() as s:
         by_ext = {m.external_id: m.conversation_id for m in s.execute(select(Message)).scalars()}
@@ -239,3 +239,16 @@ def test_new_inbound_wakes_a_snoozed_conversation(store: Store) -> None:
     with store.read() as s:
         again = s.get(Conversation, conv.id)
     assert again is not None and (again.status, again.snoozed_until) == ("open", None)
+
+
+def test_replies_go_to_reply_to_but_the_customer_is_the_sender(store: Store) -> None:
+    ingest(
+        store,
+        "shop",
+        batch(email("rt", "ann@example.com", reply_to="Billing <Billing@Example.com>")),
+    )
+    with store.read() as s:
+        conv = s.execute(select(Conversation)).scalar_one()
+        ident = s.execute(select(Identity)).scalar_one()
+    assert conv.their_address == "billing@example.com"
+    assert ident.address == "ann@example.com"

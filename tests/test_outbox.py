@@ -69,7 +69,7 @@ def test_email_reply_headers(store: Store, provider: ScriptedProvider) -> None:
                 "e2",
                 minutes=5,
                 subject="Re: Refund please",
-                reply_to="<e1@mail.example.com>",
+                in_reply_to="<e1@mail.example.com>",
                 references=("<e1@mail.example.com>",),
             ),
         ),
