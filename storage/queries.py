@@ -539,3 +539,58 @@ def _json_object(raw: str) -> dict[str, Any]:
     except ValueError:
         return {"text": raw}
     return value if isinstance(value, dict) else {"value": value}
+
+
+# --- appended for the console (omnitui.tui) ---
+
+
+@dataclass(frozen=True)
+class ChangeMarker:
+    """A cheap fingerprint of the store: when it differs from the last one,
+    something worth redrawing changed (here or in another process)."""
+
+    last_message: int
+    last_audit: int
+    last_note: int
+    last_customer: int
+    outbox_pending: int
+
+
+def change_marker(session: Session) -> ChangeMarker:
+    """The store's :class:`ChangeMarker`: four index lookups (max of primary
+    keys) and a count over the small set of unfinished outgoing messages."""
+    m = message_t.c
+    row = session.execute(
+        select(
+            select(func.max(m.id)).scalar_subquery(),
+            select(func.max(audit_t.c.id)).scalar_subquery(),
+            select(func.max(note_t.c.id)).scalar_subquery(),
+            select(func.max(customer_t.c.id)).scalar_subquery(),
+            select(func.count())
+            .select_from(message_t)
+            .where(m.status.in_(("queued", "sending", "failed", "unconfirmed")))
+            .scalar_subquery(),
+        )
+    ).one()
+    return ChangeMarker(*(int(v or 0) for v in row))
+
+
+def message_account(session: Session, message_id: int) -> str | None:
+    """The account an outgoing message is sent through (``None`` if there is no such message)."""
+    return session.execute(
+        select(message_t.c.account).where(message_t.c.id == message_id)
+    ).scalar_one_or_none()
+
+
+def assignees(session: Session, *, limit: int = 50) -> list[str]:
+    """The people conversations are assigned to, alphabetically (for the assign picker)."""
+    c = conversation_t.c
+    return list(
+        session.execute(
+            select(c.assignee)
+            .where(c.assignee.is_not(None))
+            .distinct()
+            .order_by(c.assignee)
+            .limit(limit)
+        ).scalars()
+    )

@@ -1,0 +1,275 @@
+"""The console's App: wiring only. It builds the :class:`Desk` the screens
+work with, runs the background workers (polling, delivery), checks the store
+for changes from other processes, and opens screens on request.
+
+The screens live in :mod:`omnitui.tui.screens`, the widgets in
+:mod:`omnitui.tui.widgets`, every key in :mod:`omnitui.tui.bindings`.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App
+from textual.binding import BindingType
+from textual.worker import Worker, WorkerState
+
+from omnitui import outbox, sync
+from omnitui.tui.bindings import APP_BINDINGS
+from omnitui.tui.clock import Clock
+from omnitui.tui.commands import OmniCommands
+from omnitui.tui.desk import Desk
+from omnitui.tui.drafts import Drafts
+from omnitui.tui.format import badge, plain
+from omnitui.tui.messages import MessagesSynced, OpenCustomer, OutboxDelivered
+from omnitui.tui.screens.base import DeskScreen, customer_choice
+from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.help import HelpScreen
+from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.pick import Choice, PickScreen
+from storage import queries
+from storage.queries import ChangeMarker
+
+if TYPE_CHECKING:
+    from omnitui.runtime import Runtime
+    from providers.base import Provider
+
+#: Seconds between looks at the store for changes made by other processes.
+CHECK_INTERVAL = 2.0
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+
+
+class OmniApp(App[None]):
+    CSS_PATH = "omnitui.tcss"
+    TITLE = "omnitui"
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
+    COMMANDS = App.COMMANDS | {OmniCommands}
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        poll: bool = True,
+        clock: Clock | None = None,
+        blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.poll = poll
+        self.clock = clock or Clock()
+        store = runtime.store()
+        self.desk = Desk(
+            store=store,
+            agent=runtime.agent,
+            account_names=tuple(a.name for a in runtime.accounts),
+            snippets=dict(runtime.config.snippets),
+            clock=self.clock,
+            drafts=Drafts(runtime.data_dir / "drafts.json"),
+            load_accounts=runtime.account_infos,
+            deliver=self.deliver,
+            blink=blink,
+        )
+        self._stop = threading.Event()
+        self._marker: ChangeMarker | None = None
+        self.keymap: dict[str, str] = dict(runtime.config.keymap)
+
+    async def on_mount(self) -> None:
+        wanted = self.runtime.config.theme or "dark"
+        wanted = THEMES.get(wanted, wanted)
+        self.theme = wanted if wanted in self.available_themes else THEMES["dark"]
+        self.set_keymap(self.keymap)
+        await self.push_screen(InboxScreen(self.desk))
+        self.check_changes()
+        self.set_interval(CHECK_INTERVAL, self.check_changes)
+        if self.poll:
+            outbox.recover_interrupted(self.desk.store)
+            self.run_polling()
+
+    # -- live data ---------------------------------------------------------------
+
+    def check_changes(self, *, force: bool = False) -> None:
+        """Redraw the screen in view if the store changed, and the health bar always."""
+        store = self.desk.store
+        with store.read() as session:
+            marker = queries.change_marker(session)
+            self.desk.health = queries.account_health(session, list(self.desk.account_names))
+        screen = self.screen
+        if isinstance(screen, DeskScreen) and screen.is_mounted:
+            screen.show_health(self.desk.health)
+            if force or (self._marker is not None and marker != self._marker):
+                screen.reload()
+        self._marker = marker
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def run_polling(self) -> None:
+        """Poll every account on its interval until the app stops (a worker thread)."""
+        providers: list[tuple[Provider, float]] = []
+        for account in self.runtime.accounts:
+            providers.append((self.runtime.provider(account.name), float(account.poll_interval)))
+        sync.watch(
+            self.desk.store,
+            providers,
+            stop=self._stop,
+            default_region=self.runtime.default_region,
+            on_report=self._reported,
+        )
+
+    def _reported(self, report: sync.SyncReport) -> None:
+        # runs in the polling thread: only post (post_message is thread-safe)
+        self.post_message(
+            MessagesSynced(
+                report.account,
+                report.stored,
+                report.sent,
+                report.send_failed,
+                report.error,
+                frozenset(report.conversation_ids),
+            )
+        )
+
+    def deliver(self, message_id: int) -> None:
+        """Send a queued message in a worker thread; the outcome comes back as a message."""
+        self.run_worker(
+            partial(self._deliver, message_id),
+            name=f"deliver {message_id}",
+            group="outbox",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _deliver(self, message_id: int) -> None:
+        store = self.desk.store
+        with store.read() as session:
+            account = queries.message_account(session, message_id)
+        if account is None:
+            return
+        try:
+            delivery = outbox.deliver(store, self.runtime.provider(account), message_id)
+        except outbox.OutboxError:
+            return  # a poll round claimed it first; it reports the outcome itself
+        self.post_message(OutboxDelivered(message_id, delivery.status, delivery.error))
+
+    def on_messages_synced(self, message: MessagesSynced) -> None:
+        self.check_changes()
+
+    def on_outbox_delivered(self, message: OutboxDelivered) -> None:
+        if message.status == "failed":
+            self.notify(
+                f"Message {message.message_id} was not sent: {plain(message.error)}",
+                title="Send failed (R retries)",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        self.check_changes(force=True)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.notify(
+                f"{event.worker.name}: {plain(str(error))}",
+                title="Background work failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+
+    # -- screens ---------------------------------------------------------------------
+
+    @on(OpenCustomer)
+    def open_customer(self, message: OpenCustomer) -> None:
+        if isinstance(self.screen, CustomerScreen):
+            self.screen.composer.save_now()
+            self.pop_screen()
+        self.push_screen(
+            CustomerScreen(self.desk, message.customer_id, message.conversation_id, message.compose)
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap))
+
+    def action_reload(self) -> None:
+        self.check_changes(force=True)
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
+
+    def action_search(self) -> None:
+        store = self.desk.store
+
+        def lookup(query: str) -> list[Choice[tuple[int, int | None]]]:
+            with store.read() as session:
+                hits = queries.search(session, query, limit=30)
+            out = []
+            for hit in hits:
+                label = badge(hit.channel) if hit.channel else Text("NOTE", style="yellow")
+                label.append(f" {plain(hit.customer_name)[:20]}", style="bold")
+                label.append(f"  {self.clock.local(hit.at):%b %d}", style="dim")
+                label.append(f"  {plain(hit.snippet)[:80]}")
+                out.append(Choice((hit.customer_id, hit.conversation_id), label))
+            return out
+
+        def picked(hit: tuple[int, int | None] | None) -> None:
+            if hit is not None:
+                self.post_message(OpenCustomer(hit[0], hit[1]))
+
+        self.push_screen(
+            PickScreen(
+                "Search every message and note",
+                lookup=lookup,
+                placeholder="words (prefixes match)",
+                blink=self.desk.blink,
+                hint="enter: open the customer · esc: cancel",
+            ),
+            picked,
+        )
+
+    def action_jump(self) -> None:
+        store = self.desk.store
+
+        def lookup(query: str) -> list[Choice[int]]:
+            with store.read() as session:
+                rows = queries.list_customers(session, query=query, limit=20)
+            return [customer_choice(r) for r in rows]
+
+        def picked(customer_id: int | None) -> None:
+            if customer_id is not None:
+                self.post_message(OpenCustomer(customer_id))
+
+        self.push_screen(
+            PickScreen(
+                "Go to customer",
+                lookup=lookup,
+                placeholder="name, phone or e-mail",
+                blink=self.desk.blink,
+                hint="enter: open · esc: cancel",
+            ),
+            picked,
+        )
+
+    async def action_quit(self) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, CustomerScreen):
+                screen.composer.save_now()
+        self._stop.set()
+        self.exit()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+
+
+def make_app(
+    runtime: Runtime, *, poll: bool = True, clock: Clock | None = None, blink: bool = True
+) -> OmniApp:
+    """The console for ``runtime``.
+
+    ``poll`` runs the background polling worker (tests pass False and drive
+    the store themselves); ``clock`` fixes "now" and ``blink=False`` stills
+    the cursors, both for stable snapshots.
+    """
+    return OmniApp(runtime, poll=poll, clock=clock, blink=blink)

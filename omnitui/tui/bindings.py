@@ -1,0 +1,99 @@
+"""Every key binding of the console, in one place.
+
+Each binding has an ``id`` so a ``[keymap]`` table in the config (binding id
+-> keys) can remap it through ``App.set_keymap``; the help screen lists these
+same tables, showing the keys in force after the keymap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from textual.binding import Binding
+
+APP_BINDINGS = [
+    Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console (drafts are kept)."),
+    Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key."),
+    Binding("slash", "search", "Search", id="app.search", tooltip="Search all messages and notes."),
+    Binding("g", "jump", "Go to", id="app.jump", tooltip="Open a customer by name/phone/email."),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "Commands",
+        id="app.palette",
+        priority=True,
+        show=False,
+        tooltip="Every action, by name.",
+    ),
+    Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
+]
+
+LIST_BINDINGS = [
+    Binding("j", "cursor_down", "Down", id="list.down", show=False),
+    Binding("k", "cursor_up", "Up", id="list.up", show=False),
+    Binding("home", "first", "First", id="list.first", show=False),
+    Binding("end", "last", "Last (loads more)", id="list.last", show=False),
+]
+
+# Shared by the inbox (acting on the highlighted row) and the customer view
+# (acting on the conversation being read).
+CONVERSATION_BINDINGS = [
+    Binding("r", "reply", "Reply", id="conversation.reply"),
+    Binding("n", "note", "Note", id="conversation.note"),
+    Binding("a", "assign", "Assign", id="conversation.assign"),
+    Binding("s", "status", "Status", id="conversation.status"),
+    Binding("z", "snooze", "Snooze", id="conversation.snooze"),
+    Binding("m", "merge", "Merge", id="customer.merge", tooltip="Merge another customer in."),
+]
+
+FILTER_KEYS = ("open", "mine", "unassigned", "pending", "snoozed", "resolved", "all")
+
+INBOX_BINDINGS = [
+    Binding("enter", "open", "Open", id="inbox.open", show=False),
+    Binding("f", "next_filter", "Filter", id="inbox.next_filter"),
+    Binding("F", "previous_filter", "Prev filter", id="inbox.previous_filter", show=False),
+    *(
+        Binding(str(n), f"filter('{name}')", f"Show {name}", id=f"inbox.filter_{name}", show=False)
+        for n, name in enumerate(FILTER_KEYS, start=1)
+    ),
+]
+
+CUSTOMER_BINDINGS = [
+    Binding("escape", "back", "Back", id="customer.back"),
+    Binding("c", "switch_channel", "Channel", id="composer.channel_key"),
+    Binding("R", "retry", "Retry send", id="message.retry"),
+]
+
+TIMELINE_BINDINGS = [
+    Binding("enter", "unfold", "Unfold", id="timeline.toggle", show=False),
+]
+
+COMPOSER_BINDINGS = [
+    Binding("ctrl+s,ctrl+enter", "send", "Send", id="composer.send", priority=True),
+    Binding("ctrl+t", "snippet", "Snippet", id="composer.snippet"),
+    Binding("ctrl+o", "switch_channel", "Channel", id="composer.channel"),
+    Binding("ctrl+n", "toggle_note", "Note/reply", id="composer.toggle_note"),
+    Binding("escape", "leave", "Leave", id="composer.leave"),
+]
+
+HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
+    ("Everywhere", APP_BINDINGS),
+    ("Lists", LIST_BINDINGS),
+    ("Inbox", INBOX_BINDINGS),
+    ("Conversation", CONVERSATION_BINDINGS),
+    ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
+    ("Composer", COMPOSER_BINDINGS),
+)
+
+
+def keys_for(binding: Binding, keymap: Mapping[str, str]) -> str:
+    """The keys that trigger ``binding`` once ``keymap`` is applied, for people."""
+    keys = keymap.get(binding.id or "", binding.key)
+    return ", ".join(_pretty(key.strip()) for key in keys.split(","))
+
+
+_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}
+
+
+def _pretty(key: str) -> str:
+    return _NAMES.get(key, key)

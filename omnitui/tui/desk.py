@@ -1,0 +1,42 @@
+"""What the screens work with, handed to them by the app.
+
+The screens never read the runtime or global settings: they get a ``Desk``
+with the store, who the agent is, the accounts, the snippets, the clock and
+the drafts, plus the two things only the app can do (start a delivery, show a
+customer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from omnitui.services import AccountInfo
+from omnitui.tui.clock import Clock
+from omnitui.tui.drafts import Drafts
+from storage.db import Store
+from storage.queries import AccountHealth
+
+
+@dataclass
+class Desk:
+    store: Store
+    agent: str
+    account_names: tuple[str, ...]
+    snippets: Mapping[str, str]
+    clock: Clock
+    drafts: Drafts
+    #: builds the account descriptions on first use (providers are built lazily)
+    load_accounts: Callable[[], dict[str, AccountInfo]]
+    #: send queued message ``id`` in a worker thread; the app posts the outcome
+    deliver: Callable[[int], None]
+    #: cursors blink (tests turn it off so screenshots are stable)
+    blink: bool = True
+    #: the latest account health, refreshed by the app after each poll and check
+    health: list[AccountHealth] = field(default_factory=list)
+    _accounts: dict[str, AccountInfo] | None = field(default=None, repr=False)
+
+    def accounts(self) -> dict[str, AccountInfo]:
+        if self._accounts is None:
+            self._accounts = self.load_accounts()
+        return self._accounts

@@ -1,0 +1,188 @@
+"""Turning rows from the store into Rich ``Text`` for the console.
+
+Everything that came from outside (names, subjects, bodies, addresses,
+errors) goes through :func:`omnitui.text.clean_text` and is appended to a
+``Text`` as plain content: markup in it (``[bold]``, ``[link=…]``) is shown
+literally, never interpreted, and escape sequences never reach the terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.text import Text
+
+from omnitui.text import clean_text, first_line
+from omnitui.tui.clock import Clock
+from storage.queries import ConversationRow, TimelineEntry
+
+# Short text, not icons: readable in any font and over any SSH session.
+BADGES = {"email": "EML", "sms": "SMS", "whatsapp": "WA", "telegram": "TG", "matrix": "MX"}
+BADGE_STYLES = {
+    "email": "bold blue",
+    "sms": "bold green",
+    "whatsapp": "bold cyan",
+    "telegram": "bold magenta",
+    "matrix": "bold yellow",
+}
+STATUS_STYLES = {
+    "open": "bold",
+    "pending": "yellow",
+    "snoozed": "magenta",
+    "resolved": "dim",
+    "received": "dim",
+    "queued": "yellow",
+    "sending": "yellow",
+    "sent": "green",
+    "delivered": "green",
+    "failed": "bold red",
+    "unconfirmed": "bold magenta",
+}
+#: Lines of a message body shown before it is folded (enter unfolds).
+FOLDED_LINES = 8
+
+
+def plain(value: str | None) -> str:
+    """An outside string on one line, cleaned."""
+    return clean_text(value, single_line=True)
+
+
+def badge(channel: str | None) -> Text:
+    label = BADGES.get(channel or "", (channel or "?")[:3].upper())
+    return Text(label, style=BADGE_STYLES.get(channel or "", "bold"))
+
+
+def status_text(status: str | None) -> Text:
+    return Text(status or "", style=STATUS_STYLES.get(status or "", ""))
+
+
+def duration(delta: timedelta) -> str:
+    """A compact age: ``now``, ``12m``, ``3h``, ``2d``, ``5w``."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    if seconds < 86400 * 14:
+        return f"{seconds // 86400}d"
+    return f"{seconds // (86400 * 7)}w"
+
+
+def waiting(clock: Clock, since: datetime | None) -> Text:
+    """How long the customer has waited for an answer ("" when we spoke last)."""
+    if since is None:
+        return Text("")
+    delta = clock.now() - since
+    style = (
+        "bold red" if delta >= timedelta(hours=24) else "yellow" if delta >= timedelta(0) else ""
+    )
+    return Text(duration(delta), style=style)
+
+
+def stamp(clock: Clock, at: datetime, *, long: bool = False) -> str:
+    """A time for a list (``09:05`` today, else ``Mar 02``) or for a timeline entry."""
+    local, today = clock.local(at), clock.local(clock.now())
+    if long:
+        return local.strftime("%a %d %b %Y %H:%M")
+    return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%b %d")
+
+
+def summary(row: ConversationRow) -> str:
+    """A conversation in one line: its subject, else the newest message's first line."""
+    return plain(row.subject) or first_line(row.preview, 200)
+
+
+def inbox_cells(row: ConversationRow, clock: Clock) -> tuple[Text, ...]:
+    """The cells of one inbox row, in the order of :data:`INBOX_COLUMNS`."""
+    return (
+        Text("*", style="bold") if row.unread else Text(" "),
+        badge(row.channel),
+        waiting(clock, row.waiting_since),
+        Text(plain(row.customer_name)[:24], style="bold" if row.unread else ""),
+        status_text(row.status),
+        Text(plain(row.assignee)[:12] or "-", style="" if row.assignee else "dim"),
+        Text(stamp(clock, row.last_message_at)),
+        Text(summary(row)[:120], style="bold" if row.unread else ""),
+    )
+
+
+INBOX_COLUMNS = (
+    ("unread", " "),
+    ("channel", "Ch"),
+    ("waiting", "Wait"),
+    ("customer", "Customer"),
+    ("status", "Status"),
+    ("assignee", "Assignee"),
+    ("last", "Last"),
+    ("summary", "Subject / message"),
+)
+
+
+def thread_header(conv: ConversationRow | None, channel: str | None, width: int) -> Text:
+    """The rule shown where the timeline moves to another conversation."""
+    text = Text("── ", style="dim")
+    text.append_text(badge(channel))
+    if conv is not None:
+        label = plain(conv.subject) if conv.channel == "email" else plain(conv.their_address)
+        text.append(f" {label or '(no subject)'}", style="bold")
+        text.append(f"  #{conv.id} {conv.status}", style="dim")
+        if conv.assignee:
+            text.append(f" · {plain(conv.assignee)}", style="dim")
+    text.append(" ")
+    if len(text) < width:
+        text.append("─" * (width - len(text)), style="dim")
+    return text
+
+
+def _body_lines(body: str, expanded: bool) -> tuple[list[str], str]:
+    """The lines to show and, when some are hidden, what the fold says."""
+    lines = clean_text(body).rstrip().splitlines() or [""]
+    if expanded:
+        return lines, ""
+    # fold quoted history: the agent opens it with enter when needed
+    shown = [line for line in lines if not line.lstrip().startswith(">")]
+    while len(shown) > 1 and not shown[-1].strip():
+        shown.pop()
+    quoted = len(shown) < len(lines)
+    lines = shown or lines
+    if len(lines) > FOLDED_LINES:
+        return lines[:FOLDED_LINES], f"… {len(lines) - FOLDED_LINES} more lines (enter shows all)"
+    return lines, "… quoted text hidden (enter shows it)" if quoted else ""
+
+
+def entry_text(
+    entry: TimelineEntry, customer: str, clock: Clock, *, expanded: bool = False
+) -> Text:
+    """One message or note of the timeline: a head line, then the body."""
+    text = Text()
+    when = stamp(clock, entry.at, long=True)
+    if entry.kind == "note":
+        text.append(" NOTE ", style="bold reverse yellow")
+        text.append(f" {plain(entry.author) or '?'} (internal, not sent)", style="yellow")
+        text.append(f"  {when}", style="dim")
+        body_style = "italic yellow"
+    else:
+        text.append_text(badge(entry.channel))
+        if entry.direction == "in":
+            text.append("  in  ", style="bold")
+            text.append(plain(customer) or plain(entry.from_address), style="bold")
+            text.append(f" <{plain(entry.from_address)}>", style="dim")
+        else:
+            text.append("  out ", style="bold")
+            text.append(plain(entry.author) or "us", style="bold")
+            text.append(f" -> {plain(entry.to_address)}", style="dim")
+        text.append(f"  {when}  ", style="dim")
+        text.append_text(status_text(entry.status))
+        body_style = ""
+    lines, fold = _body_lines(entry.body, expanded)
+    for line in lines:
+        text.append("\n    ")
+        text.append(line, style=body_style)
+    if fold:
+        text.append(f"\n    {fold}", style="dim")
+    if entry.error and entry.status in ("failed", "unconfirmed"):
+        text.append(f"\n    ! {plain(entry.error)}", style="bold red")
+        text.append("  (R retries)", style="dim")
+    return text

@@ -1,0 +1,52 @@
+"""Messages the console's workers and widgets post (workers only post messages;
+the UI thread reads them and refreshes what is on screen)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+
+@dataclass
+class MessagesSynced(Message):
+    """A poll round of one account finished (``error`` set when it failed)."""
+
+    account: str
+    stored: int = 0
+    sent: int = 0
+    send_failed: int = 0
+    error: str | None = None
+    conversation_ids: frozenset[int] = field(default_factory=frozenset)
+
+    def can_replace(self, message: Message) -> bool:
+        # a burst of empty rounds for one account needs one refresh, not many
+        return (
+            isinstance(message, MessagesSynced)
+            and message.account == self.account
+            and not message.stored
+            and not self.stored
+        )
+
+
+@dataclass
+class OutboxDelivered(Message):
+    """A message left the outbox: ``status`` is sent, delivered or failed."""
+
+    message_id: int
+    status: str
+    error: str | None = None
+
+
+@dataclass
+class StoreChanged(Message):
+    """Something changed in the store (here or in another process): reload views."""
+
+
+@dataclass
+class OpenCustomer(Message):
+    """Show a customer's timeline, at ``conversation_id`` when given."""
+
+    customer_id: int
+    conversation_id: int | None = None
+    compose: str | None = None  # "reply" | "note": open the composer too

@@ -1,0 +1,311 @@
+"""The customer view: who they are, one timeline of every channel and every
+note, and the composer to answer on any of their channels."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import Footer, OptionList
+
+from omnitui import outbox, services
+from omnitui.tui.bindings import CUSTOMER_BINDINGS
+from omnitui.tui.commands import PaletteEntry
+from omnitui.tui.desk import Desk
+from omnitui.tui.format import plain
+from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
+from omnitui.tui.screens.pick import Choice, PickScreen
+from omnitui.tui.snippets import fill_snippet, snippet_values
+from omnitui.tui.widgets.account_bar import AccountBar
+from omnitui.tui.widgets.composer import Composer, Target, channel_choices
+from omnitui.tui.widgets.customer_header import CustomerHeader
+from omnitui.tui.widgets.timeline import Timeline, entry_id
+from storage import queries
+from storage.queries import AccountHealth, ConversationRow, CustomerRow, TimelineEntry
+
+#: Timeline entries read at a time.
+TIMELINE_PAGE = 100
+
+
+class CustomerScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [*CUSTOMER_BINDINGS]
+    PALETTE: ClassVar[tuple[PaletteEntry, ...]] = (
+        *CONVERSATION_PALETTE,
+        ("conversation: switch channel", "switch_channel", "Reply on another of their channels"),
+        ("message: retry send", "retry", "Queue the highlighted failed message again"),
+        ("composer: send", "send", "Send the reply or save the note"),
+        ("composer: insert snippet", "snippet", "Insert a canned response"),
+        ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
+    )
+
+    def __init__(
+        self,
+        desk: Desk,
+        customer_id: int,
+        conversation_id: int | None = None,
+        compose: str | None = None,
+    ) -> None:
+        super().__init__(desk)
+        self.customer_id = customer_id
+        self.conversation_id = conversation_id
+        self.initial_compose = compose
+        self.customer: CustomerRow | None = None
+        self.conversations: dict[int, ConversationRow] = {}
+        self.entries: list[TimelineEntry] = []
+        self.has_older = False
+
+    def compose(self) -> ComposeResult:
+        yield CustomerHeader(id="customer-header")
+        yield Timeline(self.desk.clock, id="timeline")
+        yield Composer(self.desk.drafts, blink=self.desk.blink, id="composer")
+        yield AccountBar(id="health")
+        yield Footer()
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    def on_mount(self) -> None:
+        self.composer.display = False
+        self.reload()
+        if self.conversation_id is not None:
+            self.timeline.highlight_conversation(self.conversation_id)
+        self.timeline.focus()
+        conv = self.target()
+        if self.initial_compose is not None:
+            self.open_composer(self.initial_compose)
+        elif conv is not None:
+            # a draft left here earlier is shown again, not hidden
+            for mode in ("reply", "note"):
+                if not self.desk.drafts.get(conv.id, mode).empty:
+                    self.open_composer(mode, focus=False)
+                    break
+
+    # -- reading ---------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the customer, their conversations and the loaded timeline again."""
+        store = self.desk.store
+        limit = max(TIMELINE_PAGE, len(self.entries))
+        with store.read() as session:
+            customer = queries.get_customer(session, self.customer_id)
+            # merged away meanwhile (here or elsewhere): follow to the one that remains
+            while customer is not None and customer.merged_into_id is not None:
+                customer = queries.get_customer(session, customer.merged_into_id)
+            if customer is None:
+                self.notify(
+                    f"Customer {self.customer_id} no longer exists.", severity="error", markup=False
+                )
+                self.app.pop_screen()
+                return
+            self.customer_id = customer.id
+            convs = queries.list_conversations(
+                session, view="all", agent=self.desk.agent, customer_id=customer.id, limit=500
+            )
+            entries = queries.timeline(session, customer.id, limit=limit + 1)
+        self.customer = customer
+        self.conversations = {c.id: c for c in convs}
+        self.has_older = len(entries) > limit
+        self.entries = entries[-limit:]
+        self.timeline.show(
+            self.entries, self.conversations, customer.name, has_older=self.has_older
+        )
+        self._mark_read()
+        self._show_header()
+
+    def _mark_read(self) -> None:
+        conv = self.target()
+        if conv is not None and conv.unread:
+            with self.desk.store.write() as session:
+                queries.mark_read(session, self.desk.agent, conv.id)
+
+    def _show_header(self) -> None:
+        if self.customer is not None:
+            conv = self.target()
+            self.query_one(CustomerHeader).show(
+                self.customer, list(self.conversations.values()), conv.id if conv else None
+            )
+
+    @on(Timeline.NeedOlder)
+    def load_older(self) -> None:
+        # NeedOlder can come twice (highlight, then a click): only load while still there
+        if not self.entries or not self.timeline.at_oldest:
+            return
+        with self.desk.store.read() as session:
+            older = queries.timeline(
+                session, self.customer_id, limit=TIMELINE_PAGE + 1, before=self.entries[0].at
+            )
+        self.has_older = len(older) > TIMELINE_PAGE
+        keep = entry_id(self.entries[0])  # continue upwards from where the agent was
+        self.entries = older[-TIMELINE_PAGE:] + self.entries
+        name = self.customer.name if self.customer else ""
+        self.timeline.show(
+            self.entries, self.conversations, name, has_older=self.has_older, keep=keep
+        )
+
+    def target(self) -> ConversationRow | None:
+        entry = self.timeline.current if self.is_mounted else None
+        if entry is not None and entry.conversation_id in self.conversations:
+            self.conversation_id = entry.conversation_id
+        if self.conversation_id in self.conversations:
+            return self.conversations[self.conversation_id or 0]
+        # opened without a conversation: the newest one of the customer
+        newest = next(iter(self.conversations.values()), None)
+        return newest
+
+    @on(OptionList.OptionHighlighted, "#timeline")
+    def _moved(self) -> None:
+        self._show_header()
+
+    def show_health(self, health: list[AccountHealth]) -> None:
+        self.query_one(AccountBar).show(health, self.desk.clock)
+
+    # -- composing -------------------------------------------------------------
+
+    def open_composer(self, mode: str, *, focus: bool = True) -> None:
+        conv = self.target()
+        if conv is None or self.customer is None:
+            self.notify(
+                "This customer has no conversation to answer yet.", severity="warning", markup=False
+            )
+            return
+        carried = {ch for info in self.desk.accounts().values() for ch in info.channels}
+        identities = [(i.channel, i.address) for i in self.customer.identities]
+        channels = tuple(
+            (ch, address)
+            for ch, address in channel_choices(conv.channel, conv.their_address, identities)
+            if ch == conv.channel or ch in carried
+        )
+        composer = self.composer
+        target = Target(conv.id, conv.channel, channels)
+        if composer.target != target or composer.mode != mode or not composer.display:
+            composer.open(target, mode)
+        composer.display = True
+        if focus:
+            composer.body.focus()
+
+    def action_reply(self) -> None:
+        self.open_composer("reply")
+
+    def action_note(self) -> None:
+        self.open_composer("note")
+
+    def action_switch_channel(self) -> None:
+        if not self.composer.display or self.composer.mode != "reply":
+            self.open_composer("reply")
+        self.composer.switch_channel()
+
+    def action_send(self) -> None:
+        self.composer.action_send()
+
+    def action_snippet(self) -> None:
+        self._want_snippet()
+
+    @on(Composer.Leave)
+    def _leave_composer(self) -> None:
+        if self.composer.current_draft().empty:
+            self.composer.display = False
+        self.timeline.focus()
+
+    @on(Composer.WantSnippet)
+    def _want_snippet(self) -> None:
+        if not self.desk.snippets:
+            self.notify(
+                "No snippets: add a [snippets] table to the config.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if not self.composer.display:
+            self.open_composer("reply")
+        values = snippet_values(self.customer.name if self.customer else "", self.desk.agent)
+        choices = [
+            Choice(fill_snippet(text, values), _snippet_label(name, fill_snippet(text, values)))
+            for name, text in self.desk.snippets.items()
+        ]
+        self.app.push_screen(
+            PickScreen("Insert a snippet", choices, hint="enter: insert · esc: cancel"),
+            lambda text: self.composer.insert(text) if text else None,
+        )
+
+    @on(Composer.Send)
+    def _send(self, event: Composer.Send) -> None:
+        store, agent = self.desk.store, self.desk.agent
+        if not event.body.strip():
+            self.notify("Nothing to send: the message is empty.", severity="warning", markup=False)
+            return
+        if event.mode == "note":
+            done = self.carry_out(
+                lambda: services.add_note(
+                    store, agent, event.body, conversation_id=event.conversation_id
+                ),
+                "Note saved (internal)",
+            )
+        else:
+            conv = self.conversations.get(event.conversation_id)
+            new_email = conv is not None and conv.channel != "email" and event.channel == "email"
+            if new_email and not event.subject:
+                self.notify("A new e-mail needs a subject.", severity="warning", markup=False)
+                return
+            queued: list[int] = []
+            done = self.carry_out(
+                lambda: queued.append(
+                    services.reply(
+                        store,
+                        self.desk.accounts(),
+                        event.conversation_id,
+                        event.body,
+                        agent,
+                        channel=event.channel,
+                        subject=event.subject,
+                    )
+                ),
+                "Reply queued",
+            )
+            for message_id in queued:
+                self.desk.deliver(message_id)
+        if done:
+            self.composer.sent()
+            self.composer.display = False
+            self.timeline.action_last()
+            self.timeline.focus()
+
+    # -- the rest ----------------------------------------------------------------
+
+    def action_retry(self) -> None:
+        entry = self.timeline.current
+        if (
+            entry is None
+            or entry.kind != "message"
+            or entry.status not in ("failed", "unconfirmed")
+        ):
+            self.notify(
+                "Highlight a failed message (j/k) to retry it.", severity="warning", markup=False
+            )
+            return
+        try:
+            outbox.retry(self.desk.store, entry.id)
+        except outbox.OutboxError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            self.reload()
+            return
+        self.desk.deliver(entry.id)
+        self.notify("Queued again", markup=False)
+        self.reload()
+
+    def action_back(self) -> None:
+        self.composer.save_now()
+        self.app.pop_screen()
+
+
+def _snippet_label(name: str, text: str) -> Text:
+    label = Text(plain(name), style="bold")
+    label.append(f"  {plain(text)[:60]}", style="dim")
+    return label

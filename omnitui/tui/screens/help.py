@@ -1,0 +1,57 @@
+"""Every key binding, by section, with the keys in force after the keymap."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from omnitui.tui.bindings import HELP_SECTIONS, keys_for
+
+
+def help_table(keymap: Mapping[str, str]) -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column("keys", style="bold", no_wrap=True, width=14)
+    table.add_column("action", ratio=1)
+    for title, bindings in HELP_SECTIONS:
+        table.add_row(Text(title, style="bold underline"), "")
+        for binding in bindings:
+            what = Text(binding.description or binding.action)
+            if binding.tooltip:
+                what.append(f": {binding.tooltip}")
+            what.append(f"  {binding.id}", style="dim")
+            table.add_row(keys_for(binding, keymap), what)
+        table.add_row("", "")
+    table.add_row(Text("Mouse", style="bold underline"), "optional: click rows, scroll lists")
+    table.add_row("", Text('Remap keys in the config: [keymap] binding-id = "keys"', style="dim"))
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+        Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
+        Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up"),
+    ]
+
+    def __init__(self, keymap: Mapping[str, str]) -> None:
+        super().__init__(classes="help")
+        self.keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(Text("omnitui keys  (esc closes)", style="bold"), id="help-title")
+            yield Static(help_table(self.keymap), id="help-table")
+
+    def action_scroll(self, step: int) -> None:
+        box = self.query_one("#help-box", VerticalScroll)
+        box.scroll_relative(y=step, animate=False)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,133 @@
+"""The inbox: conversations across all accounts and channels, newest activity
+first, one page at a time, under a filter (open, mine, unassigned, …)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.widgets import DataTable, Footer
+
+from omnitui.tui.bindings import FILTER_KEYS, INBOX_BINDINGS
+from omnitui.tui.commands import PaletteEntry
+from omnitui.tui.desk import Desk
+from omnitui.tui.messages import OpenCustomer
+from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
+from omnitui.tui.widgets.account_bar import AccountBar
+from omnitui.tui.widgets.filter_bar import FilterBar
+from omnitui.tui.widgets.inbox_table import PAGE_SIZE, InboxTable
+from storage import queries
+from storage.queries import AccountHealth, ConversationRow
+
+
+class InboxScreen(DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [*INBOX_BINDINGS]
+    PALETTE: ClassVar[tuple[PaletteEntry, ...]] = (
+        ("conversation: open", "open", "Show the customer's timeline"),
+        *CONVERSATION_PALETTE,
+        *(
+            (f"inbox: show {name}", f"filter('{name}')", f"Filter the inbox: {name}")
+            for name in FILTER_KEYS
+        ),
+    )
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__(desk)
+        self.view = "open"
+        self.more = False
+
+    def compose(self) -> ComposeResult:
+        yield FilterBar(id="filters")
+        yield InboxTable(self.desk.clock, id="inbox")
+        yield AccountBar(id="health")
+        yield Footer()
+
+    @property
+    def table(self) -> InboxTable:
+        return self.query_one(InboxTable)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.table.focus()
+
+    def target(self) -> ConversationRow | None:
+        return self.table.current
+
+    def _fetch(self, limit: int, offset: int = 0) -> list[ConversationRow]:
+        with self.desk.store.read() as session:
+            return queries.list_conversations(
+                session, view=self.view, agent=self.desk.agent, limit=limit, offset=offset
+            )
+
+    def reload(self) -> None:
+        """Read the loaded pages again (at least one), keeping the cursor's conversation."""
+        table = self.table
+        limit = max(PAGE_SIZE, len(table.order))
+        rows = self._fetch(limit)
+        current = table.current
+        table.show(rows, keep=current.id if current else None)
+        self.more = len(rows) == limit
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.current = self.view
+        bar.shown = len(self.table.order)
+        bar.more = self.more
+
+    @on(InboxTable.NearEnd)
+    def _load_more(self) -> None:
+        # NearEnd may arrive in a burst; only the first one still finds us near the end
+        if not self.more or not self.table.near_end():
+            return
+        rows = self._fetch(PAGE_SIZE, offset=len(self.table.order))
+        self.more = len(rows) == PAGE_SIZE
+        self.table.append(rows)
+        self._show_counts()
+
+    def show_health(self, health: list[AccountHealth]) -> None:
+        self.query_one(AccountBar).show(health, self.desk.clock)
+
+    # -- filters ---------------------------------------------------------------
+
+    def action_filter(self, name: str) -> None:
+        if name not in FILTER_KEYS:
+            return
+        self.view = name
+        self.table.show([])
+        self.reload()
+
+    def _step_filter(self, step: int) -> None:
+        at = FILTER_KEYS.index(self.view)
+        self.action_filter(FILTER_KEYS[(at + step) % len(FILTER_KEYS)])
+
+    def action_next_filter(self) -> None:
+        self._step_filter(1)
+
+    def action_previous_filter(self) -> None:
+        self._step_filter(-1)
+
+    # -- opening ---------------------------------------------------------------
+
+    def _open(self, compose: str | None = None) -> None:
+        conv = self.table.current
+        if conv is None:
+            self.notify("The inbox is empty under this filter.", severity="warning", markup=False)
+            return
+        self.post_message(OpenCustomer(conv.customer_id, conv.id, compose))
+
+    @on(DataTable.RowSelected, "#inbox")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self._open()
+
+    def action_open(self) -> None:
+        self._open()
+
+    def action_reply(self) -> None:
+        self._open("reply")
+
+    def action_note(self) -> None:
+        self._open("note")

@@ -1,0 +1,143 @@
+"""One modal for every "choose one" question: assign to whom, which status,
+snooze until when, which customer to merge, search results, jump to customer.
+
+It shows fixed choices, or choices looked up from what the agent types, or
+accepts a typed answer (a name, a time) through a parser; ``enter`` takes
+the typed answer when there is one and a parser, else the highlighted choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from omnitui.tui.bindings import LIST_BINDINGS
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Choice(Generic[T]):
+    value: T
+    label: Text
+
+
+class PickList(OptionList):
+    BINDINGS: ClassVar[list[BindingType]] = [*LIST_BINDINGS]
+
+
+class PickScreen(ModalScreen[T | None], Generic[T]):
+    """Ask one question; dismisses with the answer, or ``None`` on escape."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="pick.cancel"),
+        Binding("down", "move(1)", "Down", show=False, id="pick.down"),
+        Binding("up", "move(-1)", "Up", show=False, id="pick.up"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        choices: Sequence[Choice[T]] = (),
+        *,
+        lookup: Callable[[str], Sequence[Choice[T]]] | None = None,
+        typed: Callable[[str], T | None] | None = None,
+        placeholder: str = "",
+        hint: str = "",
+        initial: str = "",
+        blink: bool = True,
+    ) -> None:
+        super().__init__(classes="pick")
+        self.title_text = title
+        self.choices: list[Choice[T]] = list(choices)
+        self.lookup = lookup
+        self.typed = typed
+        self.placeholder = placeholder
+        self.hint = hint
+        self.initial = initial
+        self.blink = blink
+
+    @property
+    def has_input(self) -> bool:
+        return self.lookup is not None or self.typed is not None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pick-box"):
+            yield Static(Text(self.title_text, style="bold"), id="pick-title")
+            if self.has_input:
+                field = Input(value=self.initial, placeholder=self.placeholder, id="pick-input")
+                field.cursor_blink = self.blink
+                yield field
+            yield PickList(id="pick-list")
+            yield Static(Text(self.hint, style="dim"), id="pick-hint")
+
+    def on_mount(self) -> None:
+        if self.lookup is not None and self.initial:
+            self.choices = list(self.lookup(self.initial))
+        self._fill()
+        if self.has_input:
+            self.query_one("#pick-input", Input).focus()
+        else:
+            self.query_one(PickList).focus()
+
+    def _fill(self) -> None:
+        options = self.query_one(PickList)
+        options.set_options(Option(c.label, str(n)) for n, c in enumerate(self.choices))
+        options.highlighted = 0 if self.choices else None
+
+    @on(Input.Changed, "#pick-input")
+    def _changed(self, event: Input.Changed) -> None:
+        if self.lookup is not None:
+            query = event.value.strip()
+            self.choices = list(self.lookup(query)) if query else []
+            self._fill()
+        self._say(self.hint)
+
+    @on(Input.Submitted, "#pick-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        text = event.value.strip()
+        if self.typed is not None and text:
+            value = self.typed(text)
+            if value is None:
+                self._say(f"Not understood: {text!r}. {self.hint}", error=True)
+                return
+            self.dismiss(value)
+            return
+        self._choose(self.query_one(PickList).highlighted)
+
+    @on(OptionList.OptionSelected, "#pick-list")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self._choose(event.option_index)
+
+    def _choose(self, index: int | None) -> None:
+        if index is None or not 0 <= index < len(self.choices):
+            self._say("Nothing to choose: type to search, or escape to cancel.", error=True)
+            return
+        self.dismiss(self.choices[index].value)
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.query_one("#pick-hint", Static).update(
+            Text(text, style="bold red" if error else "dim")
+        )
+
+    def action_move(self, step: int) -> None:
+        options = self.query_one(PickList)
+        if step > 0:
+            options.action_cursor_down()
+        else:
+            options.action_cursor_up()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

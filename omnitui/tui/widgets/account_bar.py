@@ -1,0 +1,50 @@
+"""Account health, always on screen: last good poll, last error, and what
+waits in or failed from the outbox, per account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import Static
+
+from omnitui.tui.clock import Clock
+from omnitui.tui.format import duration, plain
+from storage.queries import AccountHealth
+
+
+def health_text(health: Sequence[AccountHealth], clock: Clock) -> Text:
+    """One line for all accounts, e.g. ``demo ok 12s ago · outbox 1 waiting, 2 failed``."""
+    text = Text()
+    if not health:
+        return Text("no accounts configured: run `omnitui init`", style="dim")
+    for n, h in enumerate(health):
+        if n:
+            text.append("  |  ", style="dim")
+        text.append(plain(h.account), style="bold")
+        failing = h.last_error is not None and (
+            h.last_success_at is None
+            or (h.last_error_at is not None and h.last_error_at >= h.last_success_at)
+        )
+        if failing:
+            text.append(" ERROR ", style="bold reverse red")
+            text.append(f" {plain(h.last_error)[:60]}", style="red")
+        elif h.last_success_at is not None:
+            age = duration(clock.now() - h.last_success_at)
+            text.append(" ok just now" if age == "now" else f" ok {age} ago", style="green")
+        else:
+            text.append(" not polled yet", style="dim")
+        waiting = sum(h.outbox.get(s, 0) for s in ("queued", "sending"))
+        failed = sum(h.outbox.get(s, 0) for s in ("failed", "unconfirmed"))
+        if waiting:
+            text.append(f" · {waiting} waiting", style="yellow")
+        if failed:
+            text.append(f" · {failed} failed", style="bold red")
+    return text
+
+
+class AccountBar(Static):
+    """The health line; the app calls :meth:`show` after each poll and check."""
+
+    def show(self, health: Sequence[AccountHealth], clock: Clock) -> None:
+        self.update(health_text(health, clock))

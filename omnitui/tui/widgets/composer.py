@@ -1,0 +1,247 @@
+"""The composer: a reply on any of the customer's channels, or an internal note.
+
+It keeps its own drafts (per conversation and mode) in the drafts file, so
+what was typed survives leaving the customer and quitting. Sending is the
+screen's job: the composer posts :class:`Composer.Send` and is told
+:meth:`Composer.sent` when the store has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.timer import Timer
+from textual.widgets import Input, Static, TextArea
+
+from omnitui.segments import count_segments
+from omnitui.tui.bindings import COMPOSER_BINDINGS
+from omnitui.tui.drafts import Draft, Drafts
+from omnitui.tui.format import BADGES, badge, plain
+
+#: Seconds of quiet typing before the draft is written to disk.
+SAVE_DELAY = 0.5
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a reply goes: a conversation and the channels the customer has."""
+
+    conversation_id: int
+    channel: str  # the conversation's own channel
+    channels: tuple[tuple[str, str], ...]  # (channel, address), the conversation's first
+
+
+class Composer(Vertical):
+    """Mode, channel, subject (for a new e-mail) and body."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*COMPOSER_BINDINGS]
+
+    mode: reactive[str] = reactive("reply")
+    channel: reactive[str] = reactive("email")
+
+    @dataclass
+    class Send(Message):
+        mode: str
+        conversation_id: int
+        channel: str
+        body: str
+        subject: str | None
+
+    class Leave(Message):
+        """The agent pressed escape: hand focus back to the timeline."""
+
+    class WantSnippet(Message):
+        """The agent asked for a canned response."""
+
+    def __init__(self, drafts: Drafts, *, blink: bool = True, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.drafts = drafts
+        self.target: Target | None = None
+        self._save_timer: Timer | None = None
+        self._loading = False
+        # held, not queried: the draft is still read while the widget unmounts
+        self.head = Static(id="composer-head")
+        self.subject = Input(placeholder="Subject of the new e-mail", id="composer-subject")
+        self.body = TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
+        self.subject.cursor_blink = self.body.cursor_blink = blink
+
+    def compose(self) -> ComposeResult:
+        yield self.head
+        yield self.subject
+        yield self.body
+
+    # -- state -----------------------------------------------------------
+
+    def open(self, target: Target, mode: str) -> None:
+        """Show the draft of ``mode`` for ``target`` (saving the one shown before)."""
+        self.save_now()
+        self.target = target
+        self._load(mode)
+
+    def _load(self, mode: str) -> None:
+        assert self.target is not None
+        draft = self.drafts.get(self.target.conversation_id, mode)
+        known = {ch for ch, _ in self.target.channels}
+        self._loading = True
+        try:
+            self.mode = mode
+            self.channel = draft.channel if draft.channel in known else self.target.channel
+            self.subject.value = draft.subject
+            self.body.load_text(draft.body)
+            self.body.move_cursor(self.body.document.end)
+        finally:
+            self._loading = False
+        self._refresh_head()
+
+    def current_draft(self) -> Draft:
+        subject = self.subject.value if self._needs_subject() else ""
+        channel = self.channel if self.mode == "reply" else None
+        return Draft(body=self.body.text, subject=subject, channel=channel)
+
+    def save_now(self) -> None:
+        """Write the shown draft to the drafts file (an empty one is forgotten)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        if self.target is not None:
+            self.drafts.put(self.target.conversation_id, self.mode, self.current_draft())
+
+    def sent(self) -> None:
+        """The store has the message or note: clear the composer and its draft."""
+        self._loading = True
+        try:
+            self.body.load_text("")
+            self.subject.value = ""
+        finally:
+            self._loading = False
+        self.save_now()
+        self._refresh_head()
+
+    def _needs_subject(self) -> bool:
+        # a reply on e-mail from another channel starts a new thread: it needs a subject
+        return (
+            self.mode == "reply"
+            and self.target is not None
+            and self.channel == "email"
+            and self.target.channel != "email"
+        )
+
+    def _address(self) -> str:
+        if self.target is None:
+            return ""
+        return next((a for ch, a in self.target.channels if ch == self.channel), "")
+
+    def _refresh_head(self) -> None:
+        head = Text()
+        target = f"#{self.target.conversation_id}" if self.target else ""
+        if self.mode == "note":
+            head.append(" NOTE ", style="bold reverse yellow")
+            head.append(f" on {target}, internal: never sent to the customer", style="yellow")
+            self.border_title = "Internal note"
+        else:
+            head.append(" REPLY ", style="bold reverse")
+            head.append(f" {target} on ")
+            head.append_text(badge(self.channel))
+            head.append(f" to {plain(self._address())}")
+            if self.channel in ("sms", "whatsapp"):
+                head.append(f"  {count_segments(self.body.text).describe()}", style="dim")
+            others = [BADGES.get(ch, ch) for ch, _ in self.target.channels] if self.target else []
+            switch = f" · c / ctrl+o: {' '.join(others)}" if len(others) > 1 else ""
+            self.border_title = f"Reply{switch}"
+        self.border_subtitle = "ctrl+s send · ctrl+t snippet · ctrl+n note/reply · esc leave"
+        self.head.update(head)
+        self.set_class(self.mode == "note", "note")
+        self.subject.display = self._needs_subject()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self._loading:
+            return
+        self._refresh_head()
+        self._schedule_save()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        if not self._loading:
+            self._schedule_save()
+
+    def _schedule_save(self) -> None:
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self.save_now)
+
+    def on_unmount(self) -> None:
+        self.save_now()
+
+    # -- actions -----------------------------------------------------------
+
+    def switch_channel(self) -> None:
+        """Move to the customer's next channel (reply mode only)."""
+        if self.target is None:
+            return
+        if self.mode == "note":
+            self.notify(
+                "Notes are internal: switch to reply (ctrl+n) to pick a channel.", markup=False
+            )
+            return
+        channels = [ch for ch, _ in self.target.channels]
+        if len(channels) < 2:
+            self.notify(
+                "This customer has no other channel: merge their other identity first.",
+                markup=False,
+            )
+            return
+        at = channels.index(self.channel) if self.channel in channels else -1
+        self.channel = channels[(at + 1) % len(channels)]
+        self._refresh_head()
+        self._schedule_save()
+
+    def insert(self, text: str) -> None:
+        self.body.insert(text)
+        self.body.focus()
+
+    def action_send(self) -> None:
+        if self.target is None:
+            return
+        subject = self.subject.value.strip() if self._needs_subject() else None
+        self.post_message(
+            self.Send(self.mode, self.target.conversation_id, self.channel, self.body.text, subject)
+        )
+
+    def action_switch_channel(self) -> None:
+        self.switch_channel()
+
+    def action_toggle_note(self) -> None:
+        if self.target is None:
+            return
+        self.save_now()
+        self._load("reply" if self.mode == "note" else "note")
+
+    def action_snippet(self) -> None:
+        self.post_message(self.WantSnippet())
+
+    def action_leave(self) -> None:
+        self.save_now()
+        self.post_message(self.Leave())
+
+
+def channel_choices(
+    conversation_channel: str, conversation_address: str, identities: Sequence[tuple[str, str]]
+) -> tuple[tuple[str, str], ...]:
+    """The channels a reply can go on: the conversation's own, then each other
+    channel the customer has an identity on (first address of each)."""
+    seen = {conversation_channel}
+    out = [(conversation_channel, conversation_address)]
+    for channel, address in identities:
+        if channel not in seen:
+            seen.add(channel)
+            out.append((channel, address))
+    return tuple(out)

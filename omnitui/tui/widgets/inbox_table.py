@@ -1,0 +1,97 @@
+"""The inbox list: a DataTable that holds one page of conversations at a time
+and asks for the next page when the cursor or the scroll nears the end."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from omnitui.tui.bindings import LIST_BINDINGS
+from omnitui.tui.clock import Clock
+from omnitui.tui.format import INBOX_COLUMNS, inbox_cells
+from storage.queries import ConversationRow
+
+#: Rows fetched at a time; the next page is asked for this close to the end.
+PAGE_SIZE = 100
+NEAR_END = 15
+
+
+class InboxTable(DataTable[Text]):
+    """Conversations, one row each, keyed by conversation id."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*LIST_BINDINGS]
+
+    class NearEnd(Message):
+        """The agent is close to the last loaded row: load another page."""
+
+    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, cell_padding=1)
+        self.clock = clock
+        self.rows_by_id: dict[int, ConversationRow] = {}
+        self.order: list[int] = []
+
+    def on_mount(self) -> None:
+        for key, label in INBOX_COLUMNS:
+            self.add_column(label, key=key)
+
+    @property
+    def current(self) -> ConversationRow | None:
+        """The highlighted conversation, if any."""
+        if not self.order or not 0 <= self.cursor_row < len(self.order):
+            return None
+        return self.rows_by_id.get(self.order[self.cursor_row])
+
+    def show(self, rows: Sequence[ConversationRow], *, keep: int | None = None) -> None:
+        """Replace the rows, keeping the cursor on conversation ``keep`` if still listed."""
+        old_row = self.cursor_row
+        self.clear()
+        self.rows_by_id, self.order = {}, []
+        self.append(rows)
+        if keep is not None and keep in self.rows_by_id:
+            self.move_cursor(row=self.order.index(keep), animate=False, scroll=True)
+        elif self.order:
+            self.move_cursor(row=min(old_row, len(self.order) - 1), animate=False)
+
+    def append(self, rows: Sequence[ConversationRow]) -> None:
+        """Add a further page (rows already shown are skipped)."""
+        fresh = [row for row in rows if row.id not in self.rows_by_id]
+        for row in fresh:
+            self.rows_by_id[row.id] = row
+            self.order.append(row.id)
+        self.add_rows_with_keys(fresh)
+
+    def add_rows_with_keys(self, rows: Sequence[ConversationRow]) -> None:
+        for row in rows:
+            self.add_row(*inbox_cells(row, self.clock), key=str(row.id))
+
+    def action_first(self) -> None:
+        self.action_scroll_top()
+
+    def action_last(self) -> None:
+        self.action_scroll_bottom()
+
+    def near_end(self) -> bool:
+        """Whether the cursor, or the bottom of the view, is close to the last loaded row.
+
+        Counted in rows loaded (known at once), not in scroll range (known
+        only after the next layout), so a page just added is never asked twice.
+        """
+        if not self.order:
+            return False
+        bottom = max(self.cursor_row, int(self.scroll_y) + self.size.height)
+        return len(self.order) - bottom <= NEAR_END
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # mouse-wheel scrolling never moves the cursor, so watch the scroll too
+        if self.near_end():
+            self.post_message(self.NearEnd())
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.near_end():
+            self.post_message(self.NearEnd())

@@ -1,0 +1,185 @@
+"""Outside text is shown as text; keys are listed, remappable and paged lists stay small."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from omnitui.ingest import ingest
+from omnitui.runtime import Runtime
+from omnitui.tui.app import OmniApp
+from omnitui.tui.bindings import HELP_SECTIONS
+from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.help import HelpScreen
+from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.widgets.inbox_table import PAGE_SIZE
+from providers.base import InboundMessage, PollBatch
+from tests.tui.conftest import (
+    HOSTILE_NAME,
+    OUR_EMAIL,
+    OUR_NUMBER,
+    T0,
+    Seeded,
+    make_test_app,
+)
+from tests.tui.test_flows import open_conversation
+
+MALLORY_CONV = 5
+
+
+def screen_text(app: OmniApp) -> str:
+    """What the terminal shows, as plain text (from the SVG screenshot)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    parts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    return html.unescape("".join(parts)).replace("\xa0", " ")
+
+
+async def test_hostile_markup_and_escapes_are_shown_literally(app: OmniApp) -> None:
+    async with app.run_test(size=(160, 40)) as pilot:
+        inbox = screen_text(app)
+        assert HOSTILE_NAME in inbox
+        assert "[link=https://evil.example]click me[/link] RED" in inbox
+        assert "\x1b" not in inbox and "pwned" not in inbox
+        await open_conversation(pilot, MALLORY_CONV)
+        shown = screen_text(app)
+        assert f"{HOSTILE_NAME} <mallory@example.com>" in shown
+        assert "Hi [bold]team[/bold]  cleared? [red]no[/red]" in shown
+        assert "\x1b" not in shown
+        svg = app.export_screenshot()
+        # "[bold]" was not turned into bold: the name is drawn in one style run
+        assert "[bold]Mallory[/bold]" in svg.replace("&#160;", " ")
+
+
+async def test_help_lists_every_binding(app: OmniApp) -> None:
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        shown = screen_text(app)
+        for _title, bindings in HELP_SECTIONS[:3]:
+            for binding in bindings:
+                assert binding.id is not None and binding.id in shown, binding.id
+        await pilot.press("escape")
+        assert isinstance(pilot.app.screen, InboxScreen)
+
+
+def test_every_binding_has_an_id_and_a_description() -> None:
+    ids = [b.id for _t, bindings in HELP_SECTIONS for b in bindings]
+    assert all(ids) and len(ids) == len(set(ids))
+    assert all(b.description for _t, bindings in HELP_SECTIONS for b in bindings)
+
+
+async def test_keymap_remaps_a_binding(seeded: Seeded) -> None:
+    rt = seeded.runtime
+    rt.config = dataclasses.replace(rt.config, keymap={"inbox.next_filter": "x"})
+    app = make_test_app(rt)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        await pilot.press("x")
+        assert screen.view == "mine"
+        await pilot.press("f")  # no longer bound
+        assert screen.view == "mine"
+
+
+def _many(runtime: Runtime, conversations: int, per_customer: int = 1) -> None:
+    msgs = []
+    for i in range(conversations):
+        for j in range(per_customer):
+            msgs.append(
+                InboundMessage(
+                    external_id=f"bulk-{i}-{j}",
+                    channel="sms",
+                    from_address=f"+1415556{i:04d}",
+                    to_address=OUR_NUMBER,
+                    sent_at=T0 - timedelta(days=1, minutes=i * per_customer + j),
+                    body_text=f"message {j} of customer {i}",
+                )
+            )
+    ingest(runtime.store(), "demo", PollBatch(messages=tuple(msgs), cursors={}))
+
+
+async def test_inbox_loads_one_page_at_a_time(seeded: Seeded) -> None:
+    _many(seeded.runtime, 250)
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        assert len(screen.table.order) == PAGE_SIZE
+        await pilot.press("end")
+        await pilot.pause()
+        assert len(screen.table.order) == 2 * PAGE_SIZE
+        await pilot.press("end")
+        await pilot.pause()
+        assert len(screen.table.order) == 257  # 250 + the 7 seeded
+        assert screen.table.row_count == 257
+
+
+async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) -> None:
+    _many(seeded.runtime, 1, per_customer=250)
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("g", *"+14155560000", "enter")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, CustomerScreen)
+        assert len(screen.entries) == 100 and screen.has_older
+        assert screen.timeline.option_count < 110
+        await pilot.press("home")
+        await pilot.pause()
+        assert len(screen.entries) == 200
+        await pilot.press("home")
+        await pilot.pause()
+        assert len(screen.entries) == 250 and not screen.has_older
+
+
+async def test_draft_survives_leaving_and_quitting(seeded: Seeded) -> None:
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, 2)
+        await pilot.press("r", *"half a thought")
+        await pilot.press("escape", "escape")  # leave the composer, then the customer
+        assert isinstance(pilot.app.screen, InboxScreen)
+        screen = await open_conversation(pilot, 2)
+        assert screen.composer.display
+        assert screen.composer.body.text == "half a thought"
+        await pilot.press("r", *" more")
+        await pilot.press("q")  # focus is in the composer: q is typed, not quit
+        assert screen.composer.body.text == "half a thought moreq"
+        await pilot.press("escape", "q")
+    assert (seeded.runtime.data_dir / "drafts.json").exists()
+    again = make_test_app(seeded.runtime)
+    async with again.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, 2)
+        assert screen.composer.body.text == "half a thought moreq"
+        await pilot.press("n")
+        assert screen.composer.body.text == ""  # the note draft is a separate one
+
+
+async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
+        await pilot.press("c")
+        assert screen.composer.channel == "email"
+        assert screen.composer.subject.display
+        await pilot.press(*"Details by mail", "ctrl+s")
+        await pilot.pause()
+        assert screen.composer.body.text == "Details by mail"  # refused: no subject
+        screen.composer.subject.focus()
+        await pilot.press(*"Your refund", "ctrl+s")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    from sqlalchemy import select
+
+    from storage.models import Message
+
+    with seeded.store.read() as session:
+        (msg,) = session.execute(select(Message).where(Message.direction == "out")).scalars()
+    assert (msg.channel, msg.subject, msg.to_address, msg.from_address) == (
+        "email",
+        "Your refund",
+        "ann@example.com",
+        OUR_EMAIL,
+    )

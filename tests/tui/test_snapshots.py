@@ -1,0 +1,52 @@
+"""How the console looks, at the smallest supported size and a comfortable one.
+
+Fixed data, a frozen clock and still cursors keep the pictures stable; update
+them with ``pytest tests/tui --snapshot-update`` after a deliberate change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from omnitui.tui.screens.inbox import InboxScreen
+from tests.tui.conftest import Seeded, make_test_app
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+ANN_EMAIL_CONV = 2
+
+
+async def _open_ann(pilot: Pilot[None]) -> None:
+    screen = pilot.app.screen
+    assert isinstance(screen, InboxScreen)
+    for _ in range(screen.table.order.index(ANN_EMAIL_CONV)):
+        await pilot.press("j")
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_customer_view(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=_open_ann)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+    async def compose(pilot: Pilot[None]) -> None:
+        await _open_ann(pilot)
+        await pilot.press("c", *"Your refund of 20 EUR is on its way [bold]")
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=compose)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, press=["question_mark"])
