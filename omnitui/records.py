@@ -181,30 +181,3 @@ def conversation_values(
         "created_at": utcnow(),
         "version": 1,
     }
-
-
-def create_conversation(
-    session: Session,
-    *,
-    account: str,
-    channel: str,
-    thread_key: str,
-    customer_id: int,
-    ours: str,
-    theirs: str,
-    subject: str | None,
-    at: datetime,
-) -> int:
-    """Insert a new open conversation; returns its id."""
-    values = conversation_values(
-        account=account,
-        channel=channel,
-        thread_key=thread_key,
-        customer_id=customer_id,
-        ours=ours,
-        theirs=theirs,
-        subject=subject,
-        at=at,
-    )
-    stmt = insert(conversation_t).returning(conversation_t.c.id)
-    return int(session.execute(stmt, values).scalar_one())

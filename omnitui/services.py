@@ -19,7 +19,12 @@ from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.ingest import IngestResult, ingest, load_cursors
-from omnitui.records import conversations_by_key, create_conversation, ensure_customers
+from omnitui.records import (
+    conversation_values,
+    conversations_by_key,
+    ensure_customers,
+    insert_ids,
+)
 from omnitui.threads import pair_key, reply_subject
 from providers.base import Provider
 from storage.db import Store, utc
@@ -186,16 +191,24 @@ def _conversation_for(
     else:
         key = theirs
     existing = conversations_by_key(session, info.name, [(channel, key)]).get((channel, key))
-    conv_id = existing or create_conversation(
-        session,
-        account=info.name,
-        channel=channel,
-        thread_key=key,
-        customer_id=customer_id,
-        ours=ours,
-        theirs=theirs,
-        subject=subject,
-        at=utcnow(),
+    conv_id = (
+        existing
+        or insert_ids(
+            session,
+            conversation_t,
+            [
+                conversation_values(
+                    account=info.name,
+                    channel=channel,
+                    thread_key=key,
+                    customer_id=customer_id,
+                    ours=ours,
+                    theirs=theirs,
+                    subject=subject,
+                    at=utcnow(),
+                )
+            ],
+        )[0]
     )
     conv = session.get(Conversation, conv_id)
     assert conv is not None
