@@ -25,7 +25,7 @@ from omnitui.tui.commands import OmniCommands
 from omnitui.tui.desk import Desk
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.format import badge, plain
-from omnitui.tui.messages import MessagesSynced, OpenCustomer, OutboxDelivered
+from omnitui.tui.messages import MessagesSynced, OpenCustomer, OutboxDelivered, StoreChecked
 from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
@@ -92,17 +92,33 @@ class OmniApp(App[None]):
     # -- live data ---------------------------------------------------------------
 
     def check_changes(self, *, force: bool = False) -> None:
-        """Redraw the screen in view if the store changed, and the health bar always."""
-        store = self.desk.store
-        with store.read() as session:
+        """Look at the store for changes (here or from other processes) and at account
+        health, in a worker thread: the health query alone can take tens of ms on a
+        big store, too long for the UI thread."""
+        self.run_worker(
+            partial(self._check, force),
+            name="check the store",
+            group="check",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _check(self, force: bool) -> None:
+        with self.desk.store.read() as session:
             marker = queries.change_marker(session)
-            self.desk.health = queries.account_health(session, list(self.desk.account_names))
+            health = queries.account_health(session, list(self.desk.account_names))
+        self.post_message(StoreChecked(marker, health, force))
+
+    def on_store_checked(self, message: StoreChecked) -> None:
+        """Redraw the screen in view if the store changed, and the health bar always."""
+        self.desk.health = message.health
         screen = self.screen
         if isinstance(screen, DeskScreen) and screen.is_mounted:
-            screen.show_health(self.desk.health)
-            if force or (self._marker is not None and marker != self._marker):
+            screen.show_health(message.health)
+            changed = self._marker is not None and message.marker != self._marker
+            if message.force or changed:
                 screen.reload()
-        self._marker = marker
+        self._marker = message.marker
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def run_polling(self) -> None:
@@ -165,7 +181,11 @@ class OmniApp(App[None]):
                 timeout=10,
                 markup=False,
             )
-        self.check_changes(force=True)
+        # the message's new status is on screen at once; health follows from the check
+        screen = self.screen
+        if isinstance(screen, DeskScreen) and screen.is_mounted:
+            screen.reload()
+        self.check_changes()
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:

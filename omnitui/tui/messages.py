@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from storage.queries import AccountHealth, ChangeMarker
+
 
 @dataclass
 class MessagesSynced(Message):
@@ -39,8 +41,12 @@ class OutboxDelivered(Message):
 
 
 @dataclass
-class StoreChanged(Message):
-    """Something changed in the store (here or in another process): reload views."""
+class StoreChecked(Message):
+    """The store's change marker and account health, read off the UI thread."""
+
+    marker: ChangeMarker
+    health: list[AccountHealth]
+    force: bool = False
 
 
 @dataclass

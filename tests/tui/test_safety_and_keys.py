@@ -9,7 +9,7 @@ from omnitui.ingest import ingest
 from omnitui.runtime import Runtime
 from omnitui.tui.app import OmniApp
 from omnitui.tui.bindings import HELP_SECTIONS
-from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE
@@ -125,14 +125,15 @@ async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) 
         await pilot.pause()
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
-        assert len(screen.entries) == 100 and screen.has_older
-        assert screen.timeline.option_count < 110
-        await pilot.press("home")
-        await pilot.pause()
-        assert len(screen.entries) == 200
-        await pilot.press("home")
-        await pilot.pause()
-        assert len(screen.entries) == 250 and not screen.has_older
+        assert len(screen.entries) == TIMELINE_PAGE and screen.has_older
+        assert screen.timeline.option_count < TIMELINE_PAGE + 10
+        loaded = TIMELINE_PAGE
+        while loaded < 250:
+            await pilot.press("home")
+            await pilot.pause()
+            loaded = min(loaded + TIMELINE_PAGE, 250)
+            assert len(screen.entries) == loaded
+        assert not screen.has_older
 
 
 async def test_draft_survives_leaving_and_quitting(seeded: Seeded) -> None:

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 
 from omnitui import outbox, services
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
@@ -22,12 +22,13 @@ from omnitui.tui.snippets import fill_snippet, snippet_values
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.composer import Composer, Target, channel_choices
 from omnitui.tui.widgets.customer_header import CustomerHeader
+from omnitui.tui.widgets.key_hints import KeyHints
 from omnitui.tui.widgets.timeline import Timeline, entry_id
 from storage import queries
 from storage.queries import AccountHealth, ConversationRow, CustomerRow, TimelineEntry
 
 #: Timeline entries read at a time.
-TIMELINE_PAGE = 100
+TIMELINE_PAGE = 40
 
 
 class CustomerScreen(DeskScreen):
@@ -62,7 +63,7 @@ class CustomerScreen(DeskScreen):
         yield Timeline(self.desk.clock, id="timeline")
         yield Composer(self.desk.drafts, blink=self.desk.blink, id="composer")
         yield AccountBar(id="health")
-        yield Footer()
+        yield KeyHints(id="keys")
 
     @property
     def timeline(self) -> Timeline:
@@ -106,9 +107,7 @@ class CustomerScreen(DeskScreen):
                 self.app.pop_screen()
                 return
             self.customer_id = customer.id
-            convs = queries.list_conversations(
-                session, view="all", agent=self.desk.agent, customer_id=customer.id, limit=500
-            )
+            convs = queries.customer_conversations(session, customer.id, agent=self.desk.agent)
             entries = queries.timeline(session, customer.id, limit=limit + 1)
         self.customer = customer
         self.conversations = {c.id: c for c in convs}

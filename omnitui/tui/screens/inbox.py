@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
 from omnitui.tui.bindings import FILTER_KEYS, INBOX_BINDINGS
 from omnitui.tui.commands import PaletteEntry
@@ -18,6 +18,7 @@ from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.filter_bar import FilterBar
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE, InboxTable
+from omnitui.tui.widgets.key_hints import KeyHints
 from storage import queries
 from storage.queries import AccountHealth, ConversationRow
 
@@ -42,7 +43,7 @@ class InboxScreen(DeskScreen):
         yield FilterBar(id="filters")
         yield InboxTable(self.desk.clock, id="inbox")
         yield AccountBar(id="health")
-        yield Footer()
+        yield KeyHints(id="keys")
 
     @property
     def table(self) -> InboxTable:
@@ -61,10 +62,11 @@ class InboxScreen(DeskScreen):
                 session, view=self.view, agent=self.desk.agent, limit=limit, offset=offset
             )
 
-    def reload(self) -> None:
-        """Read the loaded pages again (at least one), keeping the cursor's conversation."""
+    def reload(self, *, fresh: bool = False) -> None:
+        """Read the loaded pages again (at least one; only one when ``fresh``),
+        keeping the cursor's conversation."""
         table = self.table
-        limit = max(PAGE_SIZE, len(table.order))
+        limit = PAGE_SIZE if fresh else max(PAGE_SIZE, len(table.order))
         rows = self._fetch(limit)
         current = table.current
         table.show(rows, keep=current.id if current else None)
@@ -96,8 +98,7 @@ class InboxScreen(DeskScreen):
         if name not in FILTER_KEYS:
             return
         self.view = name
-        self.table.show([])
-        self.reload()
+        self.reload(fresh=True)
 
     def _step_filter(self, step: int) -> None:
         at = FILTER_KEYS.index(self.view)

@@ -1,0 +1,33 @@
+"""One line of key hints for what is in focus, like Textual's Footer but
+drawn as a single Text: the Footer mounts a widget per key and recomposes on
+every focus change, which cost more than the rest of opening a customer."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Static
+
+
+class KeyHints(Static):
+    """Help and commands, then the shown bindings active now (after the keymap)."""
+
+    def on_mount(self) -> None:
+        self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
+        self._bindings_changed(self.screen)
+
+    def on_unmount(self) -> None:
+        self.screen.bindings_updated_signal.unsubscribe(self)
+
+    def _bindings_changed(self, screen: Screen[object]) -> None:
+        # help and the palette first: they must survive an 80-column cut
+        text = Text(" ? help  ^p commands │", style="dim", no_wrap=True, overflow="ellipsis")
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if not binding.show or binding.action in seen or not active.enabled:
+                continue
+            seen.add(binding.action)
+            text.append(f" {self.app.get_key_display(binding)}", style="bold")
+            text.append(f" {binding.description} ")
+        self.update(text)
