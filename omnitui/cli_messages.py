@@ -222,7 +222,7 @@ def sync(
     json_out: JsonOpt = False,
 ) -> None:
     """Poll accounts and deliver queued messages (--once, or until interrupted)."""
-    from omnitui import outbox
+    from omnitui import leases, outbox
     from omnitui import sync as engine
 
     with runtime(ctx) as rt:
@@ -234,9 +234,10 @@ def sync(
         store = rt.store()
         if once:
             outbox.recover_interrupted(store)
-            reports = [
-                engine.sync_once(store, p, default_region=rt.default_region) for p, _ in providers
-            ]
+            reports = []
+            for provider, _interval in providers:
+                reports.append(engine.sync_once(store, provider, default_region=rt.default_region))
+                leases.release(store, provider.account)
             _print_reports(ctx, json_out, reports)
             if any(not r.ok for r in reports):
                 raise typer.Exit(1)
@@ -265,6 +266,7 @@ def _print_reports(ctx: typer.Context, json_out: bool, reports: list[Any]) -> No
                     "sent": r.sent,
                     "send_failed": r.send_failed,
                     "error": r.error,
+                    "held_by": r.held_by,
                 }
                 for r in reports
             ]
@@ -279,5 +281,7 @@ def _print_reports(ctx: typer.Context, json_out: bool, reports: list[Any]) -> No
         ],
     )
     for r in reports:
+        if r.held_by:
+            output.say(f"{r.account}: polled by another process ({r.held_by}); nothing done here")
         if not r.ok:
             output.error(r.error or "")

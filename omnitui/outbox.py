@@ -10,15 +10,13 @@ have delivered it).
 
 from __future__ import annotations
 
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from omnitui.leases import PROCESS_ID
 from providers.base import (
     AuthError,
     OutboundMessage,
@@ -33,7 +31,6 @@ from storage.models import Message, conversation_t, message_t, utcnow
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.
 STALE_SENDING = timedelta(minutes=5)
-_PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class OutboxError(Exception):
@@ -75,7 +72,7 @@ def claim(store: Store, message_id: int) -> Message:
             .values(
                 status="sending",
                 attempts=m.attempts + 1,
-                sending_owner=_PROCESS,
+                sending_owner=PROCESS_ID,
                 sending_since=now,
                 next_attempt_at=None,
             )
@@ -229,7 +226,7 @@ def recover_interrupted(store: Store, older_than: timedelta = STALE_SENDING) -> 
             session.execute(
                 select(m.id).where(
                     m.status == "sending",
-                    m.sending_owner.is_distinct_from(_PROCESS),
+                    m.sending_owner.is_distinct_from(PROCESS_ID),
                     (m.sending_since.is_(None)) | (m.sending_since < cutoff),
                 )
             ).scalars()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from omnitui import outbox
+from omnitui import leases, outbox
 from omnitui.ingest import ingest, load_cursors
 from providers.base import AuthError, PermanentError, Provider, ProviderError, TransientError
 from storage.db import Store
@@ -45,6 +45,8 @@ class SyncReport:
     send_failed: int = 0
     error: str | None = None
     error_kind: str | None = None
+    #: another process polls this account (it holds the lease): nothing was done
+    held_by: str | None = None
     conversation_ids: set[int] = field(default_factory=set)
 
     @property
@@ -84,10 +86,23 @@ def _error_kind(exc: ProviderError) -> str:
 
 
 def sync_once(
-    store: Store, provider: Provider, *, default_region: str = "US", send: bool = True
+    store: Store,
+    provider: Provider,
+    *,
+    default_region: str = "US",
+    send: bool = True,
+    owner: str = leases.PROCESS_ID,
 ) -> SyncReport:
-    """Poll ``provider`` until it has nothing more, then deliver its due outbox."""
+    """Poll ``provider`` until it has nothing more, then deliver its due outbox.
+
+    Does nothing (``held_by`` says who) while another process holds the
+    account's lease; the lease is taken or renewed otherwise.
+    """
     report = SyncReport(provider.account)
+    holder = leases.acquire(store, provider.account, owner)
+    if holder is not None:
+        report.held_by = holder
+        return report
     try:
         for _ in range(MAX_BATCHES_PER_ROUND):
             batch = provider.poll(load_cursors(store, provider.account))
@@ -138,6 +153,20 @@ def watch(
     A round in progress is finished before returning, so no batch is cut off.
     """
     outbox.recover_interrupted(store)
+    try:
+        _watch(store, providers, stop, default_region, on_report)
+    finally:
+        for provider, _interval in providers:
+            leases.release(store, provider.account)
+
+
+def _watch(
+    store: Store,
+    providers: Sequence[tuple[Provider, float]],
+    stop: threading.Event,
+    default_region: str,
+    on_report: Callable[[SyncReport], None] | None,
+) -> None:
     due_at = {p.account: time.monotonic() for p, _ in providers}
     failures = {p.account: 0 for p, _ in providers}
     while not stop.is_set():
@@ -150,13 +179,15 @@ def watch(
                 interval, failures[provider.account]
             )
             log.info(
-                "poll account=%s stored=%d duplicates=%d sent=%d send_failed=%d error=%s",
+                "poll account=%s stored=%d duplicates=%d sent=%d send_failed=%d "
+                "error=%s held_by=%s",
                 report.account,
                 report.stored,
                 report.duplicates,
                 report.sent,
                 report.send_failed,
                 report.error_kind or "-",
+                report.held_by or "-",
             )
             if on_report is not None:
                 on_report(report)
