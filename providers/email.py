@@ -1,0 +1,301 @@
+"""The ``imap`` provider: polls IMAP folders and sends replies over SMTP.
+
+Polling keeps one IMAP connection and, per folder, a cursor of
+``UIDVALIDITY:last UID``. A folder whose UIDNEXT shows nothing new costs one
+SELECT; new mail is fetched with ``BODY.PEEK[]`` (never marked read unless
+``mark_seen``) in batches, each returned with the cursor that covers it. A
+UIDVALIDITY change starts the folder over; the store drops what it already
+has by Message-ID, so nothing is duplicated.
+
+Mail without a Message-ID is identified by a hash of its bytes rather than
+folder/UIDVALIDITY/UID: the hash survives a UIDVALIDITY change, so even such
+mail is not stored twice after a re-sync.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import smtplib
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any, ClassVar, Literal
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from providers.base import (
+    AuthError,
+    Channel,
+    InboundMessage,
+    OutboundMessage,
+    PermanentError,
+    PollBatch,
+    SendResult,
+    TransientError,
+)
+from providers.email_parse import parse_message
+from providers.settings import ImapSettings
+
+FETCH_BATCH = 200
+TIMEOUT = 30.0
+
+
+def _cursor(uidvalidity: int, last_uid: int) -> str:
+    return f"{uidvalidity}:{last_uid}"
+
+
+def _parse_cursor(value: str | None) -> tuple[int, int] | None:
+    try:
+        validity, last = (value or "").split(":")
+        return int(validity), int(last)
+    except ValueError:
+        return None
+
+
+def _context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+class EmailProvider:
+    kind: ClassVar[str] = "imap"
+    channels: tuple[Channel, ...] = ("email",)
+
+    def __init__(self, account: str, settings: ImapSettings, secrets: Mapping[str, str]) -> None:
+        self.account = account
+        self.settings = settings
+        self._password = secrets.get("password", "")
+        self._smtp_password = secrets.get("smtp_password") or self._password
+        self._imap: IMAPClient | None = None
+        self.address = parseaddr(settings.from_address)[1].lower() or settings.username.lower()
+
+    # -- the Provider protocol ------------------------------------------------
+
+    def address_for(self, channel: Channel) -> str:
+        return self.address
+
+    def poll(self, cursors: Mapping[str, str]) -> PollBatch:
+        folders = list(self.settings.folders)
+        if self.settings.sent_folder and self.settings.sent_folder not in folders:
+            folders.append(self.settings.sent_folder)
+        messages: list[InboundMessage] = []
+        new_cursors: dict[str, str] = {}
+        more = False
+        with self._errors("IMAP"):
+            client = self._client()
+            for folder in folders:
+                found, cursor, left = self._poll_folder(client, folder, cursors.get(folder))
+                messages.extend(found)
+                if cursor is not None:
+                    new_cursors[folder] = cursor
+                more = more or left
+        return PollBatch(messages=tuple(messages), cursors=new_cursors, more=more)
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        mail = self._compose(message)
+        with self._errors("SMTP"):
+            smtp = self._smtp()
+            try:
+                refused = smtp.send_message(mail)
+            finally:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()
+        if refused:
+            raise PermanentError(f"SMTP refused {', '.join(refused)}: {refused}")
+        if self.settings.sent_folder:
+            self._append_sent(mail)
+        return SendResult(
+            external_id=str(mail["Message-ID"]), status="sent", sent_at=datetime.now(UTC)
+        )
+
+    def check(self) -> str:
+        """Log in to IMAP and SMTP without changing anything."""
+        with self._errors("IMAP"):
+            client = self._client()
+            status = client.folder_status(self.settings.folders[0], ["MESSAGES"])
+        with self._errors("SMTP"):
+            smtp = self._smtp()
+            smtp.quit()
+        count = status.get(b"MESSAGES", "?")
+        return f"IMAP ok ({self.settings.folders[0]}: {count} messages), SMTP ok"
+
+    def close(self) -> None:
+        if self._imap is not None:
+            with contextlib.suppress(IMAPClientError, OSError):
+                self._imap.logout()
+            self._imap = None
+
+    # -- IMAP -------------------------------------------------------------------
+
+    def _client(self) -> IMAPClient:
+        if self._imap is not None:
+            try:
+                self._imap.noop()
+                return self._imap
+            except (IMAPClientError, OSError):
+                self._imap = None  # the server went away: connect again
+        s = self.settings
+        client = IMAPClient(
+            s.host,
+            port=s.port,
+            ssl=s.security == "tls",
+            ssl_context=_context() if s.security == "tls" else None,
+            timeout=TIMEOUT,
+        )
+        if s.security == "starttls":
+            client.starttls(_context())
+        client.login(s.username, self._password)
+        self._imap = client
+        return client
+
+    def _poll_folder(
+        self, client: IMAPClient, folder: str, cursor: str | None
+    ) -> tuple[list[InboundMessage], str | None, bool]:
+        info = client.select_folder(folder, readonly=not self.settings.mark_seen)
+        validity = int(info[b"UIDVALIDITY"])
+        uidnext = int(info.get(b"UIDNEXT", 0))
+        known = _parse_cursor(cursor)
+        last = known[1] if known is not None and known[0] == validity else 0
+        if uidnext and uidnext <= last + 1:
+            return [], _cursor(validity, last), False
+        uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+        if not uids:
+            return [], _cursor(validity, last), False
+        batch, left = uids[:FETCH_BATCH], len(uids) > FETCH_BATCH
+        fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+        direction = "out" if folder == self.settings.sent_folder else "in"
+        messages = [
+            self._inbound(fetched[uid], direction)
+            for uid in batch
+            if uid in fetched and b"BODY[]" in fetched[uid]
+        ]
+        if self.settings.mark_seen and direction == "in":
+            client.add_flags(batch, [b"\\Seen"])
+        return messages, _cursor(validity, batch[-1]), left
+
+    def _inbound(self, data: Mapping[bytes, Any], direction: str) -> InboundMessage:
+        raw: bytes = data[b"BODY[]"]
+        internal = data.get(b"INTERNALDATE")
+        fallback = (
+            internal.astimezone(UTC) if isinstance(internal, datetime) and internal.tzinfo else None
+        )
+        key = f"sha256-{hashlib.sha256(raw).hexdigest()[:32]}"
+        parsed = parse_message(raw, account_key=key, fallback_date=fallback)
+        if direction == "out":
+            return replace(parsed.message, direction="out", status="sent")
+        if parsed.reply_to and parsed.reply_to != parsed.message.from_address:
+            return replace(parsed.message, reply_to=parsed.reply_to)
+        return parsed.message
+
+    def _append_sent(self, mail: EmailMessage) -> None:
+        # The reply is already delivered: a failed copy to Sent must not
+        # turn it into a failed (and then re-sent) message.
+        try:
+            client = self._client()
+            client.append(self.settings.sent_folder, mail.as_bytes(), flags=[b"\\Seen"])
+        except (IMAPClientError, OSError):
+            self._imap = None
+
+    # -- SMTP -------------------------------------------------------------------
+
+    def _smtp(self) -> smtplib.SMTP:
+        s = self.settings
+        smtp: smtplib.SMTP
+        if s.smtp_security == "tls":
+            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=TIMEOUT, context=_context())
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT)
+            if s.smtp_security == "starttls":
+                smtp.starttls(context=_context())
+        user = s.smtp_username or s.username
+        if self._smtp_password and user:
+            smtp.login(user, self._smtp_password)
+        return smtp
+
+    def _compose(self, message: OutboundMessage) -> EmailMessage:
+        mail = EmailMessage()
+        name, address = parseaddr(self.settings.from_address)
+        mail["From"] = formataddr((name, address)) if name else address
+        mail["To"] = message.to_address
+        mail["Subject"] = message.subject or ""
+        mail["Date"] = format_datetime(datetime.now(UTC))
+        mail["Message-ID"] = message.message_id or make_msgid(domain=address.rpartition("@")[2])
+        if message.in_reply_to:
+            mail["In-Reply-To"] = message.in_reply_to
+        if message.references:
+            mail["References"] = " ".join(message.references)
+        mail["Auto-Submitted"] = "no"
+        mail.set_content(message.body_text, charset="utf-8")
+        return mail
+
+    # -- errors -------------------------------------------------------------------
+
+    def _errors(self, what: str) -> _ErrorMapper:
+        return _ErrorMapper(self, what)
+
+
+class _ErrorMapper:
+    """Turns IMAP/SMTP/socket failures into the typed provider errors, with the
+    server's words (never a password)."""
+
+    def __init__(self, provider: EmailProvider, what: str) -> None:
+        self.provider = provider
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> Literal[False]:
+        if exc is None:
+            return False
+        s = self.provider.settings
+        host = f"{s.host}:{s.port}" if self.what == "IMAP" else f"{s.smtp_host}:{s.smtp_port}"
+        where = f"{self.what} {host}"
+        if isinstance(exc, (LoginError, smtplib.SMTPAuthenticationError)):
+            self.provider.close()
+            raise AuthError(
+                f"{where}: login refused ({_words(exc)}); check the username and password"
+            ) from None
+        if isinstance(exc, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)):
+            code, text = _smtp_reply(exc)
+            error = TransientError if 400 <= code < 500 else PermanentError
+            raise error(f"{where}: {code} {text}") from None
+        if isinstance(exc, ssl.SSLError):
+            raise TransientError(
+                f"{where}: TLS failed ({exc.reason or exc}); check security/port"
+            ) from None
+        if isinstance(exc, (socket.timeout, TimeoutError)):
+            self.provider.close()
+            raise TransientError(f"{where}: timed out") from None
+        if isinstance(exc, (OSError, IMAPClientError, smtplib.SMTPException)):
+            self.provider.close()
+            raise TransientError(f"{where}: {_words(exc)}") from None
+        return False
+
+
+def _words(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code, text = _smtp_reply(exc)
+        return f"{code} {text}"
+    return (str(exc) or type(exc).__name__)[:300]
+
+
+def _smtp_reply(exc: BaseException) -> tuple[int, str]:
+    """The SMTP code and the server's words from an smtplib error."""
+    raw: bytes | str
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, raw = next(iter(exc.recipients.values()))
+    else:
+        assert isinstance(exc, smtplib.SMTPResponseException)
+        code, raw = exc.smtp_code, exc.smtp_error
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    return int(code), text
