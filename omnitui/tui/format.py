@@ -14,6 +14,7 @@ from rich.text import Text
 
 from omnitui.text import clean_text, first_line
 from omnitui.tui.clock import Clock
+from providers.email_quote import fold_quoted
 from storage.queries import ConversationRow, TimelineEntry
 
 # Short text, not icons: readable in any font and over any SSH session.
@@ -138,18 +139,15 @@ def thread_header(conv: ConversationRow | None, channel: str | None, width: int)
 
 def _body_lines(body: str, expanded: bool) -> tuple[list[str], str]:
     """The lines to show and, when some are hidden, what the fold says."""
-    lines = clean_text(body).rstrip().splitlines() or [""]
+    text = clean_text(body).rstrip()
     if expanded:
-        return lines, ""
-    # fold quoted history: the agent opens it with enter when needed
-    shown = [line for line in lines if not line.lstrip().startswith(">")]
-    while len(shown) > 1 and not shown[-1].strip():
-        shown.pop()
-    quoted = len(shown) < len(lines)
-    lines = shown or lines
+        return text.splitlines() or [""], ""
+    # fold quoted history and signatures (kept in the store): enter shows them
+    new, history = fold_quoted(text)
+    lines = new.rstrip().splitlines() or [""]
     if len(lines) > FOLDED_LINES:
         return lines[:FOLDED_LINES], f"… {len(lines) - FOLDED_LINES} more lines (enter shows all)"
-    return lines, "… quoted text hidden (enter shows it)" if quoted else ""
+    return lines, "… quoted text hidden (enter shows it)" if history.strip() else ""
 
 
 def entry_text(
