@@ -395,6 +395,7 @@ def _change_conversation(
 
 
 def _conflict_text(session: Session, conv: Conversation) -> str:
+    session.refresh(conv)  # the state the winner left, not what we read before
     last = session.execute(
         select(audit_t.c.actor, audit_t.c.action, audit_t.c.at)
         .where(audit_t.c.conversation_id == conv.id)
