@@ -218,6 +218,9 @@ def outbox_retry(
 def sync(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Keep polling until SIGINT/SIGTERM (the default).")
+    ] = False,
     account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -225,6 +228,8 @@ def sync(
     from omnitui import leases, outbox
     from omnitui import sync as engine
 
+    if once and watch:
+        raise UserError("--once and --watch exclude each other", 2)
     with runtime(ctx) as rt:
         names = [account] if account else [a.name for a in rt.accounts]
         if not names:

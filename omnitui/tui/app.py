@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from providers.base import Provider
 
 #: Seconds between looks at the store for changes made by other processes.
-CHECK_INTERVAL = 2.0
+CHECK_INTERVAL = 1.0
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 

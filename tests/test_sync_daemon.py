@@ -1,0 +1,66 @@
+"""`omnitui sync --watch` as a daemon: polls, logs one line per poll, stops
+cleanly on SIGTERM and gives its lease back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from omnitui import leases
+from storage.db import Store
+from storage.queries import list_conversations
+
+CONFIG = """
+[[accounts]]
+name = "demo"
+kind = "demo"
+poll_interval = 1
+"""
+
+
+def test_watch_polls_until_sigterm_then_releases_the_lease(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    env = {**os.environ, "OMNITUI_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "omnitui.cli",
+            "--config",
+            str(config),
+            "--db",
+            db_url,
+            "sync",
+            "--watch",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with store.read() as s:
+                if list_conversations(s, view="all", limit=1):
+                    break
+            time.sleep(0.2)
+        assert leases.acquire(store, "demo", "someone-else") is not None  # the daemon holds it
+        time.sleep(1.5)  # at least one more poll
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    polls = [line for line in err.splitlines() if "poll account=demo" in line]
+    assert len(polls) >= 2 and "stored=" in polls[0]
+    assert leases.acquire(store, "demo", "someone-else") is None  # given back on exit
