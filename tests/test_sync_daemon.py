@@ -56,7 +56,7 @@ def test_watch_polls_until_sigterm_then_releases_the_lease(
         assert leases.acquire(store, "demo", "someone-else") is not None  # the daemon holds it
         time.sleep(1.5)  # at least one more poll
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
