@@ -208,10 +208,15 @@ class EmailProvider:
     def _smtp(self) -> smtplib.SMTP:
         s = self.settings
         smtp: smtplib.SMTP
+        # EHLO with our own mail domain: smtplib's default asks DNS for this
+        # host's FQDN, which can stall for seconds where DNS is unreachable.
+        helo = parseaddr(s.from_address)[1].rpartition("@")[2] or "localhost"
         if s.smtp_security == "tls":
-            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=TIMEOUT, context=_context())
+            smtp = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, local_hostname=helo, timeout=TIMEOUT, context=_context()
+            )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT)
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, local_hostname=helo, timeout=TIMEOUT)
             if s.smtp_security == "starttls":
                 smtp.starttls(context=_context())
         user = s.smtp_username or s.username

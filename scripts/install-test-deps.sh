@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # System packages the test suite needs, installed only when missing:
-#   PostgreSQL server (initdb/pg_ctl; the tests start a throwaway cluster).
-# Later channels add their peers here (Dovecot for e-mail, ...).
+#   PostgreSQL server (initdb/pg_ctl; the tests start a throwaway cluster),
+#   Dovecot IMAP (the tests start their own on a loopback port).
 set -euo pipefail
 
 missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   missing+=(postgresql)
+fi
+if [ ! -x /usr/sbin/dovecot ]; then
+  missing+=(dovecot-imapd)
 fi
 if ! command -v runuser >/dev/null; then
   missing+=(util-linux)
@@ -23,7 +26,11 @@ echo "Installing ${missing[*]} ..." >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian's package starts a cluster of its own; the tests use their own.
+# Debian's packages start servers of their own where they can; the tests
+# start theirs, so stop these.
+if pgrep -x dovecot >/dev/null && [ -f /etc/dovecot/dovecot.conf ]; then
+  doveadm stop >/dev/null 2>&1 || true
+fi
 if command -v pg_lsclusters >/dev/null; then
   pg_lsclusters -h 2>/dev/null | while read -r ver name _; do
     pg_ctlcluster "$ver" "$name" stop 2>/dev/null || true

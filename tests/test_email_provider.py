@@ -1,0 +1,276 @@
+"""The imap provider against a real Dovecot and an aiosmtpd peer."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from email.policy import default as default_policy
+
+import pytest
+from sqlalchemy import select
+
+from omnitui import outbox, services
+from omnitui.ingest import load_cursors
+from omnitui.services import AccountInfo
+from omnitui.sync import sync_once
+from providers.base import PollBatch, TransientError
+from providers.email import EmailProvider
+from providers.settings import ImapSettings
+from storage.db import Store
+from storage.models import Conversation, Message, SyncState, message_t
+from storage.queries import list_conversations
+from tests.dovecot import DovecotServer
+from tests.mail_fixtures import Mailbox
+from tests.smtp_peer import SmtpPeer
+
+SUPPORT = "support@shop.example"
+
+
+def raw(
+    n: int,
+    *,
+    sender: str = "ann@example.com",
+    subject: str = "Order help",
+    reply_to: int | None = None,
+    body: str = "Hello there",
+    extra: str = "",
+) -> bytes:
+    headers = [
+        f"From: Ann Example <{sender}>",
+        f"To: {SUPPORT}",
+        f"Subject: {subject}",
+        f"Message-ID: <m{n}@example.com>",
+        "Date: Mon, 02 Mar 2026 09:00:00 +0000",
+    ]
+    if reply_to is not None:
+        headers += [
+            f"In-Reply-To: <m{reply_to}@example.com>",
+            f"References: <m{reply_to}@example.com>",
+        ]
+    return ("\r\n".join(headers) + extra + "\r\n\r\n" + body + "\r\n").encode()
+
+
+@pytest.fixture
+def provider(mailbox: Mailbox, smtp_peer: SmtpPeer) -> Iterator[EmailProvider]:
+    settings = ImapSettings(
+        name="mail",
+        host=mailbox.server.host,
+        port=mailbox.server.port,
+        security="none",
+        username=mailbox.user,
+        password_env="UNUSED",
+        folders=["INBOX"],
+        sent_folder="Sent",
+        from_address=f"Shop Support <{SUPPORT}>",
+        smtp_host=smtp_peer.host,
+        smtp_port=smtp_peer.port,
+        smtp_security="none",
+        smtp_username="mailer",
+    )
+    mailbox.server.create_folder(mailbox.user, "Sent")
+    p = EmailProvider(
+        "mail", settings, {"password": mailbox.password, "smtp_password": "smtp-secret"}
+    )
+    yield p
+    p.close()
+
+
+def stored(store: Store) -> list[Message]:
+    with store.read() as s:
+        return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())
+
+
+def test_initial_and_incremental_sync(
+    store: Store, mailbox: Mailbox, provider: EmailProvider
+) -> None:
+    for n in range(3):
+        mailbox.deliver(raw(n, subject=f"Question {n}"))
+    report = sync_once(store, provider)
+    assert (report.ok, report.stored) == (True, 3)
+    mailbox.deliver(raw(3, reply_to=0, subject="Re: Question 0"))
+    assert sync_once(store, provider).stored == 1
+    msgs = stored(store)
+    assert [m.email_message_id for m in msgs][-1] == "<m3@example.com>"
+    assert msgs[0].conversation_id == msgs[-1].conversation_id  # threaded
+    assert load_cursors(store, "mail")["INBOX"].endswith(":4")
+
+
+def test_nothing_new_costs_no_fetch(
+    store: Store, mailbox: Mailbox, provider: EmailProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox.deliver(raw(1))
+    sync_once(store, provider)
+    client = provider._client()
+
+    def forbidden(*args: object, **kwargs: object) -> None:
+        raise AssertionError("searched or fetched although UIDNEXT said nothing is new")
+
+    monkeypatch.setattr(client, "search", forbidden)
+    monkeypatch.setattr(client, "fetch", forbidden)
+    assert sync_once(store, provider).stored == 0
+
+
+def test_peek_leaves_mail_unread(store: Store, mailbox: Mailbox, provider: EmailProvider) -> None:
+    mailbox.deliver(raw(1))
+    sync_once(store, provider)
+    conn = mailbox.server.imap(mailbox.user)
+    conn.select("INBOX")
+    assert conn.search(None, "UNSEEN")[1] == [b"1"]
+    conn.logout()
+
+
+def test_survives_a_dovecot_restart(
+    store: Store, dovecot: DovecotServer, mailbox: Mailbox, provider: EmailProvider
+) -> None:
+    mailbox.deliver(raw(1))
+    sync_once(store, provider)
+    dovecot.restart()
+    mailbox.deliver(raw(2))
+    report = sync_once(store, provider)
+    assert report.ok and report.stored == 1
+
+
+def test_uidvalidity_change_resyncs_without_duplicates(
+    store: Store, dovecot: DovecotServer, mailbox: Mailbox, provider: EmailProvider
+) -> None:
+    for n in range(3):
+        mailbox.deliver(raw(n))
+    sync_once(store, provider)
+    dovecot.set_uidvalidity(mailbox.user, "INBOX", 4242)
+    mailbox.deliver(raw(9))
+    report = sync_once(store, provider)
+    assert (report.stored, report.duplicates) == (1, 3)
+    assert load_cursors(store, "mail")["INBOX"].startswith("4242:")
+    assert len(stored(store)) == 4
+
+
+def test_malformed_mail_between_good_ones_is_kept(
+    store: Store, mailbox: Mailbox, provider: EmailProvider
+) -> None:
+    mailbox.deliver(raw(1))
+    mailbox.deliver(
+        b"Subject: =?x-klingon?Q?broken?=\r\nContent-Type: multipart/mixed\r\n\r\n"
+        b"--nothing\r\n\xff\xfe garbage \x00\r\n"
+    )
+    mailbox.deliver(raw(3))
+    report = sync_once(store, provider)
+    assert report.ok and report.stored == 3
+    assert any(m.error for m in stored(store))
+
+
+def test_charsets_html_and_attachments(
+    store: Store, mailbox: Mailbox, provider: EmailProvider
+) -> None:
+    mime = (
+        "From: =?iso-8859-1?Q?Jos=E9_N=FA=F1ez?= <jose@example.com>\r\nTo: support@shop.example\r\n"
+        "Subject: =?utf-8?B?w5xiZXJ3ZWlzdW5n?=\r\nMessage-ID: <mime@example.com>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n"
+        "--b1\r\nContent-Type: text/html; charset=windows-1252\r\n\r\n"
+        '<p>Gr\x9f\xdfe <b>und</b> Danke</p><img src="http://tracker.invalid/x.png">\r\n'
+        '--b1\r\nContent-Type: application/pdf; name="../../rechnung.pdf"\r\n'
+        'Content-Disposition: attachment; filename="../../rechnung.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n"
+    ).encode("latin-1")
+    mailbox.deliver(mime)
+    sync_once(store, provider)
+    m = stored(store)[0]
+    assert m.subject == "Überweisung" and "Danke" in m.body_text and "<b>" not in m.body_text
+    with store.read() as s:
+        conv = s.execute(select(Conversation)).scalar_one()
+        from storage.models import Attachment
+
+        att = s.execute(select(Attachment)).scalar_one()
+    assert att.filename == "rechnung.pdf" and att.size == 9
+    assert conv.their_address == "jose@example.com"
+
+
+def test_reply_headers_sent_folder_and_no_duplicate_echo(
+    store: Store, mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    mailbox.deliver(raw(1, subject="Refund"))
+    mailbox.deliver(raw(2, subject="Re: Refund", reply_to=1))
+    sync_once(store, provider)
+    with store.read() as s:
+        conv = list_conversations(s, view="all")[0]
+    accounts = {"mail": AccountInfo.from_provider(provider)}
+    mid = services.reply(store, accounts, conv.id, "Refund sent — ça marche.", "alice")
+    assert outbox.deliver(store, provider, mid).status == "sent"
+    sent = email.message_from_bytes(smtp_peer.received[0].data, policy=default_policy)
+    assert smtp_peer.received[0].rcpt_tos == ["ann@example.com"]
+    assert sent["Subject"] == "Re: Refund"
+    assert sent["In-Reply-To"] == "<m2@example.com>"
+    assert sent["References"].split() == ["<m1@example.com>", "<m2@example.com>"]
+    assert SUPPORT in sent["From"] and sent["Date"] and sent["Message-ID"]
+    assert "ça marche" in sent.get_content()
+    report = sync_once(store, provider)  # polls Sent: the copy is ours, already stored
+    assert report.stored == 0 and report.duplicates == 1
+    conn = mailbox.server.imap(mailbox.user)
+    assert conn.select("Sent")[1] == [b"1"]
+    conn.logout()
+
+
+def test_smtp_refusal_fails_with_the_servers_words(
+    store: Store, mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    mailbox.deliver(raw(1))
+    sync_once(store, provider)
+    with store.read() as s:
+        conv = list_conversations(s, view="all")[0]
+    smtp_peer.refuse_next("550 5.1.1 mailbox unavailable")
+    mid = services.reply(store, {"mail": AccountInfo.from_provider(provider)}, conv.id, "Hi", "a")
+    delivery = outbox.deliver(store, provider, mid)
+    assert delivery.status == "failed" and "550" in (delivery.error or "")
+    assert "mailbox unavailable" in (delivery.error or "")
+
+
+def test_new_outbound_email(store: Store, provider: EmailProvider, smtp_peer: SmtpPeer) -> None:
+    mid = services.send_new(
+        store,
+        {"mail": AccountInfo.from_provider(provider)},
+        channel="email",
+        body="Welcome!",
+        author="alice",
+        to="New@Example.com",
+        subject="Hello",
+    )
+    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert smtp_peer.received[0].rcpt_tos == ["new@example.com"]
+
+
+def test_wrong_password_is_a_clear_auth_error(store: Store, provider: EmailProvider) -> None:
+    # A server of its own: Dovecot slows every later login from an address
+    # that failed one, which would slow the other tests down.
+    server = DovecotServer()
+    try:
+        server.start()
+        server.add_user("locked", "right")
+        provider.settings = provider.settings.model_copy(
+            update={"port": server.port, "username": "locked", "sent_folder": None}
+        )
+        provider._password = "wrong"
+        report = sync_once(store, provider)
+    finally:
+        server.cleanup()
+    assert report.error_kind == "auth" and "wrong" not in (report.error or "")
+    assert "login refused" in (report.error or "")
+    with store.read() as s:
+        state = s.execute(select(SyncState).where(SyncState.account == "mail")).scalar_one()  # type: ignore[arg-type]
+    assert state.last_error and "login refused" in state.last_error
+
+
+def test_host_down_is_transient(provider: EmailProvider) -> None:
+    provider.settings = provider.settings.model_copy(update={"port": 1})
+    with pytest.raises(TransientError, match="IMAP"):
+        provider.poll({})
+
+
+def test_check_logs_in_to_both(provider: EmailProvider, mailbox: Mailbox) -> None:
+    mailbox.deliver(raw(1))
+    assert provider.check().startswith("IMAP ok (INBOX: 1 messages), SMTP ok")
+
+
+def test_poll_batch_shape(mailbox: Mailbox, provider: EmailProvider) -> None:
+    mailbox.deliver(raw(1))
+    batch = provider.poll({})
+    assert isinstance(batch, PollBatch) and set(batch.cursors) == {"INBOX", "Sent"}
+    assert batch.messages[0].channel == "email" and batch.messages[0].from_name == "Ann Example"
