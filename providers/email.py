@@ -32,6 +32,7 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from providers.base import (
     AuthError,
     Channel,
+    InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -188,6 +189,15 @@ class EmailProvider:
         )
         key = f"sha256-{hashlib.sha256(raw).hexdigest()[:32]}"
         parsed = parse_message(raw, account_key=key, fallback_date=fallback)
+        if parsed.message.problem:
+            # keep the original bytes beside what could be read of them
+            original = InboundAttachment("original.eml", "message/rfc822", raw)
+            parsed = replace(
+                parsed,
+                message=replace(
+                    parsed.message, attachments=(*parsed.message.attachments, original)
+                ),
+            )
         if direction == "out":
             return replace(parsed.message, direction="out", status="sent")
         if parsed.reply_to and parsed.reply_to != parsed.message.from_address:

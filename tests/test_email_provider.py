@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import email
+import json
 from collections.abc import Iterator
 from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from omnitui import outbox, services
+from omnitui.cli import app
 from omnitui.ingest import load_cursors
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
@@ -155,7 +160,13 @@ def test_malformed_mail_between_good_ones_is_kept(
     mailbox.deliver(raw(3))
     report = sync_once(store, provider)
     assert report.ok and report.stored == 3
-    assert any(m.error for m in stored(store))
+    broken = [m for m in stored(store) if m.error]
+    assert len(broken) == 1
+    with store.read() as s:
+        from storage.models import Attachment
+
+        kept = s.execute(select(Attachment).where(Attachment.message_id == broken[0].id)).scalars()  # type: ignore[arg-type]
+        assert [a.filename for a in kept] == ["original.eml"]
 
 
 def test_charsets_html_and_attachments(
@@ -223,6 +234,22 @@ def test_smtp_refusal_fails_with_the_servers_words(
     assert "mailbox unavailable" in (delivery.error or "")
 
 
+def test_smtp_login_refused_fails_the_message(store: Store, provider: EmailProvider) -> None:
+    provider._smtp_password = "not-it"
+    mid = services.send_new(
+        store,
+        {"mail": AccountInfo.from_provider(provider)},
+        channel="email",
+        body="Hi",
+        author="alice",
+        to="x@example.com",
+        subject="S",
+    )
+    delivery = outbox.deliver(store, provider, mid)
+    assert delivery.status == "failed" and "login refused" in (delivery.error or "")
+    assert "not-it" not in (delivery.error or "")
+
+
 def test_new_outbound_email(store: Store, provider: EmailProvider, smtp_peer: SmtpPeer) -> None:
     mid = services.send_new(
         store,
@@ -274,3 +301,59 @@ def test_poll_batch_shape(mailbox: Mailbox, provider: EmailProvider) -> None:
     batch = provider.poll({})
     assert isinstance(batch, PollBatch) and set(batch.cursors) == {"INBOX", "Sent"}
     assert batch.messages[0].channel == "email" and batch.messages[0].from_name == "Ann Example"
+
+
+def test_cli_end_to_end_over_imap_and_smtp(
+    db_url: str,
+    tmp_path: Path,
+    mailbox: Mailbox,
+    smtp_peer: SmtpPeer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox.password)
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "smtp-secret")
+    config = tmp_path / "mail.toml"
+    config.write_text(f"""
+[[accounts]]
+name = "mail"
+kind = "imap"
+host = "{mailbox.server.host}"
+port = {mailbox.server.port}
+security = "none"
+username = "{mailbox.user}"
+password_env = "TEST_IMAP_PASSWORD"
+from_address = "Support <{SUPPORT}>"
+smtp_host = "{smtp_peer.host}"
+smtp_port = {smtp_peer.port}
+smtp_security = "none"
+smtp_username = "mailer"
+smtp_password_env = "TEST_SMTP_PASSWORD"
+""")
+    mailbox.deliver(raw(1))
+    runner = CliRunner()
+
+    def run(*args: str) -> dict[str, Any] | list[Any]:
+        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args, "--json"])
+        assert result.exit_code == 0, result.stderr
+        assert mailbox.password not in result.stdout + result.stderr
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    assert run("sync", "--once")[0]["stored"] == 1  # type: ignore[index]
+    sent = run(
+        "send",
+        "--channel",
+        "email",
+        "--to",
+        "bo@example.com",
+        "--subject",
+        "Hi",
+        "--body",
+        "Hello Bo",
+    )
+    assert sent["status"] == "sent"  # type: ignore[call-overload]
+    assert smtp_peer.received[-1].rcpt_tos == ["bo@example.com"]
+    doctor = run("doctor")
+    assert doctor["ok"] and doctor["accounts"][0]["secrets"] == {  # type: ignore[call-overload,index]
+        "password": "set (hidden)",
+        "smtp_password": "set (hidden)",
+    }
