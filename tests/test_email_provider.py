@@ -357,3 +357,28 @@ smtp_password_env = "TEST_SMTP_PASSWORD"
         "password": "set (hidden)",
         "smtp_password": "set (hidden)",
     }
+
+
+def test_tls_against_a_plain_server_is_a_clear_error(provider: EmailProvider) -> None:
+    provider.settings = provider.settings.model_copy(update={"security": "tls"})
+    with pytest.raises(TransientError, match="TLS failed"):
+        provider.poll({})
+
+
+def test_a_silent_server_times_out(
+    provider: EmailProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import providers.email as email_module
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # accepts, never greets
+    monkeypatch.setattr(email_module, "TIMEOUT", 0.5)
+    provider.settings = provider.settings.model_copy(update={"port": silent.getsockname()[1]})
+    try:
+        with pytest.raises(TransientError, match="timed out"):
+            provider.poll({})
+    finally:
+        silent.close()
