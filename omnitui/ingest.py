@@ -467,7 +467,7 @@ def apply_status_updates(session: Session, account: str, updates: Iterable[Statu
                 message_t.c.account == account,
                 message_t.c.external_id == upd.external_id,
                 message_t.c.direction == "out",
-                message_t.c.status != upd.status,
+                (message_t.c.status != upd.status) | message_t.c.error.is_distinct_from(upd.error),
             )
             .values(status=upd.status, error=upd.error)
         )

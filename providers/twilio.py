@@ -1,0 +1,226 @@
+"""The ``twilio`` provider: SMS and WhatsApp through the official SDK.
+
+Polling lists Messages to and from each of our numbers from a cursor date
+minus a small overlap (Twilio lists newest first with one-second dates, so a
+message can land in the second the cursor names); the store drops what it
+already has by SID. Our own outbound messages, including ones sent outside
+omnitui, come back as ``direction="out"``; those not yet final are kept in
+the cursor and fetched again on later polls, so delivered/undelivered shows
+up even after the overlap has passed.
+
+``api_base`` points the SDK at a proxy or a local test server through its
+own seam: an ``http_client`` that rewrites the API's base URL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+from providers.base import (
+    AuthError,
+    Channel,
+    DeliveryStatus,
+    InboundMessage,
+    OutboundMessage,
+    PermanentError,
+    PollBatch,
+    ProviderError,
+    SendResult,
+    StatusUpdate,
+    TransientError,
+)
+from providers.settings import TwilioSettings
+
+TWILIO_BASE = "https://api.twilio.com"
+OVERLAP = timedelta(minutes=2)
+FIRST_SYNC = timedelta(days=30)
+PAGE_SIZE = 500
+TIMEOUT = 30.0
+MAX_PENDING = 500
+STATUS: dict[str, DeliveryStatus] = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "queued": "queued",
+    "sending": "queued",
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "delivered",
+    "undelivered": "failed",
+    "failed": "failed",
+    "canceled": "failed",
+}
+FINAL = frozenset({"delivered", "failed"})
+
+
+def _wire(channel: str, number: str) -> str:
+    return f"whatsapp:{number}" if channel == "whatsapp" else number
+
+
+def _plain(number: str | None) -> str:
+    return (number or "").removeprefix("whatsapp:")
+
+
+def _when(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return parsedate_to_datetime(str(value)).astimezone(UTC)
+
+
+class TwilioProvider:
+    kind: ClassVar[str] = "twilio"
+
+    def __init__(self, account: str, settings: TwilioSettings, secrets: Mapping[str, str]) -> None:
+        self.account = account
+        self.settings = settings
+        self._token = secrets.get("auth_token", "")
+        self._numbers: dict[Channel, str] = {"sms": settings.phone_number}
+        if settings.whatsapp_number:
+            self._numbers["whatsapp"] = _plain(settings.whatsapp_number)
+        self.channels: tuple[Channel, ...] = tuple(self._numbers)
+        self._api: Any = None
+
+    def address_for(self, channel: Channel) -> str:
+        return self._numbers.get(channel, self.settings.phone_number)
+
+    def _client(self) -> Any:
+        if self._api is None:
+            # deferred: the SDK takes a while to import, and --help must not wait
+            from twilio.http.http_client import TwilioHttpClient
+            from twilio.rest import Client
+
+            base = (self.settings.api_base or "").rstrip("/")
+
+            class Rebased(TwilioHttpClient):  # type: ignore[misc]
+                def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+                    if base and url.startswith(TWILIO_BASE):
+                        url = base + url[len(TWILIO_BASE) :]
+                    return super().request(method, url, *args, **kwargs)
+
+            self._api = Client(
+                self.settings.account_sid, self._token, http_client=Rebased(timeout=TIMEOUT)
+            )
+        return self._api
+
+    # -- polling -------------------------------------------------------------------
+
+    def poll(self, cursors: Mapping[str, str]) -> PollBatch:
+        state = json.loads(cursors[""]) if cursors.get("") else {}
+        since = (
+            datetime.fromisoformat(state["since"]) - OVERLAP
+            if state.get("since")
+            else datetime.now(UTC) - FIRST_SYNC
+        )
+        pending: list[str] = list(state.get("pending", []))
+        found: dict[str, Any] = {}
+        with self._errors():
+            api = self._client()
+            for channel, number in self._numbers.items():
+                wire = _wire(channel, number)
+                for filters in ({"to": wire}, {"from_": wire}):
+                    for m in api.messages.stream(
+                        date_sent_after=since, page_size=PAGE_SIZE, **filters
+                    ):
+                        found.setdefault(m.sid, m)
+            for sid in pending:
+                if sid not in found:
+                    found[sid] = api.messages(sid).fetch()
+        messages, updates, newest, still_pending = [], [], since + OVERLAP, []
+        for m in found.values():
+            at = _when(m.date_sent) or _when(m.date_created) or datetime.now(UTC)
+            newest = max(newest, at)
+            message = self._inbound(m, at)
+            messages.append(message)
+            if message.direction == "out":
+                status = message.status or "sent"
+                error = f"{m.error_code} {m.error_message or ''}".strip() if m.error_code else None
+                updates.append(StatusUpdate(m.sid, status, error))
+                if status not in FINAL:
+                    still_pending.append(m.sid)
+        cursor = {"since": newest.isoformat(), "pending": still_pending[-MAX_PENDING:]}
+        return PollBatch(
+            messages=tuple(messages),
+            cursors={"": json.dumps(cursor)},
+            status_updates=tuple(updates),
+        )
+
+    def _inbound(self, m: Any, at: datetime) -> InboundMessage:
+        channel: Channel = (
+            "whatsapp"
+            if str(m.from_ or "").startswith("whatsapp:") or str(m.to or "").startswith("whatsapp:")
+            else "sms"
+        )
+        inbound = str(m.direction) == "inbound"
+        return InboundMessage(
+            external_id=m.sid,
+            channel=channel,
+            from_address=_plain(m.from_),
+            to_address=_plain(m.to),
+            sent_at=at,
+            body_text=m.body or "",
+            direction="in" if inbound else "out",
+            status=None if inbound else STATUS.get(str(m.status), "sent"),
+        )
+
+    # -- sending -------------------------------------------------------------------
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        channel = message.channel if message.channel in self._numbers else "sms"
+        params: dict[str, Any] = {
+            "to": _wire(channel, message.to_address),
+            "body": message.body_text,
+        }
+        if self.settings.messaging_service_sid and channel == "sms":
+            params["messaging_service_sid"] = self.settings.messaging_service_sid
+        else:
+            params["from_"] = _wire(channel, self._numbers[channel])
+        with self._errors():
+            created = self._client().messages.create(**params)
+        return SendResult(
+            external_id=created.sid,
+            status=STATUS.get(str(created.status), "queued"),
+            sent_at=_when(created.date_created),
+        )
+
+    def check(self) -> str:
+        with self._errors():
+            acc = self._client().api.v2010.accounts(self.settings.account_sid).fetch()
+        return f"Twilio ok (account {acc.friendly_name})"
+
+    def close(self) -> None:
+        self._api = None
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        from requests.exceptions import RequestException
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            yield
+        except TwilioRestException as exc:
+            text = f"Twilio {exc.status}: {exc.code or ''} {exc.msg}".replace("  ", " ")
+            if exc.status in (401, 403):
+                raise AuthError(f"{text}; check account_sid and the auth token") from None
+            if exc.status == 429 or exc.status >= 500:
+                raise TransientError(text) from None
+            raise PermanentError(text) from None
+        except TwilioException as exc:
+            # a list page that failed carries the HTTP response, not a code
+            response = next((a for a in exc.args if hasattr(a, "status_code")), None)
+            status = int(getattr(response, "status_code", 0) or 0)
+            text = f"Twilio {status or ''}: {getattr(response, 'text', str(exc))[:200]}"
+            if status in (401, 403):
+                raise AuthError(f"{text}; check account_sid and the auth token") from None
+            if 400 <= status < 500 and status != 429:
+                raise PermanentError(text) from None
+            raise TransientError(text) from None
+        except (RequestException, OSError) as exc:
+            raise TransientError(f"Twilio: {type(exc).__name__}: {str(exc)[:200]}") from None
+        except ProviderError:
+            raise

@@ -1,0 +1,194 @@
+"""The twilio provider: the real SDK against a local Messages API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from omnitui import outbox, services
+from omnitui.ingest import ingest, load_cursors
+from omnitui.services import AccountInfo
+from omnitui.sync import sync_once
+from providers.base import AuthError, OutboundMessage, PermanentError, TransientError
+from providers.settings import TwilioSettings
+from providers.twilio import TwilioProvider
+from storage.db import Store
+from storage.models import Identity, Message, message_t
+from tests.twilio_server import TwilioServer
+
+OURS = "+14155550199"
+WA = "+14155550188"
+ANN = "+14155550100"
+
+
+@pytest.fixture
+def server() -> Iterator[TwilioServer]:
+    s = TwilioServer()
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def provider(server: TwilioServer) -> TwilioProvider:
+    settings = TwilioSettings(
+        name="sms",
+        account_sid=server.account_sid,
+        auth_token_env="UNUSED",
+        phone_number=OURS,
+        whatsapp_number=f"whatsapp:{WA}",
+        api_base=server.url,
+    )
+    return TwilioProvider("sms", settings, {"auth_token": server.auth_token})
+
+
+def messages(store: Store) -> list[Message]:
+    with store.read() as s:
+        return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())
+
+
+def test_paging_over_several_pages_and_overlap_dedupe(
+    store: Store, server: TwilioServer, provider: TwilioProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.twilio as module
+
+    monkeypatch.setattr(module, "PAGE_SIZE", 50)
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    for n in range(120):
+        server.add_inbound(ANN, OURS, f"message {n}", at=t0 + timedelta(seconds=n))
+    assert sync_once(store, provider).stored == 120
+    pages = [p for method, p in server.requests if method == "GET" and "Page=" in p]
+    assert len(pages) >= 2  # followed next_page_uri
+    server.add_inbound(ANN, OURS, "one more", at=t0 + timedelta(seconds=119))  # same second
+    report = sync_once(store, provider)
+    assert (report.stored, report.duplicates >= 1) == (1, True)
+    assert len(messages(store)) == 121
+
+
+def test_inbound_echo_status_updates_and_numbers(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    server.add_inbound(ANN, OURS, "Where is my order?")
+    server.add_outbound(OURS, ANN, "Sent from the web console")  # another tool
+    sync_once(store, provider)
+    stored = messages(store)
+    assert [(m.direction, m.channel) for m in stored] == [("in", "sms"), ("out", "sms")]
+    with store.read() as s:
+        conv_id = stored[0].conversation_id
+        assert {i.address for i in s.execute(select(Identity)).scalars()} == {ANN}
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "On its way", "alice"
+    )
+    delivery = outbox.deliver(store, provider, mid)
+    assert delivery.status == "queued" and delivery.external_id
+    server.set_status(delivery.external_id, "sent")
+    sync_once(store, provider)
+    assert len(messages(store)) == 3  # our reply came back: not a duplicate
+    server.set_status(delivery.external_id, "delivered")
+    sync_once(store, provider)
+    with store.read() as s:
+        sent = s.get(Message, mid)
+    assert sent is not None and sent.status == "delivered"
+    assert delivery.external_id not in load_cursors(store, "sms")[""]  # final: no longer watched
+
+
+def test_undelivered_keeps_twilios_error(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    server.add_inbound(ANN, OURS, "hi")
+    sync_once(store, provider)
+    conv_id = messages(store)[0].conversation_id
+    mid = services.reply(store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "x", "a")
+    sid = outbox.deliver(store, provider, mid).external_id
+    assert sid is not None
+    server.set_status(sid, "undelivered", error_code=30003)
+    sync_once(store, provider)
+    with store.read() as s:
+        sent = s.get(Message, mid)
+    assert sent is not None and sent.status == "failed" and "30003" in (sent.error or "")
+
+
+def test_whatsapp_both_ways(store: Store, server: TwilioServer, provider: TwilioProvider) -> None:
+    server.add_inbound(f"whatsapp:{ANN}", f"whatsapp:{WA}", "Hola")
+    sync_once(store, provider)
+    m = messages(store)[0]
+    assert (m.channel, m.from_address) == ("whatsapp", ANN)
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, m.conversation_id, "Hi!", "alice"
+    )
+    outbox.deliver(store, provider, mid)
+    created = server.messages[-1]
+    assert (created["from"], created["to"]) == (f"whatsapp:{WA}", f"whatsapp:{ANN}")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error", "match"),
+    [
+        (400, 21211, PermanentError, "21211"),
+        (429, 20429, TransientError, "429"),
+        (500, 20500, TransientError, "500"),
+    ],
+)
+def test_send_errors_are_typed(
+    server: TwilioServer,
+    provider: TwilioProvider,
+    status: int,
+    code: int,
+    error: type[Exception],
+    match: str,
+) -> None:
+    server.fail_next(status, code, "Refused by the test server")
+    with pytest.raises(error, match=match):
+        provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))
+
+
+def test_wrong_token_is_an_auth_error_without_the_token(
+    server: TwilioServer, provider: TwilioProvider
+) -> None:
+    provider._token = "very-wrong-token"
+    with pytest.raises(AuthError) as info:
+        provider.poll({})
+    assert "very-wrong-token" not in str(info.value) and "401" in str(info.value)
+
+
+def test_a_dead_server_is_transient(provider: TwilioProvider) -> None:
+    provider.settings = provider.settings.model_copy(update={"api_base": "http://127.0.0.1:1"})
+    provider._api = None
+    with pytest.raises(TransientError):
+        provider.poll({})
+
+
+def test_failed_send_then_retry_from_the_outbox(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    server.add_inbound(ANN, OURS, "hi")
+    ingest(store, "sms", provider.poll({}))
+    conv_id = messages(store)[0].conversation_id
+    server.fail_next(500, 20500, "Internal error")
+    mid = services.reply(store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "kept", "a")
+    assert outbox.deliver(store, provider, mid).status == "failed"
+    outbox.retry(store, mid)
+    assert outbox.deliver(store, provider, mid).status == "queued"
+    assert server.messages[-1]["body"] == "kept"
+
+
+def test_invalid_number_is_refused_before_sending(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    with pytest.raises(services.ServiceError, match="not a valid phone number"):
+        services.send_new(
+            store,
+            {"sms": AccountInfo.from_provider(provider)},
+            channel="sms",
+            body="x",
+            author="a",
+            to="+1 555 12",
+        )
+    assert not [r for r in server.requests if r[0] == "POST"]
+
+
+def test_check(provider: TwilioProvider) -> None:
+    assert provider.check() == "Twilio ok (account Test account)"
