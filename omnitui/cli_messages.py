@@ -56,6 +56,7 @@ def _deliver_now(rt: Runtime, message_id: int) -> Delivery:
 
 
 def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery) -> None:
+    from omnitui.segments import count_segments
     from storage.models import Message
 
     with rt.store().read() as session:
@@ -73,6 +74,10 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             "error": message.error,
             "attempts": message.attempts,
         }
+        if message.channel in ("sms", "whatsapp"):
+            count = count_segments(message.body_text)
+            doc["segments"] = count.segments
+            doc["encoding"] = count.encoding
     if want_json(ctx, json_out):
         output.print_json(doc)
     elif delivery.status == "failed":
@@ -81,7 +86,8 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             f"outbox: `omnitui outbox retry {doc['id']}` sends it again."
         )
     else:
-        output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}.")
+        cost = f" ({doc['segments']} segment(s), {doc['encoding']})" if "segments" in doc else ""
+        output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}{cost}.")
     if delivery.status == "failed":
         raise typer.Exit(1)
 

@@ -122,6 +122,7 @@ def test_send_delivers_and_normalizes(cli: Any) -> None:
         cli("send", "--channel", "sms", "--to", "+1 (415) 555-0100", "--body", "Hi!", "--json")
     )
     assert sent["status"] == "sent" and sent["to"] == "+14155550100" and sent["external_id"]
+    assert (sent["segments"], sent["encoding"]) == (1, "GSM-7")
     assert as_json(cli("outbox", "list", "--json")) == []
 
 
