@@ -38,6 +38,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from benchmarks.ingest import WORDS  # the same vocabulary as the ingest benchmark
 from omnitui.ingest import ingest
 from omnitui.runtime import Runtime, demo_config
 from omnitui.tui.app import make_app
@@ -49,29 +50,6 @@ from storage.db import open_store
 from storage.queries import list_customers
 
 SIZE = (160, 48)
-WORDS = [
-    "order",
-    "refund",
-    "invoice",
-    "shipping",
-    "delay",
-    "package",
-    "login",
-    "password",
-    "account",
-    "reset",
-    "please",
-    "thanks",
-    "hello",
-    "tracking",
-    "number",
-    "damaged",
-    "replacement",
-    "card",
-    "payment",
-    "charge",
-    "subscription",
-]
 BIG_ADDRESS = "big.customer@example.com"
 
 

@@ -82,6 +82,7 @@ def list_conversations(
     customer_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    with_preview: bool = True,
 ) -> list[ConversationRow]:
     """Conversations, newest activity first, for an inbox ``view``
     (one of :data:`INBOX_FILTERS`; ``mine`` needs ``agent``)."""
@@ -94,7 +95,7 @@ def list_conversations(
         c.account,
         c.channel,
         c.subject,
-        _preview_column().label("preview"),
+        (_preview_column() if with_preview else literal("")).label("preview"),
         c.status,
         c.assignee,
         c.last_message_at,
@@ -600,42 +601,9 @@ def customer_conversations(
     session: Session, customer_id: int, *, agent: str | None = None, limit: int = 500
 ) -> list[ConversationRow]:
     """A customer's conversations, newest activity first, for the customer view:
-    like :func:`list_conversations` but without the per-row preview of the newest
-    message (the timeline shows the messages themselves), which keeps opening a
-    customer with many long threads cheap."""
-    c = conversation_t.c
-    read_at: ColumnElement[datetime | None] = literal(None)
-    stmt: Select[Any] = select(
-        c.id,
-        c.customer_id,
-        customer_t.c.name.label("customer_name"),
-        c.account,
-        c.channel,
-        c.subject,
-        literal("").label("preview"),
-        c.status,
-        c.assignee,
-        c.last_message_at,
-        c.waiting_since,
-        c.message_count,
-        c.snoozed_until,
-        c.version,
-        c.their_address,
-    ).join(customer_t, customer_t.c.id == c.customer_id)
-    if agent is not None:
-        read_at = readmark_t.c.read_at
-        stmt = stmt.outerjoin(
-            readmark_t, and_(readmark_t.c.conversation_id == c.id, readmark_t.c.agent == agent)
-        )
-    stmt = stmt.add_columns(read_at.label("read_at")).where(c.customer_id == customer_id)
-    stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc()).limit(limit)
-    rows = []
-    for r in session.execute(stmt).mappings():
-        data = dict(r)
-        mark = data.pop("read_at")
-        for key in ("last_message_at", "waiting_since", "snoozed_until"):
-            data[key] = utc(data[key]) if data[key] else None
-        waiting, last = data["waiting_since"], data["last_message_at"]
-        unread = agent is not None and waiting is not None and (mark is None or utc(mark) < last)
-        rows.append(ConversationRow(**data, unread=unread))
-    return rows
+    without the per-row preview of the newest message (the timeline shows the
+    messages themselves), which keeps opening a customer with many long
+    threads cheap."""
+    return list_conversations(
+        session, view="all", agent=agent, customer_id=customer_id, limit=limit, with_preview=False
+    )
