@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -153,31 +152,36 @@ def watch(
     A round in progress is finished before returning, so no batch is cut off.
     """
     outbox.recover_interrupted(store)
-    try:
-        _watch(store, providers, stop, default_region, on_report)
-    finally:
-        for provider, _interval in providers:
-            leases.release(store, provider.account)
+    # One worker per account, so a slow or hanging server delays only its own
+    # account; each keeps its own interval and backoff.
+    workers = [
+        threading.Thread(
+            target=_watch_one,
+            args=(store, provider, interval, stop, default_region, on_report),
+            name=f"sync-{provider.account}",
+            daemon=True,
+        )
+        for provider, interval in providers
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
-def _watch(
+def _watch_one(
     store: Store,
-    providers: Sequence[tuple[Provider, float]],
+    provider: Provider,
+    interval: float,
     stop: threading.Event,
     default_region: str,
     on_report: Callable[[SyncReport], None] | None,
 ) -> None:
-    due_at = {p.account: time.monotonic() for p, _ in providers}
-    failures = {p.account: 0 for p, _ in providers}
-    while not stop.is_set():
-        for provider, interval in providers:
-            if stop.is_set() or due_at[provider.account] > time.monotonic():
-                continue
+    failures = 0
+    try:
+        while not stop.is_set():
             report = sync_once(store, provider, default_region=default_region)
-            failures[provider.account] = 0 if report.ok else failures[provider.account] + 1
-            due_at[provider.account] = time.monotonic() + next_delay(
-                interval, failures[provider.account]
-            )
+            failures = 0 if report.ok else failures + 1
             log.info(
                 "poll account=%s stored=%d duplicates=%d sent=%d send_failed=%d "
                 "error=%s held_by=%s",
@@ -191,5 +195,6 @@ def _watch(
             )
             if on_report is not None:
                 on_report(report)
-        wait = min(due_at.values(), default=time.monotonic() + 1.0) - time.monotonic()
-        stop.wait(min(max(wait, 0.2), 5.0))
+            stop.wait(next_delay(interval, failures))
+    finally:
+        leases.release(store, provider.account)

@@ -14,7 +14,7 @@ from storage.models import Conversation, note_t
 from tests.helpers import batch, sms
 
 WRITERS = 8
-NOTES_EACH = 100
+NOTES_EACH = 500
 
 
 def _write_notes(url: str, data_dir: str, customer_id: int, writer: int) -> None:
