@@ -252,9 +252,15 @@ class TimelineEntry:
 
 
 def timeline(
-    session: Session, customer_id: int, *, limit: int = 200, before: datetime | None = None
+    session: Session,
+    customer_id: int,
+    *,
+    limit: int = 200,
+    before: datetime | None = None,
+    with_events: bool = False,
 ) -> list[TimelineEntry]:
-    """The newest ``limit`` entries (messages and notes) of a customer before
+    """The newest ``limit`` entries (messages and notes; with ``with_events``
+    also who assigned, changed status or merged) of a customer before
     ``before``, in time order (oldest first)."""
     m = message_t.c
     msgs = select(
@@ -312,8 +318,39 @@ def timeline(
         )
         for r in session.execute(notes.order_by(n.created_at.desc(), n.id.desc()).limit(limit))
     ]
+    if with_events:
+        entries += [
+            TimelineEntry(
+                "event",
+                e.id,
+                e.conversation_id,
+                None,
+                None,
+                e.actor,
+                e.action,
+                describe_event(e),
+                e.at,
+                None,
+            )
+            for e in audit_events(session, customer_id=customer_id, limit=limit)
+            if before is None or e.at < before
+        ]
     entries.sort(key=lambda e: (e.at, e.kind, e.id))
     return entries[-limit:]
+
+
+def describe_event(event: AuditRow) -> str:
+    """One line for a change: "assigned to bob", "status: resolved", ..."""
+    after = event.detail.get("after", {})
+    if event.action == "assign":
+        return f"assigned to {after.get('assignee') or 'nobody'}"
+    if event.action == "status":
+        until = after.get("snoozed_until")
+        return f"status: {after.get('status')}" + (f" until {until}" if until else "")
+    if event.action == "merge":
+        name, merged = event.detail.get("merged_name"), event.detail.get("merged")
+        return f"merged {name} (#{merged}) into this customer"
+    return event.action
 
 
 @dataclass(frozen=True)

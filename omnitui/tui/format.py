@@ -156,6 +156,11 @@ def entry_text(
     """One message or note of the timeline: a head line, then the body."""
     text = Text()
     when = stamp(clock, entry.at, long=True)
+    if entry.kind == "event":  # who changed what: one quiet line, placed by its time
+        text.append(f" · {plain(entry.author)} {plain(entry.body)}", style="dim italic")
+        if entry.conversation_id:
+            text.append(f" (#{entry.conversation_id})", style="dim")
+        return text
     if entry.kind == "note":
         text.append(" NOTE ", style="bold reverse yellow")
         text.append(f" {plain(entry.author) or '?'} (internal, not sent)", style="yellow")

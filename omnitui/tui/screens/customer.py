@@ -108,7 +108,7 @@ class CustomerScreen(DeskScreen):
                 return
             self.customer_id = customer.id
             convs = queries.customer_conversations(session, customer.id, agent=self.desk.agent)
-            entries = queries.timeline(session, customer.id, limit=limit + 1)
+            entries = queries.timeline(session, customer.id, limit=limit + 1, with_events=True)
         self.customer = customer
         self.conversations = {c.id: c for c in convs}
         self.has_older = len(entries) > limit
@@ -139,7 +139,11 @@ class CustomerScreen(DeskScreen):
             return
         with self.desk.store.read() as session:
             older = queries.timeline(
-                session, self.customer_id, limit=TIMELINE_PAGE + 1, before=self.entries[0].at
+                session,
+                self.customer_id,
+                limit=TIMELINE_PAGE + 1,
+                before=self.entries[0].at,
+                with_events=True,
             )
         self.has_older = len(older) > TIMELINE_PAGE
         keep = entry_id(self.entries[0])  # continue upwards from where the agent was
