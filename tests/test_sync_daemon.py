@@ -64,3 +64,49 @@ def test_watch_polls_until_sigterm_then_releases_the_lease(
     polls = [line for line in err.splitlines() if "poll account=demo" in line]
     assert len(polls) >= 2 and "stored=" in polls[0]
     assert leases.acquire(store, "demo", "someone-else") is None  # given back on exit
+
+
+def test_two_pollers_started_at_once_one_polls(store: Store, db_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(CONFIG)
+    env = {**os.environ, "OMNITUI_DATA_DIR": str(tmp_path / "data")}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "omnitui.cli",
+                "--config",
+                str(config),
+                "--db",
+                db_url,
+                "sync",
+                "--watch",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        time.sleep(6)
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        logs = [proc.communicate(timeout=30)[1] for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    polled = [
+        sum("poll account=demo" in line and "held_by=-" in line for line in log.splitlines())
+        for log in logs
+    ]
+    stood_back = [
+        sum("poll account=demo" in line and "held_by=-" not in line for line in log.splitlines())
+        for log in logs
+    ]
+    assert sorted(p > 0 for p in polled) == [False, True], logs  # exactly one polled
+    assert max(stood_back) > 0  # the other saw the lease and did nothing
