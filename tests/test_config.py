@@ -15,7 +15,7 @@ from omnitui.config import (
     resolve_secrets,
     write_example_config,
 )
-from providers.settings import TelegramSettings
+from providers.settings import MatrixSettings, TelegramSettings
 
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
@@ -121,8 +121,13 @@ def test_a_failing_secret_command_does_not_leak_its_output() -> None:
 
 
 def test_a_kind_not_in_this_version_is_a_clear_error() -> None:
-    account = TelegramSettings(name="bot", bot_token_env="OMNITUI_TEST_SECRET")
-    with pytest.raises(ConfigError, match="telegram provider is not available"):
+    account = MatrixSettings(
+        name="mx",
+        homeserver="https://m.example",
+        user_id="@bot:m.example",
+        access_token_env="OMNITUI_TEST_SECRET",
+    )
+    with pytest.raises(ConfigError, match="matrix provider is not available"):
         build_provider(account)
 
 

@@ -1,0 +1,174 @@
+"""The ``telegram`` provider: a bot's private chats over the Bot API.
+
+Plain HTTPS with ``requests`` (already installed with the Twilio SDK) rather
+than python-telegram-bot or aiogram: we need three methods (getUpdates,
+sendMessage, getMe) called from a blocking worker, and both libraries are
+asyncio frameworks built around their own polling loop.
+
+The cursor is the getUpdates offset. Telegram forgets updates below the
+offset we send, so an update is acknowledged only by the poll after the one
+whose batch the store kept: a failed store write re-reads the same updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from providers.base import (
+    AuthError,
+    Channel,
+    InboundMessage,
+    OutboundMessage,
+    PermanentError,
+    PollBatch,
+    SendResult,
+    TransientError,
+)
+from providers.settings import TelegramSettings
+
+DEFAULT_API = "https://api.telegram.org"
+TIMEOUT = 30.0
+BATCH = 100
+
+
+def _name(user: Mapping[str, Any]) -> str:
+    full = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p)
+    handle = f"@{user['username']}" if user.get("username") else ""
+    return " ".join(p for p in (full, handle) if p) or str(user.get("id", "?"))
+
+
+def _placeholder(message: Mapping[str, Any]) -> str:
+    """What a non-text message shows: kind and what is known of the file."""
+    if "photo" in message:
+        biggest = max(message["photo"], key=lambda p: p.get("width", 0) * p.get("height", 0))
+        return f"[photo {biggest.get('width')}x{biggest.get('height')}]"
+    if "document" in message:
+        doc = message["document"]
+        size = doc.get("file_size")
+        kb = f", {max(1, size // 1024)} KB" if isinstance(size, int) else ""
+        return f"[document {doc.get('file_name', 'file')}{kb}]"
+    for kind in ("voice", "audio", "video", "sticker", "location", "contact"):
+        if kind in message:
+            return f"[{kind}]"
+    return "[unsupported message]"
+
+
+class TelegramProvider:
+    kind: ClassVar[str] = "telegram"
+    channels: tuple[Channel, ...] = ("telegram",)
+
+    def __init__(
+        self, account: str, settings: TelegramSettings, secrets: Mapping[str, str]
+    ) -> None:
+        self.account = account
+        self.settings = settings
+        self._token = secrets.get("bot_token", "")
+        self.bot_id = self._token.split(":", 1)[0] or "bot"
+        self._session: Any = None
+
+    def address_for(self, channel: Channel) -> str:
+        return f"bot{self.bot_id}"
+
+    def _call(self, method: str, **params: Any) -> Any:
+        import requests  # deferred like every SDK: not needed for --help
+
+        if self._session is None:
+            self._session = requests.Session()
+        base = (self.settings.api_base or DEFAULT_API).rstrip("/")
+        try:
+            response = self._session.post(
+                f"{base}/bot{self._token}/{method}", json=params, timeout=TIMEOUT
+            )
+            payload = response.json()
+        except requests.RequestException as exc:
+            # the URL holds the token: never let it into the message
+            raise TransientError(f"Telegram {method}: {type(exc).__name__}") from None
+        except ValueError:
+            raise TransientError(
+                f"Telegram {method}: HTTP {response.status_code}, not JSON"
+            ) from None
+        if payload.get("ok"):
+            return payload.get("result")
+        code = int(payload.get("error_code") or response.status_code)
+        text = f"Telegram {method}: {code} {payload.get('description', '')}".strip()
+        if code == 401 or code == 404:
+            raise AuthError(f"{text}; check the bot token")
+        if code == 409:
+            raise PermanentError(
+                f"{text}; a webhook is set or another poller runs: "
+                "remove the webhook (deleteWebhook) or stop the other poller"
+            )
+        if code == 429 or code >= 500:
+            retry = (payload.get("parameters") or {}).get("retry_after")
+            raise TransientError(text, retry_after=float(retry) if retry else None)
+        raise PermanentError(text)
+
+    def poll(self, cursors: Mapping[str, str]) -> PollBatch:
+        offset = int(cursors.get("") or 0)
+        updates = self._call(
+            "getUpdates",
+            offset=offset,
+            timeout=0,
+            limit=BATCH,
+            allowed_updates=["message", "edited_message"],
+        )
+        messages = []
+        for update in updates:
+            offset = max(offset, int(update["update_id"]) + 1)
+            message = update.get("message") or update.get("edited_message")
+            if not message or message.get("chat", {}).get("type") != "private":
+                continue  # support happens in private chats with the bot
+            messages.append(self._inbound(message, edited="edited_message" in update))
+        return PollBatch(
+            messages=tuple(messages), cursors={"": str(offset)}, more=len(updates) >= BATCH
+        )
+
+    def _inbound(self, message: Mapping[str, Any], *, edited: bool) -> InboundMessage:
+        chat = str(message["chat"]["id"])
+        sender = message.get("from") or message["chat"]
+        text = message.get("text") or message.get("caption") or ""
+        if not message.get("text"):
+            text = f"{_placeholder(message)} {text}".strip()
+        ext = f"{chat}:{message['message_id']}"
+        if edited:
+            ext += f":edit:{message.get('edit_date', 0)}"
+            text = f"(edited) {text}"
+        stamp = message.get("edit_date") if edited else message.get("date")
+        at = datetime.fromtimestamp(float(stamp or 0), UTC)
+        return InboundMessage(
+            external_id=ext,
+            channel="telegram",
+            from_address=str(sender["id"]),
+            to_address=self.address_for("telegram"),
+            sent_at=at,
+            body_text=text,
+            from_name=_name(sender),
+            thread_id=chat,
+        )
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        chat = message.thread_id or message.to_address
+        params: dict[str, Any] = {"chat_id": chat, "text": message.body_text}
+        replied = (message.reply_to_external_id or "").split(":")
+        if len(replied) >= 2 and replied[0] == chat:
+            params["reply_parameters"] = {
+                "message_id": int(replied[1]),
+                "allow_sending_without_reply": True,
+            }
+        sent = self._call("sendMessage", **params)
+        return SendResult(
+            external_id=f"{chat}:{sent['message_id']}",
+            status="sent",
+            sent_at=datetime.fromtimestamp(sent.get("date", 0), UTC),
+        )
+
+    def check(self) -> str:
+        me = self._call("getMe")
+        return f"Telegram ok (@{me.get('username', '?')})"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

@@ -1,0 +1,158 @@
+"""The telegram provider against a local Bot API server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from omnitui import ingest as ingest_module
+from omnitui import outbox, services
+from omnitui.ingest import ingest, load_cursors
+from omnitui.services import AccountInfo
+from omnitui.sync import sync_once
+from providers.base import AuthError, PermanentError, TransientError
+from providers.settings import TelegramSettings
+from providers.telegram import TelegramProvider
+from storage.db import Store
+from storage.models import Customer, Message, message_t
+from tests.telegram_server import TOKEN, TelegramServer
+
+ANN = 4242
+
+
+@pytest.fixture
+def server() -> Iterator[TelegramServer]:
+    s = TelegramServer()
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def provider(server: TelegramServer) -> Iterator[TelegramProvider]:
+    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=server.url)
+    p = TelegramProvider("tg", settings, {"bot_token": TOKEN})
+    yield p
+    p.close()
+
+
+def stored(store: Store) -> list[Message]:
+    with store.read() as s:
+        return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())
+
+
+def test_private_messages_become_one_conversation_per_chat(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    server.user_says(ANN, "Hi, my order is late")
+    server.user_says(ANN, "Order 1234")
+    server.user_says(77, "In a group", chat_type="group")
+    server.user_says(
+        88,
+        first="Bo",
+        last=None,
+        username=None,
+        photo=[{"width": 90, "height": 90}, {"width": 1280, "height": 720}],
+    )
+    assert sync_once(store, provider).stored == 3
+    msgs = stored(store)
+    assert [m.body_text for m in msgs] == ["Hi, my order is late", "Order 1234", "[photo 1280x720]"]
+    assert msgs[0].conversation_id == msgs[1].conversation_id != msgs[2].conversation_id
+    with store.read() as s:
+        names = sorted(c.name for c in s.execute(select(Customer)).scalars())
+    assert names == ["Ann Example @ann_ex", "Bo"]
+
+
+def test_offset_acknowledges_only_what_was_stored(
+    store: Store,
+    server: TelegramServer,
+    provider: TelegramProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server.user_says(ANN, "first")
+    sync_once(store, provider)
+    server.user_says(ANN, "second")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest_module, "_insert_attachments", broken)
+    with pytest.raises(RuntimeError):
+        ingest(store, "tg", provider.poll(load_cursors(store, "tg")))
+    monkeypatch.undo()
+    report = sync_once(store, provider)  # the same update again: Telegram still has it
+    assert report.stored == 1
+    assert [m.body_text for m in stored(store)] == ["first", "second"]
+    assert sync_once(store, provider).stored == 0  # no duplicates across polls
+    assert server.offsets[-1] == int(load_cursors(store, "tg")[""])
+
+
+def test_edits_and_documents(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    mid = server.user_says(ANN, "Invoice attached?")
+    server.user_edits(ANN, mid, "Invoice attached!")
+    server.user_says(ANN, caption="here", document={"file_name": "invoice.pdf", "file_size": 20480})
+    sync_once(store, provider)
+    assert [m.body_text for m in stored(store)] == [
+        "Invoice attached?",
+        "(edited) Invoice attached!",
+        "[document invoice.pdf, 20 KB] here",
+    ]
+
+
+def test_reply_goes_to_the_chat_answering_the_last_message(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    mid = server.user_says(ANN, "hello?")
+    sync_once(store, provider)
+    conv = stored(store)[0].conversation_id
+    out = services.reply(store, {"tg": AccountInfo.from_provider(provider)}, conv, "Hi Ann!", "bob")
+    delivery = outbox.deliver(store, provider, out)
+    assert delivery.status == "sent"
+    sent = server.sent[-1]
+    assert (sent["chat_id"], sent["text"]) == (str(ANN), "Hi Ann!")
+    assert sent["reply_parameters"]["message_id"] == mid
+
+
+@pytest.mark.parametrize(
+    ("code", "error", "match"),
+    [(429, TransientError, "429"), (409, PermanentError, "webhook"), (502, TransientError, "502")],
+)
+def test_errors_are_typed(
+    server: TelegramServer,
+    provider: TelegramProvider,
+    code: int,
+    error: type[Exception],
+    match: str,
+) -> None:
+    server.fail_next(
+        code,
+        "Conflict" if code == 409 else "Too Many Requests: retry after 7",
+        retry_after=7 if code == 429 else None,
+    )
+    with pytest.raises(error, match=match) as info:
+        provider.poll({})
+    if code == 429:
+        assert isinstance(info.value, TransientError) and info.value.retry_after == 7
+
+
+def test_bad_token_is_an_auth_error_without_the_token(server: TelegramServer) -> None:
+    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=server.url)
+    provider = TelegramProvider("tg", settings, {"bot_token": "999:wrong-secret"})
+    with pytest.raises(AuthError) as info:
+        provider.check()
+    assert "wrong-secret" not in str(info.value)
+
+
+def test_a_dead_server_does_not_leak_the_token(provider: TelegramProvider) -> None:
+    provider.settings = provider.settings.model_copy(update={"api_base": "http://127.0.0.1:1"})
+    with pytest.raises(TransientError) as info:
+        provider.poll({})
+    assert TOKEN.split(":")[1] not in str(info.value)
+
+
+def test_check(provider: TelegramProvider) -> None:
+    assert provider.check() == "Telegram ok (@shop_bot)"
