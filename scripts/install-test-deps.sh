@@ -4,6 +4,15 @@
 #   Dovecot IMAP (the tests start their own on a loopback port).
 set -euo pipefail
 
+# Synapse (the Matrix homeserver of the tests) lives in a virtualenv of its
+# own, from PyPI, so its many pins never meet omnitui's.
+if [ ! -x .venv-synapse/bin/python ] || ! .venv-synapse/bin/python -c "import synapse" 2>/dev/null; then
+  echo "Installing Synapse into .venv-synapse ..." >&2
+  rm -rf .venv-synapse
+  .venv/bin/python -m venv .venv-synapse
+  .venv-synapse/bin/pip install --quiet --disable-pip-version-check "matrix-synapse>=1.100"
+fi
+
 missing=()
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   missing+=(postgresql)

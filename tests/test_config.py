@@ -120,7 +120,15 @@ def test_a_failing_secret_command_does_not_leak_its_output() -> None:
     assert "exit code 3" in str(info.value) and SECRET not in str(info.value)
 
 
-def test_a_kind_not_in_this_version_is_a_clear_error() -> None:
+def test_a_kind_not_in_this_version_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from providers import registry
+
+    info = registry.KINDS["matrix"]
+    monkeypatch.setitem(
+        registry.KINDS,
+        "matrix",  # type: ignore[arg-type]
+        registry.KindInfo(info.settings, "providers.not_here:Nothing", info.summary),
+    )
     account = MatrixSettings(
         name="mx",
         homeserver="https://m.example",

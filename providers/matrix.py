@@ -1,0 +1,174 @@
+"""The ``matrix`` provider: a bot or agent account's rooms over the
+Client-Server API.
+
+Plain HTTPS with ``requests``, as for Telegram: we need /login, /sync, /join
+and /send from a blocking worker; matrix-nio and mautrix are asyncio clients
+with their own loops, and end-to-end encryption (their main extra) is out of
+scope for a support inbox bot. The cursor is /sync's ``next_batch``; each
+room is a conversation; our own events are skipped (echoes); invites are
+accepted when ``accept_invites`` is on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from providers.base import (
+    AuthError,
+    Channel,
+    InboundMessage,
+    OutboundMessage,
+    PermanentError,
+    PollBatch,
+    SendResult,
+    TransientError,
+)
+from providers.settings import MatrixSettings
+
+API = "/_matrix/client/v3"
+TIMEOUT = 30.0
+
+
+class MatrixProvider:
+    kind: ClassVar[str] = "matrix"
+    channels: tuple[Channel, ...] = ("matrix",)
+
+    def __init__(self, account: str, settings: MatrixSettings, secrets: Mapping[str, str]) -> None:
+        self.account = account
+        self.settings = settings
+        self._password = secrets.get("password")
+        self._token = secrets.get("access_token")
+        self._session: Any = None
+        self._names: dict[str, str] = {}
+
+    def address_for(self, channel: Channel) -> str:
+        return self.settings.user_id
+
+    # -- HTTP ----------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> Any:
+        import requests  # deferred: not needed for --help
+
+        if self._session is None:
+            self._session = requests.Session()
+        if auth and not self._token:
+            self._login()
+        headers = {"Authorization": f"Bearer {self._token}"} if auth else {}
+        url = self.settings.homeserver.rstrip("/") + API + path
+        try:
+            response = self._session.request(
+                method, url, headers=headers, timeout=TIMEOUT, **kwargs
+            )
+        except requests.RequestException as exc:
+            raise TransientError(
+                f"Matrix {self.settings.homeserver}: {type(exc).__name__}"
+            ) from None
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if response.status_code < 300:
+            return payload
+        code = payload.get("errcode", "")
+        text = f"Matrix {response.status_code} {code}: {payload.get('error', '')}".strip()
+        if response.status_code == 401 and self._password and auth and code == "M_UNKNOWN_TOKEN":
+            self._token = None  # the token expired: log in again next time
+        # M_FORBIDDEN is a wrong password at /login, but a refused room elsewhere
+        refused_login = path.startswith("/login") and response.status_code in (401, 403)
+        if refused_login or (response.status_code == 401 and code != "M_FORBIDDEN"):
+            raise AuthError(f"{text}; check user_id and the password or access token")
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_ms = payload.get("retry_after_ms")
+            raise TransientError(text, retry_after=retry_ms / 1000 if retry_ms else None)
+        raise PermanentError(text)
+
+    def _login(self) -> None:
+        if not self._password:
+            raise AuthError("Matrix: no access token and no password to log in with")
+        result = self._request(
+            "POST",
+            "/login",
+            auth=False,
+            json={
+                "type": "m.login.password",
+                "password": self._password,
+                "identifier": {"type": "m.id.user", "user": self.settings.user_id},
+            },
+        )
+        self._token = result["access_token"]
+
+    # -- the Provider protocol -------------------------------------------------------
+
+    def poll(self, cursors: Mapping[str, str]) -> PollBatch:
+        params = {"timeout": "0"}
+        if cursors.get(""):
+            params["since"] = cursors[""]
+        data = self._request("GET", "/sync", params=params)
+        rooms = data.get("rooms", {})
+        if self.settings.accept_invites:
+            for room_id in rooms.get("invite", {}):
+                if self._wanted(room_id):
+                    self._request("POST", f"/join/{quote(room_id)}", json={})
+        messages = []
+        for room_id, room in rooms.get("join", {}).items():
+            if not self._wanted(room_id):
+                continue
+            for event in room.get("state", {}).get("events", []) + room.get("timeline", {}).get(
+                "events", []
+            ):
+                self._learn_name(event)
+            for event in room.get("timeline", {}).get("events", []):
+                message = self._inbound(room_id, event)
+                if message is not None:
+                    messages.append(message)
+        return PollBatch(messages=tuple(messages), cursors={"": data["next_batch"]})
+
+    def _wanted(self, room_id: str) -> bool:
+        return not self.settings.rooms or room_id in self.settings.rooms
+
+    def _learn_name(self, event: Mapping[str, Any]) -> None:
+        if event.get("type") == "m.room.member" and event.get("content", {}).get("displayname"):
+            self._names[event.get("state_key", "")] = event["content"]["displayname"]
+
+    def _inbound(self, room_id: str, event: Mapping[str, Any]) -> InboundMessage | None:
+        if event.get("type") != "m.room.message" or event.get("sender") == self.settings.user_id:
+            return None  # state events, and our own messages coming back
+        content = event.get("content", {})
+        body = content.get("body", "")
+        if content.get("msgtype") not in (None, "m.text", "m.notice", "m.emote"):
+            body = f"[{str(content.get('msgtype', '')).removeprefix('m.')}] {body}".strip()
+        sender = event["sender"]
+        return InboundMessage(
+            external_id=event["event_id"],
+            channel="matrix",
+            from_address=sender,
+            to_address=self.settings.user_id,
+            sent_at=datetime.fromtimestamp(event.get("origin_server_ts", 0) / 1000, UTC),
+            body_text=body,
+            from_name=self._names.get(sender, sender.split(":")[0].lstrip("@")),
+            thread_id=room_id,
+        )
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        room = message.thread_id or message.to_address
+        # a transaction id per message: a retried send is not posted twice
+        txn = quote(message.message_id or uuid.uuid4().hex, safe="")
+        result = self._request(
+            "PUT",
+            f"/rooms/{quote(room)}/send/m.room.message/{txn}",
+            json={"msgtype": "m.text", "body": message.body_text},
+        )
+        return SendResult(external_id=result["event_id"], status="sent", sent_at=datetime.now(UTC))
+
+    def check(self) -> str:
+        who = self._request("GET", "/account/whoami")
+        return f"Matrix ok ({who.get('user_id')})"
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None

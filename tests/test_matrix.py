@@ -1,0 +1,152 @@
+"""The matrix provider against a real Synapse homeserver."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from omnitui import ingest as ingest_module
+from omnitui import outbox, services
+from omnitui.ingest import ingest, load_cursors
+from omnitui.services import AccountInfo
+from omnitui.sync import sync_once
+from providers.base import AuthError
+from providers.matrix import MatrixProvider
+from providers.settings import MatrixSettings
+from storage.db import Store
+from storage.models import Conversation, Message, message_t
+from tests.synapse import Client, SynapseServer, SynapseUnavailable
+
+BOT_PASSWORD = "bot-password-1"
+
+
+@pytest.fixture(scope="module")
+def synapse() -> Iterator[SynapseServer]:
+    try:
+        server = SynapseServer()
+        server.start()
+    except SynapseUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Synapse is required in CI and could not be started: {exc}")
+        pytest.skip(f"Synapse not available: {exc}")
+    server.register("supportbot", BOT_PASSWORD)
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def customer(synapse: SynapseServer) -> Client:
+    name = f"ann{uuid.uuid4().hex[:8]}"
+    synapse.register(name, "ann-password")
+    client = Client(synapse, name, "ann-password")
+    client.set_name("Ann Example")
+    return client
+
+
+@pytest.fixture
+def provider(synapse: SynapseServer) -> Iterator[MatrixProvider]:
+    settings = MatrixSettings(
+        name="mx",
+        homeserver=synapse.url,
+        user_id="@supportbot:localhost",
+        password_env="UNUSED",
+        accept_invites=True,
+    )
+    p = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
+    yield p
+    p.close()
+
+
+def room_messages(store: Store, room: str) -> list[Message]:
+    with store.read() as s:
+        conv = s.execute(select(Conversation).where(Conversation.thread_key == room)).scalar_one()  # type: ignore[arg-type]
+        return list(
+            s.execute(
+                select(Message)
+                .where(message_t.c.conversation_id == conv.id)
+                .order_by(message_t.c.id)
+            ).scalars()
+        )
+
+
+def test_invite_inbound_reply_and_no_echo(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)  # accepts the invite
+    customer.say(room, "Hello, my order is late")
+    customer.say(room, "Order 1234")
+    sync_once(store, provider)
+    msgs = room_messages(store, room)
+    assert [m.body_text for m in msgs] == ["Hello, my order is late", "Order 1234"]
+    with store.read() as s:
+        conv = s.execute(select(Conversation).where(Conversation.thread_key == room)).scalar_one()  # type: ignore[arg-type]
+    mid = services.reply(
+        store, {"mx": AccountInfo.from_provider(provider)}, conv.id or 0, "Looking into it!", "bob"
+    )
+    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert customer.messages(room)[0]["content"]["body"] == "Looking into it!"
+    report = sync_once(store, provider)  # our own message comes back: ignored
+    assert report.stored == 0
+    assert len(room_messages(store, room)) == 3  # two in, our one reply
+
+
+def test_customer_named_from_display_name(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    customer.say(room, "hi")
+    sync_once(store, provider)
+    from storage.models import Customer
+
+    with store.read() as s:
+        names = {c.name for c in s.execute(select(Customer)).scalars()}
+    assert "Ann Example" in names
+
+
+def test_survives_a_homeserver_restart(
+    store: Store, synapse: SynapseServer, customer: Client, provider: MatrixProvider
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    customer.say(room, "before")
+    sync_once(store, provider)
+    synapse.restart()
+    customer.say(room, "after")
+    report = sync_once(store, provider)
+    assert report.ok, report.error
+    assert [m.body_text for m in room_messages(store, room)] == ["before", "after"]
+
+
+def test_nothing_lost_when_the_store_write_fails(
+    store: Store, customer: Client, provider: MatrixProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    customer.say(room, "must not be lost")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest_module, "_insert_attachments", broken)
+    with pytest.raises(RuntimeError):
+        ingest(store, "mx", provider.poll(load_cursors(store, "mx")))
+    monkeypatch.undo()
+    sync_once(store, provider)
+    sync_once(store, provider)
+    assert [m.body_text for m in room_messages(store, room)] == ["must not be lost"]
+
+
+def test_wrong_password_is_an_auth_error(synapse: SynapseServer) -> None:
+    settings = MatrixSettings(
+        name="mx", homeserver=synapse.url, user_id="@supportbot:localhost", password_env="UNUSED"
+    )
+    provider = MatrixProvider("mx", settings, {"password": "not-the-password"})
+    with pytest.raises(AuthError) as info:
+        provider.poll({})
+    assert "not-the-password" not in str(info.value)
