@@ -189,7 +189,19 @@ def _conversation_for(
     elif channel in ("sms", "whatsapp"):
         key = pair_key(ours, theirs)
     else:
-        key = theirs
+        # chat: the customer's room is where they talk to us (a Matrix room
+        # id is not their user id); a chat with no room yet is keyed by them
+        room = session.execute(
+            select(conversation_t.c.thread_key)
+            .where(
+                conversation_t.c.customer_id == customer_id,
+                conversation_t.c.account == info.name,
+                conversation_t.c.channel == channel,
+            )
+            .order_by(conversation_t.c.last_message_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        key = room or theirs
     existing = conversations_by_key(session, info.name, [(channel, key)]).get((channel, key))
     conv_id = (
         existing

@@ -150,3 +150,28 @@ def test_wrong_password_is_an_auth_error(synapse: SynapseServer) -> None:
     with pytest.raises(AuthError) as info:
         provider.poll({})
     assert "not-the-password" not in str(info.value)
+
+
+def test_switching_to_matrix_replies_in_the_customers_room(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    customer.say(room, "write me here")
+    sync_once(store, provider)
+    from tests.helpers import batch, email
+
+    ingest(store, "mail", batch(email("m1", "ann@example.com")))
+    with store.read() as s:
+        convs = {
+            c.channel: c
+            for c in s.execute(select(Conversation)).scalars()
+            if c.channel == "email" or c.thread_key == room
+        }
+    services.merge_customers(store, convs["matrix"].customer_id, convs["email"].customer_id, "bob")
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    mid = services.reply(
+        store, accounts, convs["email"].id or 0, "Answering on Matrix", "bob", channel="matrix"
+    )
+    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert customer.messages(room)[0]["content"]["body"] == "Answering on Matrix"
