@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +25,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(conversations, name="conversations")
     app.add_typer(notes, name="notes")
     app.command("search")(search)
+    app.command("report")(report)
 
 
 def _customer_json(row: Any) -> dict[str, Any]:
@@ -348,3 +349,82 @@ def search(
             for h in hits
         ],
     )
+
+
+def _duration(text: str) -> timedelta:
+    """``7d``, ``24h``, ``90m`` or ``2w`` as a timedelta."""
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit():
+        raise UserError(f"--since {text!r}: write a number and a unit, e.g. 7d, 24h, 90m, 2w", 2)
+    return timedelta(**{units[unit]: int(number)})
+
+
+def _backlog(figures: dict[str, object]) -> list[object]:
+    buckets = figures["backlog"]
+    return list(buckets.values()) if isinstance(buckets, dict) else []
+
+
+def _hours(seconds: object) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
+
+
+@handled
+def report(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="Period: 7d, 24h, 90m, 2w.")] = "7d",
+    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Per channel and per agent: opened/resolved, messages in/out, first-response and
+    resolution time (median, p90), backlog waiting <1h/1-4h/4-24h/1-3d/>3d, failed sends."""
+    from storage import reports
+    from storage.models import utcnow
+
+    now = utcnow()
+    start = now - _duration(since)
+    with runtime(ctx) as rt, rt.store().read() as session:
+        result = reports.report(session, since=start, now=now, channel=channel, agent=agent)
+    by_channel = {k: v.summary() for k, v in sorted(result.by_channel.items())}
+    by_agent = {k: v.summary() for k, v in sorted(result.by_agent.items())}
+    if want_json(ctx, json_out):
+        output.print_json(
+            {"since": start, "now": now, "by_channel": by_channel, "by_agent": by_agent}
+        )
+        return
+    for title, groups in (("channel", by_channel), ("agent", by_agent)):
+        output.print_table(
+            f"By {title}, since {output.when(start)}",
+            [
+                title,
+                "opened",
+                "resolved",
+                "in",
+                "out",
+                "1st resp p50",
+                "p90",
+                "resolve p50",
+                "p90",
+                "failed",
+                "backlog <1h/1-4h/4-24h/1-3d/>3d",
+            ],
+            [
+                (
+                    name,
+                    f["opened"],
+                    f["resolved"],
+                    f["messages_in"],
+                    f["messages_out"],
+                    _hours(f["first_response_median_s"]),
+                    _hours(f["first_response_p90_s"]),
+                    _hours(f["resolution_median_s"]),
+                    _hours(f["resolution_p90_s"]),
+                    f["failed_sends"],
+                    "/".join(str(n) for n in _backlog(f)),
+                )
+                for name, f in groups.items()
+            ],
+        )

@@ -209,3 +209,22 @@ def test_broken_config_exits_2_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "carrier-pigeon" in proc.stderr and "bad.toml" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_report_json_and_bad_period(cli: Any) -> None:
+    synced(cli)
+    doc = as_json(cli("report", "--since", "30d", "--json"))
+    assert set(doc) == {"since", "now", "by_channel", "by_agent"}
+    assert {
+        "opened",
+        "resolved",
+        "messages_in",
+        "messages_out",
+        "first_response_median_s",
+        "first_response_p90_s",
+        "resolution_median_s",
+        "resolution_p90_s",
+        "backlog",
+        "failed_sends",
+    } <= set(doc["by_channel"]["email"])
+    assert "7d, 24h" in cli("report", "--since", "soon", code=2).stderr

@@ -1,0 +1,179 @@
+"""The team's numbers for a period: per channel and per agent.
+
+Counts and per-conversation times are computed in SQL (the same statements
+on SQLite and PostgreSQL); medians and 90th percentiles are taken in Python
+over the per-conversation times, which are bounded by the period.
+
+Definitions (also shown in ``omnitui report --help``):
+
+* opened: conversations created in the period; resolved: conversations set to
+  resolved in the period (audit log).
+* first response: from a conversation's first customer message to our first
+  message after it, for conversations opened in the period whose customer
+  wrote first.
+* resolution: from a conversation's creation to its first "resolved" in the
+  period.
+* backlog: open and pending conversations waiting for us now, by how long.
+* failed sends: outgoing messages of the period that are failed or unconfirmed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from storage.db import utc
+from storage.models import audit_t, conversation_t, message_t
+
+BACKLOG_BUCKETS: tuple[tuple[str, timedelta], ...] = (
+    ("<1h", timedelta(hours=1)),
+    ("1-4h", timedelta(hours=4)),
+    ("4-24h", timedelta(hours=24)),
+    ("1-3d", timedelta(days=3)),
+    (">3d", timedelta.max),
+)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (the value below which ``fraction`` of them lie)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(fraction * len(ordered)) - 1, 0)]
+
+
+@dataclass
+class Figures:
+    opened: int = 0
+    resolved: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    failed_sends: int = 0
+    first_response_s: list[float] = field(default_factory=list)
+    resolution_s: list[float] = field(default_factory=list)
+    backlog: dict[str, int] = field(default_factory=lambda: {b: 0 for b, _ in BACKLOG_BUCKETS})
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "opened": self.opened,
+            "resolved": self.resolved,
+            "messages_in": self.messages_in,
+            "messages_out": self.messages_out,
+            "failed_sends": self.failed_sends,
+            "first_response_median_s": percentile(self.first_response_s, 0.5),
+            "first_response_p90_s": percentile(self.first_response_s, 0.9),
+            "resolution_median_s": percentile(self.resolution_s, 0.5),
+            "resolution_p90_s": percentile(self.resolution_s, 0.9),
+            "backlog": dict(self.backlog),
+        }
+
+
+@dataclass
+class Report:
+    since: datetime
+    now: datetime
+    by_channel: dict[str, Figures]
+    by_agent: dict[str, Figures]
+
+
+def report(
+    session: Session,
+    *,
+    since: datetime,
+    now: datetime,
+    channel: str | None = None,
+    agent: str | None = None,
+) -> Report:
+    c, m, a = conversation_t.c, message_t.c, audit_t.c
+    channels: dict[str, Figures] = defaultdict(Figures)
+    agents: dict[str, Figures] = defaultdict(Figures)
+
+    def keep(conv_channel: str, assignee: str | None) -> bool:
+        return (channel is None or conv_channel == channel) and (agent is None or assignee == agent)
+
+    def both(conv_channel: str, assignee: str | None) -> list[Figures]:
+        return [channels[conv_channel], agents[assignee or "(unassigned)"]]
+
+    # opened in the period, with the first customer message and our first answer
+    # an answer that never left (failed, unconfirmed, still queued) is no response
+    first = (
+        select(m.conversation_id, m.direction, func.min(m.sent_at).label("first"))
+        .where(m.status.not_in(("failed", "unconfirmed", "queued", "sending")))
+        .group_by(m.conversation_id, m.direction)
+        .subquery()
+    )
+    opened = session.execute(
+        select(c.id, c.channel, c.assignee, c.created_at).where(c.created_at >= since)
+    ).all()
+    firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
+    ids = [r.id for r in opened if keep(r.channel, r.assignee)]
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        for conv_id, direction, at in session.execute(
+            select(first.c.conversation_id, first.c.direction, first.c.first).where(
+                first.c.conversation_id.in_(part)
+            )
+        ):
+            firsts[conv_id][direction] = utc(at)
+    for r in opened:
+        if not keep(r.channel, r.assignee):
+            continue
+        f = firsts.get(r.id, {})
+        for fig in both(r.channel, r.assignee):
+            fig.opened += 1
+            if "in" in f and "out" in f and f["out"] >= f["in"]:
+                fig.first_response_s.append((f["out"] - f["in"]).total_seconds())
+    # resolved in the period (first "resolved" per conversation)
+    resolved_at: dict[int, datetime] = {}
+    for conv_id, at, detail in session.execute(
+        select(a.conversation_id, a.at, a.detail)
+        .where(a.action == "status", a.at >= since, a.conversation_id.is_not(None))
+        .order_by(a.at)
+    ):
+        if json.loads(detail or "{}").get("after", {}).get("status") == "resolved":
+            resolved_at.setdefault(conv_id, utc(at))
+    resolved = (
+        session.execute(
+            select(c.id, c.channel, c.assignee, c.created_at).where(c.id.in_(list(resolved_at)))
+        ).all()
+        if resolved_at
+        else []
+    )
+    for r in resolved:
+        if keep(r.channel, r.assignee):
+            for fig in both(r.channel, r.assignee):
+                fig.resolved += 1
+                fig.resolution_s.append((resolved_at[r.id] - utc(r.created_at)).total_seconds())
+    # messages of the period
+    for conv_channel, assignee, direction, status, n in session.execute(
+        select(c.channel, c.assignee, m.direction, m.status, func.count())
+        .join(conversation_t, c.id == m.conversation_id)
+        .where(m.sent_at >= since)
+        .group_by(c.channel, c.assignee, m.direction, m.status)
+    ):
+        if keep(conv_channel, assignee):
+            for fig in both(conv_channel, assignee):
+                if direction == "in":
+                    fig.messages_in += n
+                else:
+                    fig.messages_out += n
+                    if status in ("failed", "unconfirmed"):
+                        fig.failed_sends += n
+    # backlog now
+    for conv_channel, assignee, waiting in session.execute(
+        select(c.channel, c.assignee, c.waiting_since).where(
+            c.status.in_(("open", "pending")), c.waiting_since.is_not(None)
+        )
+    ):
+        if keep(conv_channel, assignee):
+            age = now - utc(waiting)
+            bucket = next(name for name, limit in BACKLOG_BUCKETS if age < limit)
+            for fig in both(conv_channel, assignee):
+                fig.backlog[bucket] += 1
+    return Report(since=since, now=now, by_channel=dict(channels), by_agent=dict(agents))
