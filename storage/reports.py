@@ -80,6 +80,14 @@ class Report:
     now: datetime
     by_channel: dict[str, Figures]
     by_agent: dict[str, Figures]
+    #: per day (YYYY-MM-DD, UTC): customer messages, and first-response times
+    daily_in: dict[str, int] = field(default_factory=dict)
+    daily_response_s: dict[str, list[float]] = field(default_factory=dict)
+
+    def days(self) -> list[str]:
+        """Every day of the period, oldest first."""
+        first, last = self.since.date(), self.now.date()
+        return [str(first + timedelta(days=n)) for n in range((last - first).days + 1)]
 
 
 def report(
@@ -112,6 +120,7 @@ def report(
         select(c.id, c.channel, c.assignee, c.created_at).where(c.created_at >= since)
     ).all()
     firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
+    daily_response: dict[str, list[float]] = {}
     ids = [r.id for r in opened if keep(r.channel, r.assignee)]
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
@@ -125,9 +134,13 @@ def report(
         if not keep(r.channel, r.assignee):
             continue
         f = firsts.get(r.id, {})
+        answered = "in" in f and "out" in f and f["out"] >= f["in"]
+        if answered:
+            day = str(f["in"].date())
+            daily_response.setdefault(day, []).append((f["out"] - f["in"]).total_seconds())
         for fig in both(r.channel, r.assignee):
             fig.opened += 1
-            if "in" in f and "out" in f and f["out"] >= f["in"]:
+            if answered:
                 fig.first_response_s.append((f["out"] - f["in"]).total_seconds())
     # resolved in the period (first "resolved" per conversation)
     resolved_at: dict[int, datetime] = {}
@@ -150,7 +163,16 @@ def report(
             for fig in both(r.channel, r.assignee):
                 fig.resolved += 1
                 fig.resolution_s.append((resolved_at[r.id] - utc(r.created_at)).total_seconds())
-    # messages of the period
+    # messages of the period, and customer messages per day
+    daily_in: dict[str, int] = defaultdict(int)
+    for conv_channel, assignee, day, n in session.execute(
+        select(c.channel, c.assignee, func.date(m.sent_at), func.count())
+        .join(conversation_t, c.id == m.conversation_id)
+        .where(m.sent_at >= since, m.direction == "in")
+        .group_by(c.channel, c.assignee, func.date(m.sent_at))
+    ):
+        if keep(conv_channel, assignee):
+            daily_in[str(day)[:10]] += n
     for conv_channel, assignee, direction, status, n in session.execute(
         select(c.channel, c.assignee, m.direction, m.status, func.count())
         .join(conversation_t, c.id == m.conversation_id)
@@ -176,4 +198,11 @@ def report(
             bucket = next(name for name, limit in BACKLOG_BUCKETS if age < limit)
             for fig in both(conv_channel, assignee):
                 fig.backlog[bucket] += 1
-    return Report(since=since, now=now, by_channel=dict(channels), by_agent=dict(agents))
+    return Report(
+        since=since,
+        now=now,
+        by_channel=dict(channels),
+        by_agent=dict(agents),
+        daily_in=dict(daily_in),
+        daily_response_s=daily_response,
+    )

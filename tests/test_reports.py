@@ -101,3 +101,12 @@ def test_percentiles_are_nearest_rank() -> None:
     assert reports.percentile(values, 0.5) == 5.0
     assert reports.percentile(values, 0.9) == 9.0
     assert reports.percentile([], 0.5) is None
+
+
+def test_daily_series(store: Store) -> None:
+    seed(store)
+    with store.read() as s:
+        r = reports.report(s, since=T0 - timedelta(days=1), now=T0 + timedelta(hours=5))
+    assert r.days() == ["2026-03-01", "2026-03-02"]
+    assert r.daily_in == {"2026-03-02": 4}
+    assert sorted(r.daily_response_s["2026-03-02"]) == [0.5 * HOUR, 2 * HOUR]

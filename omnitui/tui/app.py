@@ -31,6 +31,7 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
+from omnitui.tui.screens.reports import ReportsScreen
 from storage import queries
 from storage.queries import ChangeMarker
 
@@ -212,6 +213,9 @@ class OmniApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
+
+    def action_reports(self) -> None:
+        self.push_screen(ReportsScreen(self.desk))
 
     def action_reload(self) -> None:
         self.check_changes(force=True)

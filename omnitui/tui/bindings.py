@@ -26,6 +26,14 @@ APP_BINDINGS = [
         tooltip="Every action, by name.",
     ),
     Binding("ctrl+r", "reload", "Reload", id="app.reload", show=False),
+    Binding(
+        "o",
+        "reports",
+        "Reports",
+        id="app.reports",
+        show=False,
+        tooltip="The team's numbers: volume, response times, backlog.",
+    ),
 ]
 
 LIST_BINDINGS = [

@@ -1,0 +1,132 @@
+"""The team's numbers: tables per channel and per agent, and sparklines of
+daily customer volume and median first-response time. ``p`` switches the
+period, ``c`` the channel."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import timedelta
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Sparkline, Static
+
+from omnitui.tui.desk import Desk
+from omnitui.tui.format import plain
+from storage import reports
+
+PERIODS = (
+    ("7 days", timedelta(days=7)),
+    ("30 days", timedelta(days=30)),
+    ("1 day", timedelta(days=1)),
+)
+COLUMNS = (
+    "",
+    "opened",
+    "resolved",
+    "in",
+    "out",
+    "1st resp p50",
+    "p90",
+    "resolve p50",
+    "p90",
+    "failed",
+    "waiting <1h/1-4h/4-24h/1-3d/>3d",
+)
+
+
+def _span(seconds: object) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
+
+
+class ReportsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "app.pop_screen", "Back", id="reports.back"),
+        Binding("p", "period", "Period", id="reports.period"),
+        Binding("c", "channel", "Channel", id="reports.channel"),
+    ]
+
+    def __init__(self, desk: Desk) -> None:
+        super().__init__()
+        self.desk = desk
+        self.period = 0
+        self.channel: str | None = None
+        self.channels: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(id="reports-title")
+            yield DataTable(id="by-channel", cursor_type="none", zebra_stripes=True)
+            yield DataTable(id="by-agent", cursor_type="none", zebra_stripes=True)
+            yield Static(id="volume-label")
+            yield Sparkline([], id="volume")
+            yield Static(id="response-label")
+            yield Sparkline([], id="response")
+
+    def on_mount(self) -> None:
+        self.refresh_report()
+
+    def action_period(self) -> None:
+        self.period = (self.period + 1) % len(PERIODS)
+        self.refresh_report()
+
+    def action_channel(self) -> None:
+        order: list[str | None] = [None, *self.channels]
+        self.channel = order[(order.index(self.channel) + 1) % len(order)]
+        self.refresh_report()
+
+    def refresh_report(self) -> None:
+        label, span = PERIODS[self.period]
+        now = self.desk.clock.now()
+        with self.desk.store.read() as session:
+            result = reports.report(session, since=now - span, now=now, channel=self.channel)
+        if self.channel is None:
+            self.channels = sorted(result.by_channel)
+        title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
+        title.append("   p period · c channel · esc back", style="dim")
+        self.query_one("#reports-title", Static).update(title)
+        for table_id, groups in (
+            ("#by-channel", result.by_channel),
+            ("#by-agent", result.by_agent),
+        ):
+            table = self.query_one(table_id, DataTable)
+            table.clear(columns=True)
+            table.add_columns(*COLUMNS)
+            for name, figures in sorted(groups.items()):
+                f = figures.summary()
+                table.add_row(
+                    Text(plain(name)),
+                    f["opened"],
+                    f["resolved"],
+                    f["messages_in"],
+                    f["messages_out"],
+                    _span(f["first_response_median_s"]),
+                    _span(f["first_response_p90_s"]),
+                    _span(f["resolution_median_s"]),
+                    _span(f["resolution_p90_s"]),
+                    f["failed_sends"],
+                    "/".join(str(n) for n in figures.backlog.values()),
+                )
+        days = result.days()
+        volume = [float(result.daily_in.get(day, 0)) for day in days]
+        response = [
+            statistics.median(result.daily_response_s[day]) / 60
+            if result.daily_response_s.get(day)
+            else 0.0
+            for day in days
+        ]
+        self.query_one("#volume-label", Static).update(
+            f"Customer messages per day ({days[0]} … {days[-1]}): total {int(sum(volume))}"
+        )
+        self.query_one("#volume", Sparkline).data = volume
+        best = max(response, default=0.0)
+        self.query_one("#response-label", Static).update(
+            f"Median first response per day, minutes (max {best:.0f})"
+        )
+        self.query_one("#response", Sparkline).data = response

@@ -1,0 +1,34 @@
+"""The Reports screen: opened by a key, tables and sparklines, period and
+channel switched by keys."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Sparkline, Static
+
+from omnitui.tui.app import OmniApp
+from omnitui.tui.screens.reports import ReportsScreen
+from tests.tui.conftest import Seeded
+
+
+async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, ReportsScreen)
+        by_channel = screen.query_one("#by-channel", DataTable)
+        channels = [str(by_channel.get_row_at(i)[0]) for i in range(by_channel.row_count)]
+        assert "email" in channels and "sms" in channels
+        volume = screen.query_one("#volume", Sparkline)
+        assert volume.data and sum(volume.data) > 0
+        title = str(screen.query_one("#reports-title", Static).render())
+        assert "last 7 days" in title and "all channels" in title
+        await pilot.press("c")  # first channel only
+        await pilot.pause()
+        assert by_channel.row_count == 1
+        await pilot.press("p")
+        await pilot.pause()
+        assert "last 30 days" in str(screen.query_one("#reports-title", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(pilot.app.screen, ReportsScreen)
