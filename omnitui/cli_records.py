@@ -9,7 +9,7 @@ import typer
 
 from omnitui import output
 from omnitui.cli_common import JsonOpt, UserError, handled, runtime, want_json
-from omnitui.text import first_line
+from omnitui.text import first_line, span
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
 conversations = typer.Typer(help="Conversations (threads on one channel).", no_args_is_help=True)
@@ -365,12 +365,6 @@ def _backlog(figures: dict[str, object]) -> list[object]:
     return list(buckets.values()) if isinstance(buckets, dict) else []
 
 
-def _hours(seconds: object) -> str:
-    if not isinstance(seconds, (int, float)):
-        return "-"
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
-
-
 @handled
 def report(
     ctx: typer.Context,
@@ -418,10 +412,10 @@ def report(
                     f["resolved"],
                     f["messages_in"],
                     f["messages_out"],
-                    _hours(f["first_response_median_s"]),
-                    _hours(f["first_response_p90_s"]),
-                    _hours(f["resolution_median_s"]),
-                    _hours(f["resolution_p90_s"]),
+                    span(f["first_response_median_s"]),
+                    span(f["first_response_p90_s"]),
+                    span(f["resolution_median_s"]),
+                    span(f["resolution_p90_s"]),
                     f["failed_sends"],
                     "/".join(str(n) for n in _backlog(f)),
                 )

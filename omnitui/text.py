@@ -68,3 +68,10 @@ def first_line(body: str | None, width: int = 120) -> str:
         if stripped and not stripped.startswith(">"):
             return stripped[:width]
     return ""
+
+
+def span(seconds: object) -> str:
+    """A duration for a report cell: ``45m``, ``3.5h``; ``-`` when there is none."""
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
+from omnitui.text import span
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
 from storage import reports
@@ -37,12 +38,6 @@ COLUMNS = (
     "failed",
     "waiting <1h/1-4h/4-24h/1-3d/>3d",
 )
-
-
-def _span(seconds: object) -> str:
-    if not isinstance(seconds, (int, float)):
-        return "-"
-    return f"{seconds / 3600:.1f}h" if seconds >= 3600 else f"{seconds / 60:.0f}m"
 
 
 class ReportsScreen(Screen[None]):
@@ -82,10 +77,10 @@ class ReportsScreen(Screen[None]):
         self.refresh_report()
 
     def refresh_report(self) -> None:
-        label, span = PERIODS[self.period]
+        label, length = PERIODS[self.period]
         now = self.desk.clock.now()
         with self.desk.store.read() as session:
-            result = reports.report(session, since=now - span, now=now, channel=self.channel)
+            result = reports.report(session, since=now - length, now=now, channel=self.channel)
         if self.channel is None:
             self.channels = sorted(result.by_channel)
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
@@ -106,10 +101,10 @@ class ReportsScreen(Screen[None]):
                     f["resolved"],
                     f["messages_in"],
                     f["messages_out"],
-                    _span(f["first_response_median_s"]),
-                    _span(f["first_response_p90_s"]),
-                    _span(f["resolution_median_s"]),
-                    _span(f["resolution_p90_s"]),
+                    span(f["first_response_median_s"]),
+                    span(f["first_response_p90_s"]),
+                    span(f["resolution_median_s"]),
+                    span(f["resolution_p90_s"]),
                     f["failed_sends"],
                     "/".join(str(n) for n in figures.backlog.values()),
                 )
