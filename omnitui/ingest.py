@@ -23,11 +23,12 @@ from sqlmodel import Session
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.records import (
     bulk_insert,
-    chunks,
     conversation_values,
     conversations_by_key,
     driver_executemany,
+    driver_lookup,
     driver_time,
+    driver_value_time,
     ensure_customers,
     insert_ids,
 )
@@ -158,14 +159,13 @@ def _store_messages(
 
 
 def _existing_external_ids(session: Session, account: str, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    unique = list(dict.fromkeys(ids))
-    for part in chunks(unique):
-        stmt = select(message_t.c.external_id).where(
-            message_t.c.account == account, message_t.c.external_id.in_(part)
-        )
-        found.update(eid for eid in session.execute(stmt).scalars() if eid is not None)
-    return found
+    rows = driver_lookup(
+        session,
+        "SELECT external_id FROM message WHERE account = ? AND external_id IN ({in})",
+        (account,),
+        list(dict.fromkeys(ids)),
+    )
+    return {r[0] for r in rows}
 
 
 def _customers_for(
@@ -269,12 +269,14 @@ class _EmailThreads:
         ancestors = list(
             {a for i in emails for a in email_ancestors(i.msg.in_reply_to, i.msg.references)}
         )
-        for part in chunks(ancestors):
-            stmt = select(message_t.c.email_message_id, message_t.c.conversation_id).where(
-                message_t.c.account == account, message_t.c.email_message_id.in_(part)
-            )
-            for mid, conv_id in session.execute(stmt):
-                self.by_message_id[mid] = conv_id
+        for mid, conv_id in driver_lookup(
+            session,
+            "SELECT email_message_id, conversation_id FROM message "
+            "WHERE account = ? AND email_message_id IN ({in})",
+            (account,),
+            ancestors,
+        ):
+            self.by_message_id[mid] = conv_id
         roots = list({r for i in emails if (r := self.root(i)) is not None})
         for (_ch, key), conv_id in conversations_by_key(
             session, account, [("email", r) for r in roots]
@@ -282,18 +284,19 @@ class _EmailThreads:
             self.by_root[key] = conv_id
         customer_ids = list({customers[("email", i.their)] for i in emails})
         since = utcnow() - timedelta(days=SUBJECT_WINDOW_DAYS)
-        c = conversation_t.c
-        for ids in chunks(customer_ids):
-            # Only customer_id and time in SQL, so the (customer_id,
-            # last_message_at) index serves it; a customer has few threads.
-            stmt = (
-                select(c.customer_id, c.subject, c.id, c.account, c.channel)
-                .where(c.customer_id.in_(ids), c.last_message_at >= since)
-                .order_by(c.last_message_at)
-            )
-            for customer_id, subject, conv_id, conv_account, channel in session.execute(stmt):
-                if conv_account == account and channel == "email":
-                    self.by_subject[(customer_id, normalize_subject(subject))] = conv_id
+        dialect = session.get_bind().dialect.name
+        # Only customer_id and time in SQL, so the (customer_id,
+        # last_message_at) index serves it; a customer has few threads.
+        rows = driver_lookup(
+            session,
+            "SELECT customer_id, subject, id, account, channel FROM conversation "
+            "WHERE last_message_at >= ? AND customer_id IN ({in}) ORDER BY last_message_at",
+            (driver_time(since, dialect),),
+            customer_ids,
+        )
+        for customer_id, subject, conv_id, conv_account, channel in rows:
+            if conv_account == account and channel == "email":
+                self.by_subject[(customer_id, normalize_subject(subject))] = conv_id
 
     @staticmethod
     def root(item: _Item) -> str | None:
@@ -374,19 +377,24 @@ def _insert_messages(
 
 def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     state: dict[int, dict[str, Any]] = {}
-    for part in chunks(ids):
-        stmt = select(
-            conversation_t.c.id,
-            conversation_t.c.customer_id,
-            conversation_t.c.status,
-            conversation_t.c.last_message_at,
-            conversation_t.c.waiting_since,
-            conversation_t.c.snoozed_until,
-            conversation_t.c.message_count,
-            conversation_t.c.version,
-        ).where(conversation_t.c.id.in_(part))
-        for row in session.execute(stmt).mappings():
-            state[row["id"]] = dict(row) | {"changed_status": False}
+    rows = driver_lookup(
+        session,
+        "SELECT id, customer_id, status, last_message_at, waiting_since, snoozed_until, "
+        "message_count, version FROM conversation WHERE id IN ({in})",
+        (),
+        ids,
+    )
+    for cid, customer_id, status, last, waiting, snoozed, count, version in rows:
+        state[cid] = {
+            "customer_id": customer_id,
+            "status": status,
+            "last_message_at": driver_value_time(last),
+            "waiting_since": driver_value_time(waiting),
+            "snoozed_until": driver_value_time(snoozed),
+            "message_count": count,
+            "version": version,
+            "changed_status": False,
+        }
     return state
 
 
