@@ -374,21 +374,39 @@ def report(
     json_out: JsonOpt = False,
 ) -> None:
     """Per channel and per agent: opened/resolved, messages in/out, first-response and
-    resolution time (median, p90), backlog waiting <1h/1-4h/4-24h/1-3d/>3d, failed sends."""
+    resolution time (median, p90), backlog waiting <1h/1-4h/4-24h/1-3d/>3d, failed sends.
+
+    Times are wall-clock unless the config sets [reports] business_hours; backlog ages
+    are always wall-clock."""
     from storage import reports
     from storage.models import utcnow
 
     now = utcnow()
     start = now - _duration(since)
     with runtime(ctx) as rt, rt.store().read() as session:
-        result = reports.report(session, since=start, now=now, channel=channel, agent=agent)
+        result = reports.report(
+            session,
+            since=start,
+            now=now,
+            channel=channel,
+            agent=agent,
+            hours=rt.config.business_hours,
+        )
     by_channel = {k: v.summary() for k, v in sorted(result.by_channel.items())}
     by_agent = {k: v.summary() for k, v in sorted(result.by_agent.items())}
     if want_json(ctx, json_out):
         output.print_json(
-            {"since": start, "now": now, "by_channel": by_channel, "by_agent": by_agent}
+            {
+                "since": start,
+                "now": now,
+                "clock": result.clock,
+                "by_channel": by_channel,
+                "by_agent": by_agent,
+            }
         )
         return
+    clock = "wall clock" if result.hours is None else result.clock
+    output.say(f"Response and resolution times: {clock}")
     for title, groups in (("channel", by_channel), ("agent", by_agent)):
         output.print_table(
             f"By {title}, since {output.when(start)}",

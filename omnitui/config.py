@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from providers.registry import KINDS, ProviderUnavailable, load_provider_class
 from providers.settings import AccountSettings
+from storage.business_hours import BusinessHours, parse_schedule, parse_timezone
 
 if TYPE_CHECKING:
     from providers.base import Provider
@@ -32,6 +33,7 @@ TOP_LEVEL = {
     "agent": {"name", "default_region", "theme"},
     "snippets": None,  # any name
     "keymap": None,  # any binding id
+    "reports": {"business_hours", "timezone"},
     "accounts": None,  # checked per kind
 }
 SECRET_TIMEOUT = 10.0
@@ -51,6 +53,8 @@ class AppConfig:
     snippets: dict[str, str] = field(default_factory=dict)
     keymap: dict[str, str] = field(default_factory=dict)
     theme: str = "dark"
+    #: when set, report response and resolution times count only these hours
+    business_hours: BusinessHours | None = None
 
 
 def default_config_path() -> Path:
@@ -152,6 +156,7 @@ def load_config(path: Path) -> AppConfig:
     accounts = _accounts(path, where, data.get("accounts", []))
     agent = _table(path, where, data, "agent")
     database = _table(path, where, data, "database")
+    reports = _table(path, where, data, "reports")
     return AppConfig(
         path=path,
         database_url=_string(path, where, database, "database", "url"),
@@ -161,6 +166,7 @@ def load_config(path: Path) -> AppConfig:
         snippets=_strings(path, where, data, "snippets"),
         keymap=_strings(path, where, data, "keymap"),
         theme=_string(path, where, agent, "agent", "theme") or "dark",
+        business_hours=_business_hours(path, where, reports),
     )
 
 
@@ -191,6 +197,24 @@ def _strings(path: Path, where: _Locator, data: dict[str, Any], name: str) -> di
             at = _where(path, where.line(name, key), f"{name}.{key}")
             raise ConfigError(f"{at}: must be a string in quotes")
     return dict(table)
+
+
+def _business_hours(path: Path, where: _Locator, reports: dict[str, Any]) -> BusinessHours | None:
+    schedule = _string(path, where, reports, "reports", "business_hours")
+    zone = _string(path, where, reports, "reports", "timezone")
+    try:
+        tz = parse_timezone(zone if zone is not None else "UTC")
+    except ValueError as exc:
+        line = where.line("reports", "timezone")
+        raise ConfigError(f"{_where(path, line, 'reports.timezone')}: {exc}") from None
+    if schedule is None:
+        return None
+    try:
+        days, start, end = parse_schedule(schedule)
+    except ValueError as exc:
+        line = where.line("reports", "business_hours")
+        raise ConfigError(f"{_where(path, line, 'reports.business_hours')}: {exc}") from None
+    return BusinessHours(days, start, end, tz)
 
 
 def _accounts(path: Path, where: _Locator, raw: Any) -> tuple[AccountSettings, ...]:

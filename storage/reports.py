@@ -15,6 +15,11 @@ Definitions (also shown in ``omnitui report --help``):
   period.
 * backlog: open and pending conversations waiting for us now, by how long.
 * failed sends: outgoing messages of the period that are failed or unconfirmed.
+
+With ``hours`` (the config's ``[reports] business_hours``), first-response and
+resolution times count only business seconds (see :mod:`storage.business_hours`);
+without, wall-clock seconds. Backlog ages are always wall-clock: how long a
+customer has been waiting, as they see it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from storage.business_hours import BusinessHours
 from storage.db import utc
 from storage.models import audit_t, conversation_t, message_t
 
@@ -83,6 +89,13 @@ class Report:
     #: per day (YYYY-MM-DD, UTC): customer messages, and first-response times
     daily_in: dict[str, int] = field(default_factory=dict)
     daily_response_s: dict[str, list[float]] = field(default_factory=dict)
+    #: the clock of the response and resolution times: business hours, or wall time
+    hours: BusinessHours | None = None
+
+    @property
+    def clock(self) -> str:
+        """``wall``, or ``business hours Mon-Fri 09:00-17:00 Europe/Berlin``."""
+        return "wall" if self.hours is None else f"business hours {self.hours}"
 
     def days(self) -> list[str]:
         """Every day of the period, oldest first."""
@@ -97,13 +110,20 @@ def report(
     now: datetime,
     channel: str | None = None,
     agent: str | None = None,
+    hours: BusinessHours | None = None,
 ) -> Report:
+    """The figures of ``since`` to ``now``; times in business seconds of ``hours`` if given."""
     c, m, a = conversation_t.c, message_t.c, audit_t.c
     channels: dict[str, Figures] = defaultdict(Figures)
     agents: dict[str, Figures] = defaultdict(Figures)
 
     def keep(conv_channel: str, assignee: str | None) -> bool:
         return (channel is None or conv_channel == channel) and (agent is None or assignee == agent)
+
+    def seconds(start: datetime, end: datetime) -> float:
+        if hours is None:
+            return (end - start).total_seconds()
+        return hours.seconds_between(start, end)
 
     def both(conv_channel: str, assignee: str | None) -> list[Figures]:
         return [channels[conv_channel], agents[assignee or "(unassigned)"]]
@@ -135,13 +155,13 @@ def report(
             continue
         f = firsts.get(r.id, {})
         answered = "in" in f and "out" in f and f["out"] >= f["in"]
+        response = seconds(f["in"], f["out"]) if answered else 0.0
         if answered:
-            day = str(f["in"].date())
-            daily_response.setdefault(day, []).append((f["out"] - f["in"]).total_seconds())
+            daily_response.setdefault(str(f["in"].date()), []).append(response)
         for fig in both(r.channel, r.assignee):
             fig.opened += 1
             if answered:
-                fig.first_response_s.append((f["out"] - f["in"]).total_seconds())
+                fig.first_response_s.append(response)
     # resolved in the period (first "resolved" per conversation)
     resolved_at: dict[int, datetime] = {}
     for conv_id, at, detail in session.execute(
@@ -160,9 +180,10 @@ def report(
     )
     for r in resolved:
         if keep(r.channel, r.assignee):
+            resolution = seconds(utc(r.created_at), resolved_at[r.id])
             for fig in both(r.channel, r.assignee):
                 fig.resolved += 1
-                fig.resolution_s.append((resolved_at[r.id] - utc(r.created_at)).total_seconds())
+                fig.resolution_s.append(resolution)
     # messages of the period, and customer messages per day
     daily_in: dict[str, int] = defaultdict(int)
     for conv_channel, assignee, day, n in session.execute(
@@ -187,7 +208,7 @@ def report(
                     fig.messages_out += n
                     if status in ("failed", "unconfirmed"):
                         fig.failed_sends += n
-    # backlog now
+    # backlog now, in wall-clock time whatever ``hours`` says
     for conv_channel, assignee, waiting in session.execute(
         select(c.channel, c.assignee, c.waiting_since).where(
             c.status.in_(("open", "pending")), c.waiting_since.is_not(None)
@@ -205,4 +226,5 @@ def report(
         by_agent=dict(agents),
         daily_in=dict(daily_in),
         daily_response_s=daily_response,
+        hours=hours,
     )

@@ -211,10 +211,11 @@ def test_broken_config_exits_2_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and proc.stdout == ""
 
 
-def test_report_json_and_bad_period(cli: Any) -> None:
+def test_report_json_and_bad_period(cli: Any, tmp_path: Path) -> None:
     synced(cli)
     doc = as_json(cli("report", "--since", "30d", "--json"))
-    assert set(doc) == {"since", "now", "by_channel", "by_agent"}
+    assert set(doc) == {"since", "now", "clock", "by_channel", "by_agent"}
+    assert doc["clock"] == "wall"
     assert {
         "opened",
         "resolved",
@@ -228,3 +229,9 @@ def test_report_json_and_bad_period(cli: Any) -> None:
         "failed_sends",
     } <= set(doc["by_channel"]["email"])
     assert "7d, 24h" in cli("report", "--since", "soon", code=2).stderr
+    config = tmp_path / "config.toml"
+    hours = '[reports]\nbusiness_hours = "Mon-Fri 09:00-17:00"\ntimezone = "Europe/Berlin"\n'
+    config.write_text(CONFIG + hours, encoding="utf-8")
+    clock = "business hours Mon-Fri 09:00-17:00 Europe/Berlin"
+    assert as_json(cli("report", "--json"))["clock"] == clock
+    assert f"Response and resolution times: {clock}" in cli("report").stdout

@@ -16,6 +16,7 @@ from omnitui.config import (
     write_example_config,
 )
 from providers.settings import MatrixSettings, TelegramSettings
+from storage.business_hours import BusinessHours
 
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
@@ -72,6 +73,86 @@ def test_the_example_loads_and_both_copies_agree() -> None:
     config = load_config(example)
     assert [a.kind for a in config.accounts] == ["demo"]
     assert config.default_region == "US" and "thanks" in config.snippets
+
+
+def test_the_commented_business_hours_in_the_example_are_valid(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    assert load_config(ROOT / "config.example.toml").business_hours is None
+    for key in ("business_hours", "timezone"):
+        assert f"\n# {key} = " in text
+        text = text.replace(f"\n# {key} = ", f"\n{key} = ")
+    full = tmp_path / "hours.toml"
+    full.write_text(text)
+    hours = load_config(full).business_hours
+    assert str(hours) == "Mon-Fri 09:00-17:00 Europe/Berlin"
+
+
+def test_reports_section(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[reports]\nbusiness_hours = "Sun-Thu 08:00-16:30"\ntimezone = "Asia/Dubai"\n')
+    assert load_config(path).business_hours == BusinessHours.parse(
+        "Sun-Thu 08:00-16:30", "Asia/Dubai"
+    )
+    path.write_text('[reports]\nbusiness_hours = "Mon-Fri 09:00-17:00"\n')
+    assert str(load_config(path).business_hours) == "Mon-Fri 09:00-17:00 UTC"
+    path.write_text('[reports]\ntimezone = "Europe/Berlin"\n')  # checked, but no hours: wall
+    assert load_config(path).business_hours is None
+
+
+@pytest.mark.parametrize(
+    ("lines", "line", "expected"),
+    [
+        (
+            ['business_hours = "Mon-Fry 09:00-17:00"'],
+            3,
+            ["reports.business_hours", "'Fry' is not a day", "did you mean 'Fri'", "'Mon-Fri'"],
+        ),
+        (
+            ['business_hours = "Mon-Fri-Sat 09:00-17:00"'],
+            3,
+            ["reports.business_hours", "not a day or a range of days", "first-last"],
+        ),
+        (
+            ['business_hours = "Mon-Fri 9am-5pm"'],
+            3,
+            ["reports.business_hours", "'9am' is not a time of day", "HH:MM"],
+        ),
+        (
+            ['business_hours = "Mon-Fri"'],
+            3,
+            ["reports.business_hours", "write the days, then the hours", "09:00-17:00"],
+        ),
+        (
+            ['business_hours = "Mon-Fri 17:00-09:00"'],
+            3,
+            ["reports.business_hours", "end at 09:00, not after they start at 17:00"],
+        ),
+        (
+            ['business_hours = "Mon-Fri 09:00-17:00"', 'timezone = "Europe/Berln"'],
+            4,
+            ["reports.timezone", "unknown time zone 'Europe/Berln'", "'Europe/Berlin'?", "IANA"],
+        ),
+        (
+            ['time_zone = "UTC"'],
+            3,
+            ["reports.time_zone", "unknown key", "did you mean 'timezone'"],
+        ),
+        (
+            ["business_hours = 9"],
+            3,
+            ["reports.business_hours", "must be a string in quotes"],
+        ),
+    ],
+)
+def test_reports_mistakes(tmp_path: Path, lines: list[str], line: int, expected: list[str]) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("# reports\n[reports]\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}, line {line}, ")
+    for part in expected:
+        assert part in message
 
 
 def test_every_commented_account_in_the_example_is_valid(

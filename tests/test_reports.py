@@ -9,11 +9,13 @@ from sqlalchemy import update
 from omnitui import services
 from omnitui.ingest import ingest
 from storage import reports
+from storage.business_hours import BusinessHours
 from storage.db import Store
 from storage.models import audit_t, conversation_t
 from tests.helpers import T0, at, batch, email, sms
 
 HOUR = 3600.0
+FRIDAY_4PM = -(2 * 24 + 17) * 60  # Friday 27 February 2026 16:00 UTC, in minutes from T0
 
 
 def seed(store: Store) -> dict[str, int]:
@@ -110,3 +112,36 @@ def test_daily_series(store: Store) -> None:
     assert r.days() == ["2026-03-01", "2026-03-02"]
     assert r.daily_in == {"2026-03-02": 4}
     assert sorted(r.daily_response_s["2026-03-02"]) == [0.5 * HOUR, 2 * HOUR]
+
+
+def test_business_hours(store: Store) -> None:
+    ingest(
+        store,
+        "shop",
+        batch(
+            sms("D1", "+14155550133", minutes=FRIDAY_4PM),  # D: asked Friday 16:00
+            sms("D2", "+14155550133", direction="out", minutes=60),  # answered Monday 10:00
+            sms("E1", "+14155550144", minutes=FRIDAY_4PM),  # E: waiting since Friday 16:00
+        ),
+    )
+    with store.read() as s:
+        ids = {row.their_address: row.id for row in s.execute(conversation_t.select())}
+    services.set_status(store, ids["+14155550133"], "resolved", "alice")
+    with store.write() as s:
+        s.execute(update(conversation_t).values(created_at=at(FRIDAY_4PM)))
+        s.execute(update(audit_t).where(audit_t.c.action == "status").values(at=at(120)))
+    office = BusinessHours.parse("Mon-Fri 09:00-17:00")
+    now = T0 + timedelta(hours=5)
+    with store.read() as s:
+        business = reports.report(s, since=T0 - timedelta(days=7), now=now, hours=office)
+        wall = reports.report(s, since=T0 - timedelta(days=7), now=now)
+    b, w = business.by_channel["sms"], wall.by_channel["sms"]
+    # Friday 16-17 and Monday 09-10; on the wall, 66 h
+    assert b.first_response_s == [2 * HOUR] and w.first_response_s == [66 * HOUR]
+    # resolved Monday 11:00: Friday 16-17 and Monday 09-11
+    assert b.resolution_s == [3 * HOUR] and w.resolution_s == [67 * HOUR]
+    assert business.daily_response_s == {"2026-02-27": [2 * HOUR]}
+    # the backlog stays wall-clock: E has waited 70 h (6 business hours)
+    assert b.backlog == w.backlog and b.backlog["1-3d"] == 1
+    assert business.clock == "business hours Mon-Fri 09:00-17:00 UTC"
+    assert wall.clock == "wall"

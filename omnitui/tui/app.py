@@ -215,7 +215,7 @@ class OmniApp(App[None]):
         self.push_screen(HelpScreen(self.keymap))
 
     def action_reports(self) -> None:
-        self.push_screen(ReportsScreen(self.desk))
+        self.push_screen(ReportsScreen(self.desk, self.runtime.config.business_hours))
 
     def action_reload(self) -> None:
         self.check_changes(force=True)

@@ -22,7 +22,7 @@ async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
         volume = screen.query_one("#volume", Sparkline)
         assert volume.data and sum(volume.data) > 0
         title = str(screen.query_one("#reports-title", Static).render())
-        assert "last 7 days" in title and "all channels" in title
+        assert "last 7 days" in title and "all channels" in title and "wall clock" in title
         await pilot.press("c")  # first channel only
         await pilot.pause()
         assert by_channel.row_count == 1

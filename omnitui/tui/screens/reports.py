@@ -1,6 +1,7 @@
 """The team's numbers: tables per channel and per agent, and sparklines of
 daily customer volume and median first-response time. ``p`` switches the
-period, ``c`` the channel."""
+period, ``c`` the channel. Response and resolution times count only the
+business hours of the config when it sets them; the title says which clock."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from omnitui.text import span
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
 from storage import reports
+from storage.business_hours import BusinessHours
 
 PERIODS = (
     ("7 days", timedelta(days=7)),
@@ -47,9 +49,10 @@ class ReportsScreen(Screen[None]):
         Binding("c", "channel", "Channel", id="reports.channel"),
     ]
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, hours: BusinessHours | None = None) -> None:
         super().__init__()
         self.desk = desk
+        self.hours = hours
         self.period = 0
         self.channel: str | None = None
         self.channels: list[str] = []
@@ -80,11 +83,15 @@ class ReportsScreen(Screen[None]):
         label, length = PERIODS[self.period]
         now = self.desk.clock.now()
         with self.desk.store.read() as session:
-            result = reports.report(session, since=now - length, now=now, channel=self.channel)
+            result = reports.report(
+                session, since=now - length, now=now, channel=self.channel, hours=self.hours
+            )
         if self.channel is None:
             self.channels = sorted(result.by_channel)
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
         title.append("   p period · c channel · esc back", style="dim")
+        clock = "wall clock" if result.hours is None else result.clock
+        title.append(f"\nResponse and resolution times: {clock}", style="dim")
         self.query_one("#reports-title", Static).update(title)
         for table_id, groups in (
             ("#by-channel", result.by_channel),
