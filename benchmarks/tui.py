@@ -1,33 +1,33 @@
 """How fast the console is on a big store, next to bare Textual's floor.
 
-Builds a store of 100,000 messages from 10,000 customers (one of whom has
-2,000 messages) through ``omnitui.ingest.ingest``, then measures headless
-(``App.run_test``), in one run:
+On a store filled by ``seed.py`` (the one big customer has 5,000 messages),
+headless (``App.run_test``, 160x48), in one run:
 
-* time to the first interactive inbox frame (app built -> inbox rows shown
-  and the app idle), against an app that mounts an empty DataTable;
-* median time to open the customer with 2,000 messages (message posted ->
-  customer view mounted, timeline filled, app idle);
-* median inbox keypress-to-refresh: ``j`` (cursor move) against the same in
-  a bare 100-row DataTable, and a filter key (the page read again and every
-  row replaced) against replacing every row of that bare DataTable.
+* first interactive inbox frame: app built -> inbox rows painted and the app
+  idle; floor: an app that mounts an empty DataTable;
+* open the customer with 5,000 messages: message posted -> customer view
+  mounted, the timeline's first page painted; floor: an app pushing a screen
+  with an OptionList of as many entries;
+* inbox filter key (the page read again and every row replaced) against
+  replacing every row of a bare 100-row DataTable; ``j``/``k`` against a
+  cursor move in it;
+* resident memory (peak RSS) of a process that runs the console through all
+  of that, against one that runs the bare apps.
 
-Targets: first frame < 1 s, open customer < 150 ms, keypress < 30 ms.
-
-    .venv/bin/python benchmarks/tui.py [--messages 100000] [--customers 10000]
-        [--big 2000] [--db PATH (reuse a store built before)] [--repeat 15]
+    .venv/bin/python benchmarks/tui.py --db sqlite:///big.db [--repeat 15]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
+import json
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,82 +36,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.screen import Screen
+from textual.widgets import DataTable, OptionList
 
-from benchmarks.ingest import WORDS  # the same vocabulary as the ingest benchmark
-from omnitui.ingest import ingest
+from benchmarks.seed import BIG_ADDRESS
+from benchmarks.table import PYTHON, Figure
 from omnitui.runtime import Runtime, demo_config
 from omnitui.tui.app import make_app
 from omnitui.tui.messages import OpenCustomer
-from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
-from providers.base import InboundMessage, PollBatch
-from storage.db import open_store
 from storage.queries import list_customers
 
 SIZE = (160, 48)
-BIG_ADDRESS = "big.customer@example.com"
 
 
-def _body(rng: random.Random, words: int) -> str:
-    return " ".join(rng.choice(WORDS) for _ in range(words))
-
-
-def synthetic(messages: int, customers: int, big: int, seed: int = 1) -> list[InboundMessage]:
-    """Messages oldest first: ``big`` from one customer, the rest spread over the others."""
-    rng = random.Random(seed)
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    out: list[InboundMessage] = []
-    for i in range(messages):
-        at = t0 + timedelta(seconds=i * 20)
-        # every (messages / big)-th message is the big customer's
-        c = -1 if big and i % (messages // big) == 0 else rng.randrange(1, customers)
-        if c == -1 or c % 2 == 0:
-            sender = BIG_ADDRESS if c == -1 else f"customer{c}@example.com"
-            mid = f"<m{i}@bench.example>"
-            subject = f"Order {rng.randrange(20) if c == -1 else c} question"
-            out.append(
-                InboundMessage(
-                    external_id=mid,
-                    channel="email",
-                    from_address=sender,
-                    to_address="support@demo.omnitui.invalid",
-                    sent_at=at,
-                    body_text=_body(rng, 40),
-                    from_name="Big Customer" if c == -1 else f"Customer {c}",
-                    subject=subject,
-                    message_id=mid,
-                )
-            )
-        else:
-            out.append(
-                InboundMessage(
-                    external_id=f"SM{i:032x}",
-                    channel="sms",
-                    from_address=f"+1415{5550000 + c:07d}"[:12],
-                    to_address="+14155550123",
-                    sent_at=at,
-                    body_text=_body(rng, 12),
-                )
-            )
-    return out
-
-
-def build_store(path: Path, messages: int, customers: int, big: int) -> None:
-    store = open_store(f"sqlite:///{path}", path.parent / "data")
-    msgs = synthetic(messages, customers, big)
-    start = time.perf_counter()
-    for i in range(0, len(msgs), 2000):
-        ingest(store, "demo", PollBatch(messages=tuple(msgs[i : i + 2000]), cursors={}))
-    print(f"built {len(msgs):,} messages in {time.perf_counter() - start:.1f} s", flush=True)
-    store.close()
+class _TimelineFloor(Screen[None]):
+    def compose(self) -> ComposeResult:
+        entry = "Thanks for getting in touch. I have looked into your order. " * 3
+        yield OptionList(*(Text(f"10:0{n % 10}  Customer  {entry}") for n in range(TIMELINE_PAGE)))
 
 
 class Floor(App[None]):
-    """Bare Textual: one DataTable, optionally with rows (8 columns, like the
-    inbox); ``r`` replaces every row, as a filter change does."""
+    """Bare Textual: one DataTable (8 columns, like the inbox); ``r``
+    replaces every row, as a filter change does; ``o`` pushes a screen with a
+    timeline-sized OptionList, ``escape`` pops it."""
 
-    BINDINGS = [("r", "replace", "replace rows")]
+    BINDINGS = [("r", "replace", "replace rows"), ("o", "open", "open"), ("escape", "back", "")]
 
     def __init__(self, rows: int = 0) -> None:
         super().__init__()
@@ -138,6 +89,13 @@ class Floor(App[None]):
             for i in range(self.rows)
         )
 
+    def action_open(self) -> None:
+        self.push_screen(_TimelineFloor())
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+
 
 class Frames:
     """Times at which the app painted a frame (its ``_display`` hook), so a
@@ -163,12 +121,12 @@ class Frames:
 async def _press(pilot: Pilot[None], frames: Frames, key: str) -> float:
     start = time.perf_counter()
     await pilot.press(key)
+    await pilot.pause()
     return frames.since(start)
 
 
-async def _floor(repeat: int) -> tuple[float, float, float]:
-    """First frame of an empty DataTable; cursor move and full row replacement in a
-    100-row one."""
+async def floor(repeat: int) -> dict[str, float]:
+    """The bare apps: first frame, cursor move, row replacement, screen push."""
     start = time.perf_counter()
     app = Floor(0)
     frames = Frames(app)
@@ -179,19 +137,26 @@ async def _floor(repeat: int) -> tuple[float, float, float]:
     frames = Frames(app)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        keys = [await _press(pilot, frames, "down" if n % 2 else "up") for n in range(repeat)]
-        replace = [await _press(pilot, frames, "r") for n in range(repeat // 3)]
-    return first, statistics.median(keys), statistics.median(replace)
+        keys = [await _press(pilot, frames, "down" if n % 2 else "up") for n in range(repeat * 3)]
+        replace = [await _press(pilot, frames, "r") for _ in range(repeat)]
+        opens = []
+        for _ in range(repeat):
+            opens.append(await _press(pilot, frames, "o"))
+            await _press(pilot, frames, "escape")
+    return {
+        "first": first,
+        "key": statistics.median(keys),
+        "filter": statistics.median(replace),
+        "open": statistics.median(opens),
+    }
 
 
-def _runtime(db: Path, data: Path) -> Runtime:
-    return Runtime(
-        config=demo_config(agent="alice"), db_url=f"sqlite:///{db}", data_dir=data, demo=True
-    )
+def _runtime(url: str, data: Path) -> Runtime:
+    return Runtime(config=demo_config(agent="alice"), db_url=url, data_dir=data, demo=True)
 
 
-async def _console(db: Path, data: Path, repeat: int) -> dict[str, float]:
-    rt = _runtime(db, data)
+async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
+    rt = _runtime(url, data)
     with rt.store().read() as session:
         (big,) = list_customers(session, query=BIG_ADDRESS)
     results: dict[str, float] = {}
@@ -202,11 +167,11 @@ async def _console(db: Path, data: Path, repeat: int) -> dict[str, float]:
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, InboxScreen) and screen.table.row_count > 0
-        results["first inbox frame"] = frames.since(start)
+        results["first"] = frames.since(start)
         keys = [await _press(pilot, frames, "j" if n % 2 else "k") for n in range(repeat * 3)]
-        results["inbox keypress (j/k)"] = statistics.median(keys)
-        keys = [await _press(pilot, frames, "7" if n % 2 else "1") for n in range(repeat)]
-        results["inbox filter key (re-query)"] = statistics.median(keys)
+        results["key"] = statistics.median(keys)
+        filters = [await _press(pilot, frames, "7" if n % 2 else "1") for n in range(repeat)]
+        results["filter"] = statistics.median(filters)
         opens = []
         for _ in range(repeat):
             t = time.perf_counter()
@@ -217,40 +182,97 @@ async def _console(db: Path, data: Path, repeat: int) -> dict[str, float]:
             opens.append(frames.since(t))
             await pilot.press("escape")
             await pilot.pause()
-        results["open customer (2,000 messages)"] = statistics.median(opens)
+        results["open"] = statistics.median(opens)
     rt.close()
     return results
 
 
-async def measure(db: Path, data: Path, repeat: int) -> None:
-    floor_frame, floor_key, floor_replace = await _floor(repeat * 3)
-    ours = await _console(db, data, repeat)
-    rows = [
-        ("first inbox frame", ours["first inbox frame"], floor_frame, 1.0),
-        ("open customer (2,000 messages)", ours["open customer (2,000 messages)"], None, 0.150),
-        ("inbox keypress (j/k)", ours["inbox keypress (j/k)"], floor_key, 0.030),
-        ("inbox filter key (re-query)", ours["inbox filter key (re-query)"], floor_replace, 0.030),
+def _peak_rss(args: list[str]) -> float:
+    """Peak resident memory (MB) of a fresh process running this file with ``args``."""
+    out = subprocess.run(
+        [PYTHON, __file__, *args], check=True, capture_output=True, text=True
+    ).stdout
+    return float(json.loads(out.splitlines()[-1])["rss_mb"])
+
+
+def measure(url: str, repeat: int) -> list[Figure]:
+    with tempfile.TemporaryDirectory() as tmp:
+        bare = asyncio.run(floor(repeat))
+        ours = asyncio.run(console(url, Path(tmp), repeat))
+    rss = _peak_rss(["--rss-of", "console", "--db", url])
+    rss_floor = _peak_rss(["--rss-of", "floor"])
+    ms = 1000
+    return [
+        Figure(
+            "TUI first interactive frame",
+            ours["first"] * ms,
+            bare["first"] * ms,
+            "ms",
+            limit=1000,
+            floor_is="Textual app mounting an empty DataTable",
+        ),
+        Figure(
+            "TUI open customer (5,000 messages)",
+            ours["open"] * ms,
+            bare["open"] * ms,
+            "ms",
+            limit=150,
+            floor_is=f"Textual screen push with a {TIMELINE_PAGE}-entry OptionList",
+        ),
+        Figure(
+            "TUI inbox filter switch",
+            ours["filter"] * ms,
+            bare["filter"] * ms,
+            "ms",
+            limit=100,
+            floor_is="replacing all rows of a bare 100-row DataTable",
+        ),
+        Figure(
+            "TUI inbox j/k",
+            ours["key"] * ms,
+            bare["key"] * ms,
+            "ms",
+            limit=30,
+            floor_is="cursor move in a bare 100-row DataTable",
+        ),
+        Figure(
+            "TUI peak RSS",
+            rss,
+            rss_floor,
+            "MB",
+            limit=300,
+            floor_is="a process running the bare Textual apps above",
+        ),
     ]
-    print(f"{'what':<34}{'omnitui':>10}{'floor':>10}{'target':>10}  ok")
-    for name, value, floor, target in rows:
-        floor_text = f"{floor * 1000:>8.1f}ms" if floor is not None else f"{'-':>10}"
-        ok = "yes" if value < target else "NO"
-        print(f"{name:<34}{value * 1000:>8.1f}ms{floor_text}{target * 1000:>8.0f}ms  {ok}")
+
+
+def _rss_run(which: str, url: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        if which == "console":
+            assert url is not None
+            asyncio.run(console(url, Path(tmp), 3))
+        else:
+            asyncio.run(floor(3))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"rss_mb": peak_kb / 1024}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--big", type=int, default=2_000)
+    parser.add_argument("--db", help="SQLAlchemy URL of a store filled by seed.py")
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--db", type=Path, help="reuse (or build once into) this SQLite file")
+    parser.add_argument("--rss-of", choices=("console", "floor"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = args.db or Path(tmp) / "bench.db"
-        if not db.exists():
-            build_store(db, args.messages, args.customers, args.big)
-        asyncio.run(measure(db, Path(tmp) / "data", args.repeat))
+    if args.rss_of:
+        _rss_run(args.rss_of, args.db)
+        return
+    if not args.db:
+        parser.error(
+            "--db is required (fill one with benchmarks/seed.py, or use benchmarks/run.py)"
+        )
+    from benchmarks.table import print_table
+
+    print_table(measure(args.db, args.repeat))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.table import Figure, print_table
 from omnitui.sync import sync_once
 from providers.settings import TwilioSettings
 from providers.twilio import PAGE_SIZE, TwilioProvider
@@ -28,14 +29,11 @@ from tests.twilio_server import TwilioServer
 OURS = "+14155550199"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=10_000)
-    args = parser.parse_args()
+def measure(messages: int = 10_000) -> Figure:
     server = TwilioServer()
     server.start()
     t0 = datetime.now(UTC) - timedelta(days=1)
-    for n in range(args.messages):
+    for n in range(messages):
         server.add_inbound(
             f"+1415555{n % 5000:04d}",
             OURS,
@@ -67,11 +65,22 @@ def main() -> None:
             store.close()
     finally:
         server.stop()
-    assert listed == args.messages and report.stored == args.messages, (listed, report)
-    print(f"{'what':<44}{'messages/s':>12}")
-    print(f"{'bare SDK messages.list (floor)':<44}{floor:>12,.0f}")
-    print(f"{'omnitui poll + ingest into SQLite':<44}{ours:>12,.0f}")
-    print(f"{'ratio (target >= 0.50)':<44}{ours / floor:>12.2f}")
+    assert listed == messages and report.stored == messages, (listed, report)
+    return Figure(
+        f"Twilio poll + ingest, {messages:,} SMS",
+        ours,
+        floor,
+        "msg/s",
+        min_ratio=0.5,
+        floor_is="bare Twilio SDK messages.list over the same pages",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    args = parser.parse_args()
+    print_table([measure(args.messages)])
 
 
 if __name__ == "__main__":

@@ -222,6 +222,7 @@ def conversation_values(
         "status": "open",
         "last_message_at": at,
         "message_count": 0,
-        "created_at": utcnow(),
+        # a conversation starts with its first message (imported history too)
+        "created_at": min(at, utcnow()),
         "version": 1,
     }

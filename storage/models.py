@@ -49,6 +49,7 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_status_activity", "status", "last_message_at"),
         Index("ix_conversation_assignee_activity", "assignee", "last_message_at"),
         Index("ix_conversation_customer_activity", "customer_id", "last_message_at"),
+        Index("ix_conversation_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -78,6 +79,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_customer_sent", "customer_id", "sent_at"),
         Index("ix_message_status", "status"),
         Index("ix_message_email_id", "account", "email_message_id"),
+        Index("ix_message_sent", "sent_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -156,6 +158,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_customer_at", "customer_id", "at"),
         Index("ix_audit_conversation_at", "conversation_id", "at"),
+        Index("ix_audit_at", "at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -373,8 +373,16 @@ def _terms(query: str) -> list[str]:
     return _WORD.findall(query)[:16]
 
 
+#: How many of the most recently stored matches are ordered by time for a
+#: page of results: a common word matches a good part of a big store, and
+#: sorting all of those would make every search as slow as the store is big.
+SEARCH_WINDOW = 2000
+
+
 def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
-    """Messages and notes matching every word of ``query`` (prefixes match), newest first."""
+    """Messages and notes matching every word of ``query`` (prefixes match),
+    newest first, taken from the :data:`SEARCH_WINDOW` most recently stored
+    matches of each."""
     terms = _terms(query)
     if not terms:
         return []
@@ -384,8 +392,8 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     note_match: ColumnElement[bool]
     if dialect == "sqlite":
         fts = " ".join(f'"{t}"*' for t in terms)
-        msg_match = m.id.in_(_fts_rowids("message_fts", fts))
-        note_match = n.id.in_(_fts_rowids("note_fts", fts))
+        msg_match = m.id.in_(_fts_rowids("message_fts", fts, SEARCH_WINDOW))
+        note_match = n.id.in_(_fts_rowids("note_fts", fts, SEARCH_WINDOW))
     else:
         tsq = " & ".join(f"{t}:*" for t in terms)
         msg_match = _tsmatch("message", tsq)
@@ -424,11 +432,15 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     return hits[:limit]
 
 
-def _fts_rowids(table: str, query: str) -> Select[Any]:
+def _fts_rowids(table: str, query: str, window: int) -> Select[Any]:
+    # FTS5 walks its index backwards by rowid and stops at the window
+    rowid = literal_column("rowid")
     return (
-        select(literal_column("rowid"))
+        select(rowid)
         .select_from(text(table))
         .where(text(f"{table} MATCH :q").bindparams(q=query))
+        .order_by(rowid.desc())
+        .limit(window)
     )
 
 
@@ -533,12 +545,14 @@ def account_health(session: Session, accounts: list[str]) -> list[AccountHealth]
             {},
         )
     m = message_t.c
+    # Driven by the status index: the unfinished few, whatever the account's size.
     for account, status, count in session.execute(
         select(m.account, m.status, func.count())
-        .where(m.direction == "out", m.status.in_(OUTBOX_PENDING), m.account.in_(accounts))
+        .where(m.direction == "out", m.status.in_(OUTBOX_PENDING))
         .group_by(m.account, m.status)
     ):
-        health[account].outbox[status] = count
+        if account in health:
+            health[account].outbox[status] = count
     return list(health.values())
 
 

@@ -103,6 +103,16 @@ class Report:
         return [str(first + timedelta(days=n)) for n in range((last - first).days + 1)]
 
 
+def _owners(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(channel, assignee) of each conversation in ``ids``."""
+    c = conversation_t.c
+    owners: dict[int, tuple[str, str | None]] = {}
+    for start in range(0, len(ids), 500):
+        stmt = select(c.id, c.channel, c.assignee).where(c.id.in_(ids[start : start + 500]))
+        owners.update({conv_id: (ch, who) for conv_id, ch, who in session.execute(stmt)})
+    return owners
+
+
 def report(
     session: Session,
     *,
@@ -184,30 +194,29 @@ def report(
             for fig in both(r.channel, r.assignee):
                 fig.resolved += 1
                 fig.resolution_s.append(resolution)
-    # messages of the period, and customer messages per day
+    # messages of the period, and customer messages per day: grouped per
+    # conversation from the sent_at index, then each conversation's channel and
+    # assignee by primary key (a join would make the planner walk conversations)
     daily_in: dict[str, int] = defaultdict(int)
-    for conv_channel, assignee, day, n in session.execute(
-        select(c.channel, c.assignee, func.date(m.sent_at), func.count())
-        .join(conversation_t, c.id == m.conversation_id)
-        .where(m.sent_at >= since, m.direction == "in")
-        .group_by(c.channel, c.assignee, func.date(m.sent_at))
-    ):
-        if keep(conv_channel, assignee):
-            daily_in[str(day)[:10]] += n
-    for conv_channel, assignee, direction, status, n in session.execute(
-        select(c.channel, c.assignee, m.direction, m.status, func.count())
-        .join(conversation_t, c.id == m.conversation_id)
+    counts = session.execute(
+        select(m.conversation_id, func.date(m.sent_at), m.direction, m.status, func.count())
         .where(m.sent_at >= since)
-        .group_by(c.channel, c.assignee, m.direction, m.status)
-    ):
-        if keep(conv_channel, assignee):
-            for fig in both(conv_channel, assignee):
-                if direction == "in":
-                    fig.messages_in += n
-                else:
-                    fig.messages_out += n
-                    if status in ("failed", "unconfirmed"):
-                        fig.failed_sends += n
+        .group_by(m.conversation_id, func.date(m.sent_at), m.direction, m.status)
+    ).all()
+    owners = _owners(session, list({row[0] for row in counts}))
+    for conv_id, day, direction, status, n in counts:
+        conv_channel, assignee = owners[conv_id]
+        if not keep(conv_channel, assignee):
+            continue
+        if direction == "in":
+            daily_in[str(day)[:10]] += n
+        for fig in both(conv_channel, assignee):
+            if direction == "in":
+                fig.messages_in += n
+            else:
+                fig.messages_out += n
+                if status in ("failed", "unconfirmed"):
+                    fig.failed_sends += n
     # backlog now, in wall-clock time whatever ``hours`` says
     for conv_channel, assignee, waiting in session.execute(
         select(c.channel, c.assignee, c.waiting_since).where(
