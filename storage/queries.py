@@ -434,7 +434,7 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
 
 def _fts_rowids(table: str, query: str, window: int) -> Select[Any]:
     # FTS5 walks its index backwards by rowid and stops at the window
-    rowid = literal_column("rowid")
+    rowid: ColumnElement[int] = literal_column("rowid")
     return (
         select(rowid)
         .select_from(text(table))
