@@ -115,6 +115,7 @@ def cli_figures(url: str, repeat: int) -> list[Figure]:
         )
         help_ = process_ms([*OMNITUI, "--help"], repeat, env)
         bare = process_ms([PYTHON, "-c", "pass"], repeat, env)
+        libraries = process_ms([PYTHON, "-c", LIBRARIES], repeat, env)
     return [
         Figure(
             "conversations list --json (100)",
@@ -124,10 +125,19 @@ def cli_figures(url: str, repeat: int) -> list[Figure]:
             limit=300,
             floor_is="python + bare driver: the same inbox query, printed as JSON",
         ),
+        Figure(
+            "(imports of typer, pydantic, SQLAlchemy, SQLModel)",
+            libraries,
+            bare,
+            "ms",
+            floor_is="python -c pass; what any command costs before it does anything",
+        ),
         Figure("report --since 7d --json", report, None, "ms", limit=2000),
         Figure("omnitui --help", help_, bare, "ms", limit=300, floor_is="python -c pass"),
     ]
 
+
+LIBRARIES = "import typer._adapters, sqlalchemy.orm, sqlmodel"
 
 SDK_SEND = """
 import sys

@@ -39,16 +39,13 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, OptionList
 
-from benchmarks.seed import BIG_ADDRESS
 from benchmarks.table import PYTHON, Figure
-from omnitui.runtime import Runtime, demo_config
-from omnitui.tui.app import make_app
-from omnitui.tui.messages import OpenCustomer
-from omnitui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
-from omnitui.tui.screens.inbox import InboxScreen
-from storage.queries import list_customers
 
 SIZE = (160, 48)
+BIG_ADDRESS = "big.customer@example.com"  # seed.py's customer with 5,000 messages
+#: Timeline entries the console shows first (omnitui.tui.screens.customer),
+#: repeated here so that the floor's process imports nothing of omnitui.
+TIMELINE_PAGE = 40
 
 
 class _TimelineFloor(Screen[None]):
@@ -151,12 +148,16 @@ async def floor(repeat: int) -> dict[str, float]:
     }
 
 
-def _runtime(url: str, data: Path) -> Runtime:
-    return Runtime(config=demo_config(agent="alice"), db_url=url, data_dir=data, demo=True)
-
-
 async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
-    rt = _runtime(url, data)
+    from omnitui.runtime import Runtime, demo_config
+    from omnitui.tui.app import make_app
+    from omnitui.tui.messages import OpenCustomer
+    from omnitui.tui.screens import customer as customer_screen
+    from omnitui.tui.screens.inbox import InboxScreen
+    from storage.queries import list_customers
+
+    assert customer_screen.TIMELINE_PAGE == TIMELINE_PAGE
+    rt = Runtime(config=demo_config(agent="alice"), db_url=url, data_dir=data, demo=True)
     with rt.store().read() as session:
         (big,) = list_customers(session, query=BIG_ADDRESS)
     results: dict[str, float] = {}
@@ -178,7 +179,10 @@ async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
             app.post_message(OpenCustomer(big.id))
             await pilot.pause()
             customer = app.screen
-            assert isinstance(customer, CustomerScreen) and customer.timeline.option_count > 0
+            assert (
+                isinstance(customer, customer_screen.CustomerScreen)
+                and customer.timeline.option_count > 0
+            )
             opens.append(frames.since(t))
             await pilot.press("escape")
             await pilot.pause()
