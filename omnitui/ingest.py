@@ -12,6 +12,7 @@ runs near the speed of the database itself (``benchmarks/ingest.py``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
 from omnitui.records import (
     bulk_insert,
     conversation_values,
@@ -28,7 +29,6 @@ from omnitui.records import (
     driver_executemany,
     driver_lookup,
     driver_time,
-    driver_value_time,
     ensure_customers,
     insert_ids,
 )
@@ -90,10 +90,23 @@ class _Item:
     their: str
     ours: str
     sent_at: datetime
+    #: ``sent_at`` as the driver stores it (SQLite: sortable UTC text), which
+    #: is also how the conversation summary is compared and written back
+    stored_at: object = None
     conversation_id: int | None = None
 
 
+#: A number already in E.164 form, as Twilio and WhatsApp give every number.
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
 def _normalized(channel: str, address: str, region: str) -> str:
+    if channel in PHONE_CHANNELS:
+        # Services give canonical E.164 numbers: taken as they are, not parsed
+        # against the whole numbering plan (a tenth of a millisecond each).
+        bare = address[len("whatsapp:") :] if address.startswith("whatsapp:") else address
+        if _E164.fullmatch(bare):
+            return bare
     # Inbound mail must never be dropped for an odd address: keep it as given.
     try:
         return normalize_address(channel, address, region)
@@ -128,6 +141,7 @@ def _store_messages(
     known = _existing_external_ids(session, account, [m.external_id for m in messages])
     items: list[_Item] = []
     echoes: list[StatusUpdate] = []
+    dialect = session.get_bind().dialect.name
     for msg in messages:
         if msg.external_id in known:
             result.duplicates += 1
@@ -145,7 +159,8 @@ def _store_messages(
                 msg=msg,
                 their=_normalized(msg.channel, theirs, region),
                 ours=_normalized(msg.channel, ours, region),
-                sent_at=utc(msg.sent_at),
+                sent_at=(sent := utc(msg.sent_at)),
+                stored_at=driver_time(sent, dialect),
             )
         )
     result.status_updates += apply_status_updates(session, account, echoes)
@@ -339,7 +354,6 @@ def _insert_messages(
 ) -> None:
     conv_ids = list({i.conversation_id for i in items if i.conversation_id is not None})
     convs = _conversation_state(session, conv_ids)
-    dialect = session.get_bind().dialect.name
     rows: list[tuple[object, ...]] = []
     for item in items:
         msg = item.msg
@@ -360,7 +374,7 @@ def _insert_messages(
                 msg.subject,
                 msg.body_text,
                 msg.body_html,
-                driver_time(item.sent_at, dialect),
+                item.stored_at,
                 status,
                 msg.problem,
                 0,
@@ -388,9 +402,10 @@ def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[
         state[cid] = {
             "customer_id": customer_id,
             "status": status,
-            "last_message_at": driver_value_time(last),
-            "waiting_since": driver_value_time(waiting),
-            "snoozed_until": driver_value_time(snoozed),
+            # kept in driver form: compared with items' stored_at, written back as is
+            "last_message_at": last,
+            "waiting_since": waiting,
+            "snoozed_until": snoozed,
             "message_count": count,
             "version": version,
             "changed_status": False,
@@ -401,28 +416,27 @@ def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[
 def _advance(conv: dict[str, Any], item: _Item) -> None:
     """Fold one new message into its conversation's summary columns."""
     conv["message_count"] += 1
-    last = utc(conv["last_message_at"])
-    if item.sent_at > last:
-        conv["last_message_at"] = item.sent_at
+    last = conv["last_message_at"]
+    if item.stored_at > last:
+        conv["last_message_at"] = item.stored_at
     if item.msg.direction == "in":
         if conv["waiting_since"] is None:
-            conv["waiting_since"] = item.sent_at
+            conv["waiting_since"] = item.stored_at
         if conv["status"] in REOPENED_STATUSES:
             conv["status"] = "open"
             conv["changed_status"] = True
-    elif item.sent_at >= last:
+    elif item.stored_at >= last:
         conv["waiting_since"] = None
 
 
 def _save_conversation_state(session: Session, convs: Mapping[int, dict[str, Any]]) -> None:
-    dialect = session.get_bind().dialect.name
     rows = [
         (
             c["status"],
-            driver_time(c["last_message_at"], dialect),
-            driver_time(c["waiting_since"], dialect),
+            c["last_message_at"],
+            c["waiting_since"],
             # a reopened conversation is no longer snoozed
-            None if c["changed_status"] else driver_time(c["snoozed_until"], dialect),
+            None if c["changed_status"] else c["snoozed_until"],
             c["message_count"],
             # A reopen changes what an agent sees: other editors must notice.
             c["version"] + (1 if c["changed_status"] else 0),

@@ -95,7 +95,7 @@ def driver_lookup(
     """Rows of ``sql`` (``?`` placeholders; ``IN ({in})`` takes ``values``, a
     chunk at a time), through the driver: compiling an expanding ``IN`` costs
     SQLAlchemy more than the lookup costs the database. Values come back in
-    driver form (SQLite timestamps as text, see :func:`driver_value_time`)."""
+    driver form (SQLite timestamps as the text :func:`driver_time` writes)."""
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     template = sql.replace("?", mark)
@@ -108,16 +108,6 @@ def driver_lookup(
             yield from cursor.fetchall()
     finally:
         cursor.close()
-
-
-def driver_value_time(value: object) -> datetime | None:
-    """A timestamp read through the driver as an aware datetime (SQLite gives
-    the text :func:`driver_time` writes; PostgreSQL an aware datetime)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
 def _by_first(keys: Sequence[tuple[str, str]]) -> dict[str, list[str]]:

@@ -31,6 +31,7 @@ SQLITE_PRAGMAS = (
     # Checkpoint every ~40 MB of WAL rather than 4 MB: a page rewritten by
     # several ingest batches is copied back once (about 10% faster ingest).
     "PRAGMA wal_autocheckpoint=10000",
+    "PRAGMA cache_size=-32768",
 )
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

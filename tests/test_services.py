@@ -172,3 +172,22 @@ def test_notes_are_internal_and_need_a_target(store: Store) -> None:
         services.add_note(store, "alice", "x")
     with pytest.raises(ServiceError, match="empty"):
         services.add_note(store, "alice", " ", customer_id=ann)
+
+
+def test_a_number_typed_by_an_agent_meets_the_one_a_service_gave(store: Store) -> None:
+    # Ingest takes E.164 from services as is; a typed number is parsed: both
+    # must name the same customer, also through a whatsapp: prefix.
+    ingest(
+        store,
+        "shop",
+        batch(sms("SM1", "+14155550100"), sms("WA1", "whatsapp:+14155550101", channel="whatsapp")),
+    )
+    services.send_new(
+        store, ACCOUNTS, channel="sms", body="Hi", author="alice", to="+1 (415) 555-0100"
+    )
+    services.send_new(
+        store, ACCOUNTS, channel="whatsapp", body="Hi", author="alice", to="415 555 0101"
+    )
+    with store.read() as s:
+        assert len(queries.list_customers(s)) == 2
+        assert {c.message_count for c in queries.list_conversations(s, view="all")} == {2}
