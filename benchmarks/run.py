@@ -9,7 +9,8 @@ process), with the ratio and the target.
 Without ``--db`` the seeded SQLite store is kept in ``.bench/`` and reused
 by the next run (seeding a million messages takes about five minutes); a
 ``--db`` that is empty is seeded first. Ingest and Twilio polling are
-measured on their own fresh stores (see ``ingest.py``, ``twilio_poll.py``).
+measured on their own fresh stores (see ``ingest.py``, ``imap_sync.py``,
+``twilio_poll.py``); IMAP needs Dovecot (``scripts/install-test-deps.sh``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from benchmarks import ingest, scale, seed, tui, twilio_poll
+from benchmarks import imap_sync, ingest, scale, seed, tui, twilio_poll
 from benchmarks.table import Figure, print_table
 from storage.db import open_store
 from storage.models import message_t
@@ -50,7 +51,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument(
         "--only",
-        choices=("ingest", "twilio", "tui", "store", "cli"),
+        choices=("ingest", "imap", "twilio", "tui", "store", "cli"),
         action="append",
         help="measure only these (repeatable)",
     )
@@ -59,13 +60,15 @@ def main() -> None:
     bench.mkdir(exist_ok=True)
     url = args.db or f"sqlite:///{bench / f'store-{args.messages}.db'}"
     data = bench / "data"
-    only = set(args.only or ("ingest", "twilio", "tui", "store", "cli"))
+    only = set(args.only or ("ingest", "imap", "twilio", "tui", "store", "cli"))
     started = time.perf_counter()
     if only & {"tui", "store", "cli"}:
         _seeded(url, data, args.messages)
     figures: list[Figure] = []
     if "ingest" in only:
         figures.append(ingest.measure())
+    if "imap" in only:
+        figures.append(imap_sync.measure())
     if "twilio" in only:
         figures.append(twilio_poll.measure())
     if "tui" in only:

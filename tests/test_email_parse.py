@@ -574,3 +574,34 @@ def test_corpus_never_crashes() -> None:
             if reason:
                 problems[reason] += 1
     print(f"\n{len(files)} corpus messages; problems: {dict(problems) or 'none'}")
+
+
+SIMPLE_ADDRESSES = [
+    "ann@example.com",
+    "  ann@example.com ",
+    "Ann Example <ann@example.com>",
+    '"Example, Ann" <ann.b@mail.example.co.uk>',
+    "<ann@example.com>",
+    "O'Brien <o.brien+support@example.com>",
+    '"Dr. Ann Q. Example" <ann@example.com>',
+]
+
+
+@pytest.mark.parametrize("raw", SIMPLE_ADDRESSES)
+def test_plain_addresses_read_directly_as_the_general_parsers_read_them(raw: str) -> None:
+    assert email_parse._SIMPLE_ADDRESS.fullmatch(raw), raw
+    msg = EmailMessage()
+    msg["From"] = raw
+    assert email_parse._addresses(msg, "From") == email_parse._any_addresses("From", raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "=?utf-8?q?J=C3=BCrgen?= <j@example.com>",
+        "a@example.com, b@example.com",
+        "Ann (x) <a@b.org>",
+    ],
+)
+def test_other_addresses_take_the_general_parsers(raw: str) -> None:
+    assert not email_parse._SIMPLE_ADDRESS.fullmatch(raw)
