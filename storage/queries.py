@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     ScalarSelect,
     Select,
+    Table,
     and_,
     case,
     func,
@@ -381,23 +382,14 @@ SEARCH_WINDOW = 2000
 
 def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     """Messages and notes matching every word of ``query`` (prefixes match),
-    newest first, taken from the :data:`SEARCH_WINDOW` most recently stored
-    matches of each."""
+    newest first (on SQLite: among the :data:`SEARCH_WINDOW` most recently
+    stored matches of each)."""
     terms = _terms(query)
     if not terms:
         return []
-    dialect = session.get_bind().dialect.name
     m, n = message_t.c, note_t.c
-    msg_match: ColumnElement[bool]
-    note_match: ColumnElement[bool]
-    if dialect == "sqlite":
-        fts = " ".join(f'"{t}"*' for t in terms)
-        msg_match = m.id.in_(_fts_rowids("message_fts", fts, SEARCH_WINDOW))
-        note_match = n.id.in_(_fts_rowids("note_fts", fts, SEARCH_WINDOW))
-    else:
-        tsq = " & ".join(f"{t}:*" for t in terms)
-        msg_match = _tsmatch("message", tsq)
-        note_match = _tsmatch("note", tsq)
+    msg_ids = _matching_ids(session, message_t, m.sent_at, terms, limit)
+    note_ids = _matching_ids(session, note_t, n.created_at, terms, limit)
     msgs = (
         select(
             m.id,
@@ -410,14 +402,14 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
             m.sent_at,
         )
         .join(customer_t, customer_t.c.id == m.customer_id)
-        .where(msg_match)
+        .where(m.id.in_(msg_ids))
         .order_by(m.sent_at.desc())
         .limit(limit)
     )
     notes = (
         select(n.id, n.customer_id, customer_t.c.name, n.conversation_id, n.body, n.created_at)
         .join(customer_t, customer_t.c.id == n.customer_id)
-        .where(note_match)
+        .where(n.id.in_(note_ids))
         .order_by(n.created_at.desc())
         .limit(limit)
     )
@@ -430,6 +422,44 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[SearchHit]:
     ]
     hits.sort(key=lambda h: h.at, reverse=True)
     return hits[:limit]
+
+
+def _matching_ids(
+    session: Session, table: Table, at: ColumnElement[datetime], terms: list[str], limit: int
+) -> Select[Any] | list[int]:
+    """The rows of ``table`` among which the newest ``limit`` matches are."""
+    if session.get_bind().dialect.name == "sqlite":
+        fts = " ".join(f'"{t}"*' for t in terms)
+        return _fts_rowids(f"{table.name}_fts", fts, SEARCH_WINDOW)
+    # PostgreSQL walks the time index testing each row when it believes a
+    # word is common, which is right for common words and costs a second for
+    # a rare one; and it cannot tell how many rows a prefix matches unless its
+    # statistics list the word. So: where the statistics say common, walk;
+    # otherwise read the matches from the GIN index alone (a bitmap scan,
+    # at most a window of rows) and, if the window is not full, those are
+    # all of them; if it is full, the word is common after all: walk.
+    match = _tsmatch(table.name, " & ".join(f"{t}:*" for t in terms))
+    newest = select(table.c.id).where(match).order_by(at.desc()).limit(limit)
+    if _estimated_rows(session, select(table.c.id).where(match)) < COMMON_MATCHES:
+        session.execute(text("SET LOCAL enable_indexscan = off"))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        few = session.execute(select(table.c.id, at).where(match).limit(SEARCH_WINDOW + 1)).all()
+        session.execute(text("SET LOCAL enable_indexscan = on"))
+        session.execute(text("SET LOCAL enable_seqscan = on"))
+        if len(few) <= SEARCH_WINDOW:
+            return [row[0] for row in sorted(few, key=lambda row: row[1], reverse=True)[:limit]]
+    return list(session.execute(newest).scalars())
+
+
+#: Matches (by the planner's estimate) above which a word counts as common.
+COMMON_MATCHES = 20_000
+
+
+def _estimated_rows(session: Session, stmt: Select[Any]) -> float:
+    compiled = stmt.compile(session.get_bind())
+    explain = f"EXPLAIN (FORMAT JSON) {compiled}"
+    plan = session.connection().exec_driver_sql(explain, compiled.params).scalar_one()
+    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _fts_rowids(table: str, query: str, window: int) -> Select[Any]:

@@ -37,6 +37,10 @@ from storage.business_hours import BusinessHours
 from storage.db import utc
 from storage.models import audit_t, conversation_t, message_t
 
+#: conversation ids per IN (...) lookup: a long period has more than any
+#: engine takes in one statement
+CHUNK = 500
+
 BACKLOG_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("<1h", timedelta(hours=1)),
     ("1-4h", timedelta(hours=4)),
@@ -107,8 +111,8 @@ def _owners(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None
     """(channel, assignee) of each conversation in ``ids``."""
     c = conversation_t.c
     owners: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), 500):
-        stmt = select(c.id, c.channel, c.assignee).where(c.id.in_(ids[start : start + 500]))
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(c.id, c.channel, c.assignee).where(c.id.in_(ids[start : start + CHUNK]))
         owners.update({conv_id: (ch, who) for conv_id, ch, who in session.execute(stmt)})
     return owners
 
@@ -152,8 +156,8 @@ def report(
     firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
     daily_response: dict[str, list[float]] = {}
     ids = [r.id for r in opened if keep(r.channel, r.assignee)]
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
         for conv_id, direction, at in session.execute(
             select(first.c.conversation_id, first.c.direction, first.c.first).where(
                 first.c.conversation_id.in_(part)
@@ -181,13 +185,16 @@ def report(
     ):
         if json.loads(detail or "{}").get("after", {}).get("status") == "resolved":
             resolved_at.setdefault(conv_id, utc(at))
-    resolved = (
-        session.execute(
-            select(c.id, c.channel, c.assignee, c.created_at).where(c.id.in_(list(resolved_at)))
-        ).all()
-        if resolved_at
-        else []
-    )
+    ids = list(resolved_at)
+    resolved = [
+        row
+        for start in range(0, len(ids), CHUNK)
+        for row in session.execute(
+            select(c.id, c.channel, c.assignee, c.created_at).where(
+                c.id.in_(ids[start : start + CHUNK])
+            )
+        )
+    ]
     for r in resolved:
         if keep(r.channel, r.assignee):
             resolution = seconds(utc(r.created_at), resolved_at[r.id])

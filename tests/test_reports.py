@@ -145,3 +145,28 @@ def test_business_hours(store: Store) -> None:
     assert b.backlog == w.backlog and b.backlog["1-3d"] == 1
     assert business.clock == "business hours Mon-Fri 09:00-17:00 UTC"
     assert wall.clock == "wall"
+
+
+def test_a_period_with_more_conversations_than_one_statement_takes(store: Store) -> None:
+    # thousands of ids are read a chunk at a time (PostgreSQL refuses a
+    # statement with more than 65,535 parameters; each chunk stays far below)
+    n = reports.CHUNK * 2 + 7
+    ingest(store, "shop", batch(*(email(f"m{i}", f"c{i}@example.com") for i in range(n))))
+    with store.write() as s:
+        s.execute(
+            audit_t.insert(),
+            [
+                {
+                    "at": at(60),
+                    "actor": "alice",
+                    "action": "status",
+                    "conversation_id": conv_id,
+                    "detail": '{"after": {"status": "resolved"}}',
+                }
+                for conv_id in range(1, n + 1)
+            ],
+        )
+    with store.read() as s:
+        r = reports.report(s, since=T0 - timedelta(days=1), now=T0 + timedelta(hours=5))
+    figures = r.by_channel["email"].summary()
+    assert (figures["opened"], figures["resolved"], figures["messages_in"]) == (n, n, n)
