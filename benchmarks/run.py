@@ -76,6 +76,7 @@ def main() -> None:
     if "store" in only:
         store = open_store(url, data)
         figures += scale.search_figures(store, args.repeat)
+        figures += scale.report_figures(store, max(args.repeat // 3, 1))
         store.close()
     if "cli" in only:
         figures += scale.cli_figures(url, args.repeat)

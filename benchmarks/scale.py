@@ -83,6 +83,32 @@ def search_figures(store: Store, repeat: int) -> list[Figure]:
     return figures
 
 
+def report_figures(store: Store, repeat: int) -> list[Figure]:
+    """The team report over 7 and 30 days, in process (no floor)."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import reports
+
+    now = datetime.now(UTC)
+    figures = []
+    for days, limit in ((7, 500), (30, 2000)):
+
+        def run(days: int = days) -> None:
+            with store.read() as session:
+                reports.report(session, since=now - timedelta(days=days), now=now)
+
+        figures.append(
+            Figure(
+                f"report, last {days} days (in process)",
+                median_ms(run, repeat),
+                None,
+                "ms",
+                limit=limit,
+            )
+        )
+    return figures
+
+
 def _floor_list_script(url: str) -> str:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -257,7 +256,12 @@ def _rss_run(which: str, url: str | None) -> None:
             asyncio.run(console(url, Path(tmp), 3))
         else:
             asyncio.run(floor(3))
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # VmHWM: this process image's peak (ru_maxrss would carry over the
+    # parent's peak through fork and exec)
+    status = Path("/proc/self/status").read_text()
+    peak_kb = next(
+        int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")
+    )
     print(json.dumps({"rss_mb": peak_kb / 1024}))
 
 
