@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import DateTime, Table, func, insert, select
 from sqlmodel import Session
 
 from storage.models import customer_t, identity_t, utcnow
@@ -40,20 +40,20 @@ def insert_ids(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
         )
         ids = list(range(start, start + len(rows)))
         keys = list(rows[0])
+        times = {k for k in keys if _is_time(table, k)}
         values = [
-            (
-                i,
-                *(
-                    driver_time(v, dialect) if isinstance(v, datetime) else v
-                    for v in map(row.get, keys)
-                ),
-            )
+            (i, *(driver_time(row[k], dialect) if k in times else row[k] for k in keys))
             for row, i in zip(rows, ids, strict=True)
         ]
         bulk_insert(session, table, ["id", *keys], values)
         return ids
     stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [int(i) for i in session.execute(stmt, list(rows)).scalars()]
+
+
+def _is_time(table: Table, column: str) -> bool:
+    kind = table.c[column].type
+    return isinstance(getattr(kind, "impl", kind), DateTime)
 
 
 def driver_time(value: datetime | None, dialect: str) -> object:
