@@ -204,40 +204,26 @@ def measure(url: str, repeat: int) -> list[Figure]:
         ours = asyncio.run(console(url, Path(tmp), repeat))
     rss = _peak_rss(["--rss-of", "console", "--db", url])
     rss_floor = _peak_rss(["--rss-of", "floor"])
-    ms = 1000
-    return [
-        Figure(
-            "TUI first interactive frame",
-            ours["first"] * ms,
-            bare["first"] * ms,
-            "ms",
-            limit=1000,
-            floor_is="Textual app mounting an empty DataTable",
-        ),
-        Figure(
+    timings = (
+        ("TUI first interactive frame", "first", 1000, "Textual app mounting an empty DataTable"),
+        (
             "TUI open customer (5,000 messages)",
-            ours["open"] * ms,
-            bare["open"] * ms,
-            "ms",
-            limit=150,
-            floor_is=f"Textual screen push with a {TIMELINE_PAGE}-entry OptionList",
+            "open",
+            150,
+            f"Textual screen push with a {TIMELINE_PAGE}-entry OptionList",
         ),
-        Figure(
+        (
             "TUI inbox filter switch",
-            ours["filter"] * ms,
-            bare["filter"] * ms,
-            "ms",
-            limit=100,
-            floor_is="replacing all rows of a bare 100-row DataTable",
+            "filter",
+            100,
+            "replacing all rows of a bare 100-row DataTable",
         ),
-        Figure(
-            "TUI inbox j/k",
-            ours["key"] * ms,
-            bare["key"] * ms,
-            "ms",
-            limit=30,
-            floor_is="cursor move in a bare 100-row DataTable",
-        ),
+        ("TUI inbox j/k", "key", 30, "cursor move in a bare 100-row DataTable"),
+    )
+    return [
+        Figure(what, ours[key] * 1000, bare[key] * 1000, "ms", limit=limit, floor_is=floor)
+        for what, key, limit, floor in timings
+    ] + [
         Figure(
             "TUI peak RSS",
             rss,
@@ -245,7 +231,7 @@ def measure(url: str, repeat: int) -> list[Figure]:
             "MB",
             limit=300,
             floor_is="a process running the bare Textual apps above",
-        ),
+        )
     ]
 
 
