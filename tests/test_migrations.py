@@ -35,5 +35,5 @@ def test_a_store_from_a_newer_omnitui_is_refused_clearly(store: Store, tmp_path:
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'older'")
     url = store.engine.url.render_as_string(hide_password=False)
-    with pytest.raises(StoreError, match="revision 'older'.*newer omnitui"):
+    with pytest.raises(StoreError, match=r"revision 'older'.*newer omnitui"):
         open_store(url, tmp_path)
