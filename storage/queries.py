@@ -444,8 +444,8 @@ def _matching_ids(
         session.execute(text("SET LOCAL enable_indexscan = off"))
         session.execute(text("SET LOCAL enable_seqscan = off"))
         few = session.execute(select(table.c.id, at).where(match).limit(SEARCH_WINDOW + 1)).all()
-        session.execute(text("SET LOCAL enable_indexscan = on"))
-        session.execute(text("SET LOCAL enable_seqscan = on"))
+        session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
+        session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
         if len(few) <= SEARCH_WINDOW:
             return [row[0] for row in sorted(few, key=lambda row: row[1], reverse=True)[:limit]]
     return list(session.execute(newest).scalars())
