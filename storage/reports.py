@@ -29,8 +29,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlmodel import Session
 
 from storage.business_hours import BusinessHours
@@ -107,14 +108,18 @@ class Report:
         return [str(first + timedelta(days=n)) for n in range((last - first).days + 1)]
 
 
-def _owners(session: Session, ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """(channel, assignee) of each conversation in ``ids``."""
+def _conversations(session: Session, ids: list[int]) -> list[Row[Any]]:
+    """(id, channel, assignee, created_at) of the conversations ``ids``, a chunk at a time."""
     c = conversation_t.c
-    owners: dict[int, tuple[str, str | None]] = {}
-    for start in range(0, len(ids), CHUNK):
-        stmt = select(c.id, c.channel, c.assignee).where(c.id.in_(ids[start : start + CHUNK]))
-        owners.update({conv_id: (ch, who) for conv_id, ch, who in session.execute(stmt)})
-    return owners
+    return [
+        row
+        for start in range(0, len(ids), CHUNK)
+        for row in session.execute(
+            select(c.id, c.channel, c.assignee, c.created_at).where(
+                c.id.in_(ids[start : start + CHUNK])
+            )
+        )
+    ]
 
 
 def report(
@@ -185,17 +190,7 @@ def report(
     ):
         if json.loads(detail or "{}").get("after", {}).get("status") == "resolved":
             resolved_at.setdefault(conv_id, utc(at))
-    ids = list(resolved_at)
-    resolved = [
-        row
-        for start in range(0, len(ids), CHUNK)
-        for row in session.execute(
-            select(c.id, c.channel, c.assignee, c.created_at).where(
-                c.id.in_(ids[start : start + CHUNK])
-            )
-        )
-    ]
-    for r in resolved:
+    for r in _conversations(session, list(resolved_at)):
         if keep(r.channel, r.assignee):
             resolution = seconds(utc(r.created_at), resolved_at[r.id])
             for fig in both(r.channel, r.assignee):
@@ -210,7 +205,10 @@ def report(
         .where(m.sent_at >= since)
         .group_by(m.conversation_id, func.date(m.sent_at), m.direction, m.status)
     ).all()
-    owners = _owners(session, list({row[0] for row in counts}))
+    owners = {
+        r.id: (r.channel, r.assignee)
+        for r in _conversations(session, list({row[0] for row in counts}))
+    }
     for conv_id, day, direction, status, n in counts:
         conv_channel, assignee = owners[conv_id]
         if not keep(conv_channel, assignee):
