@@ -27,7 +27,6 @@ from benchmarks.table import PYTHON, Figure, median_ms, process_ms
 from storage import queries
 from storage.db import Store
 
-ROOT = Path(__file__).resolve().parent.parent
 OMNITUI = [str(Path(PYTHON).parent / "omnitui")]  # the installed console script
 
 INBOX_SQL = (
@@ -53,7 +52,8 @@ def _raw_search_sql(dialect: str, words: list[str]) -> tuple[str, tuple[str, ...
 def search_figures(store: Store, repeat: int) -> list[Figure]:
     figures = []
     dialect = store.engine.dialect.name
-    for words in (["refund"], ["tracking", "depot"], ["Rechnung"]):
+    # common, two common, rare, and a word nobody wrote
+    for words in (["refund"], ["tracking", "depot"], ["Rechnung"], ["Kündigung"]):
         query = " ".join(words)
 
         def ours(q: str = query) -> None:
