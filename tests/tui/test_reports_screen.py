@@ -3,6 +3,7 @@ channel switched by keys."""
 
 from __future__ import annotations
 
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Sparkline, Static
 
 from omnitui.tui.app import OmniApp
@@ -10,10 +11,17 @@ from omnitui.tui.screens.reports import ReportsScreen
 from tests.tui.conftest import Seeded
 
 
+async def settled(pilot: Pilot[None]) -> None:
+    """Wait for the report's worker thread and the redraw after it."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("o")
-        await pilot.pause()
+        await settled(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, ReportsScreen)
         by_channel = screen.query_one("#by-channel", DataTable)
@@ -24,11 +32,21 @@ async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
         title = str(screen.query_one("#reports-title", Static).render())
         assert "last 7 days" in title and "all channels" in title and "wall clock" in title
         await pilot.press("c")  # first channel only
-        await pilot.pause()
+        await settled(pilot)
         assert by_channel.row_count == 1
         await pilot.press("p")
-        await pilot.pause()
+        await settled(pilot)
         assert "last 30 days" in str(screen.query_one("#reports-title", Static).render())
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(pilot.app.screen, ReportsScreen)
+
+
+async def test_the_last_key_wins_when_reports_overtake_each_other(
+    app: OmniApp, seeded: Seeded
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o", "p", "p")  # 7 days, 30 days, 1 day, without waiting
+        await settled(pilot)
+        title = str(pilot.app.screen.query_one("#reports-title", Static).render())
+        assert "last 1 day" in title and "computing" not in title

@@ -6,13 +6,17 @@ business hours of the config when it sets them; the title says which clock."""
 from __future__ import annotations
 
 import statistics
+from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
@@ -40,6 +44,16 @@ COLUMNS = (
     "failed",
     "waiting <1h/1-4h/4-24h/1-3d/>3d",
 )
+
+
+@dataclass
+class ReportReady(Message):
+    """A report computed in the worker thread, for the period and channel asked."""
+
+    period: int
+    channel: str | None
+    result: reports.Report | None
+    error: str | None
 
 
 class ReportsScreen(Screen[None]):
@@ -80,12 +94,48 @@ class ReportsScreen(Screen[None]):
         self.refresh_report()
 
     def refresh_report(self) -> None:
-        label, length = PERIODS[self.period]
+        """Compute the report in a worker thread (a month of a big store takes
+        a second or two); the screen stays responsive and shows it when ready."""
+        label, _length = PERIODS[self.period]
+        title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
+        title.append("   computing…", style="dim")
+        self.query_one("#reports-title", Static).update(title)
+        self.run_worker(
+            partial(self._compute, self.period, self.channel),
+            name="report",
+            group="report",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def _compute(self, period: int, channel: str | None) -> None:
+        # runs in a worker thread: only post (post_message is thread-safe)
         now = self.desk.clock.now()
-        with self.desk.store.read() as session:
-            result = reports.report(
-                session, since=now - length, now=now, channel=self.channel, hours=self.hours
-            )
+        try:
+            with self.desk.store.read() as session:
+                result = reports.report(
+                    session,
+                    since=now - PERIODS[period][1],
+                    now=now,
+                    channel=channel,
+                    hours=self.hours,
+                )
+        except SQLAlchemyError as exc:
+            self.post_message(ReportReady(period, channel, None, f"cannot read the store: {exc}"))
+            return
+        self.post_message(ReportReady(period, channel, result, None))
+
+    def on_report_ready(self, message: ReportReady) -> None:
+        if (message.period, message.channel) != (self.period, self.channel):
+            return  # keys moved on meanwhile: a newer report is on its way
+        if message.result is None:
+            self.notify(message.error or "the report failed", severity="error", markup=False)
+            return
+        self._show(message.result)
+
+    def _show(self, result: reports.Report) -> None:
+        label = PERIODS[self.period][0]
         if self.channel is None:
             self.channels = sorted(result.by_channel)
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
