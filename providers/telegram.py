@@ -1,9 +1,11 @@
 """The ``telegram`` provider: a bot's private chats over the Bot API.
 
 Plain HTTPS with ``requests`` (already installed with the Twilio SDK) rather
-than python-telegram-bot or aiogram: we need three methods (getUpdates,
-sendMessage, getMe) called from a blocking worker, and both libraries are
-asyncio frameworks built around their own polling loop.
+than python-telegram-bot or aiogram: we need four methods (getUpdates,
+sendMessage, getMe, getFile) and file downloads, called from a blocking
+worker, and both libraries are asyncio frameworks built around their own
+polling loop. Photos, documents, voice and video come as attachments (up to
+the Bot API's 20 MB); larger files stay a placeholder that says so.
 
 The cursor is the getUpdates offset. Telegram forgets updates below the
 offset we send, so an update is acknowledged only by the poll after the one
@@ -13,12 +15,14 @@ whose batch the store kept: a failed store write re-reads the same updates.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from providers.base import (
     AuthError,
     Channel,
+    InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -31,6 +35,16 @@ from providers.settings import TelegramSettings
 DEFAULT_API = "https://api.telegram.org"
 TIMEOUT = 30.0
 BATCH = 100
+#: The Bot API hands bots files up to this size; larger ones stay a placeholder.
+MAX_FILE = 20 * 1024 * 1024
+#: (kind, file name and content type when the message gives none)
+FILE_KINDS = (
+    ("document", "file", "application/octet-stream"),
+    ("audio", "audio.mp3", "audio/mpeg"),
+    ("video", "video.mp4", "video/mp4"),
+    ("voice", "voice.ogg", "audio/ogg"),
+    ("video_note", "video-note.mp4", "video/mp4"),
+)
 
 
 def _name(user: Mapping[str, Any]) -> str:
@@ -53,6 +67,33 @@ def _placeholder(message: Mapping[str, Any]) -> str:
         if kind in message:
             return f"[{kind}]"
     return "[unsupported message]"
+
+
+@dataclass(frozen=True)
+class _File:
+    file_id: str
+    name: str
+    content_type: str
+    size: int | None
+
+
+def _file_of(message: Mapping[str, Any]) -> _File | None:
+    """The file a message carries (the biggest size of a photo), if any."""
+    if message.get("photo"):
+        p = max(message["photo"], key=lambda p: p.get("width", 0) * p.get("height", 0))
+        if "file_id" in p:
+            unique = p.get("file_unique_id") or p["file_id"][:16]
+            return _File(p["file_id"], f"photo-{unique}.jpg", "image/jpeg", p.get("file_size"))
+    for kind, name, content_type in FILE_KINDS:
+        f = message.get(kind)
+        if isinstance(f, Mapping) and "file_id" in f:
+            return _File(
+                f["file_id"],
+                f.get("file_name") or name,
+                f.get("mime_type") or content_type,
+                f.get("file_size"),
+            )
+    return None
 
 
 class TelegramProvider:
@@ -125,12 +166,53 @@ class TelegramProvider:
             messages=tuple(messages), cursors={"": str(offset)}, more=len(updates) >= BATCH
         )
 
+    def _download(self, file: _File) -> tuple[tuple[InboundAttachment, ...], str]:
+        """The file's bytes as an attachment, or none and why not (a note for
+        the placeholder). Network trouble is transient: the update is not
+        acknowledged, so the next poll tries again."""
+        import requests
+
+        if file.size is not None and file.size > MAX_FILE:
+            return (), f"too big to fetch: {file.size // (1024 * 1024)} MB"
+        try:
+            info = self._call("getFile", file_id=file.file_id)
+        except PermanentError:
+            return (), "the file could not be fetched"
+        path = (info or {}).get("file_path")
+        if not path:
+            return (), "the file could not be fetched"
+        base = (self.settings.api_base or DEFAULT_API).rstrip("/")
+        try:
+            with self._session.get(
+                f"{base}/file/bot{self._token}/{path}", timeout=TIMEOUT, stream=True
+            ) as response:
+                if response.status_code in (400, 403, 404, 410):
+                    return (), "the file is no longer available"
+                if response.status_code != 200:
+                    raise TransientError(f"Telegram file download: HTTP {response.status_code}")
+                data = bytearray()
+                for chunk in response.iter_content(65536):
+                    data += chunk
+                    if len(data) > MAX_FILE:
+                        return (), "too big to fetch"
+        except requests.RequestException as exc:
+            # the URL holds the token: never let it into the message
+            raise TransientError(f"Telegram file download: {type(exc).__name__}") from None
+        return (InboundAttachment(file.name, file.content_type, bytes(data)),), ""
+
     def _inbound(self, message: Mapping[str, Any], *, edited: bool) -> InboundMessage:
         chat = str(message["chat"]["id"])
         sender = message.get("from") or message["chat"]
         text = message.get("text") or message.get("caption") or ""
+        attachments: tuple[InboundAttachment, ...] = ()
         if not message.get("text"):
-            text = f"{_placeholder(message)} {text}".strip()
+            file = None if edited else _file_of(message)
+            placeholder = _placeholder(message)
+            if file is not None:
+                attachments, why = self._download(file)
+                if why:
+                    placeholder = f"{placeholder[:-1]}, {why}]"
+            text = f"{placeholder} {text}".strip()
         ext = f"{chat}:{message['message_id']}"
         if edited:
             ext += f":edit:{message.get('edit_date', 0)}"
@@ -146,6 +228,7 @@ class TelegramProvider:
             body_text=text,
             from_name=_name(sender),
             thread_id=chat,
+            attachments=attachments,
         )
 
     def send(self, message: OutboundMessage) -> SendResult:

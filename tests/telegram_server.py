@@ -1,6 +1,7 @@
 """A local stand-in for the Telegram Bot API methods the provider uses:
 getUpdates (with offset semantics: updates below the offset are forgotten),
-sendMessage, getMe; Bot API error JSON and failures on demand."""
+sendMessage, getMe, getFile and file downloads; Bot API error JSON and
+failures on demand."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class TelegramServer:
         self.sent: list[dict[str, Any]] = []
         self.offsets: list[int] = []
         self.faults: list[dict[str, Any]] = []
+        self.files: dict[str, bytes] = {}  # file_id -> content, served under /file/
+        self.file_failures: list[int] = []  # HTTP statuses for the next downloads
+        self.file_requests: list[str] = []
         self._next_update = 1000
         self._next_message = 1
         self.lock = threading.Lock()
@@ -90,6 +94,11 @@ class TelegramServer:
             }
         )
 
+    def add_file(self, file_id: str, data: bytes) -> dict[str, Any]:
+        """A file users can send; returns the Bot API's description of it."""
+        self.files[file_id] = data
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
+
     def fail_next(self, code: int, description: str, retry_after: int | None = None) -> None:
         fault: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
@@ -111,6 +120,26 @@ class TelegramServer:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_GET(self) -> None:
+                prefix, _, path = self.path.lstrip("/").partition("/bot")
+                token, _, file_path = path.partition("/")
+                if prefix != "file" or token != server.token:
+                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                server.file_requests.append(file_path)
+                if server.file_failures:
+                    self._reply(server.file_failures.pop(0), {"ok": False})
+                    return
+                data = server.files.get(file_path.rsplit("/", 1)[-1])
+                if data is None:
+                    self._reply(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 params = json.loads(self.rfile.read(length) or b"{}")
@@ -124,7 +153,18 @@ class TelegramServer:
                     fault = server.faults.pop(0)
                     self._reply(fault["error_code"], fault)
                     return
-                self._reply(200, {"ok": True, "result": server._method(method, params)})
+                result = server._method(method, params)
+                if method == "getFile" and result is None:
+                    self._reply(
+                        400,
+                        {
+                            "ok": False,
+                            "error_code": 400,
+                            "description": "Bad Request: wrong file_id",
+                        },
+                    )
+                    return
+                self._reply(200, {"ok": True, "result": result})
 
         return Handler
 
@@ -137,6 +177,11 @@ class TelegramServer:
             with self.lock:  # confirmed updates are gone for good, as in Telegram
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
                 return self.updates[: int(params.get("limit", 100))]
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            if file_id not in self.files:
+                return None  # answered as an error below
+            return {"file_id": file_id, "file_path": f"documents/{file_id}"}
         if method == "sendMessage":
             _, message_id = self._ids()
             self.sent.append(params)

@@ -15,8 +15,9 @@ from omnitui.sync import sync_once
 from providers.base import AuthError, PermanentError, TransientError
 from providers.settings import TelegramSettings
 from providers.telegram import TelegramProvider
+from storage.blobs import read_blob
 from storage.db import Store
-from storage.models import Customer, Message, message_t
+from storage.models import Attachment, Customer, Message, message_t
 from tests.telegram_server import TOKEN, TelegramServer
 
 ANN = 4242
@@ -156,3 +157,57 @@ def test_a_dead_server_does_not_leak_the_token(provider: TelegramProvider) -> No
 
 def test_check(provider: TelegramProvider) -> None:
     assert provider.check() == "Telegram ok (@shop_bot)"
+
+
+def attachments_of(store: Store) -> list[tuple[str, str, int, bytes]]:
+    with store.read() as s:
+        rows = s.execute(
+            select(Attachment.filename, Attachment.content_type, Attachment.size, Attachment.sha256)
+        ).all()
+    return [(name, ctype, size, read_blob(store.data_dir, sha)) for name, ctype, size, sha in rows]
+
+
+def test_photos_and_documents_are_fetched_and_stored(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    jpeg = b"\xff\xd8\xff" + bytes(range(256)) * 40
+    small = {**server.add_file("thumb", b"tiny"), "width": 90, "height": 90}
+    big = {**server.add_file("full", jpeg), "width": 1280, "height": 720}
+    server.user_says(ANN, caption="the box", photo=[small, big])
+    pdf = {**server.add_file("inv", b"%PDF-1.4 invoice"), "file_name": "../invoice 7.pdf"}
+    server.user_says(ANN, document={**pdf, "mime_type": "application/pdf"})
+    assert sync_once(store, provider).stored == 2
+    bodies = [m.body_text for m in stored(store)]
+    assert bodies == ["[photo 1280x720] the box", "[document ../invoice 7.pdf, 1 KB]"]
+    files = attachments_of(store)
+    assert files[0] == ("photo-ufull.jpg", "image/jpeg", len(jpeg), jpeg)  # the biggest size
+    assert files[1][1:] == ("application/pdf", 16, b"%PDF-1.4 invoice")
+    assert "/" not in files[1][0] and files[1][0].endswith("invoice 7.pdf")
+
+
+def test_a_file_too_big_for_bots_stays_a_placeholder_and_is_not_fetched(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    video = {"file_id": "huge", "file_size": 300 * 1024 * 1024, "file_name": "tour.mp4"}
+    server.user_says(ANN, caption="see", document=video)
+    assert sync_once(store, provider).stored == 1
+    assert (
+        stored(store)[0].body_text == "[document tour.mp4, 307200 KB, too big to fetch: 300 MB] see"
+    )
+    assert server.file_requests == [] and attachments_of(store) == []
+
+
+def test_a_failed_download_is_tried_again_and_a_vanished_file_is_said(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    voice = server.add_file("v1", b"OggS voice")
+    server.user_says(ANN, voice=voice)
+    server.file_failures.append(503)
+    report = sync_once(store, provider)
+    assert report.error_kind == "transient" and stored(store) == []
+    assert TOKEN not in (report.error or "")
+    assert sync_once(store, provider).stored == 1  # the update was not acknowledged
+    assert attachments_of(store)[0][:2] == ("voice.ogg", "audio/ogg")
+    server.user_says(ANN, voice={"file_id": "gone", "file_size": 10})
+    assert sync_once(store, provider).stored == 1
+    assert stored(store)[-1].body_text == "[voice, the file could not be fetched]"
