@@ -1,8 +1,8 @@
 """The ``matrix`` provider: a bot or agent account's rooms over the
 Client-Server API.
 
-Plain HTTPS with ``requests``, as for Telegram: we need /login, /sync, /join
-and /send from a blocking worker; matrix-nio and mautrix are asyncio clients
+Plain HTTPS with ``requests``, as for Telegram: we need /login, /sync, /join,
+/send and media downloads from a blocking worker; matrix-nio and mautrix are asyncio clients
 with their own loops, and end-to-end encryption (their main extra) is out of
 scope for a support inbox bot. The cursor is /sync's ``next_batch``; each
 room is a conversation; our own events are skipped (echoes); invites are
@@ -20,6 +20,7 @@ from urllib.parse import quote
 from providers.base import (
     AuthError,
     Channel,
+    InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -31,6 +32,11 @@ from providers.settings import MatrixSettings
 
 API = "/_matrix/client/v3"
 TIMEOUT = 30.0
+#: Media larger than this stays a placeholder (the same bound as Telegram's).
+MAX_FILE = 20 * 1024 * 1024
+MEDIA_TYPES = ("m.image", "m.file", "m.audio", "m.video")
+#: Authenticated media (Matrix 1.11), then the older unauthenticated path.
+MEDIA_PATHS = ("/_matrix/client/v1/media/download", "/_matrix/media/v3/download")
 
 
 class MatrixProvider:
@@ -139,8 +145,13 @@ class MatrixProvider:
             return None  # state events, and our own messages coming back
         content = event.get("content", {})
         body = content.get("body", "")
+        attachments: tuple[InboundAttachment, ...] = ()
         if content.get("msgtype") not in (None, "m.text", "m.notice", "m.emote"):
-            body = f"[{str(content.get('msgtype', '')).removeprefix('m.')}] {body}".strip()
+            kind = str(content.get("msgtype", "")).removeprefix("m.")
+            why = ""
+            if content.get("msgtype") in MEDIA_TYPES:
+                attachments, why = self._media(content)
+            body = f"[{kind}{', ' + why if why else ''}] {body}".strip()
         sender = event["sender"]
         return InboundMessage(
             external_id=event["event_id"],
@@ -151,7 +162,56 @@ class MatrixProvider:
             body_text=body,
             from_name=self._names.get(sender, sender.split(":")[0].lstrip("@")),
             thread_id=room_id,
+            attachments=attachments,
         )
+
+    def _media(self, content: Mapping[str, Any]) -> tuple[tuple[InboundAttachment, ...], str]:
+        """The file of an image/file/audio/video event, or none and why not.
+        Trouble reaching the server is transient (the batch is read again)."""
+        import requests
+
+        url = content.get("url")
+        if not isinstance(url, str) or not url.startswith("mxc://"):
+            return (), "encrypted or without a file"
+        raw_info = content.get("info")
+        info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
+        size = info.get("size")
+        if isinstance(size, int) and size > MAX_FILE:
+            return (), f"too big to fetch: {size // (1024 * 1024)} MB"
+        server_media = url.removeprefix("mxc://")
+        home = self.settings.homeserver.rstrip("/")
+        for path in MEDIA_PATHS:
+            try:
+                response = self._session.get(
+                    f"{home}{path}/{server_media}",
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    timeout=TIMEOUT,
+                    stream=True,
+                )
+            except requests.RequestException as exc:
+                raise TransientError(
+                    f"Matrix media {self.settings.homeserver}: {type(exc).__name__}"
+                ) from None
+            with response:
+                if response.status_code == 404 and path != MEDIA_PATHS[-1]:
+                    continue  # a server without authenticated media
+                if response.status_code in (404, 403, 410):
+                    return (), "the file is no longer available"
+                if response.status_code != 200:
+                    raise TransientError(f"Matrix media: HTTP {response.status_code}")
+                data = bytearray()
+                for chunk in response.iter_content(65536):
+                    data += chunk
+                    if len(data) > MAX_FILE:
+                        return (), "too big to fetch"
+                name = str(content.get("filename") or content.get("body") or "file")
+                ctype = str(
+                    info.get("mimetype")
+                    or response.headers.get("Content-Type")
+                    or "application/octet-stream"
+                )
+                return (InboundAttachment(name, ctype, bytes(data)),), ""
+        return (), "the file is no longer available"
 
     def send(self, message: OutboundMessage) -> SendResult:
         room = message.thread_id or message.to_address

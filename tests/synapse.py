@@ -193,6 +193,26 @@ class Client:
         path = f"/rooms/{room}/send/m.room.message/t{self._txn}-{time.monotonic_ns()}"
         return str(self._call("PUT", path, json={"msgtype": "m.text", "body": text})["event_id"])
 
+    def send_file(self, room: str, data: bytes, filename: str, msgtype: str, mimetype: str) -> str:
+        """Upload ``data`` to the media repository and post it as ``msgtype``."""
+        upload = requests.post(
+            self.url.replace("/client/v3", "/media/v3") + "/upload",
+            params={"filename": filename},
+            data=data,
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.token}", "Content-Type": mimetype},
+        )
+        upload.raise_for_status()
+        content = {
+            "msgtype": msgtype,
+            "body": filename,
+            "url": upload.json()["content_uri"],
+            "info": {"mimetype": mimetype, "size": len(data)},
+        }
+        self._txn += 1
+        path = f"/rooms/{room}/send/m.room.message/f{self._txn}-{time.monotonic_ns()}"
+        return str(self._call("PUT", path, json=content)["event_id"])
+
     def set_name(self, name: str) -> None:
         self._call("PUT", f"/profile/{self.user_id}/displayname", json={"displayname": name})
 

@@ -17,8 +17,9 @@ from omnitui.sync import sync_once
 from providers.base import AuthError
 from providers.matrix import MatrixProvider
 from providers.settings import MatrixSettings
+from storage.blobs import read_blob
 from storage.db import Store
-from storage.models import Conversation, Message, message_t
+from storage.models import Attachment, Conversation, Message, message_t
 from tests.synapse import Client, SynapseServer, SynapseUnavailable
 
 BOT_PASSWORD = "bot-password-1"
@@ -175,3 +176,30 @@ def test_switching_to_matrix_replies_in_the_customers_room(
     )
     assert outbox.deliver(store, provider, mid).status == "sent"
     assert customer.messages(room)[0]["content"]["body"] == "Answering on Matrix"
+
+
+def test_images_and_files_are_fetched_and_stored(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    customer.send_file(room, png, "broken-box.png", "m.image", "image/png")
+    customer.send_file(room, b"%PDF-1.4 receipt", "receipt.pdf", "m.file", "application/pdf")
+    assert sync_once(store, provider).stored == 2
+    assert [m.body_text for m in room_messages(store, room)] == [
+        "[image] broken-box.png",
+        "[file] receipt.pdf",
+    ]
+    ids = [m.id for m in room_messages(store, room)]  # the bot also sees earlier tests' rooms
+    with store.read() as s:
+        rows = s.execute(
+            select(Attachment.filename, Attachment.content_type, Attachment.sha256)
+            .where(Attachment.message_id.in_(ids))  # type: ignore[attr-defined]
+            .order_by(Attachment.id)  # type: ignore[arg-type]
+        ).all()
+    assert [(name, ctype) for name, ctype, _ in rows] == [
+        ("broken-box.png", "image/png"),
+        ("receipt.pdf", "application/pdf"),
+    ]
+    assert read_blob(store.data_dir, rows[0][2]) == png
