@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,6 +15,7 @@ from omnitui.text import first_line, span
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
 conversations = typer.Typer(help="Conversations (threads on one channel).", no_args_is_help=True)
 notes = typer.Typer(help="Internal notes (never sent to a customer).", no_args_is_help=True)
+attachments = typer.Typer(help="Files that came with messages.", no_args_is_help=True)
 
 LimitOpt = Annotated[
     int, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")
@@ -24,6 +26,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(customers, name="customers")
     app.add_typer(conversations, name="conversations")
     app.add_typer(notes, name="notes")
+    app.add_typer(attachments, name="attachments")
     app.command("search")(search)
     app.command("report")(report)
 
@@ -92,6 +95,35 @@ def customers_list(
     )
 
 
+@attachments.command("save")
+@handled
+def attachments_save(
+    ctx: typer.Context,
+    attachment_id: Annotated[int, typer.Argument(help="Attachment id (see customers show).")],
+    to: Annotated[
+        Path | None, typer.Option("--to", help="Directory (default: Downloads/omnitui).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Save an attachment as a file (never over an existing one)."""
+    from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
+    from storage import queries
+
+    with runtime(ctx) as rt:
+        with rt.store().read() as session:
+            row = queries.get_attachment(session, attachment_id)
+        if row is None:
+            raise UserError(f"there is no attachment {attachment_id}")
+        try:
+            path = save_attachment(rt.store(), row, to or downloads_dir())
+        except AttachmentError as exc:
+            raise UserError(str(exc)) from None
+    if want_json(ctx, json_out):
+        output.print_json({"id": row.id, "path": str(path), "size": row.size})
+        return
+    output.say(f"Saved {path}")
+
+
 @customers.command("show")
 @handled
 def customers_show(
@@ -126,6 +158,15 @@ def customers_show(
                 "at": e.at,
                 "status": e.status,
                 "error": e.error,
+                "attachments": [
+                    {
+                        "id": a.id,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                    }
+                    for a in e.attachments
+                ],
             }
             for e in entries
         ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from sqlmodel import Session
 
 from storage.db import utc
 from storage.models import (
+    attachment_t,
     audit_t,
     conversation_t,
     customer_t,
@@ -235,6 +237,42 @@ def get_customer(session: Session, customer_id: int) -> CustomerRow | None:
 
 
 @dataclass(frozen=True)
+class AttachmentRow:
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[AttachmentRow]]:
+    """The attachments of each message in ``message_ids`` (by the message_id index)."""
+    a = attachment_t.c
+    found: dict[int, list[AttachmentRow]] = {}
+    ids = list(message_ids)
+    for start in range(0, len(ids), 500):
+        stmt = (
+            select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256)
+            .where(a.message_id.in_(ids[start : start + 500]))
+            .order_by(a.id)
+        )
+        for row in session.execute(stmt):
+            found.setdefault(row.message_id, []).append(AttachmentRow(*row))
+    return found
+
+
+def get_attachment(session: Session, attachment_id: int) -> AttachmentRow | None:
+    a = attachment_t.c
+    row = session.execute(
+        select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256).where(
+            a.id == attachment_id
+        )
+    ).first()
+    return AttachmentRow(*row) if row is not None else None
+
+
+@dataclass(frozen=True)
 class TimelineEntry:
     kind: str  # "message" | "note"
     id: int
@@ -250,6 +288,7 @@ class TimelineEntry:
     account: str | None = None
     from_address: str | None = None
     to_address: str | None = None
+    attachments: tuple[AttachmentRow, ...] = ()
 
 
 def timeline(
@@ -286,6 +325,8 @@ def timeline(
     if before is not None:
         msgs = msgs.where(m.sent_at < before)
         notes = notes.where(n.created_at < before)
+    message_rows = session.execute(msgs.order_by(m.sent_at.desc(), m.id.desc()).limit(limit)).all()
+    files = attachments_of(session, [r.id for r in message_rows])
     entries = [
         TimelineEntry(
             "message",
@@ -302,8 +343,9 @@ def timeline(
             r.account,
             r.from_address,
             r.to_address,
+            tuple(files.get(r.id, ())),
         )
-        for r in session.execute(msgs.order_by(m.sent_at.desc(), m.id.desc()).limit(limit))
+        for r in message_rows
     ] + [
         TimelineEntry(
             "note",

@@ -61,6 +61,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never touch the user's real config, data or database."""
     monkeypatch.setenv("OMNITUI_DATA_DIR", str(tmp_path / "data-dir"))
+    monkeypatch.setenv("OMNITUI_DOWNLOAD_DIR", str(tmp_path / "downloads"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("OMNITUI_CONFIG", raising=False)
     monkeypatch.delenv("OMNITUI_DB", raising=False)

@@ -70,6 +70,14 @@ CUSTOMER_BINDINGS = [
     Binding("escape", "back", "Back", id="customer.back"),
     Binding("c", "switch_channel", "Channel", id="composer.channel_key"),
     Binding("R", "retry", "Retry send", id="message.retry"),
+    Binding(
+        "d",
+        "save_attachments",
+        "Save files",
+        id="message.save_attachments",
+        show=False,
+        tooltip="Save the highlighted message's attachments to Downloads/omnitui.",
+    ),
 ]
 
 TIMELINE_BINDINGS = [

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from rich.text import Text
 
+from omnitui.attachments import human_size
 from omnitui.text import clean_text, first_line
 from omnitui.tui.clock import Clock
 from providers.email_quote import fold_quoted
@@ -185,6 +186,11 @@ def entry_text(
         text.append(line, style=body_style)
     if fold:
         text.append(f"\n    {fold}", style="dim")
+    for file in entry.attachments:
+        text.append(f"\n    + {plain(file.filename)}", style="cyan")
+        text.append(f"  {plain(file.content_type)}, {human_size(file.size)}", style="dim")
+    if entry.attachments:
+        text.append("  (d saves)", style="dim")
     if entry.error and entry.status in ("failed", "unconfirmed"):
         text.append(f"\n    ! {plain(entry.error)}", style="bold red")
         text.append("  (R retries)", style="dim")

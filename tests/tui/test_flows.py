@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from textual.pilot import Pilot
 
 from omnitui import services
+from omnitui.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
+from providers.base import InboundAttachment, InboundMessage, PollBatch
 from storage.models import Conversation, Customer, Message, Note, message_t
 from tests.tui.conftest import NOW, Seeded
 
@@ -290,3 +293,34 @@ async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
                 break
         assert len(screen.table.order) == before + 1
         assert screen.table.current is not None
+
+
+async def test_files_are_listed_and_saved_with_d(
+    app: OmniApp, seeded: Seeded, tmp_path: Path
+) -> None:
+    invoice = InboundAttachment("invoice 1042.pdf", "application/pdf", b"%PDF-1.4 invoice")
+    mail = InboundMessage(
+        external_id="<dora2@mail.example.com>",
+        channel="email",
+        from_address="dora@example.com",
+        to_address="support@demo.omnitui.invalid",
+        sent_at=NOW - timedelta(minutes=1),
+        body_text="Here is the invoice.",
+        from_name="Dora Old",
+        subject="Invoice copy",
+        message_id="<dora2@mail.example.com>",
+        attachments=(invoice,),
+    )
+    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        inbox = pilot.app.screen
+        assert isinstance(inbox, InboxScreen)
+        dora = next(r.id for r in inbox.table.rows_by_id.values() if r.customer_name == "Dora Old")
+        screen = await open_conversation(pilot, dora)
+        entry = screen.timeline.current
+        assert entry is not None and [a.filename for a in entry.attachments] == ["invoice 1042.pdf"]
+        await pilot.press("d")
+        await pilot.pause()
+    saved = tmp_path / "downloads" / "invoice 1042.pdf"
+    assert saved.read_bytes() == b"%PDF-1.4 invoice"

@@ -12,6 +12,7 @@ from textual.binding import BindingType
 from textual.widgets import OptionList
 
 from omnitui import outbox, services
+from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
@@ -37,6 +38,7 @@ class CustomerScreen(DeskScreen):
         *CONVERSATION_PALETTE,
         ("conversation: switch channel", "switch_channel", "Reply on another of their channels"),
         ("message: retry send", "retry", "Queue the highlighted failed message again"),
+        ("message: save files", "save_attachments", "Save its attachments to Downloads/omnitui"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
         ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
@@ -302,6 +304,24 @@ class CustomerScreen(DeskScreen):
         self.desk.deliver(entry.id)
         self.notify("Queued again", markup=False)
         self.reload()
+
+    def action_save_attachments(self) -> None:
+        entry = self.timeline.current
+        if entry is None or not entry.attachments:
+            self.notify(
+                "Highlight a message with files (j/k) to save them.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        directory = downloads_dir()
+        try:
+            saved = [save_attachment(self.desk.store, f, directory) for f in entry.attachments]
+        except AttachmentError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        names = ", ".join(path.name for path in saved)
+        self.notify(f"Saved to {directory}: {names}", markup=False)
 
     def action_back(self) -> None:
         self.composer.save_now()
