@@ -29,7 +29,15 @@ from storage import queries, reports
 from storage.db import Store
 from tests.helpers import batch, email, sms
 
-BIG_TABLES = ("message", "conversation", "customer", "identity", "note", "auditevent")
+BIG_TABLES = (
+    "message",
+    "conversation",
+    "customer",
+    "identity",
+    "note",
+    "auditevent",
+    "attachment",
+)
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -176,6 +184,7 @@ HOT_INDEXES = (
     "ix_audit_customer_at",
     "ix_audit_at",
     "ix_identity_customer_id",
+    "ix_attachment_message_id",
 )
 
 
