@@ -98,10 +98,19 @@ class TwilioProvider:
             base = (self.settings.api_base or "").rstrip("/")
 
             class Rebased(TwilioHttpClient):  # type: ignore[misc]
+                """Sends to ``api_base``; remembers the last ``Retry-After``."""
+
+                retry_after: str | None = None
+
                 def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
                     if base and url.startswith(TWILIO_BASE):
                         url = base + url[len(TWILIO_BASE) :]
-                    return super().request(method, url, *args, **kwargs)
+                    response = super().request(method, url, *args, **kwargs)
+                    headers = getattr(response, "headers", None) or {}
+                    self.retry_after = next(
+                        (v for k, v in headers.items() if k.lower() == "retry-after"), None
+                    )
+                    return response
 
             self._api = Client(
                 self.settings.account_sid, self._token, http_client=Rebased(timeout=TIMEOUT)
@@ -196,6 +205,14 @@ class TwilioProvider:
     def close(self) -> None:
         self._api = None
 
+    def _retry_after(self) -> float | None:
+        """Seconds the last response asked us to wait (``Retry-After``), if any."""
+        value = getattr(getattr(self._api, "http_client", None), "retry_after", None)
+        try:
+            return max(float(value), 0.0) if value is not None else None
+        except ValueError:
+            return None  # an HTTP date: the outbox backoff applies
+
     @contextmanager
     def _errors(self) -> Iterator[None]:
         from requests.exceptions import RequestException
@@ -208,7 +225,7 @@ class TwilioProvider:
             if exc.status in (401, 403):
                 raise AuthError(f"{text}; check account_sid and the auth token") from None
             if exc.status == 429 or exc.status >= 500:
-                raise TransientError(text) from None
+                raise TransientError(text, retry_after=self._retry_after()) from None
             raise PermanentError(text) from None
         except TwilioException as exc:
             # a list page that failed carries the HTTP response, not a code

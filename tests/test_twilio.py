@@ -192,3 +192,10 @@ def test_invalid_number_is_refused_before_sending(
 
 def test_check(provider: TwilioProvider) -> None:
     assert provider.check() == "Twilio ok (account Test account)"
+
+
+def test_a_rate_limit_says_how_long_to_wait(server: TwilioServer, provider: TwilioProvider) -> None:
+    server.fail_next(429, 20429, "Too Many Requests", **{"Retry-After": "7"})
+    with pytest.raises(TransientError) as info:
+        provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))
+    assert info.value.retry_after == 7.0
