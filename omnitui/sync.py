@@ -44,6 +44,8 @@ class SyncReport:
     send_failed: int = 0
     error: str | None = None
     error_kind: str | None = None
+    #: seconds the service asked us to wait before the next poll (rate limits)
+    retry_after: float | None = None
     #: another process polls this account (it holds the lease): nothing was done
     held_by: str | None = None
     conversation_ids: set[int] = field(default_factory=set)
@@ -116,6 +118,7 @@ def sync_once(
         _record_success(store, provider.account)
     except ProviderError as exc:
         report.error, report.error_kind = f"{provider.account}: {exc}", _error_kind(exc)
+        report.retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         record_error(store, provider.account, str(exc))
     if send:
         for message_id in outbox.due(store, provider.account):
@@ -130,13 +133,15 @@ def sync_once(
     return report
 
 
-def next_delay(interval: float, failures: int) -> float:
+def next_delay(interval: float, failures: int, retry_after: float | None = None) -> float:
     """Seconds until the next round: the interval, or after failures an
-    exponential backoff with jitter (so many clients do not retry in step)."""
+    exponential backoff with jitter (so many clients do not retry in step);
+    never sooner than a rate limit's ``retry_after`` (up to the backoff cap)."""
     if failures == 0:
         return interval
     base = min(interval * 2.0 ** min(failures, 10), MAX_BACKOFF)
-    return base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+    delay = base * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not security
+    return max(delay, min(retry_after or 0.0, MAX_BACKOFF))
 
 
 def watch(
@@ -195,6 +200,6 @@ def _watch_one(
             )
             if on_report is not None:
                 on_report(report)
-            stop.wait(next_delay(interval, failures))
+            stop.wait(next_delay(interval, failures, report.retry_after))
     finally:
         leases.release(store, provider.account)

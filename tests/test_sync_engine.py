@@ -61,3 +61,9 @@ def test_backoff_grows_with_jitter_and_is_capped() -> None:
     first, third = next_delay(10, 1), next_delay(10, 3)
     assert 10 <= first <= 20 and 40 <= third <= 80
     assert next_delay(60, 30) <= sync.MAX_BACKOFF
+
+
+def test_a_rate_limit_is_waited_out_within_the_cap() -> None:
+    assert next_delay(10, 1, retry_after=120) == 120  # longer than the backoff
+    assert 10 <= next_delay(10, 1, retry_after=3) <= 20  # shorter: the backoff stands
+    assert next_delay(10, 1, retry_after=10**6) == sync.MAX_BACKOFF

@@ -211,3 +211,11 @@ def test_a_failed_download_is_tried_again_and_a_vanished_file_is_said(
     server.user_says(ANN, voice={"file_id": "gone", "file_size": 10})
     assert sync_once(store, provider).stored == 1
     assert stored(store)[-1].body_text == "[voice, the file could not be fetched]"
+
+
+def test_a_rate_limited_poll_reports_how_long_to_wait(
+    store: Store, server: TelegramServer, provider: TelegramProvider
+) -> None:
+    server.fail_next(429, "Too Many Requests: retry after 9", retry_after=9)
+    report = sync_once(store, provider)
+    assert report.error_kind == "transient" and report.retry_after == 9.0
