@@ -37,6 +37,8 @@ TIMEOUT = 30.0
 BATCH = 100
 #: The Bot API hands bots files up to this size; larger ones stay a placeholder.
 MAX_FILE = 20 * 1024 * 1024
+#: Files held in memory for one batch before the rest waits for the next poll.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: (kind, file name and content type when the message gives none)
 FILE_KINDS = (
     ("document", "file", "application/octet-stream"),
@@ -155,13 +157,19 @@ class TelegramProvider:
             limit=BATCH,
             allowed_updates=["message", "edited_message"],
         )
-        messages = []
+        messages: list[InboundMessage] = []
+        fetched = 0
         for update in updates:
+            if fetched > MAX_BATCH_BYTES:
+                # enough files in memory for one batch: the rest comes next poll
+                return PollBatch(messages=tuple(messages), cursors={"": str(offset)}, more=True)
             offset = max(offset, int(update["update_id"]) + 1)
             message = update.get("message") or update.get("edited_message")
             if not message or message.get("chat", {}).get("type") != "private":
                 continue  # support happens in private chats with the bot
-            messages.append(self._inbound(message, edited="edited_message" in update))
+            inbound = self._inbound(message, edited="edited_message" in update)
+            fetched += sum(len(a.data) for a in inbound.attachments)
+            messages.append(inbound)
         return PollBatch(
             messages=tuple(messages), cursors={"": str(offset)}, more=len(updates) >= BATCH
         )

@@ -12,6 +12,7 @@ from omnitui import outbox, services
 from omnitui.ingest import ingest, load_cursors
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
+from providers import telegram
 from providers.base import AuthError, PermanentError, TransientError
 from providers.settings import TelegramSettings
 from providers.telegram import TelegramProvider
@@ -219,3 +220,16 @@ def test_a_rate_limited_poll_reports_how_long_to_wait(
     server.fail_next(429, "Too Many Requests: retry after 9", retry_after=9)
     report = sync_once(store, provider)
     assert report.error_kind == "transient" and report.retry_after == 9.0
+
+
+def test_many_files_are_taken_a_few_per_batch(
+    store: Store,
+    server: TelegramServer,
+    provider: TelegramProvider,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(telegram, "MAX_BATCH_BYTES", 10)  # one file fills a batch
+    for n in range(3):
+        server.user_says(ANN, document=server.add_file(f"d{n}", b"x" * 20))
+    assert sync_once(store, provider).stored == 3  # three batches in one round
+    assert len(server.offsets) >= 3 and len(attachments_of(store)) == 3
