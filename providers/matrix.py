@@ -11,6 +11,7 @@ accepted when ``accept_invites`` is on.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -32,6 +33,12 @@ from providers.settings import MatrixSettings
 
 API = "/_matrix/client/v3"
 TIMEOUT = 30.0
+#: Events per room in one /sync; more arrived since the last poll come from
+#: /messages (a "limited" timeline), so none is ever skipped.
+TIMELINE_LIMIT = 50
+#: Gap events read per room and poll at most (a room that got more while we
+#: were away keeps its newest ones).
+MAX_GAP_EVENTS = 10_000
 #: Media larger than this stays a placeholder (the same bound as Telegram's).
 MAX_FILE = 20 * 1024 * 1024
 MEDIA_TYPES = ("m.image", "m.file", "m.audio", "m.video")
@@ -110,9 +117,13 @@ class MatrixProvider:
     # -- the Provider protocol -------------------------------------------------------
 
     def poll(self, cursors: Mapping[str, str]) -> PollBatch:
-        params = {"timeout": "0"}
-        if cursors.get(""):
-            params["since"] = cursors[""]
+        since = cursors.get("")
+        params = {
+            "timeout": "0",
+            "filter": json.dumps({"room": {"timeline": {"limit": TIMELINE_LIMIT}}}),
+        }
+        if since:
+            params["since"] = since
         data = self._request("GET", "/sync", params=params)
         rooms = data.get("rooms", {})
         if self.settings.accept_invites:
@@ -127,11 +138,33 @@ class MatrixProvider:
                 "events", []
             ):
                 self._learn_name(event)
-            for event in room.get("timeline", {}).get("events", []):
+            timeline = room.get("timeline", {})
+            events = list(timeline.get("events", []))
+            if timeline.get("limited") and since and timeline.get("prev_batch"):
+                events = self._gap(room_id, timeline["prev_batch"], since) + events
+            for event in events:
                 message = self._inbound(room_id, event)
                 if message is not None:
                     messages.append(message)
         return PollBatch(messages=tuple(messages), cursors={"": data["next_batch"]})
+
+    def _gap(self, room_id: str, prev_batch: str, since: str) -> list[Mapping[str, Any]]:
+        """The events between the last poll and this sync's timeline, oldest
+        first: /sync sends only the newest of a busy room ("limited")."""
+        older: list[Mapping[str, Any]] = []
+        token = prev_batch
+        while len(older) < MAX_GAP_EVENTS:
+            page = self._request(
+                "GET",
+                f"/rooms/{quote(room_id)}/messages",
+                params={"dir": "b", "from": token, "to": since, "limit": "100"},
+            )
+            chunk = page.get("chunk", [])
+            older.extend(chunk)
+            token = page.get("end")
+            if not chunk or not token:
+                break
+        return list(reversed(older))
 
     def _wanted(self, room_id: str) -> bool:
         return not self.settings.rooms or room_id in self.settings.rooms

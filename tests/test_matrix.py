@@ -14,6 +14,7 @@ from omnitui import outbox, services
 from omnitui.ingest import ingest, load_cursors
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
+from providers import matrix
 from providers.base import AuthError
 from providers.matrix import MatrixProvider
 from providers.settings import MatrixSettings
@@ -203,3 +204,16 @@ def test_images_and_files_are_fetched_and_stored(
         ("receipt.pdf", "application/pdf"),
     ]
     assert read_blob(store.data_dir, rows[0][2]) == png
+
+
+def test_a_busy_room_loses_nothing_between_polls(
+    store: Store, customer: Client, provider: MatrixProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(matrix, "TIMELINE_LIMIT", 3)  # /sync sends only the newest 3
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    sync_once(store, provider)  # joined: the cursor is after the join
+    for n in range(8):
+        customer.say(room, f"message {n}")
+    sync_once(store, provider)
+    assert [m.body_text for m in room_messages(store, room)] == [f"message {n}" for n in range(8)]
