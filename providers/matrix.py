@@ -29,6 +29,7 @@ from providers.base import (
     SendResult,
     TransientError,
 )
+from providers.download import MAX_ATTACHMENT, read_capped
 from providers.settings import MatrixSettings
 
 API = "/_matrix/client/v3"
@@ -40,7 +41,7 @@ TIMELINE_LIMIT = 50
 #: were away keeps its newest ones).
 MAX_GAP_EVENTS = 10_000
 #: Media larger than this stays a placeholder (the same bound as Telegram's).
-MAX_FILE = 20 * 1024 * 1024
+MAX_FILE = MAX_ATTACHMENT
 MEDIA_TYPES = ("m.image", "m.file", "m.audio", "m.video")
 #: Authenticated media (Matrix 1.11), then the older unauthenticated path.
 MEDIA_PATHS = ("/_matrix/client/v1/media/download", "/_matrix/media/v3/download")
@@ -232,18 +233,16 @@ class MatrixProvider:
                     return (), "the file is no longer available"
                 if response.status_code != 200:
                     raise TransientError(f"Matrix media: HTTP {response.status_code}")
-                data = bytearray()
-                for chunk in response.iter_content(65536):
-                    data += chunk
-                    if len(data) > MAX_FILE:
-                        return (), "too big to fetch"
+                data = read_capped(response, MAX_FILE)
+                if data is None:
+                    return (), "too big to fetch"
                 name = str(content.get("filename") or content.get("body") or "file")
                 ctype = str(
                     info.get("mimetype")
                     or response.headers.get("Content-Type")
                     or "application/octet-stream"
                 )
-                return (InboundAttachment(name, ctype, bytes(data)),), ""
+                return (InboundAttachment(name, ctype, data),), ""
         return (), "the file is no longer available"
 
     def send(self, message: OutboundMessage) -> SendResult:

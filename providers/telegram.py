@@ -30,13 +30,14 @@ from providers.base import (
     SendResult,
     TransientError,
 )
+from providers.download import MAX_ATTACHMENT, read_capped
 from providers.settings import TelegramSettings
 
 DEFAULT_API = "https://api.telegram.org"
 TIMEOUT = 30.0
 BATCH = 100
 #: The Bot API hands bots files up to this size; larger ones stay a placeholder.
-MAX_FILE = 20 * 1024 * 1024
+MAX_FILE = MAX_ATTACHMENT
 #: Files held in memory for one batch before the rest waits for the next poll.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: (kind, file name and content type when the message gives none)
@@ -198,15 +199,13 @@ class TelegramProvider:
                     return (), "the file is no longer available"
                 if response.status_code != 200:
                     raise TransientError(f"Telegram file download: HTTP {response.status_code}")
-                data = bytearray()
-                for chunk in response.iter_content(65536):
-                    data += chunk
-                    if len(data) > MAX_FILE:
-                        return (), "too big to fetch"
+                data = read_capped(response, MAX_FILE)
+                if data is None:
+                    return (), "too big to fetch"
         except requests.RequestException as exc:
             # the URL holds the token: never let it into the message
             raise TransientError(f"Telegram file download: {type(exc).__name__}") from None
-        return (InboundAttachment(file.name, file.content_type, bytes(data)),), ""
+        return (InboundAttachment(file.name, file.content_type, data),), ""
 
     def _inbound(self, message: Mapping[str, Any], *, edited: bool) -> InboundMessage:
         chat = str(message["chat"]["id"])
