@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Column, Index, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -23,11 +23,23 @@ def utcnow() -> datetime:
 
 
 class Customer(SQLModel, table=True):
+    # The customer list walks this newest first; only customers still in
+    # use (not merged into another) are in it.
+    __table_args__ = (
+        Index(
+            "ix_customer_updated",
+            "updated_at",
+            "id",
+            sqlite_where=text("merged_into_id IS NULL"),
+            postgresql_where=text("merged_into_id IS NULL"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     name: str
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    merged_into_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    merged_into_id: int | None = Field(default=None, foreign_key="customer.id")
     version: int = 1
 
 
