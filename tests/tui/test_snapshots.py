@@ -50,3 +50,14 @@ def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> N
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, press=["question_mark"])
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_reports(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+    async def reports(pilot: Pilot[None]) -> None:
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()  # the report is computed off the UI thread
+        await pilot.pause()
+
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=reports)
