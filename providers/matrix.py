@@ -1,12 +1,12 @@
 """The ``matrix`` provider: a bot or agent account's rooms over the
 Client-Server API.
 
-Plain HTTPS with ``requests``, as for Telegram: we need /login, /sync, /join,
-/send and media downloads from a blocking worker; matrix-nio and mautrix are asyncio clients
-with their own loops, and end-to-end encryption (their main extra) is out of
-scope for a support inbox bot. The cursor is /sync's ``next_batch``; each
-room is a conversation; our own events are skipped (echoes); invites are
-accepted when ``accept_invites`` is on.
+Plain HTTPS with ``requests``, as for Telegram: we need /login, /sync,
+/join, /send and media downloads from a blocking worker; matrix-nio and
+mautrix are asyncio clients with their own loops, and end-to-end encryption
+(their main extra) is out of scope for a support inbox bot. The cursor is
+/sync's ``next_batch``; each room is a conversation; our own events are
+skipped (echoes); invites are accepted when ``accept_invites`` is on.
 """
 
 from __future__ import annotations
@@ -40,8 +40,6 @@ TIMELINE_LIMIT = 50
 #: Gap events read per room and poll at most (a room that got more while we
 #: were away keeps its newest ones).
 MAX_GAP_EVENTS = 10_000
-#: Media larger than this stays a placeholder (the same bound as Telegram's).
-MAX_FILE = MAX_ATTACHMENT
 MEDIA_TYPES = ("m.image", "m.file", "m.audio", "m.video")
 #: Authenticated media (Matrix 1.11), then the older unauthenticated path.
 MEDIA_PATHS = ("/_matrix/client/v1/media/download", "/_matrix/media/v3/download")
@@ -210,7 +208,7 @@ class MatrixProvider:
         raw_info = content.get("info")
         info: Mapping[str, Any] = raw_info if isinstance(raw_info, Mapping) else {}
         size = info.get("size")
-        if isinstance(size, int) and size > MAX_FILE:
+        if isinstance(size, int) and size > MAX_ATTACHMENT:
             return (), f"too big to fetch: {size // (1024 * 1024)} MB"
         server_media = url.removeprefix("mxc://")
         home = self.settings.homeserver.rstrip("/")
@@ -233,7 +231,7 @@ class MatrixProvider:
                     return (), "the file is no longer available"
                 if response.status_code != 200:
                     raise TransientError(f"Matrix media: HTTP {response.status_code}")
-                data = read_capped(response, MAX_FILE)
+                data = read_capped(response)
                 if data is None:
                     return (), "too big to fetch"
                 name = str(content.get("filename") or content.get("body") or "file")

@@ -36,8 +36,6 @@ from providers.settings import TelegramSettings
 DEFAULT_API = "https://api.telegram.org"
 TIMEOUT = 30.0
 BATCH = 100
-#: The Bot API hands bots files up to this size; larger ones stay a placeholder.
-MAX_FILE = MAX_ATTACHMENT
 #: Files held in memory for one batch before the rest waits for the next poll.
 MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: (kind, file name and content type when the message gives none)
@@ -181,7 +179,7 @@ class TelegramProvider:
         acknowledged, so the next poll tries again."""
         import requests
 
-        if file.size is not None and file.size > MAX_FILE:
+        if file.size is not None and file.size > MAX_ATTACHMENT:
             return (), f"too big to fetch: {file.size // (1024 * 1024)} MB"
         try:
             info = self._call("getFile", file_id=file.file_id)
@@ -199,7 +197,7 @@ class TelegramProvider:
                     return (), "the file is no longer available"
                 if response.status_code != 200:
                     raise TransientError(f"Telegram file download: HTTP {response.status_code}")
-                data = read_capped(response, MAX_FILE)
+                data = read_capped(response)
                 if data is None:
                     return (), "too big to fetch"
         except requests.RequestException as exc:

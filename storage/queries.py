@@ -236,6 +236,10 @@ def get_customer(session: Session, customer_id: int) -> CustomerRow | None:
     return _customer_rows(session, [(row[0], row[1], row[2])])[0]
 
 
+#: ids per IN (...) lookup, far below every engine's parameter limit
+IN_CHUNK = 500
+
+
 @dataclass(frozen=True)
 class AttachmentRow:
     id: int
@@ -251,10 +255,10 @@ def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, li
     a = attachment_t.c
     found: dict[int, list[AttachmentRow]] = {}
     ids = list(message_ids)
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids), IN_CHUNK):
         stmt = (
             select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256)
-            .where(a.message_id.in_(ids[start : start + 500]))
+            .where(a.message_id.in_(ids[start : start + IN_CHUNK]))
             .order_by(a.id)
         )
         for row in session.execute(stmt):
