@@ -55,9 +55,15 @@ def _deliver_now(rt: Runtime, message_id: int) -> Delivery:
     return outbox.deliver(rt.store(), rt.provider(account), message_id)
 
 
+#: exit code of send/reply when the provider may or may not have the message:
+#: a script must not simply send it again (1 means surely not sent)
+EXIT_UNCONFIRMED = 4
+
+
 def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery) -> None:
     from omnitui.segments import count_segments
     from storage.models import Message
+    from storage.queries import shown_state
 
     with rt.store().read() as session:
         message = session.get(Message, delivery.message_id)
@@ -69,7 +75,10 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             "account": message.account,
             "channel": message.channel,
             "to": message.to_address,
-            "status": message.status,
+            "status": shown_state("out", message.outbox_state, message.delivery_state),
+            "outbox_state": message.outbox_state,
+            "delivery_state": message.delivery_state,
+            "delivery_error": message.delivery_error,
             "external_id": message.external_id,
             "error": message.error,
             "attempts": message.attempts,
@@ -80,16 +89,24 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             doc["encoding"] = count.encoding
     if want_json(ctx, json_out):
         output.print_json(doc)
-    elif delivery.status == "failed":
+    elif delivery.state == "failed":
         output.error(
             f"message {doc['id']} to {doc['to']} failed: {delivery.error}. It stays in the "
             f"outbox: `omnitui outbox retry {doc['id']}` sends it again."
         )
+    elif delivery.state == "unconfirmed":
+        output.error(
+            f"message {doc['id']} to {doc['to']} is unconfirmed: {delivery.error}. It is not "
+            "sent again by itself; `omnitui outbox list` shows it, `omnitui outbox retry "
+            f"{doc['id']}` sends it again if it did not arrive."
+        )
     else:
         cost = f" ({doc['segments']} segment(s), {doc['encoding']})" if "segments" in doc else ""
         output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}{cost}.")
-    if delivery.status == "failed":
+    if delivery.state == "failed":
         raise typer.Exit(1)
+    if delivery.state == "unconfirmed":
+        raise typer.Exit(EXIT_UNCONFIRMED)
 
 
 @handled

@@ -66,11 +66,15 @@ MESSAGE_COLUMNS = (
     "body_text",
     "body_html",
     "sent_at",
-    "status",
+    "delivery_state",
+    "delivery_error",
     "error",
     "attempts",
 )
-REOPENED_STATUSES = frozenset({"resolved", "snoozed"})
+#: A customer's new message puts these back in front of the team: resolved
+#: and snoozed ones, and pending ones (pending means "waiting for the
+#: customer", and the customer has answered).
+REOPENED_STATUSES = frozenset({"resolved", "snoozed", "pending"})
 
 
 @dataclass
@@ -145,8 +149,8 @@ def _store_messages(
     for msg in messages:
         if msg.external_id in known:
             result.duplicates += 1
-            if msg.direction == "out" and msg.status:
-                echoes.append(StatusUpdate(msg.external_id, msg.status))
+            if msg.direction == "out" and msg.delivery_state:
+                echoes.append(StatusUpdate(msg.external_id, msg.delivery_state, msg.delivery_error))
             continue
         known.add(msg.external_id)
         theirs, ours = (
@@ -359,7 +363,9 @@ def _insert_messages(
         msg = item.msg
         assert item.conversation_id is not None
         conv = convs[item.conversation_id]
-        status = msg.status or ("received" if msg.direction == "in" else "sent")
+        # Nothing stored here is ever in the outbox (outbox_state stays NULL):
+        # an outbound message seen on the service was sent by it already.
+        outbound = msg.direction == "out"
         rows.append(
             (
                 item.conversation_id,
@@ -375,7 +381,8 @@ def _insert_messages(
                 msg.body_text,
                 msg.body_html,
                 item.stored_at,
-                status,
+                (msg.delivery_state or "sent") if outbound else None,
+                msg.delivery_error if outbound else None,
                 msg.problem,
                 0,
             )
@@ -480,18 +487,23 @@ def _insert_attachments(
 
 
 def apply_status_updates(session: Session, account: str, updates: Iterable[StatusUpdate]) -> int:
-    """Record later delivery states of our own messages; returns how many changed."""
+    """Record later delivery states of outbound messages; returns how many changed.
+
+    Only the delivery state moves: the outbox's own state is never touched
+    by what a provider says."""
     changed = 0
+    m = message_t.c
     for upd in updates:
         stmt = (
             update(message_t)
             .where(
-                message_t.c.account == account,
-                message_t.c.external_id == upd.external_id,
-                message_t.c.direction == "out",
-                (message_t.c.status != upd.status) | message_t.c.error.is_distinct_from(upd.error),
+                m.account == account,
+                m.external_id == upd.external_id,
+                m.direction == "out",
+                m.delivery_state.is_distinct_from(upd.state)
+                | m.delivery_error.is_distinct_from(upd.error),
             )
-            .values(status=upd.status, error=upd.error)
+            .values(delivery_state=upd.state, delivery_error=upd.error)
         )
         changed += session.execute(stmt).rowcount  # type: ignore[attr-defined]
     return changed

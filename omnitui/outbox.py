@@ -1,36 +1,63 @@
-"""The durable send queue: queued -> sending -> sent | failed (| unconfirmed).
+"""The durable send queue: queued -> sending -> sent | failed | unconfirmed.
+
+This is the outbox's own state (``Message.outbox_state``), which only
+omnitui writes and only for messages composed here; what the provider says
+later (Twilio's queued, delivered, ...) is the separate ``delivery_state``.
+A message can only enter the outbox through :mod:`omnitui.services`.
 
 What an agent typed is committed as ``queued`` before any network call. The
 move to ``sending`` is committed before the provider is called, and the
-outcome after, so a process that dies mid-send leaves ``sending`` behind;
-:func:`recover_interrupted` turns such rows into ``unconfirmed``: shown to
-the agent, never sent again without a person saying so (the provider may
-have delivered it).
+outcome after. Only a failure known to have happened before the service
+took anything is ``failed`` and retried with backoff; a send that went out
+and got no answer (:class:`~providers.base.UnconfirmedError`), or a process
+that died mid-send (:func:`recover_interrupted`), leaves it ``unconfirmed``:
+never sent again by itself. :func:`reconcile` asks a provider that can tell
+(Twilio's message list, Matrix transaction ids) and marks it sent; what
+stays unconfirmed waits for a person (``omnitui outbox retry``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from omnitui.leases import PROCESS_ID
 from providers.base import (
     AuthError,
+    DeliveryState,
     OutboundMessage,
     PermanentError,
     Provider,
     ProviderError,
+    Reconciler,
+    SendResult,
     TransientError,
+    UnconfirmedError,
 )
 from storage.db import Store, utc
-from storage.models import Message, conversation_t, message_t, utcnow
+from storage.models import (
+    OUTBOX_NEEDS_PERSON,
+    Message,
+    OutboxState,
+    attachment_t,
+    conversation_t,
+    message_t,
+    utcnow,
+)
 
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.
 STALE_SENDING = timedelta(minutes=5)
+#: How long after an unanswered attempt the provider is asked about it, and
+#: how often: a record that has not shown up within the window is not
+#: looked for again, and the message waits for a person.
+RECONCILE_WINDOW = timedelta(hours=1)
+RECONCILE_EVERY = timedelta(minutes=1)
+UNCONFIRMED_TEXT = "the send went out and no answer came: it may or may not have been delivered"
 
 
 class OutboxError(Exception):
@@ -42,9 +69,10 @@ class Delivery:
     """The outcome of one delivery attempt."""
 
     message_id: int
-    status: str
+    state: OutboxState
     external_id: str | None = None
     error: str | None = None
+    delivery_state: DeliveryState | None = None
 
 
 def backoff(attempts: int) -> timedelta:
@@ -66,11 +94,11 @@ def claim(store: Store, message_id: int) -> Message:
             .where(
                 m.id == message_id,
                 m.direction == "out",
-                (m.status == "queued")
-                | ((m.status == "failed") & (m.next_attempt_at.is_not(None))),
+                (m.outbox_state == "queued")
+                | ((m.outbox_state == "failed") & (m.next_attempt_at.is_not(None))),
             )
             .values(
-                status="sending",
+                outbox_state="sending",
                 attempts=m.attempts + 1,
                 sending_owner=PROCESS_ID,
                 sending_since=now,
@@ -81,11 +109,12 @@ def claim(store: Store, message_id: int) -> Message:
     if message is None:
         raise OutboxError(f"message {message_id} does not exist")
     if not claimed:
+        state = message.outbox_state or "not in the outbox"
         raise OutboxError(
-            f"message {message_id} is {message.status}, not queued: nothing was sent"
+            f"message {message_id} is {state}, not queued: nothing was sent"
             + (
                 " (use `omnitui outbox retry` to send it again)"
-                if message.status in ("failed", "unconfirmed")
+                if message.outbox_state in OUTBOX_NEEDS_PERSON
                 else ""
             )
         )
@@ -98,26 +127,82 @@ def deliver(store: Store, provider: Provider, message_id: int) -> Delivery:
     outbound = _outbound(store, message)
     try:
         result = provider.send(outbound)
+    except UnconfirmedError as exc:
+        return _record_unconfirmed(store, message, str(exc))
     except TransientError as exc:
         return _record_failure(
             store, message, str(exc), transient=True, retry_after=exc.retry_after
         )
     except (AuthError, PermanentError, ProviderError) as exc:
         return _record_failure(store, message, str(exc), transient=False)
+    return _record_sent(store, message_id, result)
+
+
+def _record_sent(
+    store: Store,
+    message_id: int,
+    result: SendResult,
+    *,
+    expected: tuple[OutboxState, ...] = ("sending", "unconfirmed"),
+) -> Delivery:
+    """Mark ``message_id`` sent with the provider's id, if it is still in an
+    ``expected`` state (a person may have decided otherwise meanwhile)."""
     with store.write() as session:
-        session.execute(
+        _adopt_external_id(session, message_id, result.external_id)
+        changed = session.execute(
             update(message_t)
-            .where(message_t.c.id == message_id)
+            .where(message_t.c.id == message_id, message_t.c.outbox_state.in_(expected))
             .values(
-                status=result.status if result.status != "failed" else "sent",
+                outbox_state="sent",
+                delivery_state=result.delivery_state,
                 external_id=result.external_id,
                 error=None,
+                next_attempt_at=None,
                 sending_owner=None,
                 sending_since=None,
                 **({"sent_at": utc(result.sent_at)} if result.sent_at else {}),
             )
+        ).rowcount  # type: ignore[attr-defined]
+        if not changed:
+            raise OutboxError(f"message {message_id} changed state while it was being sent")
+    return Delivery(message_id, "sent", result.external_id, delivery_state=result.delivery_state)
+
+
+def _adopt_external_id(session: Session, message_id: int, external_id: str) -> None:
+    """Make room for ``external_id`` on our message ``message_id``.
+
+    A poll that ran while the send was under way (or before an unanswered
+    send was reconciled) may have stored the service's copy of our message
+    as an outbound message of its own: that copy is the same message, so it
+    goes, and ours carries the provider id.
+    """
+    m = message_t.c
+    account = select(m.account).where(m.id == message_id).scalar_subquery()
+    copies = session.execute(
+        select(m.id, m.conversation_id, m.outbox_state).where(
+            m.account == account, m.external_id == external_id, m.id != message_id
         )
-    return Delivery(message_id, result.status, result.external_id)
+    ).all()
+    for copy_id, conversation_id, outbox_state in copies:
+        if outbox_state is not None:
+            raise OutboxError(
+                f"the provider's id {external_id} already belongs to message {copy_id}"
+            )
+        session.execute(delete(attachment_t).where(attachment_t.c.message_id == copy_id))
+        session.execute(delete(message_t).where(m.id == copy_id))
+        session.execute(
+            update(conversation_t)
+            .where(conversation_t.c.id == conversation_id)
+            .values(message_count=conversation_t.c.message_count - 1)
+        )
+
+
+def idempotency_key(message: Message) -> str:
+    """The same key for every attempt at ``message`` (and different for any
+    other message, also one in another store): its id and when it was queued."""
+    queued = utc(message.sent_at).isoformat() if message.sent_at else ""
+    digest = hashlib.sha256(f"{message.id}|{queued}|{message.account}".encode()).hexdigest()
+    return f"omnitui-{message.id}-{digest[:16]}"
 
 
 def _outbound(store: Store, message: Message) -> OutboundMessage:
@@ -153,6 +238,7 @@ def _outbound(store: Store, message: Message) -> OutboundMessage:
         references=references,
         thread_id=conv.thread_key if message.channel not in ("email", "sms", "whatsapp") else None,
         reply_to_external_id=last_in.external_id if last_in is not None else None,
+        idempotency_key=idempotency_key(message),
     )
 
 
@@ -187,7 +273,7 @@ def _record_failure(
             update(message_t)
             .where(message_t.c.id == message.id)
             .values(
-                status="failed",
+                outbox_state="failed",
                 error=error[:2000],
                 next_attempt_at=utcnow() + delay if again else None,
                 sending_owner=None,
@@ -197,19 +283,40 @@ def _record_failure(
     return Delivery(message.id, "failed", error=error)
 
 
+def _record_unconfirmed(store: Store, message: Message, error: str) -> Delivery:
+    """The send went out unanswered: ``unconfirmed``, checked by :func:`reconcile`
+    where the provider can tell, never sent again by itself. ``sending_since``
+    stays: it is when the attempt began, which the check looks after."""
+    assert message.id is not None
+    with store.write() as session:
+        session.execute(
+            update(message_t)
+            .where(message_t.c.id == message.id)
+            .values(
+                outbox_state="unconfirmed",
+                error=error[:2000],
+                next_attempt_at=utcnow(),
+                sending_owner=None,
+            )
+        )
+    return Delivery(message.id, "unconfirmed", error=error)
+
+
 def retry(store: Store, message_id: int) -> None:
     """Put a ``failed`` or ``unconfirmed`` message back in the queue, by a person's decision."""
     with store.write() as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "out":
             raise OutboxError(f"there is no outgoing message {message_id}")
-        if message.status not in ("failed", "unconfirmed"):
+        if message.outbox_state not in OUTBOX_NEEDS_PERSON:
+            state = message.outbox_state or "not one composed here"
             raise OutboxError(
-                f"message {message_id} is {message.status}; only failed or unconfirmed "
+                f"message {message_id} is {state}; only failed or unconfirmed "
                 "messages can be retried"
             )
-        message.status = "queued"
+        message.outbox_state = "queued"
         message.next_attempt_at = None
+        message.sending_since = None
         session.add(message)
 
 
@@ -225,7 +332,7 @@ def recover_interrupted(store: Store, older_than: timedelta = STALE_SENDING) -> 
         stale = list(
             session.execute(
                 select(m.id).where(
-                    m.status == "sending",
+                    m.outbox_state == "sending",
                     m.sending_owner.is_distinct_from(PROCESS_ID),
                     (m.sending_since.is_(None)) | (m.sending_since < cutoff),
                 )
@@ -236,11 +343,11 @@ def recover_interrupted(store: Store, older_than: timedelta = STALE_SENDING) -> 
                 update(message_t)
                 .where(m.id.in_(stale))
                 .values(
-                    status="unconfirmed",
+                    outbox_state="unconfirmed",
                     error="the process sending this message stopped before the provider "
                     "answered: it may or may not have been delivered",
                     sending_owner=None,
-                    sending_since=None,
+                    next_attempt_at=utcnow(),
                 )
             )
     return stale
@@ -254,7 +361,8 @@ def due(store: Store, account: str | None = None, limit: int = 100) -> list[int]
         select(m.id)
         .where(
             m.direction == "out",
-            (m.status == "queued") | ((m.status == "failed") & (m.next_attempt_at <= now)),
+            (m.outbox_state == "queued")
+            | ((m.outbox_state == "failed") & (m.next_attempt_at <= now)),
         )
         .order_by(m.id)
         .limit(limit)
@@ -263,3 +371,68 @@ def due(store: Store, account: str | None = None, limit: int = 100) -> list[int]
         stmt = stmt.where(m.account == account)
     with store.read() as session:
         return list(session.execute(stmt).scalars())
+
+
+def reconcile(store: Store, provider: Provider, limit: int = 20) -> list[Delivery]:
+    """Ask ``provider`` about its account's unconfirmed messages; mark those it
+    has as sent. Does nothing for a provider that cannot tell."""
+    if not isinstance(provider, Reconciler):
+        return []
+    m = message_t.c
+    now = utcnow()
+    with store.read() as session:
+        waiting = list(
+            session.execute(
+                select(Message)
+                .where(
+                    m.account == provider.account,
+                    m.outbox_state == "unconfirmed",
+                    m.next_attempt_at.is_not(None),
+                    m.next_attempt_at <= now,
+                )
+                .order_by(m.id)
+                .limit(limit)
+            ).scalars()
+        )
+    done: list[Delivery] = []
+    for message in waiting:
+        assert message.id is not None
+        attempted = utc(message.sending_since) if message.sending_since else None
+        if attempted is None or now - attempted > RECONCILE_WINDOW:
+            _stop_checking(
+                store,
+                message.id,
+                f"{message.error or UNCONFIRMED_TEXT}; the service had no record of it "
+                "within an hour: `omnitui outbox retry` sends it again",
+            )
+            continue
+        try:
+            found = provider.find_sent(_outbound(store, message), attempted)
+        except ProviderError:
+            continue  # the service cannot answer now: ask again next round
+        if found is None:
+            _check_later(store, message.id, now + RECONCILE_EVERY)
+            continue
+        try:
+            done.append(_record_sent(store, message.id, found, expected=("unconfirmed",)))
+        except OutboxError as exc:
+            _stop_checking(store, message.id, str(exc))
+    return done
+
+
+def _check_later(store: Store, message_id: int, when: datetime) -> None:
+    with store.write() as session:
+        session.execute(
+            update(message_t)
+            .where(message_t.c.id == message_id, message_t.c.outbox_state == "unconfirmed")
+            .values(next_attempt_at=when)
+        )
+
+
+def _stop_checking(store: Store, message_id: int, error: str) -> None:
+    with store.write() as session:
+        session.execute(
+            update(message_t)
+            .where(message_t.c.id == message_id, message_t.c.outbox_state == "unconfirmed")
+            .values(next_attempt_at=None, error=error[:2000])
+        )

@@ -134,7 +134,7 @@ def _queue(
         "subject": subject if conversation.channel == "email" else None,
         "body_text": body,
         "sent_at": now,
-        "status": "queued",
+        "outbox_state": "queued",
         "attempts": 0,
         "author": author,
     }

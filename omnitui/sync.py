@@ -126,10 +126,13 @@ def sync_once(
                 delivery = outbox.deliver(store, provider, message_id)
             except outbox.OutboxError:
                 continue  # claimed by another worker meanwhile
-            if delivery.status == "failed":
-                report.send_failed += 1
-            else:
+            if delivery.state == "sent":
                 report.sent += 1
+            else:
+                report.send_failed += 1
+        for found in outbox.reconcile(store, provider):
+            report.sent += 1
+            log.info("reconciled message=%d external_id=%s", found.message_id, found.external_id)
     return report
 
 

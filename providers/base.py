@@ -15,6 +15,15 @@ matching:
   again later with backoff.
 * :class:`PermanentError` - the service rejected this request for good (bad
   address, 4xx other than 429); the message is ``failed``.
+* :class:`UnconfirmedError` - raised by ``send`` only: the request went out
+  and no answer came back (a read timeout after the POST, a connection
+  dropped after the end of SMTP DATA). The service may have delivered the
+  message, so it is never retried by itself: it becomes ``unconfirmed``, and
+  a provider that can look (:class:`Reconciler`) is asked later.
+
+``send`` raises :class:`TransientError` only for failures known to happen
+before the service accepted anything: a refused connection, a TLS or login
+failure, an SMTP refusal before DATA ended, an HTTP error response.
 
 Messages carried in these errors are shown to people: they must never contain
 a secret.
@@ -31,8 +40,23 @@ Channel = Literal["email", "sms", "whatsapp", "telegram", "matrix"]
 CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp", "telegram", "matrix")
 Direction = Literal["in", "out"]
 
-#: Delivery states a provider may report for an outbound message.
-DeliveryStatus = Literal["queued", "sent", "delivered", "failed"]
+#: What the service says became of an outbound message (Twilio's words, which
+#: the other services' fit into). This is never the outbox's own state: a
+#: provider's "queued" means *it* holds the message, not that we must send it.
+DeliveryState = Literal["queued", "scheduled", "sent", "delivered", "read", "undelivered", "failed"]
+DELIVERY_STATES: tuple[DeliveryState, ...] = (
+    "queued",
+    "scheduled",
+    "sent",
+    "delivered",
+    "read",
+    "undelivered",
+    "failed",
+)
+#: States after which the service reports nothing more for a message.
+FINAL_DELIVERY_STATES: frozenset[DeliveryState] = frozenset(
+    {"delivered", "read", "undelivered", "failed"}
+)
 
 
 class ProviderError(Exception):
@@ -56,6 +80,11 @@ class TransientError(ProviderError):
 
 class PermanentError(ProviderError):
     """The service rejected this request; retrying the same request fails again."""
+
+
+class UnconfirmedError(ProviderError):
+    """The request reached the service (or may have) and no answer came back:
+    the message may or may not have been delivered. Never retried by itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +133,10 @@ class InboundMessage:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[InboundAttachment, ...] = ()
-    status: DeliveryStatus | None = None
+    #: for ``direction="out"``: what the service says became of it
+    delivery_state: DeliveryState | None = None
+    #: the service's error code and words for an undelivered/failed message
+    delivery_error: str | None = None
     problem: str | None = None
     #: where replies should go when not to the sender (e-mail Reply-To)
     reply_to: str | None = None
@@ -115,7 +147,8 @@ class StatusUpdate:
     """A later delivery state for a message we sent (Twilio's delivered, ...)."""
 
     external_id: str
-    status: DeliveryStatus
+    state: DeliveryState
+    #: the service's error code and words ("30007 Carrier violation")
     error: str | None = None
 
 
@@ -156,6 +189,9 @@ class OutboundMessage:
     references: tuple[str, ...] = ()
     thread_id: str | None = None
     reply_to_external_id: str | None = None
+    #: the same for every attempt at this message, so a service that
+    #: deduplicates requests (Matrix transaction ids) posts it once
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +199,8 @@ class SendResult:
     """What the service said when it accepted a message."""
 
     external_id: str
-    status: DeliveryStatus = "sent"
+    #: what the service says of it now (Twilio answers every create "queued")
+    delivery_state: DeliveryState | None = None
     sent_at: datetime | None = None
 
 
@@ -193,9 +230,26 @@ class Provider(Protocol):
         ...
 
     def send(self, message: OutboundMessage) -> SendResult:
-        """Deliver one message. Raises AuthError, TransientError or PermanentError."""
+        """Deliver one message.
+
+        Raises AuthError, TransientError or PermanentError when the service
+        surely did not take it, UnconfirmedError when it may have.
+        """
         ...
 
     def close(self) -> None:
         """Release connections. Safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """An optional ability: a provider that can tell whether a message whose
+    send went unanswered reached the service after all."""
+
+    def find_sent(self, message: OutboundMessage, attempted_at: datetime) -> SendResult | None:
+        """The service's record of ``message`` sent at or after ``attempted_at``,
+        or ``None`` when it has none. May re-submit the message only where the
+        service makes that idempotent (Matrix transaction ids). Raises the
+        provider errors."""
         ...

@@ -178,7 +178,7 @@ class DemoProvider:
             message_id=ids[-1] if is_email else None,
             in_reply_to=ids[-2] if is_email and step else None,
             references=tuple(ids[:-1]) if is_email else (),
-            status="delivered" if direction == "out" else None,
+            delivery_state="delivered" if direction == "out" else None,
         )
 
     def send(self, message: OutboundMessage) -> SendResult:
@@ -192,7 +192,7 @@ class DemoProvider:
             raise TransientError(f"demo: {message.to_address} did not answer, try again later")
         return SendResult(
             external_id=message.message_id or f"demo-out-{uuid.uuid4().hex}",
-            status="sent",
+            delivery_state="sent",
             sent_at=datetime.now(UTC),
         )
 

@@ -39,6 +39,7 @@ from providers.base import (
     PollBatch,
     SendResult,
     TransientError,
+    UnconfirmedError,
 )
 from providers.email_parse import parse_message
 from providers.settings import ImapSettings
@@ -103,6 +104,16 @@ class EmailProvider:
             smtp = self._smtp()
             try:
                 refused = smtp.send_message(mail)
+            except OSError as exc:
+                # After the final "." the server may have queued the mail;
+                # only its reply (a response error) says for sure it did not.
+                if _data_ended(smtp) and not isinstance(exc, smtplib.SMTPResponseException):
+                    raise UnconfirmedError(
+                        f"SMTP {self.settings.smtp_host}:{self.settings.smtp_port}: "
+                        f"{_words(exc)} after the whole message was sent; the server may "
+                        "have accepted it"
+                    ) from None
+                raise
             finally:
                 try:
                     smtp.quit()
@@ -113,7 +124,7 @@ class EmailProvider:
         if self.settings.sent_folder:
             self._append_sent(mail)
         return SendResult(
-            external_id=str(mail["Message-ID"]), status="sent", sent_at=datetime.now(UTC)
+            external_id=str(mail["Message-ID"]), delivery_state="sent", sent_at=datetime.now(UTC)
         )
 
     def check(self) -> str:
@@ -199,7 +210,7 @@ class EmailProvider:
                 ),
             )
         if direction == "out":
-            return replace(parsed.message, direction="out", status="sent")
+            return replace(parsed.message, direction="out", delivery_state="sent")
         if parsed.reply_to and parsed.reply_to != parsed.message.from_address:
             return replace(parsed.message, reply_to=parsed.reply_to)
         return parsed.message
@@ -222,11 +233,11 @@ class EmailProvider:
         # host's FQDN, which can stall for seconds where DNS is unreachable.
         helo = parseaddr(s.from_address)[1].rpartition("@")[2] or "localhost"
         if s.smtp_security == "tls":
-            smtp = smtplib.SMTP_SSL(
+            smtp = _TrackedSMTPSSL(
                 s.smtp_host, s.smtp_port, local_hostname=helo, timeout=TIMEOUT, context=_context()
             )
         else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, local_hostname=helo, timeout=TIMEOUT)
+            smtp = _TrackedSMTP(s.smtp_host, s.smtp_port, local_hostname=helo, timeout=TIMEOUT)
             if s.smtp_security == "starttls":
                 smtp.starttls(context=_context())
         user = s.smtp_username or s.username
@@ -254,6 +265,38 @@ class EmailProvider:
 
     def _errors(self, what: str) -> _ErrorMapper:
         return _ErrorMapper(self, what)
+
+
+class _DataTracking:
+    """Notes when the end of DATA (the final ".") has gone out: from then on
+    a lost connection or a timeout leaves the outcome unknown."""
+
+    data_ended = False
+    _in_data = False
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)  # type: ignore[misc, no-any-return]
+        finally:
+            self._in_data = False
+
+    def send(self, s: Any) -> None:
+        super().send(s)  # type: ignore[misc]
+        if self._in_data and isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_ended = True
+
+
+class _TrackedSMTP(_DataTracking, smtplib.SMTP):
+    pass
+
+
+class _TrackedSMTPSSL(_DataTracking, smtplib.SMTP_SSL):
+    pass
+
+
+def _data_ended(smtp: smtplib.SMTP) -> bool:
+    return bool(getattr(smtp, "data_ended", False))
 
 
 class _ErrorMapper:

@@ -28,8 +28,10 @@ from providers.base import (
     PollBatch,
     SendResult,
     TransientError,
+    UnconfirmedError,
 )
 from providers.download import MAX_ATTACHMENT, read_capped
+from providers.http_errors import never_connected
 from providers.settings import MatrixSettings
 
 API = "/_matrix/client/v3"
@@ -62,7 +64,11 @@ class MatrixProvider:
 
     # -- HTTP ----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> Any:
+    def _request(
+        self, method: str, path: str, *, auth: bool = True, sending: bool = False, **kwargs: Any
+    ) -> Any:
+        """One Client-Server API call. With ``sending``, a failure after the
+        request went out is :class:`UnconfirmedError`."""
         import requests  # deferred: not needed for --help
 
         if self._session is None:
@@ -76,14 +82,22 @@ class MatrixProvider:
                 method, url, headers=headers, timeout=TIMEOUT, **kwargs
             )
         except requests.RequestException as exc:
-            raise TransientError(
-                f"Matrix {self.settings.homeserver}: {type(exc).__name__}"
-            ) from None
+            text = f"Matrix {self.settings.homeserver}: {type(exc).__name__}"
+            if sending and not never_connected(exc):
+                raise UnconfirmedError(
+                    f"{text}: the request went out and no answer came; the homeserver may "
+                    "have posted it"
+                ) from None
+            raise TransientError(text) from None
         try:
             payload = response.json()
         except ValueError:
             payload = {}
         if response.status_code < 300:
+            if sending and "event_id" not in payload:
+                raise UnconfirmedError(
+                    f"Matrix {self.settings.homeserver}: the answer to the send has no event id"
+                )
             return payload
         code = payload.get("errcode", "")
         text = f"Matrix {response.status_code} {code}: {payload.get('error', '')}".strip()
@@ -245,14 +259,44 @@ class MatrixProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         room = message.thread_id or message.to_address
-        # a transaction id per message: a retried send is not posted twice
-        txn = quote(message.message_id or uuid.uuid4().hex, safe="")
+        # The transaction id is the message's own: the homeserver answers a
+        # repeated PUT with the first event, so a retried send is posted once.
+        txn = quote(message.idempotency_key or uuid.uuid4().hex, safe="")
         result = self._request(
             "PUT",
             f"/rooms/{quote(room)}/send/m.room.message/{txn}",
+            sending=True,
             json={"msgtype": "m.text", "body": message.body_text},
         )
-        return SendResult(external_id=result["event_id"], status="sent", sent_at=datetime.now(UTC))
+        return SendResult(
+            external_id=result["event_id"], delivery_state="sent", sent_at=datetime.now(UTC)
+        )
+
+    def find_sent(self, message: OutboundMessage, attempted_at: datetime) -> SendResult | None:
+        """Our event with this message's transaction id among the room's newest
+        events; else the same PUT again, which the homeserver turns into the
+        first event if it had it (transaction ids make it idempotent)."""
+        if not message.idempotency_key:
+            return None
+        room = message.thread_id or message.to_address
+        page = self._request(
+            "GET",
+            f"/rooms/{quote(room)}/messages",
+            params={"dir": "b", "limit": str(TIMELINE_LIMIT)},
+        )
+        for event in page.get("chunk", ()):
+            unsigned = event.get("unsigned") or {}
+            if (
+                event.get("sender") == self.settings.user_id
+                and unsigned.get("transaction_id") == message.idempotency_key
+            ):
+                at = event.get("origin_server_ts")
+                return SendResult(
+                    external_id=event["event_id"],
+                    delivery_state="sent",
+                    sent_at=datetime.fromtimestamp(at / 1000, UTC) if at else None,
+                )
+        return self.send(message)
 
     def check(self) -> str:
         who = self._request("GET", "/account/whoami")

@@ -29,8 +29,10 @@ from providers.base import (
     PollBatch,
     SendResult,
     TransientError,
+    UnconfirmedError,
 )
 from providers.download import MAX_ATTACHMENT, read_capped
+from providers.http_errors import never_connected
 from providers.settings import TelegramSettings
 
 DEFAULT_API = "https://api.telegram.org"
@@ -113,7 +115,9 @@ class TelegramProvider:
     def address_for(self, channel: Channel) -> str:
         return f"bot{self.bot_id}"
 
-    def _call(self, method: str, **params: Any) -> Any:
+    def _call(self, method: str, *, sending: bool = False, **params: Any) -> Any:
+        """Call ``method``. With ``sending``, a failure after the request went
+        out is :class:`UnconfirmedError` (Telegram may have posted it)."""
         import requests  # deferred like every SDK: not needed for --help
 
         if self._session is None:
@@ -126,11 +130,17 @@ class TelegramProvider:
             payload = response.json()
         except requests.RequestException as exc:
             # the URL holds the token: never let it into the message
-            raise TransientError(f"Telegram {method}: {type(exc).__name__}") from None
+            text = f"Telegram {method}: {type(exc).__name__}"
+            if sending and not never_connected(exc):
+                raise UnconfirmedError(
+                    f"{text}: the request went out and no answer came; Telegram may have posted it"
+                ) from None
+            raise TransientError(text) from None
         except ValueError:
-            raise TransientError(
-                f"Telegram {method}: HTTP {response.status_code}, not JSON"
-            ) from None
+            text = f"Telegram {method}: HTTP {response.status_code}, not JSON"
+            if sending and response.status_code < 300:
+                raise UnconfirmedError(f"{text}; Telegram may have posted it") from None
+            raise TransientError(text) from None
         if payload.get("ok"):
             return payload.get("result")
         code = int(payload.get("error_code") or response.status_code)
@@ -245,10 +255,10 @@ class TelegramProvider:
                 "message_id": int(replied[1]),
                 "allow_sending_without_reply": True,
             }
-        sent = self._call("sendMessage", **params)
+        sent = self._call("sendMessage", sending=True, **params)
         return SendResult(
             external_id=f"{chat}:{sent['message_id']}",
-            status="sent",
+            delivery_state="sent",
             sent_at=datetime.fromtimestamp(sent.get("date", 0), UTC),
         )
 

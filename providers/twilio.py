@@ -22,9 +22,10 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from providers.base import (
+    FINAL_DELIVERY_STATES,
     AuthError,
     Channel,
-    DeliveryStatus,
+    DeliveryState,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -33,7 +34,9 @@ from providers.base import (
     SendResult,
     StatusUpdate,
     TransientError,
+    UnconfirmedError,
 )
+from providers.http_errors import never_connected
 from providers.settings import TwilioSettings
 
 TWILIO_BASE = "https://api.twilio.com"
@@ -42,19 +45,24 @@ FIRST_SYNC = timedelta(days=30)
 PAGE_SIZE = 500
 TIMEOUT = 30.0
 MAX_PENDING = 500
-STATUS: dict[str, DeliveryStatus] = {
+#: Twilio's message statuses in the delivery vocabulary. Twilio holds a
+#: "queued" or "scheduled" message itself: nothing of ours to send.
+STATUS: dict[str, DeliveryState] = {
     "accepted": "queued",
-    "scheduled": "queued",
+    "scheduled": "scheduled",
     "queued": "queued",
     "sending": "queued",
     "sent": "sent",
+    "partially_delivered": "sent",
     "delivered": "delivered",
-    "read": "delivered",
-    "undelivered": "failed",
+    "read": "read",
+    "undelivered": "undelivered",
     "failed": "failed",
     "canceled": "failed",
 }
-FINAL = frozenset({"delivered", "failed"})
+#: How far back the message list is read to find an unanswered send.
+RECONCILE_SKEW = timedelta(minutes=2)
+RECONCILE_PAGE = 50
 
 
 def _wire(channel: str, number: str) -> str:
@@ -147,10 +155,9 @@ class TwilioProvider:
             message = self._inbound(m, at)
             messages.append(message)
             if message.direction == "out":
-                status = message.status or "sent"
-                error = f"{m.error_code} {m.error_message or ''}".strip() if m.error_code else None
-                updates.append(StatusUpdate(m.sid, status, error))
-                if status not in FINAL:
+                state = message.delivery_state or "sent"
+                updates.append(StatusUpdate(m.sid, state, message.delivery_error))
+                if state not in FINAL_DELIVERY_STATES:
                     still_pending.append(m.sid)
         cursor = {"since": newest.isoformat(), "pending": still_pending[-MAX_PENDING:]}
         return PollBatch(
@@ -174,7 +181,8 @@ class TwilioProvider:
             sent_at=at,
             body_text=m.body or "",
             direction="in" if inbound else "out",
-            status=None if inbound else STATUS.get(str(m.status), "sent"),
+            delivery_state=None if inbound else STATUS.get(str(m.status), "sent"),
+            delivery_error=_delivery_error(m) if not inbound else None,
         )
 
     # -- sending -------------------------------------------------------------------
@@ -189,12 +197,38 @@ class TwilioProvider:
             params["messaging_service_sid"] = self.settings.messaging_service_sid
         else:
             params["from_"] = _wire(channel, self._numbers[channel])
-        with self._errors():
+        with self._errors(sending=True):
             created = self._client().messages.create(**params)
         return SendResult(
             external_id=created.sid,
-            status=STATUS.get(str(created.status), "queued"),
+            delivery_state=STATUS.get(str(created.status), "queued"),
             sent_at=_when(created.date_created),
+        )
+
+    def find_sent(self, message: OutboundMessage, attempted_at: datetime) -> SendResult | None:
+        """Twilio's record of an unanswered create: a message from our number
+        (any, with a messaging service) to theirs with the same body, created
+        at or after the attempt (less a little clock skew), oldest first."""
+        channel = message.channel if message.channel in self._numbers else "sms"
+        filters: dict[str, Any] = {"to": _wire(channel, message.to_address)}
+        if not (self.settings.messaging_service_sid and channel == "sms"):
+            filters["from_"] = _wire(channel, self._numbers[channel])
+        earliest = attempted_at - RECONCILE_SKEW
+        with self._errors():
+            found = [
+                m
+                for m in self._client().messages.list(page_size=RECONCILE_PAGE, **filters)
+                if (m.body or "") == message.body_text
+                and str(m.direction) != "inbound"
+                and (_when(m.date_created) or earliest) >= earliest
+            ]
+        if not found:
+            return None
+        first = min(found, key=lambda m: _when(m.date_created) or earliest)
+        return SendResult(
+            external_id=first.sid,
+            delivery_state=STATUS.get(str(first.status), "queued"),
+            sent_at=_when(first.date_created),
         )
 
     def check(self) -> str:
@@ -214,7 +248,11 @@ class TwilioProvider:
             return None  # an HTTP date: the outbox backoff applies
 
     @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self, *, sending: bool = False) -> Iterator[None]:
+        """Map the SDK's failures to the provider errors. With ``sending``, a
+        failure that may have come after Twilio took the POST is
+        :class:`UnconfirmedError`: only an HTTP error answer or a connection
+        that never opened is known to have sent nothing."""
         from requests.exceptions import RequestException
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
@@ -228,6 +266,9 @@ class TwilioProvider:
                 raise TransientError(text, retry_after=self._retry_after()) from None
             raise PermanentError(text) from None
         except TwilioException as exc:
+            if sending:
+                # the answer came but could not be read: Twilio may hold the message
+                raise UnconfirmedError(f"Twilio: unreadable answer to the send: {exc}") from None
             # a list page that failed carries the HTTP response, not a code
             response = next((a for a in exc.args if hasattr(a, "status_code")), None)
             status = int(getattr(response, "status_code", 0) or 0)
@@ -238,6 +279,18 @@ class TwilioProvider:
                 raise PermanentError(text) from None
             raise TransientError(text) from None
         except (RequestException, OSError) as exc:
-            raise TransientError(f"Twilio: {type(exc).__name__}: {str(exc)[:200]}") from None
+            text = f"Twilio: {type(exc).__name__}: {str(exc)[:200]}"
+            if sending and not never_connected(exc):
+                raise UnconfirmedError(
+                    f"{text}; the request went out and no answer came: Twilio may have it"
+                ) from None
+            raise TransientError(text) from None
         except ProviderError:
             raise
+
+
+def _delivery_error(m: Any) -> str | None:
+    """Twilio's error code and words for a message, as one line."""
+    if not m.error_code:
+        return "canceled" if str(m.status) == "canceled" else None
+    return f"{m.error_code} {m.error_message or ''}".strip()

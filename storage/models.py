@@ -11,7 +11,7 @@ differ per engine and SQLAlchemy cannot describe either.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import cast
+from typing import Literal, cast
 
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -20,6 +20,24 @@ from sqlmodel import Field, SQLModel
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
+
+
+# -- the vocabulary ------------------------------------------------------------
+
+ConversationStatus = Literal["open", "pending", "resolved", "snoozed"]
+CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending", "resolved", "snoozed")
+#: conversations somebody still has to act on
+ACTIVE_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
+
+#: The outbox's own state of a message composed in omnitui. Only omnitui
+#: writes it, and only for what an agent or script composed: no provider
+#: word ever lands here (a provider's "queued" is a ``delivery_state``).
+OutboxState = Literal["queued", "sending", "sent", "failed", "unconfirmed"]
+OUTBOX_STATES: tuple[OutboxState, ...] = ("queued", "sending", "sent", "failed", "unconfirmed")
+#: not yet known to be delivered: what the outbox screen and health count
+OUTBOX_UNFINISHED: tuple[OutboxState, ...] = ("queued", "sending", "failed", "unconfirmed")
+#: waiting for a person's decision (retry, edit, discard)
+OUTBOX_NEEDS_PERSON: tuple[OutboxState, ...] = ("failed", "unconfirmed")
 
 
 class Customer(SQLModel, table=True):
@@ -89,7 +107,14 @@ class Message(SQLModel, table=True):
         UniqueConstraint("account", "external_id", name="uq_message_account_external"),
         Index("ix_message_conversation_sent", "conversation_id", "sent_at"),
         Index("ix_message_customer_sent", "customer_id", "sent_at"),
-        Index("ix_message_status", "status"),
+        # only messages composed here have an outbox state: the index holds
+        # those few, not the million received ones
+        Index(
+            "ix_message_outbox",
+            "outbox_state",
+            sqlite_where=text("outbox_state IS NOT NULL"),
+            postgresql_where=text("outbox_state IS NOT NULL"),
+        ),
         Index("ix_message_email_id", "account", "email_message_id"),
         Index("ix_message_sent", "sent_at"),
     )
@@ -109,7 +134,13 @@ class Message(SQLModel, table=True):
     body_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     sent_at: datetime = Field(default_factory=utcnow)
-    status: str = "received"
+    #: see OutboxState; None for everything not composed in omnitui
+    outbox_state: str | None = None
+    #: what the provider says became of an outbound message (DeliveryState
+    #: in providers.base) and its error code and words
+    delivery_state: str | None = None
+    delivery_error: str | None = None
+    #: the outbox's last failure (ours to show; never the provider's report)
     error: str | None = None
     attempts: int = 0
     author: str | None = None

@@ -30,6 +30,8 @@ from sqlmodel import Session
 
 from storage.db import utc
 from storage.models import (
+    OUTBOX_NEEDS_PERSON,
+    OUTBOX_UNFINISHED,
     attachment_t,
     audit_t,
     conversation_t,
@@ -287,12 +289,28 @@ class TimelineEntry:
     subject: str | None
     body: str
     at: datetime
+    #: one word for people: the outbox's state until the provider took the
+    #: message, then what the provider says (see :func:`shown_state`)
     status: str | None
     error: str | None = None
     account: str | None = None
     from_address: str | None = None
     to_address: str | None = None
     attachments: tuple[AttachmentRow, ...] = ()
+    outbox_state: str | None = None
+    delivery_state: str | None = None
+    delivery_error: str | None = None
+
+
+def shown_state(direction: str | None, outbox_state: str | None, delivery_state: str | None) -> str:
+    """What to show of a message's two states: "received" for a customer's;
+    for an outbound one the outbox's state while it is ours to send (queued,
+    sending, failed, unconfirmed), then the provider's delivery state."""
+    if direction == "in":
+        return "received"
+    if outbox_state is not None and outbox_state != "sent":
+        return outbox_state
+    return delivery_state or "sent"
 
 
 def timeline(
@@ -316,7 +334,9 @@ def timeline(
         m.subject,
         m.body_text,
         m.sent_at,
-        m.status,
+        m.outbox_state,
+        m.delivery_state,
+        m.delivery_error,
         m.error,
         m.account,
         m.from_address,
@@ -342,12 +362,15 @@ def timeline(
             r.subject,
             r.body_text,
             utc(r.sent_at),
-            r.status,
-            r.error,
+            shown_state(r.direction, r.outbox_state, r.delivery_state),
+            r.error if r.outbox_state in OUTBOX_NEEDS_PERSON else r.delivery_error,
             r.account,
             r.from_address,
             r.to_address,
             tuple(files.get(r.id, ())),
+            r.outbox_state,
+            r.delivery_state,
+            r.delivery_error,
         )
         for r in message_rows
     ] + [
@@ -549,7 +572,7 @@ class OutboxRow:
     next_attempt_at: datetime | None = None
 
 
-OUTBOX_PENDING = ("queued", "sending", "failed", "unconfirmed")
+OUTBOX_PENDING = OUTBOX_UNFINISHED
 
 
 def outbox(
@@ -564,14 +587,14 @@ def outbox(
             m.account,
             m.channel,
             m.to_address,
-            m.status,
+            m.outbox_state,
             m.error,
             m.attempts,
             m.sent_at,
             m.body_text,
             m.next_attempt_at,
         )
-        .where(m.direction == "out", m.status.in_(statuses))
+        .where(m.outbox_state.in_(statuses))
         .order_by(m.id)
         .limit(limit)
     )
@@ -621,11 +644,11 @@ def account_health(session: Session, accounts: list[str]) -> list[AccountHealth]
             {},
         )
     m = message_t.c
-    # Driven by the status index: the unfinished few, whatever the account's size.
+    # Driven by the outbox index: the unfinished few, whatever the account's size.
     for account, status, count in session.execute(
-        select(m.account, m.status, func.count())
-        .where(m.direction == "out", m.status.in_(OUTBOX_PENDING))
-        .group_by(m.account, m.status)
+        select(m.account, m.outbox_state, func.count())
+        .where(m.outbox_state.in_(OUTBOX_PENDING))
+        .group_by(m.account, m.outbox_state)
     ):
         if account in health:
             health[account].outbox[status] = count
@@ -696,7 +719,7 @@ def change_marker(session: Session) -> ChangeMarker:
             select(func.max(customer_t.c.id)).scalar_subquery(),
             select(func.count())
             .select_from(message_t)
-            .where(m.status.in_(("queued", "sending", "failed", "unconfirmed")))
+            .where(m.outbox_state.in_(OUTBOX_UNFINISHED))
             .scalar_subquery(),
         )
     ).one()

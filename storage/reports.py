@@ -36,11 +36,13 @@ from sqlmodel import Session
 
 from storage.business_hours import BusinessHours
 from storage.db import utc
-from storage.models import audit_t, conversation_t, message_t
+from storage.models import OUTBOX_NEEDS_PERSON, audit_t, conversation_t, message_t
 
 #: conversation ids per IN (...) lookup: a long period has more than any
 #: engine takes in one statement
 CHUNK = 500
+#: delivery states of a message that never reached the customer
+UNDELIVERED = ("failed", "undelivered")
 
 BACKLOG_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("<1h", timedelta(hours=1)),
@@ -148,10 +150,14 @@ def report(
         return [channels[conv_channel], agents[assignee or "(unassigned)"]]
 
     # opened in the period, with the first customer message and our first answer
-    # an answer that never left (failed, unconfirmed, still queued) is no response
+    # an answer that never left (failed, unconfirmed, still queued) or that the
+    # provider could not deliver is no response
     first = (
         select(m.conversation_id, m.direction, func.min(m.sent_at).label("first"))
-        .where(m.status.not_in(("failed", "unconfirmed", "queued", "sending")))
+        .where(
+            m.outbox_state.is_(None) | (m.outbox_state == "sent"),
+            m.delivery_state.is_(None) | m.delivery_state.not_in(UNDELIVERED),
+        )
         .group_by(m.conversation_id, m.direction)
         .subquery()
     )
@@ -201,15 +207,24 @@ def report(
     # assignee by primary key (a join would make the planner walk conversations)
     daily_in: dict[str, int] = defaultdict(int)
     counts = session.execute(
-        select(m.conversation_id, func.date(m.sent_at), m.direction, m.status, func.count())
+        select(
+            m.conversation_id,
+            func.date(m.sent_at),
+            m.direction,
+            m.outbox_state,
+            m.delivery_state,
+            func.count(),
+        )
         .where(m.sent_at >= since)
-        .group_by(m.conversation_id, func.date(m.sent_at), m.direction, m.status)
+        .group_by(
+            m.conversation_id, func.date(m.sent_at), m.direction, m.outbox_state, m.delivery_state
+        )
     ).all()
     owners = {
         r.id: (r.channel, r.assignee)
         for r in _conversations(session, list({row[0] for row in counts}))
     }
-    for conv_id, day, direction, status, n in counts:
+    for conv_id, day, direction, outbox_state, delivery_state, n in counts:
         conv_channel, assignee = owners[conv_id]
         if not keep(conv_channel, assignee):
             continue
@@ -220,7 +235,7 @@ def report(
                 fig.messages_in += n
             else:
                 fig.messages_out += n
-                if status in ("failed", "unconfirmed"):
+                if outbox_state in OUTBOX_NEEDS_PERSON or delivery_state in UNDELIVERED:
                     fig.failed_sends += n
     # backlog now, in wall-clock time whatever ``hours`` says
     for conv_channel, assignee, waiting in session.execute(

@@ -15,6 +15,7 @@ from providers.base import (
     PollBatch,
     SendResult,
     TransientError,
+    UnconfirmedError,
 )
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -88,7 +89,8 @@ class ScriptedProvider:
     kind: ClassVar[str] = "scripted"
     account: str = "shop"
     channels: tuple[Channel, ...] = ("email", "sms", "whatsapp")
-    outcomes: list[str] = field(default_factory=list)  # "ok" | "transient" | "permanent"
+    # "ok" | "transient" | "permanent" | "unconfirmed"
+    outcomes: list[str] = field(default_factory=list)
     sent: list[OutboundMessage] = field(default_factory=list)
     batches: list[PollBatch] = field(default_factory=list)
 
@@ -105,6 +107,8 @@ class ScriptedProvider:
             raise TransientError("server busy (429)", retry_after=1)
         if outcome == "permanent":
             raise PermanentError("mailbox unavailable (550)")
+        if outcome == "unconfirmed":
+            raise UnconfirmedError("read timed out after the request went out")
         return SendResult(external_id=message.message_id or f"SM{len(self.sent):04d}")
 
     def close(self) -> None:

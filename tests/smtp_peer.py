@@ -3,6 +3,7 @@ and require a login."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,9 @@ class Received:
 class Handler:
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    #: seconds the next DATA answers are held back after the mail was taken
+    #: (a slow server: the client's timeout runs out first)
+    slow_answers: list[float] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -41,6 +45,8 @@ class Handler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        if self.slow_answers:
+            await asyncio.sleep(self.slow_answers.pop(0))
         return "250 Message accepted for delivery"
 
 

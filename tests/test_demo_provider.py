@@ -48,7 +48,7 @@ def test_same_seed_and_cursor_give_the_same_messages() -> None:
 def test_sends_fail_on_purpose() -> None:
     provider = demo()
     ok = provider.send(OutboundMessage(channel="sms", to_address="+14155550100", body_text="hi"))
-    assert ok.status == "sent" and ok.external_id
+    assert ok.delivery_state == "sent" and ok.external_id
     with pytest.raises(PermanentError, match="fail"):
         provider.send(
             OutboundMessage(channel="email", to_address="x.fail@example.com", body_text="x")

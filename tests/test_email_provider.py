@@ -205,7 +205,7 @@ def test_reply_headers_sent_folder_and_no_duplicate_echo(
         conv = list_conversations(s, view="all")[0]
     accounts = {"mail": AccountInfo.from_provider(provider)}
     mid = services.reply(store, accounts, conv.id, "Refund sent — ça marche.", "alice")
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     sent = email.message_from_bytes(smtp_peer.received[0].data, policy=default_policy)
     assert smtp_peer.received[0].rcpt_tos == ["ann@example.com"]
     assert sent["Subject"] == "Re: Refund"
@@ -230,7 +230,7 @@ def test_smtp_refusal_fails_with_the_servers_words(
     smtp_peer.refuse_next("550 5.1.1 mailbox unavailable")
     mid = services.reply(store, {"mail": AccountInfo.from_provider(provider)}, conv.id, "Hi", "a")
     delivery = outbox.deliver(store, provider, mid)
-    assert delivery.status == "failed" and "550" in (delivery.error or "")
+    assert delivery.state == "failed" and "550" in (delivery.error or "")
     assert "mailbox unavailable" in (delivery.error or "")
 
 
@@ -246,7 +246,7 @@ def test_smtp_login_refused_fails_the_message(store: Store, provider: EmailProvi
         subject="S",
     )
     delivery = outbox.deliver(store, provider, mid)
-    assert delivery.status == "failed" and "login refused" in (delivery.error or "")
+    assert delivery.state == "failed" and "login refused" in (delivery.error or "")
     assert "not-it" not in (delivery.error or "")
 
 
@@ -260,7 +260,7 @@ def test_new_outbound_email(store: Store, provider: EmailProvider, smtp_peer: Sm
         to="New@Example.com",
         subject="Hello",
     )
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     assert smtp_peer.received[0].rcpt_tos == ["new@example.com"]
 
 

@@ -176,7 +176,7 @@ def test_our_own_outbound_clears_waiting_and_status_updates_apply(store: Store) 
     assert result.status_updates == 1
     with store.read() as s:
         out = s.execute(select(Message).where(message_t.c.external_id == "SM2")).scalar_one()
-    assert out.status == "delivered"
+    assert (out.delivery_state, out.outbox_state) == ("delivered", None)
 
 
 def test_attachments_are_content_addressed_with_safe_names(store: Store) -> None:

@@ -90,7 +90,7 @@ def test_invite_inbound_reply_and_no_echo(
     mid = services.reply(
         store, {"mx": AccountInfo.from_provider(provider)}, conv.id or 0, "Looking into it!", "bob"
     )
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     assert customer.messages(room)[0]["content"]["body"] == "Looking into it!"
     report = sync_once(store, provider)  # our own message comes back: ignored
     assert report.stored == 0
@@ -175,7 +175,7 @@ def test_switching_to_matrix_replies_in_the_customers_room(
     mid = services.reply(
         store, accounts, convs["email"].id or 0, "Answering on Matrix", "bob", channel="matrix"
     )
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     assert customer.messages(room)[0]["content"]["body"] == "Answering on Matrix"
 
 

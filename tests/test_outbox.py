@@ -41,7 +41,7 @@ def test_reply_is_queued_before_any_network_call(store: Store, provider: Scripte
     conv = first_conversation(store)
     mid = services.reply(store, accounts(provider), conv.id or 0, "On its way!", "alice")
     queued = message(store, mid)
-    assert (queued.status, queued.attempts, queued.author) == ("queued", 0, "alice")
+    assert (queued.outbox_state, queued.attempts, queued.author) == ("queued", 0, "alice")
     assert provider.sent == []
     assert outbox.due(store) == [mid]
 
@@ -53,8 +53,8 @@ def test_delivery_records_the_provider_id(store: Store, provider: ScriptedProvid
     )
     result = outbox.deliver(store, provider, mid)
     sent = message(store, mid)
-    assert result.status == "sent"
-    assert (sent.status, sent.external_id, sent.attempts) == ("sent", "SM0001", 1)
+    assert result.state == "sent"
+    assert (sent.outbox_state, sent.external_id, sent.attempts) == ("sent", "SM0001", 1)
     assert provider.sent[0].to_address == "+14155550100"
     assert outbox.due(store) == []
 
@@ -94,16 +94,16 @@ def test_permanent_failure_keeps_text_and_error_and_is_not_retried_alone(
     mid = services.reply(
         store, accounts(provider), first_conversation(store).id or 0, "Typed text", "alice"
     )
-    assert outbox.deliver(store, provider, mid).status == "failed"
+    assert outbox.deliver(store, provider, mid).state == "failed"
     failed = message(store, mid)
-    assert (failed.status, failed.attempts, failed.body_text) == ("failed", 1, "Typed text")
+    assert (failed.outbox_state, failed.attempts, failed.body_text) == ("failed", 1, "Typed text")
     assert failed.error is not None and "550" in failed.error
     assert failed.next_attempt_at is None
     assert outbox.due(store) == []
     with pytest.raises(outbox.OutboxError, match="retry"):
         outbox.deliver(store, provider, mid)
     outbox.retry(store, mid)
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     assert message(store, mid).attempts == 2
 
 
@@ -117,7 +117,7 @@ def test_transient_failure_is_retried_after_backoff(
     )
     outbox.deliver(store, provider, mid)
     failed = message(store, mid)
-    assert failed.status == "failed" and failed.next_attempt_at is not None
+    assert failed.outbox_state == "failed" and failed.next_attempt_at is not None
     assert failed.next_attempt_at > utcnow()
     assert outbox.due(store) == []
     with store.write() as s:
@@ -127,7 +127,7 @@ def test_transient_failure_is_retried_after_backoff(
             .values(next_attempt_at=utcnow() - timedelta(seconds=1))
         )
     assert outbox.due(store) == [mid]
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
 
 
 def test_a_message_is_claimed_only_once(store: Store, provider: ScriptedProvider) -> None:
@@ -152,7 +152,7 @@ def test_a_dead_sender_leaves_unconfirmed_never_resent(
             update(message_t)
             .where(message_t.c.id == mid)
             .values(
-                status="sending",
+                outbox_state="sending",
                 attempts=1,
                 sending_owner="host:1:dead",
                 sending_since=utcnow() - timedelta(minutes=10),
@@ -160,13 +160,13 @@ def test_a_dead_sender_leaves_unconfirmed_never_resent(
         )
     assert outbox.recover_interrupted(store) == [mid]
     stuck = message(store, mid)
-    assert stuck.status == "unconfirmed" and "may or may not" in (stuck.error or "")
+    assert stuck.outbox_state == "unconfirmed" and "may or may not" in (stuck.error or "")
     assert outbox.due(store) == []
     with pytest.raises(outbox.OutboxError):
         outbox.deliver(store, provider, mid)
     assert provider.sent == []
     outbox.retry(store, mid)  # a person decides
-    assert outbox.deliver(store, provider, mid).status == "sent"
+    assert outbox.deliver(store, provider, mid).state == "sent"
 
 
 def test_own_sending_message_is_not_recovered(store: Store, provider: ScriptedProvider) -> None:

@@ -185,7 +185,7 @@ HOT_INDEXES = (
     "ix_conversation_created",
     "ix_message_conversation_sent",
     "ix_message_customer_sent",
-    "ix_message_status",
+    "ix_message_outbox",
     "ix_message_sent",
     "ix_note_customer_created",
     "ix_audit_customer_at",

@@ -24,7 +24,7 @@ def seed(store: Store) -> dict[str, int]:
         "shop",
         batch(
             email("a1", minutes=0),  # A: ann, e-mail
-            email("a2", direction="out", minutes=5, status="failed"),  # never left: no response
+            email("a2", direction="out", minutes=5, delivery_state="failed"),  # never arrived
             email("a3", direction="out", minutes=30),  # first response: 30 min
             email("a4", minutes=60),
             sms("B1", "+14155550111", minutes=10),  # B: bob, SMS

@@ -113,7 +113,7 @@ def test_reply_goes_to_the_chat_answering_the_last_message(
     conv = stored(store)[0].conversation_id
     out = services.reply(store, {"tg": AccountInfo.from_provider(provider)}, conv, "Hi Ann!", "bob")
     delivery = outbox.deliver(store, provider, out)
-    assert delivery.status == "sent"
+    assert delivery.state == "sent"
     sent = server.sent[-1]
     assert (sent["chat_id"], sent["text"]) == (str(ANN), "Hi Ann!")
     assert sent["reply_parameters"]["message_id"] == mid

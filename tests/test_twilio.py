@@ -12,7 +12,13 @@ from omnitui import outbox, services
 from omnitui.ingest import ingest, load_cursors
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
-from providers.base import AuthError, OutboundMessage, PermanentError, TransientError
+from providers.base import (
+    AuthError,
+    OutboundMessage,
+    PermanentError,
+    TransientError,
+    UnconfirmedError,
+)
 from providers.settings import TwilioSettings
 from providers.twilio import TwilioProvider
 from storage.db import Store
@@ -83,7 +89,8 @@ def test_inbound_echo_status_updates_and_numbers(
         store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "On its way", "alice"
     )
     delivery = outbox.deliver(store, provider, mid)
-    assert delivery.status == "queued" and delivery.external_id
+    assert (delivery.state, delivery.delivery_state) == ("sent", "queued")
+    assert delivery.external_id
     server.set_status(delivery.external_id, "sent")
     sync_once(store, provider)
     assert len(messages(store)) == 3  # our reply came back: not a duplicate
@@ -91,7 +98,8 @@ def test_inbound_echo_status_updates_and_numbers(
     sync_once(store, provider)
     with store.read() as s:
         sent = s.get(Message, mid)
-    assert sent is not None and sent.status == "delivered"
+    assert sent is not None
+    assert (sent.outbox_state, sent.delivery_state) == ("sent", "delivered")
     assert delivery.external_id not in load_cursors(store, "sms")[""]  # final: no longer watched
 
 
@@ -108,7 +116,9 @@ def test_undelivered_keeps_twilios_error(
     sync_once(store, provider)
     with store.read() as s:
         sent = s.get(Message, mid)
-    assert sent is not None and sent.status == "failed" and "30003" in (sent.error or "")
+    assert sent is not None
+    assert (sent.outbox_state, sent.delivery_state) == ("sent", "undelivered")
+    assert "30003" in (sent.delivery_error or "") and sent.error is None
 
 
 def test_whatsapp_both_ways(store: Store, server: TwilioServer, provider: TwilioProvider) -> None:
@@ -169,9 +179,9 @@ def test_failed_send_then_retry_from_the_outbox(
     conv_id = messages(store)[0].conversation_id
     server.fail_next(500, 20500, "Internal error")
     mid = services.reply(store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "kept", "a")
-    assert outbox.deliver(store, provider, mid).status == "failed"
+    assert outbox.deliver(store, provider, mid).state == "failed"
     outbox.retry(store, mid)
-    assert outbox.deliver(store, provider, mid).status == "queued"
+    assert outbox.deliver(store, provider, mid).state == "sent"
     assert server.messages[-1]["body"] == "kept"
 
 
@@ -199,3 +209,138 @@ def test_a_rate_limit_says_how_long_to_wait(server: TwilioServer, provider: Twil
     with pytest.raises(TransientError) as info:
         provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))
     assert info.value.retry_after == 7.0
+
+
+# -- at most once: Twilio's "queued" is not ours, an unanswered create is not resent
+
+
+def _conversation_with_ann(store: Store, server: TwilioServer, provider: TwilioProvider) -> int:
+    server.add_inbound(ANN, OURS, "hi")
+    sync_once(store, provider)
+    return messages(store)[0].conversation_id
+
+
+def test_a_message_twilio_keeps_queued_is_posted_once(
+    store: Store, server: TwilioServer, provider: TwilioProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.twilio as module
+
+    monkeypatch.setattr(module, "OVERLAP", timedelta(0))  # later polls see it only as pending
+    conv_id = _conversation_with_ann(store, server, provider)
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "Your parcel left", "alice"
+    )
+    for _ in range(5):  # a long code working through its queue: "queued" for five polls
+        sync_once(store, provider)
+        assert server.posts() == 1
+        assert len(messages(store)) == 2
+        sent = next(m for m in messages(store) if m.id == mid)
+        assert (sent.outbox_state, sent.delivery_state) == ("sent", "queued")
+    assert sent.external_id is not None
+    server.set_status(sent.external_id, "delivered")
+    sync_once(store, provider)
+    assert server.posts() == 1
+    rows = messages(store)
+    assert len(rows) == 2
+    assert (rows[-1].outbox_state, rows[-1].delivery_state) == ("sent", "delivered")
+
+
+@pytest.mark.parametrize("status", ["queued", "scheduled", "accepted"])
+def test_another_tools_queued_or_scheduled_message_is_stored_never_posted(
+    store: Store, server: TwilioServer, provider: TwilioProvider, status: str
+) -> None:
+    later = datetime.now(UTC) + timedelta(days=7)
+    server.add_outbound(OURS, ANN, "Reminder: your appointment", status=status, at=later)
+    server.add_outbound(OURS, ANN, "Sent by the web console", status="queued")
+    for _ in range(3):
+        sync_once(store, provider)
+    assert server.posts() == 0
+    stored = [m for m in messages(store) if m.direction == "out"]
+    assert len(stored) == 2
+    assert {m.outbox_state for m in stored} == {None}
+    assert outbox.due(store) == []
+
+
+def test_a_create_answered_after_the_timeout_is_unconfirmed_then_reconciled(
+    store: Store, server: TwilioServer, provider: TwilioProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.twilio as module
+
+    monkeypatch.setattr(module, "TIMEOUT", 0.5)
+    conv_id = _conversation_with_ann(store, server, provider)
+    server.slow_creates.append(2.0)  # Twilio stores it, the answer comes after our timeout
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "Refund approved", "alice"
+    )
+    delivery = outbox.deliver(store, provider, mid)
+    assert delivery.state == "unconfirmed"
+    assert outbox.due(store) == []  # never retried by itself
+    report = sync_once(store, provider)  # polls (sees the SMS), then asks Twilio's list
+    assert report.sent == 1
+    assert server.posts() == 1
+    rows = [m for m in messages(store) if m.direction == "out"]
+    assert len(rows) == 1  # the polled copy became our row, not a second one
+    assert rows[0].id == mid and rows[0].outbox_state == "sent"
+    assert rows[0].external_id == server.messages[-1]["sid"]
+    for _ in range(2):
+        sync_once(store, provider)
+    assert server.posts() == 1
+
+
+def test_a_dropped_connection_after_the_create_is_unconfirmed(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    conv_id = _conversation_with_ann(store, server, provider)
+    server.dropped_creates = 1
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "See you", "alice"
+    )
+    assert outbox.deliver(store, provider, mid).state == "unconfirmed"
+    sync_once(store, provider)
+    assert server.posts() == 1
+    rows = [m for m in messages(store) if m.direction == "out"]
+    assert [(r.id, r.outbox_state) for r in rows] == [(mid, "sent")]
+
+
+def test_unconfirmed_not_found_at_twilio_waits_for_a_person(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    conv_id = _conversation_with_ann(store, server, provider)
+    mid = services.reply(
+        store, {"sms": AccountInfo.from_provider(provider)}, conv_id, "Lost", "alice"
+    )
+    # as if a process died mid-send before Twilio got anything
+    with store.write() as s:
+        s.execute(
+            message_t.update()
+            .where(message_t.c.id == mid)
+            .values(
+                outbox_state="unconfirmed",
+                sending_since=datetime.now(UTC) - timedelta(minutes=2),
+                next_attempt_at=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+    sync_once(store, provider)
+    assert server.posts() == 0
+    with store.read() as s:
+        row = s.get(Message, mid)
+    assert row is not None and row.outbox_state == "unconfirmed"
+    assert row.next_attempt_at is not None  # looked for again later, never resent
+
+
+def test_a_refused_connection_is_transient_not_unconfirmed(provider: TwilioProvider) -> None:
+    provider.settings = provider.settings.model_copy(update={"api_base": "http://127.0.0.1:1"})
+    provider._api = None
+    with pytest.raises(TransientError):
+        provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))
+
+
+def test_a_read_timeout_on_send_is_unconfirmed(
+    server: TwilioServer, provider: TwilioProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import providers.twilio as module
+
+    monkeypatch.setattr(module, "TIMEOUT", 0.3)
+    server.slow_creates.append(1.0)
+    with pytest.raises(UnconfirmedError):
+        provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))

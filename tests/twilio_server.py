@@ -10,9 +10,11 @@ it through the provider's ``api_base``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +44,11 @@ class TwilioServer:
         self.messages: list[dict[str, Any]] = []  # oldest first
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
+        #: seconds the next creates keep their answer back *after* storing the
+        #: message (a slow Twilio; the client's read times out first)
+        self.slow_creates: list[float] = []
+        #: creates whose connection is dropped after the message is stored
+        self.dropped_creates = 0
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -98,13 +105,25 @@ class TwilioServer:
             )["sid"]
         )
 
-    def add_outbound(self, from_: str, to: str, body: str, at: datetime | None = None) -> str:
-        """A message sent from another tool, already delivered."""
+    def add_outbound(
+        self,
+        from_: str,
+        to: str,
+        body: str,
+        at: datetime | None = None,
+        status: str = "delivered",
+    ) -> str:
+        """A message sent from another tool (delivered, or still ``queued`` or
+        ``scheduled`` at Twilio)."""
         return str(
             self._record(
-                from_=from_, to=to, body=body, direction="outbound-api", status="delivered", at=at
+                from_=from_, to=to, body=body, direction="outbound-api", status=status, at=at
             )["sid"]
         )
+
+    def posts(self) -> int:
+        """How many creates (POSTs to Messages) arrived."""
+        return sum(1 for method, path in self.requests if method == "POST" and "/Messages" in path)
 
     def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
         with self.lock:
@@ -136,7 +155,9 @@ class TwilioServer:
                 for k, v in (headers or {}).items():
                     self.send_header(k, v)
                 self.end_headers()
-                self.wfile.write(data)
+                # the client may have timed out and gone, as a real slow server sees it
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(data)
 
             def _error(
                 self, status: int, code: int, message: str, headers: dict[str, str] | None = None
@@ -185,6 +206,13 @@ class TwilioServer:
                     )
                 elif parts.path == f"{base}/Messages.json":
                     self._send(200, server._page(parts.path, parse_qs(parts.query)))
+                elif parts.path.startswith(f"{base}/Messages/") and parts.path.endswith(".json"):
+                    sid = parts.path.rsplit("/", 1)[1].removesuffix(".json")
+                    found = [m for m in server.messages if m["sid"] == sid]
+                    if found:
+                        self._send(200, {k: v for k, v in found[0].items() if k[0] != "_"})
+                    else:
+                        self._error(404, 20404, f"The requested resource {sid} was not found")
                 else:
                     self._error(404, 20404, "The requested resource was not found")
 
@@ -215,6 +243,13 @@ class TwilioServer:
                     status="queued",
                     at=None,
                 )
+                if server.dropped_creates:
+                    server.dropped_creates -= 1
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # stored, then the line goes dead
+                    return
+                if server.slow_creates:
+                    time.sleep(server.slow_creates.pop(0))
                 self._send(201, {k: v for k, v in msg.items() if not k.startswith("_")})
 
         return Handler

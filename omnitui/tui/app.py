@@ -168,7 +168,7 @@ class OmniApp(App[None]):
             delivery = outbox.deliver(store, self.runtime.provider(account), message_id)
         except outbox.OutboxError:
             return  # a poll round claimed it first; it reports the outcome itself
-        self.post_message(OutboxDelivered(message_id, delivery.status, delivery.error))
+        self.post_message(OutboxDelivered(message_id, delivery.state, delivery.error))
 
     def on_messages_synced(self, message: MessagesSynced) -> None:
         self.check_changes()
@@ -179,6 +179,15 @@ class OmniApp(App[None]):
                 f"Message {message.message_id} was not sent: {plain(message.error)}",
                 title="Send failed (R retries)",
                 severity="error",
+                timeout=10,
+                markup=False,
+            )
+        elif message.status == "unconfirmed":
+            self.notify(
+                f"Message {message.message_id} may or may not have arrived: "
+                f"{plain(message.error)}. It is not sent again by itself.",
+                title="Send unconfirmed (R sends it again)",
+                severity="warning",
                 timeout=10,
                 markup=False,
             )

@@ -194,4 +194,6 @@ def entry_text(
     if entry.error and entry.status in ("failed", "unconfirmed"):
         text.append(f"\n    ! {plain(entry.error)}", style="bold red")
         text.append("  (R retries)", style="dim")
+    elif entry.delivery_error:
+        text.append(f"\n    ! {plain(entry.delivery_error)}", style="bold red")
     return text

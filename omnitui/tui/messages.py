@@ -33,7 +33,8 @@ class MessagesSynced(Message):
 
 @dataclass
 class OutboxDelivered(Message):
-    """A message left the outbox: ``status`` is sent, delivered or failed."""
+    """A delivery attempt ended: ``status`` is the outbox state it left
+    (sent, failed or unconfirmed)."""
 
     message_id: int
     status: str

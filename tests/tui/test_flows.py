@@ -90,7 +90,7 @@ async def test_reply_goes_through_the_outbox(app: OmniApp, seeded: Seeded) -> No
         await pilot.press("ctrl+s")
         await settle(pilot)
         sent = outgoing(seeded)
-        assert [(m.conversation_id, m.channel, m.body_text, m.status) for m in sent] == [
+        assert [(m.conversation_id, m.channel, m.body_text, m.outbox_state) for m in sent] == [
             (ANN_EMAIL_CONV, "email", "Refund sent today.", "sent")
         ]
         assert sent[0].author == "alice"
@@ -115,7 +115,7 @@ async def test_reply_on_another_channel_continues_the_timeline(
             "+14155550100",
             seeded.customers["ann"],
         )
-        assert msg.status == "sent"
+        assert msg.outbox_state == "sent"
         kinds = [(e.channel, e.direction) for e in screen.timeline.entries if e.kind == "message"]
         assert kinds[-1] == ("sms", "out")
 
@@ -242,13 +242,13 @@ async def test_failed_send_is_shown_and_retried(app: OmniApp, seeded: Seeded) ->
         await pilot.press("r", *"hello", "ctrl+s")
         await settle(pilot)
         (msg,) = outgoing(seeded)
-        assert msg.status == "failed" and msg.attempts == 1
+        assert msg.outbox_state == "failed" and msg.attempts == 1
         assert screen.timeline.current is not None
         assert screen.timeline.current.status == "failed"
         await pilot.press("R")
         await settle(pilot)
         (msg,) = outgoing(seeded)
-        assert msg.status == "failed" and msg.attempts == 2
+        assert msg.outbox_state == "failed" and msg.attempts == 2
         assert "fail" in (msg.error or "")
 
 
