@@ -152,12 +152,14 @@ def test_sms_and_whatsapp_are_threads_per_number_pair(store: Store) -> None:
     ]
 
 
-def test_new_inbound_reopens_a_resolved_conversation(store: Store) -> None:
+@pytest.mark.parametrize("before", ["resolved", "pending"])
+def test_new_inbound_reopens_a_resolved_or_pending_conversation(store: Store, before: str) -> None:
+    # pending means "waiting for the customer": their answer puts it back in front of us
     ingest(store, "shop", batch(sms("SM1")))
     with store.read() as s:
         conv = s.execute(select(Conversation)).scalar_one()
     assert conv.id is not None and conv.waiting_since is not None
-    set_status(store, conv.id, "resolved", "alice")
+    set_status(store, conv.id, before, "alice")
     ingest(store, "shop", batch(sms("SM2", minutes=60)))
     with store.read() as s:
         again = s.get(Conversation, conv.id)
