@@ -21,7 +21,7 @@ from omnitui.ingest import ingest
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
 from providers import email as email_module
-from providers.base import OutboundMessage, TransientError, UnconfirmedError
+from providers.base import OutboundMessage, SendResult, TransientError, UnconfirmedError
 from providers.email import EmailProvider
 from providers.matrix import MatrixProvider
 from providers.settings import ImapSettings, MatrixSettings, TelegramSettings
@@ -236,3 +236,29 @@ def test_matrix_lost_answer_is_reconciled_by_transaction_id(
     finally:
         provider.close()
         proxy.stop()
+
+
+def test_a_poll_that_stores_our_message_mid_send_leaves_one_row(store: Store) -> None:
+    """Another process's poll may see the service's copy of our SMS between the
+    create and our write of its id: that copy becomes our row, not a second one."""
+
+    class PolledMidSend(ScriptedProvider):
+        def send(self, message: OutboundMessage) -> SendResult:
+            result = super().send(message)
+            copy = sms(result.external_id, direction="out", body=message.body_text, minutes=1)
+            ingest(store, "shop", batch(copy, cursor="c2"))  # the other poller's batch
+            return result
+
+    provider = PolledMidSend()
+    ingest(store, "shop", batch(sms("SM1")))
+    accounts = {"shop": AccountInfo.from_provider(provider)}
+    conv = first_conversation_id(store)
+    mid = services.reply(store, accounts, conv, "On its way", "alice")
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    with store.read() as s:
+        out = s.execute(select(Message).where(message_t.c.direction == "out")).scalars().all()
+        count = s.execute(
+            select(Conversation.message_count).where(Conversation.id == conv)  # type: ignore[arg-type]
+        ).scalar_one()
+    assert [(m.id, m.outbox_state, m.external_id) for m in out] == [(mid, "sent", "SM0001")]
+    assert count == 2
