@@ -88,16 +88,12 @@ class Runtime:
             self._providers[name] = build_provider(self.account(name))
         return self._providers[name]
 
-    def pollers(
-        self, names: list[str] | None = None
-    ) -> tuple[list[tuple[Provider, float]], dict[str, str]]:
+    def pollers(self) -> tuple[list[tuple[Provider, float]], dict[str, str]]:
         """The providers this process can poll, with their intervals, and for
         each account it cannot, why (its secret cannot be read here)."""
         ready: list[tuple[Provider, float]] = []
         unable: dict[str, str] = {}
         for account in self.accounts:
-            if names is not None and account.name not in names:
-                continue
             try:
                 ready.append((self.provider(account.name), float(account.poll_interval)))
             except SecretUnavailable as exc:
