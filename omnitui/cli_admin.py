@@ -57,11 +57,16 @@ def _check_account(rt: Any, account: Any) -> dict[str, Any]:
 
 @handled
 def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the config, secrets, store and each account's connection (secrets redacted)."""
+    """Check the config, secrets, store and each account's connection (secrets redacted).
+
+    Exits 1 when a check fails, 2 when the database URL itself is wrong.
+    """
+    from omnitui.config import ConfigError
     from storage.db import StoreError, current_revision, head_revision, redact_url
     from storage.queries import account_health
 
     with runtime(ctx) as rt:
+        bad_url = False
         report: dict[str, Any] = {
             "config": str(rt.config.path) if rt.config.path else None,
             "agent": rt.agent,
@@ -79,8 +84,9 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
                 health = {
                     h.account: h for h in account_health(session, [a.name for a in rt.accounts])
                 }
-        except StoreError as exc:
+        except (StoreError, ConfigError) as exc:
             report["database"] |= {"ok": False, "error": str(exc)}
+            bad_url = isinstance(exc, ConfigError)
             health = {}
         for account in rt.accounts:
             info = _check_account(rt, account)
@@ -99,7 +105,7 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     else:
         _print_doctor(report)
     if not ok:
-        raise typer.Exit(1)
+        raise typer.Exit(2 if bad_url else 1)
 
 
 def _print_doctor(report: dict[str, Any]) -> None:
@@ -126,10 +132,14 @@ def _print_doctor(report: dict[str, Any]) -> None:
 @handled
 def db_upgrade(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Bring the store's schema to the newest version (new stores are upgraded automatically)."""
-    from storage.db import make_engine, redact_url, upgrade
+    from omnitui.config import ConfigError
+    from storage.db import StoreURLError, make_engine, redact_url, upgrade
 
     with runtime(ctx) as rt:
-        engine = make_engine(rt.db_url)
+        try:
+            engine = make_engine(rt.db_url)
+        except StoreURLError as exc:
+            raise ConfigError(f"{rt.db_source}: {exc}") from None
         try:
             before, after = upgrade(engine)
         finally:

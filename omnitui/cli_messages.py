@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -43,16 +44,31 @@ def _body(body: str | None, body_file: Path | None) -> str:
     return sys.stdin.read()
 
 
-def _deliver_now(rt: Runtime, message_id: int) -> Delivery:
-    """Try the queued message right away; it stays in the outbox if that fails."""
+@dataclass(frozen=True)
+class Deferred:
+    """The message stays queued: this process cannot send for its account (a
+    secret it cannot read); the poller sends it."""
+
+    message_id: int
+    reason: str
+
+
+def _deliver_now(rt: Runtime, message_id: int) -> Delivery | Deferred:
+    """Try the queued message right away; it stays in the outbox if that fails,
+    or if this process holds no secret to send it with."""
     from omnitui import outbox
+    from omnitui.config import ConfigError
     from storage.models import Message
 
     with rt.store().read() as session:
         message = session.get(Message, message_id)
         assert message is not None
         account = message.account
-    return outbox.deliver(rt.store(), rt.provider(account), message_id)
+    try:
+        provider = rt.provider(account)
+    except ConfigError as exc:  # e.g. SecretUnavailable: an agent without the token
+        return Deferred(message_id, str(exc))
+    return outbox.deliver(rt.store(), provider, message_id)
 
 
 #: exit code of send/reply when the provider may or may not have the message:
@@ -60,7 +76,9 @@ def _deliver_now(rt: Runtime, message_id: int) -> Delivery:
 EXIT_UNCONFIRMED = 4
 
 
-def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery) -> None:
+def _report_delivery(
+    ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery | Deferred
+) -> None:
     from omnitui.segments import count_segments
     from storage.models import Message
     from storage.queries import shown_state
@@ -82,6 +100,7 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             "external_id": message.external_id,
             "error": message.error,
             "attempts": message.attempts,
+            "deferred": delivery.reason if isinstance(delivery, Deferred) else None,
         }
         if message.channel in ("sms", "whatsapp"):
             count = count_segments(message.body_text)
@@ -89,6 +108,12 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
             doc["encoding"] = count.encoding
     if want_json(ctx, json_out):
         output.print_json(doc)
+    elif isinstance(delivery, Deferred):
+        output.say(f"Message {doc['id']} queued to {doc['to']} on {doc['channel']}.")
+        output.note(
+            f"not sent from here: {delivery.reason}. It stays queued; the process that polls "
+            "this account (`omnitui sync`, or a console with the secret) sends it."
+        )
     elif delivery.state == "failed":
         output.error(
             f"message {doc['id']} to {doc['to']} failed: {delivery.error}. It stays in the "
@@ -103,6 +128,8 @@ def _report_delivery(ctx: typer.Context, json_out: bool, rt: Runtime, delivery: 
     else:
         cost = f" ({doc['segments']} segment(s), {doc['encoding']})" if "segments" in doc else ""
         output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}{cost}.")
+    if isinstance(delivery, Deferred):
+        return
     if delivery.state == "failed":
         raise typer.Exit(1)
     if delivery.state == "unconfirmed":
@@ -125,7 +152,11 @@ def send(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Send a new message (queued first, then delivered; exits 1 if delivery failed)."""
+    """Send a new message (queued first, then delivered; exits 1 if delivery failed).
+
+    Without the account's secret in this process the message stays queued for
+    the poller, which is said on stderr, and the exit code is 0.
+    """
     from omnitui import services
 
     if (to is None) == (customer is None):
@@ -161,7 +192,11 @@ def reply(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Reply to a conversation (exits 1 if delivery failed; the message stays in the outbox)."""
+    """Reply to a conversation (exits 1 if delivery failed; the message stays in the outbox).
+
+    Without the account's secret in this process the reply stays queued for
+    the poller, which is said on stderr, and the exit code is 0.
+    """
     from omnitui import services
 
     text = _body(body, body_file)

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
@@ -37,10 +38,21 @@ TOP_LEVEL = {
     "accounts": None,  # checked per kind
 }
 SECRET_TIMEOUT = 10.0
+#: A config is a few KiB; anything this big is the wrong file.
+MAX_CONFIG_BYTES = 1024 * 1024
+REGIONS_HINT = (
+    "use a two-letter ISO 3166-1 region code such as US, GB, DE, FR, IN or BR "
+    "(the list: https://en.wikipedia.org/wiki/ISO_3166-1_alpha-2)"
+)
 
 
 class ConfigError(Exception):
     """A config problem, worded for the person who will fix it."""
+
+
+class SecretUnavailable(ConfigError):
+    """An account's secret cannot be read in this process (variable unset, command
+    missing or failing). Only polling and sending need secrets."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +67,8 @@ class AppConfig:
     theme: str = "dark"
     #: when set, report response and resolution times count only these hours
     business_hours: BusinessHours | None = None
+    #: where ``database_url`` is written ("FILE, line N, database.url"), for messages
+    database_url_at: str | None = None
 
 
 def default_config_path() -> Path:
@@ -106,6 +120,12 @@ class _Locator:
 
     def line(self, table: str, key: str | None = None, nth: int = 0) -> int:
         header = re.compile(rf"^\s*\[\[?\s*{re.escape(table)}\s*\]\]?\s*(#.*)?$")
+        if not any(header.match(line) for line in self.lines):
+            # written inline at the top level: ``accounts = [1, 2]``
+            inline = re.compile(rf"^\s*{re.escape(table)}\s*=")
+            for i, line in enumerate(self.lines):
+                if inline.match(line):
+                    return i + 1
         start, end = self._section(header, nth)
         if key is not None:
             pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
@@ -124,16 +144,58 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def load_config(path: Path) -> AppConfig:
-    """Read and check the config at ``path``."""
+def _read_config_text(path: Path) -> str:
+    """The text of the config at ``path``; never blocks on a FIFO or reads a device."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        text = path.read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO with no writer returns at once instead of
+        # waiting forever; it is then refused as not a regular file.
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file; create one with `omnitui init`") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            f"{path}: cannot read the config ({exc}); check its permissions"
+            f"{path}: cannot read the config ({exc.strerror or exc}); check its permissions"
         ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError(
+                f"{path}: cannot read the config: it is a directory; give the path of a TOML file"
+            )
+        if not stat.S_ISREG(mode):
+            raise ConfigError(
+                f"{path}: cannot read the config: not a regular file (a pipe, device or "
+                "socket); give the path of a TOML file"
+            )
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, too big for a config file; "
+            "is it the right file?"
+        )
+    try:
+        return data.decode("utf-8-sig")  # a leading byte order mark is dropped
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}, line {line}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+        ) from None
+
+
+def load_config(path: Path) -> AppConfig:
+    """Read and check the config at ``path``.
+
+    Secrets are not read here: only whether each ``*_cmd`` is a well-formed
+    command. A missing variable or a failing command is found when a provider
+    is built (to poll or send) and by ``omnitui doctor``.
+    """
+    text = _read_config_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -161,12 +223,19 @@ def load_config(path: Path) -> AppConfig:
         path=path,
         database_url=_string(path, where, database, "database", "url"),
         agent_name=_string(path, where, agent, "agent", "name") or _default_agent(),
-        default_region=(_string(path, where, agent, "agent", "default_region") or "US").upper(),
+        default_region=_region(
+            path,
+            where,
+            "agent",
+            "default_region",
+            _string(path, where, agent, "agent", "default_region"),
+        ),
         accounts=accounts,
         snippets=_strings(path, where, data, "snippets"),
         keymap=_strings(path, where, data, "keymap"),
         theme=_string(path, where, agent, "agent", "theme") or "dark",
         business_hours=_business_hours(path, where, reports),
+        database_url_at=_where(path, where.line("database", "url"), "database.url"),
     )
 
 
@@ -226,8 +295,14 @@ def _accounts(path: Path, where: _Locator, raw: Any) -> tuple[AccountSettings, .
     accounts: list[AccountSettings] = []
     for n, entry in enumerate(raw):
         label = f"accounts[{n}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(
+                f"{_where(path, where.line('accounts', None, n), label)}: an account is a table, "
+                f"not {type(entry).__name__} {entry!r}; write each account as an [[accounts]] "
+                "table with name = … and kind = …"
+            )
         kind = entry.get("kind")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             line = where.line("accounts", "kind", n)
             known = ", ".join(f"{k} ({info.summary})" for k, info in KINDS.items())
             raise ConfigError(
@@ -252,7 +327,9 @@ def _accounts(path: Path, where: _Locator, raw: Any) -> tuple[AccountSettings, .
                 f"{_where(path, line, f'{label}.name')}: a second account named {account.name!r}; "
                 "give each account its own name"
             )
-        _check_secret_sources(path, where, n, account)
+        _check_secret_commands(path, where, n, account)
+        if isinstance(region := getattr(account, "default_region", None), str):
+            _region(path, where, "accounts", "default_region", region, n)
         accounts.append(account)
     return tuple(accounts)
 
@@ -286,37 +363,64 @@ def _validation_message(
     return f"{_where(path, line, label)}: {first['msg']} (got {first.get('input')!r})"
 
 
-def _check_secret_sources(path: Path, where: _Locator, n: int, account: AccountSettings) -> None:
+def _check_secret_commands(path: Path, where: _Locator, n: int, account: AccountSettings) -> None:
+    """Each ``*_cmd`` must split into a command line now, not fail when first run.
+
+    Whether the variable is set or the command works is not checked here: an
+    agent's console needs neither (see :func:`resolve_secrets`).
+    """
     for secret in account.SECRETS:
-        variable = getattr(account, f"{secret}_env", None)
-        if variable and variable not in os.environ:
-            key = f"{secret}_env"
+        key = f"{secret}_cmd"
+        command = getattr(account, key, None)
+        if command is None:
+            continue
+        at = _where(path, where.line("accounts", key, n), f"accounts[{n}].{key}")
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:  # e.g. "No closing quotation"
             raise ConfigError(
-                f"{_where(path, where.line('accounts', key, n), f'accounts[{n}].{key}')}: "
-                f"the environment variable {variable} is not set; export it before running omnitui"
+                f"{at}: not a valid command line ({str(exc).lower()}); "
+                "fix the quoting, e.g. \"pass show 'mail/support'\""
+            ) from None
+        if not argv:
+            raise ConfigError(
+                f"{at}: the command is empty; give the command that prints the secret"
             )
-        command = getattr(account, f"{secret}_cmd", None)
-        if command:
-            program = shlex.split(command)[0] if shlex.split(command) else ""
-            if not program or shutil.which(program) is None:
-                key = f"{secret}_cmd"
-                raise ConfigError(
-                    f"{_where(path, where.line('accounts', key, n), f'accounts[{n}].{key}')}: "
-                    f"the command {program!r} is not found; install it or fix the path"
-                )
+
+
+def _region(
+    path: Path, where: _Locator, table: str, key: str, value: str | None, nth: int = 0
+) -> str:
+    """``value`` as a phone-number region code (upper case), or a ConfigError."""
+    if value is None:
+        return "US"
+    from phonenumbers import SUPPORTED_REGIONS
+
+    code = value.strip().upper()
+    if code in SUPPORTED_REGIONS:
+        return code
+    label = f"accounts[{nth}].{key}" if table == "accounts" else f"{table}.{key}"
+    raise ConfigError(
+        f"{_where(path, where.line(table, key, nth), label)}: unknown region {value!r}"
+        f"{_suggest(code, sorted(SUPPORTED_REGIONS))}; {REGIONS_HINT}"
+    )
 
 
 def resolve_secrets(account: AccountSettings) -> dict[str, str]:
-    """The secret values of ``account``, read now from the environment or commands."""
+    """The secret values of ``account``, read now from the environment or commands.
+
+    Raises :class:`SecretUnavailable` (naming the account and key, never a
+    value) when one cannot be read.
+    """
     values: dict[str, str] = {}
     for secret in account.SECRETS:
         variable = getattr(account, f"{secret}_env", None)
         command = getattr(account, f"{secret}_cmd", None)
         if variable:
             if variable not in os.environ:
-                raise ConfigError(
-                    f"account {account.name!r}: the environment variable {variable} "
-                    f"({secret}) is not set"
+                raise SecretUnavailable(
+                    f"account {account.name!r}: {secret}_env: the environment variable "
+                    f"{variable} is not set; export it in the process that polls and sends"
                 )
             values[secret] = os.environ[variable]
         elif command:
@@ -325,9 +429,20 @@ def resolve_secrets(account: AccountSettings) -> dict[str, str]:
 
 
 def _run_secret_command(account: str, secret: str, command: str) -> str:
+    key = f"{secret}_cmd"
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        raise SecretUnavailable(f"account {account!r}: {key} is not a valid command line") from None
+    if not argv or shutil.which(argv[0]) is None:
+        program = argv[0] if argv else ""
+        raise SecretUnavailable(
+            f"account {account!r}: {key}: the command {program!r} is not found; "
+            "install it or fix the path"
+        )
     try:
         proc = subprocess.run(
-            shlex.split(command),
+            argv,
             capture_output=True,
             text=True,
             timeout=SECRET_TIMEOUT,
@@ -336,16 +451,16 @@ def _run_secret_command(account: str, secret: str, command: str) -> str:
         )
     except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
         reason = "timed out" if isinstance(exc, subprocess.TimeoutExpired) else type(exc).__name__
-        raise ConfigError(f"account {account!r}: {secret}_cmd could not run ({reason})") from None
+        raise SecretUnavailable(f"account {account!r}: {key} could not run ({reason})") from None
     if proc.returncode != 0:
         # its output could be (part of) the secret: never shown
-        raise ConfigError(
-            f"account {account!r}: {secret}_cmd failed with exit code {proc.returncode}; "
+        raise SecretUnavailable(
+            f"account {account!r}: {key} failed with exit code {proc.returncode}; "
             "run it by hand to see why"
         )
     value = proc.stdout.rstrip("\r\n")
     if not value:
-        raise ConfigError(f"account {account!r}: {secret}_cmd printed nothing")
+        raise SecretUnavailable(f"account {account!r}: {key} printed nothing")
     return value
 
 

@@ -17,7 +17,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from storage.db import Store
+from storage.db import Store, utc
 from storage.models import SyncState, syncstate_t, utcnow
 
 #: This process, as lease owner and outbox sender: host, pid and a nonce
@@ -70,3 +70,22 @@ def release(store: Store, account: str, owner: str = PROCESS_ID) -> None:
             state.lease_owner = None
             state.lease_expires_at = None
             session.add(state)
+
+
+def holders(store: Store, accounts: list[str], owner: str = PROCESS_ID) -> dict[str, str]:
+    """The accounts among ``accounts`` whose lease another process holds now, and who."""
+    if not accounts:
+        return {}
+    s = syncstate_t.c
+    now = utcnow()
+    with store.read() as session:
+        rows = session.execute(
+            select(s.account, s.lease_owner, s.lease_expires_at).where(
+                s.account.in_(accounts), s.scope == "", s.lease_owner.is_not(None)
+            )
+        ).all()
+    return {
+        account: holder
+        for account, holder, expires in rows
+        if holder != owner and expires is not None and utc(expires) > now
+    }

@@ -83,3 +83,8 @@ def say(message: str) -> None:
 def error(message: str) -> None:
     """A line for people on stderr, literal."""
     sys.stderr.write(f"omnitui: error: {clean_text(message)}\n")
+
+
+def note(message: str) -> None:
+    """A notice for people on stderr that is not an error, literal."""
+    sys.stderr.write(f"omnitui: {clean_text(message)}\n")

@@ -3,6 +3,12 @@
 Built once per process by :func:`make_runtime` from ``--config`` / ``--db``
 (or their environment variables); everything heavy (the store, providers and
 their SDKs) is opened on first use, so ``omnitui --help`` stays fast.
+
+Least privilege: what an account carries and its addresses come from its
+settings (:meth:`Runtime.account_infos`), so commands that only work on the
+store, and the console of an agent on a team store, run without any
+provider's secret. Secrets are read only when a provider is built, to poll
+or to send (:meth:`Runtime.provider`, :meth:`Runtime.pollers`).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import TYPE_CHECKING
 from omnitui.config import (
     AppConfig,
     ConfigError,
+    SecretUnavailable,
     build_provider,
     default_data_dir,
     find_config,
@@ -37,6 +44,8 @@ class Runtime:
     db_url: str
     data_dir: Path
     demo: bool = False
+    #: where ``db_url`` came from, for messages: "--db", "$OMNITUI_DB", a config line
+    db_source: str = "the default"
     _store: Store | None = None
     _providers: dict[str, Provider] = field(default_factory=dict)
 
@@ -61,20 +70,45 @@ class Runtime:
 
     def store(self) -> Store:
         if self._store is None:
-            from storage.db import open_store
+            from storage.db import StoreURLError, open_store
 
-            self._store = open_store(self.db_url, self.data_dir)
+            try:
+                self._store = open_store(self.db_url, self.data_dir)
+            except StoreURLError as exc:
+                raise ConfigError(f"{self.db_source}: {exc}") from None
         return self._store
 
     def provider(self, name: str) -> Provider:
+        """The provider of account ``name``, built (its secrets read) on first use.
+
+        Raises :class:`SecretUnavailable` when this process cannot read a secret,
+        or :class:`ConfigError` for an unknown account or kind.
+        """
         if name not in self._providers:
             self._providers[name] = build_provider(self.account(name))
         return self._providers[name]
 
+    def pollers(self) -> tuple[list[tuple[Provider, float]], dict[str, str]]:
+        """The providers this process can poll, with their intervals, and for
+        each account it cannot, why (its secret cannot be read here)."""
+        ready: list[tuple[Provider, float]] = []
+        unable: dict[str, str] = {}
+        for account in self.accounts:
+            try:
+                ready.append((self.provider(account.name), float(account.poll_interval)))
+            except SecretUnavailable as exc:
+                unable[account.name] = str(exc)
+        return ready, unable
+
     def account_infos(self) -> dict[str, AccountInfo]:
+        """What each account carries and its addresses, from the settings alone:
+        no provider is built and no secret read."""
         from omnitui.services import AccountInfo
 
-        return {a.name: AccountInfo.from_provider(self.provider(a.name)) for a in self.accounts}
+        return {
+            a.name: AccountInfo(name=a.name, channels=a.channels(), addresses=a.addresses())
+            for a in self.accounts
+        }
 
     def close(self) -> None:
         for provider in self._providers.values():
@@ -132,13 +166,15 @@ def make_runtime(
             snippets={},
             keymap={},
         )
-    url = (
-        db_url
-        or os.environ.get("OMNITUI_DB")
-        or config.database_url
-        or f"sqlite:///{data_dir / 'omnitui.db'}"
-    )
-    return Runtime(config=config, db_url=url, data_dir=data_dir)
+    if db_url:  # typer passes $OMNITUI_DB as --db too
+        url, source = db_url, "$OMNITUI_DB" if db_url == os.environ.get("OMNITUI_DB") else "--db"
+    elif os.environ.get("OMNITUI_DB"):
+        url, source = os.environ["OMNITUI_DB"], "$OMNITUI_DB"
+    elif config.database_url:
+        url, source = config.database_url, config.database_url_at or "the config's database.url"
+    else:
+        url, source = f"sqlite:///{data_dir / 'omnitui.db'}", "the default store"
+    return Runtime(config=config, db_url=url, data_dir=data_dir, db_source=source)
 
 
 def debug_enabled() -> bool:

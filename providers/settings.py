@@ -4,13 +4,27 @@ Only pydantic is imported here, so a config is checked without loading any
 provider's SDK. A secret ``x`` is never a key itself: the file names where
 to find it with ``x_env`` (an environment variable) or ``x_cmd`` (a command
 printing it); ``SECRETS`` lists each kind's secrets.
+
+Which channels an account carries and its own address on each follow from
+these settings alone (:meth:`AccountSettings.channels`,
+:meth:`AccountSettings.addresses`), so a process that only reads and writes
+the store (an agent's console, ``omnitui send`` queuing a message) needs no
+secret: only the process that polls or sends resolves them.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from providers.base import Channel
+
+#: The longest poll interval accepted (a day); beyond it the sleep overflows
+#: or the account is effectively never polled.
+MAX_POLL_INTERVAL = 86_400.0
 
 
 class AccountSettings(BaseModel):
@@ -24,7 +38,18 @@ class AccountSettings(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: str
-    poll_interval: float = Field(default=60.0, gt=0)
+    poll_interval: float = Field(default=60.0, gt=0, le=MAX_POLL_INTERVAL, allow_inf_nan=False)
+
+    def channels(self) -> tuple[Channel, ...]:
+        """The channels this account carries, as its provider will."""
+        raise NotImplementedError
+
+    def addresses(self) -> dict[str, str]:
+        """Our own address on each channel, where the settings tell it (no secret read).
+
+        A channel may be missing: a Telegram bot's id is part of its token.
+        """
+        raise NotImplementedError
 
     @model_validator(mode="after")
     def _one_source_per_secret(self) -> AccountSettings:
@@ -45,6 +70,14 @@ class DemoSettings(AccountSettings):
     seed: int | None = None
     customers: int = Field(default=30, ge=1, le=500)
     messages_per_poll: int = Field(default=3, ge=0, le=100)
+
+    def channels(self) -> tuple[Channel, ...]:
+        return ("email", "sms", "whatsapp", "telegram")
+
+    def addresses(self) -> dict[str, str]:
+        from providers.demo import OUR_BOT, OUR_EMAIL, OUR_NUMBER
+
+        return {"email": OUR_EMAIL, "sms": OUR_NUMBER, "whatsapp": OUR_NUMBER, "telegram": OUR_BOT}
 
 
 Security = Literal["tls", "starttls", "none"]
@@ -72,6 +105,12 @@ class ImapSettings(AccountSettings):
     smtp_password_env: str | None = None
     smtp_password_cmd: str | None = None
 
+    def channels(self) -> tuple[Channel, ...]:
+        return ("email",)
+
+    def addresses(self) -> dict[str, str]:
+        return {"email": parseaddr(self.from_address)[1].lower() or self.username.lower()}
+
 
 class TwilioSettings(AccountSettings):
     SECRETS = ("auth_token",)
@@ -86,6 +125,15 @@ class TwilioSettings(AccountSettings):
     api_base: str | None = None
     default_region: str = "US"
 
+    def channels(self) -> tuple[Channel, ...]:
+        return ("sms", "whatsapp") if self.whatsapp_number else ("sms",)
+
+    def addresses(self) -> dict[str, str]:
+        numbers: dict[str, str] = {"sms": self.phone_number}
+        if self.whatsapp_number:
+            numbers["whatsapp"] = self.whatsapp_number.removeprefix("whatsapp:")
+        return numbers
+
 
 class TelegramSettings(AccountSettings):
     SECRETS = ("bot_token",)
@@ -94,6 +142,12 @@ class TelegramSettings(AccountSettings):
     bot_token_env: str | None = None
     bot_token_cmd: str | None = None
     api_base: str | None = None
+
+    def channels(self) -> tuple[Channel, ...]:
+        return ("telegram",)
+
+    def addresses(self) -> dict[str, str]:
+        return {}  # "bot<id>", and the id is the first part of the token
 
 
 class MatrixSettings(AccountSettings):
@@ -109,6 +163,12 @@ class MatrixSettings(AccountSettings):
     access_token_cmd: str | None = None
     rooms: list[str] = Field(default_factory=list)
     accept_invites: bool = False
+
+    def channels(self) -> tuple[Channel, ...]:
+        return ("matrix",)
+
+    def addresses(self) -> dict[str, str]:
+        return {"matrix": self.user_id}
 
     @model_validator(mode="after")
     def _password_or_token(self) -> MatrixSettings:

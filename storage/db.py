@@ -8,6 +8,7 @@ fail at once with "database is locked" instead of waiting out the busy timeout.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -38,6 +39,19 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 class StoreError(Exception):
     """The store cannot be opened or upgraded; the message says why and what to do."""
+
+
+class StoreURLError(StoreError):
+    """The database URL is unusable as written (unparseable, an unknown database or
+    driver, the driver not installed): a configuration error, exit code 2."""
+
+    code = 2
+
+
+#: How each supported database is reached, and where its driver comes from.
+SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+POSTGRES_DRIVER = "psycopg"
+POSTGRES_INSTALL = "pip install 'omnitui[postgres]'"
 
 
 def utc(value: datetime) -> datetime:
@@ -64,26 +78,54 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url`` with the settings omnitui relies on."""
+def parse_url(url: str) -> URL:
+    """``url`` checked and made explicit: ``postgresql://`` means psycopg (3).
+
+    Raises :class:`StoreURLError` for an unparseable URL, a database other
+    than SQLite or PostgreSQL, or a driver omnitui does not use; the message
+    never contains the password.
+    """
     try:
         parsed = make_url(url)
-    except (ArgumentError, ValueError) as exc:
-        raise StoreError(f"not a database URL: {url!r} ({exc})") from None
+    except (ArgumentError, ValueError):  # their text repeats the URL, password and all
+        raise StoreURLError(f"not a database URL: {redact_url(url)}; use {SUPPORTED}") from None
+    backend, explicit, driver = parsed.drivername.partition("+")
+    if backend == "sqlite":
+        if explicit and driver != "pysqlite":
+            raise StoreURLError(
+                f"unsupported SQLite driver {driver!r} in {redact_url(url)}: use sqlite:///PATH"
+            )
+        return parsed
+    if backend == "postgresql":
+        if not explicit:
+            return parsed.set(drivername=f"postgresql+{POSTGRES_DRIVER}")
+        if driver != POSTGRES_DRIVER:
+            raise StoreURLError(
+                f"unsupported PostgreSQL driver {driver!r} in {redact_url(url)}: omnitui uses "
+                f"psycopg (3): write postgresql+psycopg://USER@HOST/DB and install it with "
+                f"{POSTGRES_INSTALL}"
+            )
+        return parsed
+    raise StoreURLError(f"unsupported database {backend!r} in {redact_url(url)}: use {SUPPORTED}")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the settings omnitui relies on."""
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
-    raise StoreError(
-        f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH "
-        "or postgresql+psycopg://USER@HOST/DB"
-    )
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise StoreURLError(
+            f"the PostgreSQL driver ({exc.name}) is not installed: {POSTGRES_INSTALL}"
+        ) from None
 
 
 @dataclass
@@ -191,13 +233,42 @@ def open_store(url: str, data_dir: Path, *, migrate: bool = True) -> Store:
         raise
     except (SQLAlchemyError, OSError) as exc:  # the driver's text says why
         engine.dispose()
-        raise StoreError(f"cannot open the store at {redact_url(url)}: {exc}") from None
+        raise StoreError(
+            f"cannot open the store at {redact_url(url)}: {scrub(str(exc), url)}"
+        ) from None
     return Store(engine=engine, data_dir=data_dir)
 
 
 def redact_url(url: str) -> str:
-    """``url`` with any password hidden, for messages and logs."""
+    """``url`` with any password hidden (also a ``?password=`` and in a URL that
+    does not parse), for messages and logs."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
-        return "<unparseable database URL>"
+        return _redact_unparsed(url)
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+
+
+def _redact_unparsed(url: str) -> str:
+    # whatever sits between "scheme://user:" and the last "@" may be a password
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        credentials, _, host = rest.rpartition("@")
+        user = credentials.partition(":")[0]
+        rest = f"{user}:***@{host}" if ":" in credentials else f"{credentials}@{host}"
+    rest = re.sub(r"(?i)(password=)[^&]*", r"\1***", rest)
+    return f"{scheme}{sep}{rest}"[:200]
+
+
+def scrub(text: str, url: str) -> str:
+    """``text`` (say, a driver's error) with the password of ``url`` taken out."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return text
+    for secret in (parsed.password, parsed.query.get("password")):
+        if isinstance(secret, str) and secret:
+            text = text.replace(secret, "***")
+    return text

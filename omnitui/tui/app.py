@@ -18,26 +18,34 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
-from omnitui import outbox, sync
+from omnitui import leases, outbox, sync
+from omnitui.config import ConfigError
 from omnitui.tui.bindings import APP_BINDINGS
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
 from omnitui.tui.desk import Desk
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.format import badge, plain
-from omnitui.tui.messages import MessagesSynced, OpenCustomer, OutboxDelivered, StoreChecked
+from omnitui.tui.messages import (
+    DeliveryDeferred,
+    MessagesSynced,
+    OpenCustomer,
+    OutboxDelivered,
+    PollersReady,
+    StoreChecked,
+)
 from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
+from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING
 from storage import queries
 from storage.queries import ChangeMarker
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
-    from providers.base import Provider
 
 #: Seconds between looks at the store for changes made by other processes.
 CHECK_INTERVAL = 1.0
@@ -76,6 +84,8 @@ class OmniApp(App[None]):
         )
         self._stop = threading.Event()
         self._marker: ChangeMarker | None = None
+        #: accounts this console cannot poll (secret missing here), and why
+        self._unable: dict[str, str] = {}
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
 
     async def on_mount(self) -> None:
@@ -108,11 +118,17 @@ class OmniApp(App[None]):
         with self.desk.store.read() as session:
             marker = queries.change_marker(session)
             health = queries.account_health(session, list(self.desk.account_names))
-        self.post_message(StoreChecked(marker, health, force))
+        held = leases.holders(self.desk.store, list(self.desk.account_names))
+        self.post_message(StoreChecked(marker, health, force, held))
 
     def on_store_checked(self, message: StoreChecked) -> None:
         """Redraw the screen in view if the store changed, and the health bar always."""
         self.desk.health = message.health
+        self.desk.polling = {
+            name: POLLED_ELSEWHERE if name in message.held else SECRET_MISSING
+            for name in self.desk.account_names
+            if name in message.held or name in self._unable
+        }
         screen = self.screen
         if isinstance(screen, DeskScreen) and screen.is_mounted:
             screen.show_health(message.health)
@@ -123,10 +139,13 @@ class OmniApp(App[None]):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def run_polling(self) -> None:
-        """Poll every account on its interval until the app stops (a worker thread)."""
-        providers: list[tuple[Provider, float]] = []
-        for account in self.runtime.accounts:
-            providers.append((self.runtime.provider(account.name), float(account.poll_interval)))
+        """Poll every account on its interval until the app stops (a worker thread).
+
+        An account whose secret this process cannot read is not polled here
+        (the console still works on the store; the account bar says so).
+        """
+        providers, unable = self.runtime.pollers()
+        self.post_message(PollersReady(unable))
         sync.watch(
             self.desk.store,
             providers,
@@ -134,6 +153,10 @@ class OmniApp(App[None]):
             default_region=self.runtime.default_region,
             on_report=self._reported,
         )
+
+    def on_pollers_ready(self, message: PollersReady) -> None:
+        self._unable = dict(message.unable)
+        self.check_changes()
 
     def _reported(self, report: sync.SyncReport) -> None:
         # runs in the polling thread: only post (post_message is thread-safe)
@@ -165,10 +188,26 @@ class OmniApp(App[None]):
         if account is None:
             return
         try:
-            delivery = outbox.deliver(store, self.runtime.provider(account), message_id)
+            provider = self.runtime.provider(account)
+        except ConfigError as exc:  # no secret here: the poller sends it
+            self.post_message(DeliveryDeferred(message_id, str(exc)))
+            return
+        try:
+            delivery = outbox.deliver(store, provider, message_id)
         except outbox.OutboxError:
             return  # a poll round claimed it first; it reports the outcome itself
         self.post_message(OutboxDelivered(message_id, delivery.state, delivery.error))
+
+    def on_delivery_deferred(self, message: DeliveryDeferred) -> None:
+        self.notify(
+            f"Message {message.message_id} is queued, not sent from this console: "
+            f"{plain(message.reason)}. The process that polls the account sends it.",
+            title="Queued for the poller",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
+        self.check_changes()
 
     def on_messages_synced(self, message: MessagesSynced) -> None:
         self.check_changes()

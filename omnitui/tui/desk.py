@@ -26,7 +26,7 @@ class Desk:
     snippets: Mapping[str, str]
     clock: Clock
     drafts: Drafts
-    #: builds the account descriptions on first use (providers are built lazily)
+    #: builds the account descriptions on first use (from the settings: no secret needed)
     load_accounts: Callable[[], dict[str, AccountInfo]]
     #: send queued message ``id`` in a worker thread; the app posts the outcome
     deliver: Callable[[int], None]
@@ -34,6 +34,9 @@ class Desk:
     blink: bool = True
     #: the latest account health, refreshed by the app after each poll and check
     health: list[AccountHealth] = field(default_factory=list)
+    #: per account, why this console does not poll it ("polled by another
+    #: process", "secret missing"); shown in the account bar
+    polling: dict[str, str] = field(default_factory=dict)
     _accounts: dict[str, AccountInfo] | None = field(default=None, repr=False)
 
     def accounts(self) -> dict[str, AccountInfo]:

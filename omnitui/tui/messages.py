@@ -42,12 +42,31 @@ class OutboxDelivered(Message):
 
 
 @dataclass
+class PollersReady(Message):
+    """The polling worker built the providers it could; ``unable`` names the
+    accounts this console cannot poll (a secret it cannot read) and why."""
+
+    unable: dict[str, str]
+
+
+@dataclass
+class DeliveryDeferred(Message):
+    """A queued message this console cannot send (no secret for its account
+    here); it stays queued for the process that polls the account."""
+
+    message_id: int
+    reason: str
+
+
+@dataclass
 class StoreChecked(Message):
     """The store's change marker and account health, read off the UI thread."""
 
     marker: ChangeMarker
     health: list[AccountHealth]
     force: bool = False
+    #: accounts whose lease another process holds (it polls them), and who
+    held: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

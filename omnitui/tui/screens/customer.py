@@ -170,7 +170,7 @@ class CustomerScreen(DeskScreen):
         self._show_header()
 
     def show_health(self, health: list[AccountHealth]) -> None:
-        self.query_one(AccountBar).show(health, self.desk.clock)
+        self.query_one(AccountBar).show(health, self.desk.clock, self.desk.polling)
 
     # -- composing -------------------------------------------------------------
 

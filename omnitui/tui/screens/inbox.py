@@ -90,7 +90,7 @@ class InboxScreen(DeskScreen):
         self._show_counts()
 
     def show_health(self, health: list[AccountHealth]) -> None:
-        self.query_one(AccountBar).show(health, self.desk.clock)
+        self.query_one(AccountBar).show(health, self.desk.clock, self.desk.polling)
 
     # -- filters ---------------------------------------------------------------
 

@@ -3,7 +3,7 @@ waits in or failed from the outbox, per account."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 from textual.widgets import Static
@@ -12,9 +12,19 @@ from omnitui.tui.clock import Clock
 from omnitui.tui.format import duration, plain
 from storage.queries import AccountHealth
 
+POLLED_ELSEWHERE = "polled by another process"
+SECRET_MISSING = "secret missing"  # noqa: S105 - a label, not a secret
 
-def health_text(health: Sequence[AccountHealth], clock: Clock) -> Text:
-    """One line for all accounts, e.g. ``demo ok 12s ago · outbox 1 waiting, 2 failed``."""
+
+def health_text(
+    health: Sequence[AccountHealth], clock: Clock, polling: Mapping[str, str] | None = None
+) -> Text:
+    """One line for all accounts, e.g. ``demo ok 12s ago · outbox 1 waiting, 2 failed``.
+
+    ``polling`` says, per account, why this console does not poll it
+    ("polled by another process", "secret missing").
+    """
+    polling = polling or {}
     text = Text()
     if not health:
         return Text("no accounts configured: run `omnitui init`", style="dim")
@@ -22,6 +32,9 @@ def health_text(health: Sequence[AccountHealth], clock: Clock) -> Text:
         if n:
             text.append("  |  ", style="dim")
         text.append(plain(h.account), style="bold")
+        note = polling.get(h.account)
+        if note is not None:
+            text.append(f" {note} ·", style="dim" if note == POLLED_ELSEWHERE else "yellow")
         failing = h.last_error is not None and (
             h.last_success_at is None
             or (h.last_error_at is not None and h.last_error_at >= h.last_success_at)
@@ -46,5 +59,10 @@ def health_text(health: Sequence[AccountHealth], clock: Clock) -> Text:
 class AccountBar(Static):
     """The health line; the app calls :meth:`show` after each poll and check."""
 
-    def show(self, health: Sequence[AccountHealth], clock: Clock) -> None:
-        self.update(health_text(health, clock))
+    def show(
+        self,
+        health: Sequence[AccountHealth],
+        clock: Clock,
+        polling: Mapping[str, str] | None = None,
+    ) -> None:
+        self.update(health_text(health, clock, polling))
