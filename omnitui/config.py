@@ -139,6 +139,33 @@ def _where(path: Path, line: int, key: str) -> str:
     return f"{path}, line {line}, {key}"
 
 
+def key_error(
+    config: AppConfig, table: str, key: str, problem: str, choices: list[str]
+) -> ConfigError:
+    """A :class:`ConfigError` for ``table.key`` of ``config``'s file, located
+    and with a "did you mean", for checks made after loading (the keymap is
+    checked by the console, which knows the binding ids)."""
+    suggestion = _suggest(key, choices)
+    if config.path is None:
+        return ConfigError(f"[{table}] {key}: {problem}{suggestion}")
+    try:
+        locator = _Locator(_read_config_text(config.path))
+    except ConfigError:
+        line = 0
+    else:
+        spelled = (f'"{key}"', key, key.partition(".")[0])
+        line = next(
+            (
+                i + 1
+                for i, text in enumerate(locator.lines)
+                for k in spelled
+                if re.match(rf"^\s*{re.escape(k)}\s*=", text)
+            ),
+            locator.line(table),
+        )
+    return ConfigError(f"{_where(config.path, line, f'[{table}] {key}')}: {problem}{suggestion}")
+
+
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -232,7 +259,7 @@ def load_config(path: Path) -> AppConfig:
         ),
         accounts=accounts,
         snippets=_strings(path, where, data, "snippets"),
-        keymap=_strings(path, where, data, "keymap"),
+        keymap=_keymap(path, where, data),
         theme=_string(path, where, agent, "agent", "theme") or "dark",
         business_hours=_business_hours(path, where, reports),
         database_url_at=_where(path, where.line("database", "url"), "database.url"),
@@ -266,6 +293,22 @@ def _strings(path: Path, where: _Locator, data: dict[str, Any], name: str) -> di
             at = _where(path, where.line(name, key), f"{name}.{key}")
             raise ConfigError(f"{at}: must be a string in quotes")
     return dict(table)
+
+
+def _keymap(path: Path, where: _Locator, data: dict[str, Any]) -> dict[str, str]:
+    """``[keymap]``: binding id -> keys. A binding id has a dot, which TOML reads
+    as a nested table unless quoted: both spellings are taken."""
+    flat: dict[str, Any] = {}
+    for key, value in _table(path, where, data, "keymap").items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    for key, value in flat.items():
+        if not isinstance(value, str):
+            at = _where(path, where.line("keymap", key.partition(".")[0]), f"keymap.{key}")
+            raise ConfigError(f'{at}: must be a string in quotes, e.g. "ctrl+s"')
+    return flat
 
 
 def _business_hours(path: Path, where: _Locator, reports: dict[str, Any]) -> BusinessHours | None:

@@ -19,8 +19,9 @@ from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
 from omnitui import leases, outbox, sync
-from omnitui.config import ConfigError
-from omnitui.tui.bindings import APP_BINDINGS
+from omnitui.config import ConfigError, key_error
+from omnitui.tui import ui_state
+from omnitui.tui.bindings import APP_BINDINGS, binding_ids, unknown_keymap_ids
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
 from omnitui.tui.desk import Desk
@@ -89,7 +90,8 @@ class OmniApp(App[None]):
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
 
     async def on_mount(self) -> None:
-        wanted = self.runtime.config.theme or "dark"
+        remembered = ui_state.load(self.runtime.data_dir).get("theme")
+        wanted = str(remembered or self.runtime.config.theme or "dark")
         wanted = THEMES.get(wanted, wanted)
         self.theme = wanted if wanted in self.available_themes else THEMES["dark"]
         self.set_keymap(self.keymap)
@@ -270,6 +272,7 @@ class OmniApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = THEMES["light"] if self.theme == THEMES["dark"] else THEMES["dark"]
+        ui_state.save(self.runtime.data_dir, theme=self.theme)
 
     def action_search(self) -> None:
         store = self.desk.store
@@ -342,6 +345,15 @@ def make_app(
 
     ``poll`` runs the background polling worker (tests pass False and drive
     the store themselves); ``clock`` fixes "now" and ``blink=False`` stills
-    the cursors, both for stable snapshots.
+    the cursors, both for stable snapshots. A ``[keymap]`` id that names no
+    binding is a :class:`ConfigError` (a typo would silently do nothing).
     """
+    for name in unknown_keymap_ids(runtime.config.keymap):
+        raise key_error(
+            runtime.config,
+            "keymap",
+            name,
+            "is not a binding id (the help screen, ?, lists them)",
+            sorted(binding_ids()),
+        )
     return OmniApp(runtime, poll=poll, clock=clock, blink=blink)

@@ -13,7 +13,13 @@ from textual.binding import Binding
 
 APP_BINDINGS = [
     Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave the console (drafts are kept)."),
-    Binding("question_mark", "help", "Help", id="app.help", tooltip="List every key."),
+    Binding(
+        "question_mark,f1",
+        "help",
+        "Help",
+        id="app.help",
+        tooltip="List every key (f1 also from the composer, where ? is typed).",
+    ),
     Binding("slash", "search", "Search", id="app.search", tooltip="Search all messages and notes."),
     Binding("g", "jump", "Go to", id="app.jump", tooltip="Open a customer by name/phone/email."),
     Binding(
@@ -92,6 +98,12 @@ COMPOSER_BINDINGS = [
     Binding("escape", "leave", "Leave", id="composer.leave"),
 ]
 
+REPORTS_BINDINGS = [
+    Binding("escape,q", "app.pop_screen", "Back", id="reports.back"),
+    Binding("p", "period", "Period", id="reports.period", tooltip="7, 30 or 90 days."),
+    Binding("c", "channel", "Channel", id="reports.channel", tooltip="All, then one at a time."),
+]
+
 HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Lists", LIST_BINDINGS),
@@ -99,7 +111,19 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Conversation", CONVERSATION_BINDINGS),
     ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
     ("Composer", COMPOSER_BINDINGS),
+    ("Reports", REPORTS_BINDINGS),
 )
+
+
+def binding_ids() -> set[str]:
+    """Every id a ``[keymap]`` may name."""
+    return {b.id for _title, bindings in HELP_SECTIONS for b in bindings if b.id}
+
+
+def unknown_keymap_ids(keymap: Mapping[str, str]) -> list[str]:
+    """The ids in ``keymap`` that name no binding (a typo would otherwise do nothing)."""
+    known = binding_ids()
+    return [name for name in keymap if name not in known]
 
 
 def keys_for(binding: Binding, keymap: Mapping[str, str]) -> str:

@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 
 PaletteEntry = tuple[str, str, str]
@@ -33,24 +34,46 @@ def palette_entries(screen: Screen[Any]) -> list[PaletteEntry]:
     return [*own, *APP_PALETTE]
 
 
-class OmniCommands(Provider):
-    """Offers :func:`palette_entries` of the screen the palette was opened over."""
+def keys_by_action(screen: Screen[Any]) -> dict[str, str]:
+    """The key in force (after the keymap) for each action reachable on
+    ``screen``, named as palette entries name them (``app.`` for the app's)."""
+    keys: dict[str, str] = {}
+    for active in screen.active_bindings.values():
+        binding = active.binding
+        name = f"app.{binding.action}" if active.node is screen.app else binding.action
+        keys.setdefault(name, screen.app.get_key_display(binding))
+    return keys
 
-    def _entries(self) -> list[PaletteEntry]:
-        return palette_entries(self.screen)
+
+class OmniCommands(Provider):
+    """Offers :func:`palette_entries` of the screen the palette was opened over,
+    each with the key that does the same."""
+
+    def _entries(self) -> list[tuple[str, str, str, str]]:
+        keys = keys_by_action(self.screen)
+        return [(t, a, h, keys.get(a, "")) for t, a, h in palette_entries(self.screen)]
 
     async def _run(self, action: str) -> None:
         await self.screen.run_action(action)
 
+    @staticmethod
+    def _titled(title: Content, key: str) -> Content:
+        return title + Content.styled(f"  {key}", "dim") if key else title
+
     async def discover(self) -> Hits:
-        for title, action, help_text in self._entries():
-            yield DiscoveryHit(title, partial(self._run, action), help=help_text)
+        for title, action, help_text, key in self._entries():
+            yield DiscoveryHit(
+                self._titled(Content(title), key), partial(self._run, action), help=help_text
+            )
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, action, help_text in self._entries():
+        for title, action, help_text, key in self._entries():
             score = matcher.match(title)
             if score > 0:
                 yield Hit(
-                    score, matcher.highlight(title), partial(self._run, action), help=help_text
+                    score,
+                    self._titled(matcher.highlight(title), key),
+                    partial(self._run, action),
+                    help=help_text,
                 )

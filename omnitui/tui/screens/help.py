@@ -14,11 +14,31 @@ from textual.widgets import Static
 
 from omnitui.tui.bindings import HELP_SECTIONS, keys_for
 
+#: What the inbox and the prompts show, for a new agent.
+READING: tuple[tuple[str, str], ...] = (
+    ("*", "unread: something new since you last opened the conversation"),
+    ("Wait", "how long the customer has waited for our answer (blank: we spoke last)"),
+    (
+        "Status",
+        "open · pending (waiting for the customer; their reply reopens it) · "
+        "snoozed (back at its time) · resolved",
+    ),
+    (
+        "Snooze",
+        "type 90m, 2h, 3d, 1w, 14:00, tomorrow [14:00], next week, fri [9:00], "
+        "2026-04-01 [9:00] (a day alone means 9:00), or pick one",
+    ),
+)
+
 
 def help_table(keymap: Mapping[str, str]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
     table.add_column("keys", style="bold", no_wrap=True, width=14)
     table.add_column("action", ratio=1)
+    table.add_row(Text("The inbox", style="bold underline"), "")
+    for mark, meaning in READING:
+        table.add_row(mark, meaning)
+    table.add_row("", "")
     for title, bindings in HELP_SECTIONS:
         table.add_row(Text(title, style="bold underline"), "")
         for binding in bindings:

@@ -14,13 +14,14 @@ from typing import ClassVar
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
 from omnitui.text import span
+from omnitui.tui.bindings import REPORTS_BINDINGS
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
 from storage import reports
@@ -57,11 +58,7 @@ class ReportReady(Message):
 
 
 class ReportsScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "app.pop_screen", "Back", id="reports.back"),
-        Binding("p", "period", "Period", id="reports.period"),
-        Binding("c", "channel", "Channel", id="reports.channel"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*REPORTS_BINDINGS]
 
     def __init__(self, desk: Desk, hours: BusinessHours | None = None) -> None:
         super().__init__()

@@ -20,10 +20,21 @@ class KeyHints(Static):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen: Screen[object]) -> None:
-        # help and the palette first: they must survive an 80-column cut
-        text = Text(" ? help  ^p commands │", style="dim", no_wrap=True, overflow="ellipsis")
+        # help and the palette first, with the keys in force: they must survive
+        # an 80-column cut
+        active_now = screen.active_bindings.values()
+        first: dict[str | None, str] = {}
+        for a in active_now:  # a binding of several keys is listed once per key
+            if a.binding.id in ("app.help", "app.palette"):
+                first.setdefault(a.binding.id, self.app.get_key_display(a.binding))
+        text = Text(
+            f" {first.get('app.help', '?')} help  {first.get('app.palette', '^p')} commands │",
+            style="dim",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
         seen: set[str] = set()
-        for active in screen.active_bindings.values():
+        for active in active_now:
             binding = active.binding
             if not binding.show or binding.action in seen or not active.enabled:
                 continue

@@ -1,0 +1,116 @@
+"""A new agent finds their way: help explains the inbox, lists every screen's
+keys and opens from the composer; the palette shows each command's key; the
+keymap is checked, and followed by the key bar; the theme is remembered."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from textual.command import CommandPalette
+from textual.widgets import TextArea
+from typer.testing import CliRunner
+
+from omnitui.cli import app as cli_app
+from omnitui.config import ConfigError
+from omnitui.runtime import Runtime
+from omnitui.tui.app import OmniApp
+from omnitui.tui.bindings import REPORTS_BINDINGS
+from omnitui.tui.screens.customer import CustomerScreen
+from omnitui.tui.screens.help import HelpScreen, help_table
+from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.widgets.key_hints import KeyHints
+from tests.tui.conftest import Seeded, make_test_app
+from tests.tui.test_safety_and_keys import screen_text
+
+
+def help_text(keymap: dict[str, str]) -> str:
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(help_table(keymap))
+    return console.export_text()
+
+
+async def test_help_explains_the_inbox_and_lists_the_reports_keys(app: OmniApp) -> None:
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        shown = screen_text(app)
+        assert "unread" in shown and "waited for our answer" in shown  # at the top
+    every = help_text({})
+    assert "tomorrow [14:00]" in every  # the snooze syntax
+    for binding in REPORTS_BINDINGS:
+        assert f"{binding.id}" in every
+
+
+async def test_help_opens_from_the_composer(app: OmniApp) -> None:
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("enter", "r")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = pilot.app.screen
+        assert isinstance(screen, CustomerScreen)
+        assert isinstance(pilot.app.focused, TextArea)
+        await pilot.press("f1")
+        assert isinstance(pilot.app.screen, HelpScreen)
+
+
+async def test_palette_entries_show_their_keys(app: OmniApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        palette = pilot.app.screen
+        assert isinstance(palette, CommandPalette)
+        await pilot.press(*"reports")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.3)  # the palette searches in its own worker
+        from textual.widgets import OptionList
+
+        options = palette.query_one(OptionList)
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any(p.splitlines()[0] == "reports: show  o" for p in prompts), prompts
+
+
+async def test_a_remapped_key_is_what_the_key_bar_shows(seeded: Seeded) -> None:
+    rt = seeded.runtime
+    rt.config = dataclasses.replace(rt.config, keymap={"conversation.reply": "e", "app.help": "f2"})
+    app = make_test_app(rt)
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert isinstance(pilot.app.screen, InboxScreen)
+        hints = str(pilot.app.screen.query_one(KeyHints).render())
+        assert " e Reply" in hints and " r Reply" not in hints
+        assert hints.startswith(" f2 help")
+
+
+def test_an_unknown_keymap_id_is_a_config_error(seeded: Seeded) -> None:
+    rt = seeded.runtime
+    rt.config = dataclasses.replace(rt.config, keymap={"conversation.replly": "e"})
+    with pytest.raises(
+        ConfigError, match=r"conversation\.replly.*did you mean 'conversation\.reply'"
+    ):
+        make_test_app(rt)
+
+
+def test_an_unknown_keymap_id_stops_the_console_with_exit_2(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[agent]\nname = "alice"\n\n[keymap]\n"inbox.next_filter" = "tab"\nreplly = "e"\n'
+    )
+    result = CliRunner().invoke(
+        cli_app, ["--config", str(config), "--db", f"sqlite:///{tmp_path}/x.db"]
+    )
+    assert result.exit_code == 2
+    assert f"{config}, line 6" in result.output and "replly" in result.output
+
+
+async def test_the_theme_is_remembered(runtime: Runtime, seeded: Seeded) -> None:
+    first = make_test_app(runtime)
+    async with first.run_test(size=(80, 24)) as pilot:
+        assert pilot.app.theme == "textual-dark"
+        await pilot.app.run_action("toggle_theme")
+        assert pilot.app.theme == "textual-light"
+    again = make_test_app(runtime)
+    async with again.run_test(size=(80, 24)) as pilot:
+        assert pilot.app.theme == "textual-light"
