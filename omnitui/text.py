@@ -71,7 +71,7 @@ def one_line(value: str | None) -> str:
     """
     if not value:
         return ""
-    return _C0_C1.sub("", " ".join(value.split()))
+    return _SURROGATES.sub("\ufffd", _C0_C1.sub("", " ".join(value.split())))
 
 
 _UNSAFE_FILENAME = re.compile(r"[^\w.\- ()+,@=]+", re.UNICODE)

@@ -232,3 +232,24 @@ async def test_emoji_codes_and_invisible_characters_never_reach_the_screen(
             assert "\U0001f480" not in text
         assert "Pay at paypal now :skull:  [b]x[/b]" in entry
         assert ":skull: Eve paypal" in shown
+
+
+async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
+    app: OmniApp, seeded: Seeded
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Message
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
+        await pilot.press("r")
+        assert screen.composer.channel == "sms"
+        screen.composer.body.text = "x" * 1601
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (note,) = app._notifications  # the toast the agent sees
+        assert "too long for sms: 1,601 characters, at most 1,600" in note.message
+        assert screen.composer.display and screen.composer.body.text == "x" * 1601
+    with seeded.store.read() as session:
+        assert not list(session.execute(select(Message).where(Message.direction == "out")))
