@@ -36,10 +36,17 @@ class UserError(Exception):
 def _known_errors() -> tuple[tuple[type[BaseException], int], ...]:
     from omnitui.config import ConfigError
     from omnitui.outbox import OutboxError
-    from omnitui.services import ServiceError
+    from omnitui.services import InvalidRequest, ServiceError
     from storage.db import StoreError
 
-    return ((ConfigError, 2), (UserError, 1), (ServiceError, 1), (OutboxError, 1), (StoreError, 1))
+    return (
+        (ConfigError, 2),
+        (UserError, 1),
+        (InvalidRequest, 2),  # a usage error, found by the service (before ServiceError: a kind)
+        (ServiceError, 1),
+        (OutboxError, 1),
+        (StoreError, 1),
+    )
 
 
 def handled(func: F) -> F:

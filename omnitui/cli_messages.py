@@ -41,7 +41,10 @@ def _body(body: str | None, body_file: Path | None) -> str:
             raise UserError(f"cannot read {body_file}: {exc}", 2) from None
     if sys.stdin is None or sys.stdin.isatty():
         raise UserError("no message text: use --body TEXT, --body-file FILE or pipe it on stdin", 2)
-    return sys.stdin.read()
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as exc:
+        raise UserError(f"the text on stdin is not UTF-8: {exc}", 2) from None
 
 
 @dataclass(frozen=True)
@@ -266,8 +269,12 @@ def outbox_retry(
 ) -> None:
     """Send a failed or unconfirmed message again, with the text kept."""
     from omnitui import outbox
+    from storage import queries
 
     with runtime(ctx) as rt:
+        with rt.store().read() as session:
+            if not queries.id_fits(session, message_id):  # the driver would fail on it
+                raise UserError(f"there is no outgoing message {message_id}")
         outbox.retry(rt.store(), message_id)
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 

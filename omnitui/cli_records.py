@@ -392,13 +392,17 @@ def search(
     )
 
 
-def _duration(text: str) -> timedelta:
-    """``7d``, ``24h``, ``90m`` or ``2w`` as a timedelta."""
+def period_start(text: str, now: datetime, option: str = "--since") -> datetime:
+    """The start of a period given as ``7d``, ``24h``, ``90m`` or ``2w`` before ``now``."""
     units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
     number, unit = text[:-1], text[-1:]
-    if unit not in units or not number.isdigit():
-        raise UserError(f"--since {text!r}: write a number and a unit, e.g. 7d, 24h, 90m, 2w", 2)
-    return timedelta(**{units[unit]: int(number)})
+    if unit not in units or not (number.isascii() and number.isdigit()):
+        raise UserError(f"{option} {text!r}: write a number and a unit, e.g. 7d, 24h, 90m, 2w", 2)
+    try:
+        return now - timedelta(**{units[unit]: int(number)})
+    except OverflowError:  # beyond timedelta's 999,999,999 days, or before the year 1
+        too_far = f"{option} {text!r} reaches back too far: give a shorter period"
+        raise UserError(too_far, 2) from None
 
 
 def _backlog(figures: dict[str, object]) -> list[object]:
@@ -419,11 +423,14 @@ def report(
 
     Times are wall-clock unless the config sets [reports] business_hours; backlog ages
     are always wall-clock."""
+    from providers.base import CHANNELS
     from storage import reports
     from storage.models import utcnow
 
+    if channel is not None and channel not in CHANNELS:
+        raise UserError(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}", 2)
     now = utcnow()
-    start = now - _duration(since)
+    start = period_start(since, now)
     with runtime(ctx) as rt, rt.store().read() as session:
         result = reports.report(
             session,

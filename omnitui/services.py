@@ -3,16 +3,20 @@
 Both faces call these and never talk SQL themselves. Writes that a person
 makes (assign, status, merge) use optimistic locking on ``version`` and leave
 an :class:`~storage.models.AuditEvent`; a caller that read an older version
-gets a :class:`ConflictError` naming who changed it.
+gets a :class:`ConflictError` naming who changed it. A request that is wrong
+in itself (an unknown status, a snooze into the past, a text too long for its
+channel) is an :class:`InvalidRequest`, refused before anything is written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import make_msgid
+from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlmodel import Session
@@ -25,8 +29,9 @@ from omnitui.records import (
     ensure_customers,
     insert_ids,
 )
+from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
-from providers.base import Provider
+from providers.base import CHANNELS, Provider
 from storage.db import Store, utc
 from storage.models import (
     AuditEvent,
@@ -35,17 +40,21 @@ from storage.models import (
     Note,
     audit_t,
     conversation_t,
+    customer_t,
     identity_t,
     message_t,
     note_t,
     utcnow,
 )
+from storage.queries import id_fits
 
 __all__ = [
+    "BODY_LIMITS",
     "STATUSES",
     "AccountInfo",
     "ConflictError",
     "IngestResult",
+    "InvalidRequest",
     "ServiceError",
     "add_note",
     "assign",
@@ -66,6 +75,25 @@ class ServiceError(Exception):
 
 class ConflictError(ServiceError):
     """Someone else changed the record since the caller read it."""
+
+
+class InvalidRequest(ServiceError):
+    """The request is wrong in itself (an unknown word, a value out of bounds,
+    a rule it breaks), whatever the store holds; nothing was changed. The CLI
+    exits 2 for it, as for any other usage error."""
+
+
+Row = TypeVar("Row", Conversation, Customer)
+
+
+def _get(session: Session, model: type[Row], key: int, noun: str) -> Row:
+    """Row ``key`` of ``model``, or a ServiceError saying there is none (also
+    for an id too big for the engine's id column, which no row can have)."""
+    table = conversation_t if model is Conversation else customer_t
+    row = session.get(model, key) if id_fits(session, key, table) else None
+    if row is None:
+        raise ServiceError(f"there is no {noun} {key}")
+    return row
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,68 @@ def _audit(
     )
 
 
+def _utf16_units(text: str) -> int:
+    # how Twilio and Telegram count: an emoji outside the BMP is two
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _utf8_bytes(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _json_bytes(text: str) -> int:
+    # a Matrix event is limited as JSON, where quotes and controls are escaped
+    return _utf8_bytes(json.dumps(text, ensure_ascii=False)) - 2
+
+
+#: The most text one message may carry per channel: (limit, unit, counter, why).
+#: Twilio refuses more than 1,600 characters, and bills a long SMS as one
+#: segment per 153 (GSM-7) or 67 (UCS-2) characters (a 50 MB file piped to
+#: ``omnitui send`` became one message of 342,672 segments); Telegram takes
+#: 4,096 characters; a Matrix event, envelope included, at most 64 KiB. E-mail
+#: has no hard limit, so 10 MB of text keeps a pasted file from becoming a
+#: mail nobody can open.
+BODY_LIMITS: Mapping[str, tuple[int, str, Callable[[str], int], str]] = {
+    "sms": (1600, "characters", _utf16_units, "Twilio's limit for one message"),
+    "whatsapp": (1600, "characters", _utf16_units, "Twilio's limit for one message"),
+    "telegram": (4096, "characters", _utf16_units, "Telegram's limit for one message"),
+    "matrix": (60_000, "bytes", _json_bytes, "a Matrix event is at most 64 KB"),
+    "email": (10 * 1024 * 1024, "bytes", _utf8_bytes, "10 MB of text"),
+}
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_rules(body: str, what: str, done: str) -> None:
+    if not body.strip():
+        raise InvalidRequest(f"the {what} is empty: nothing was {done}")
+    if "\x00" in body:  # PostgreSQL cannot store it, and no channel carries it
+        raise InvalidRequest(
+            f"the {what} contains a NUL character (U+0000), which is not text: nothing was {done}"
+        )
+    if _SURROGATE.search(body):  # bytes that were not UTF-8 (argv is decoded leniently)
+        raise InvalidRequest(f"the {what} is not valid UTF-8 text: nothing was {done}")
+
+
+def _outgoing(channel: str, body: str, subject: str | None) -> str | None:
+    """Check a message before it is queued; returns its subject on one line.
+
+    A CR or LF in a subject would end the mail header, so SMTP refuses the
+    message after it was queued (or an injected header goes out): it is folded.
+    """
+    _text_rules(body, "message", "queued")
+    if channel in BODY_LIMITS:
+        most, unit, count, why = BODY_LIMITS[channel]
+        size = count(body)
+        if size > most:
+            raise InvalidRequest(
+                f"the message is too long for {channel}: {size:,} {unit}, at most {most:,} "
+                f"({why}). Nothing was queued: shorten it, or send it another way."
+            )
+    return one_line(subject) or None
+
+
 def _queue(
     session: Session,
     *,
@@ -113,8 +203,7 @@ def _queue(
     author: str,
     subject: str | None,
 ) -> int:
-    if not body.strip():
-        raise ServiceError("the message is empty: nothing was queued")
+    subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
     email_id = None
     if conversation.channel == "email":
@@ -156,14 +245,16 @@ def _queue(
 def _account_for(
     accounts: Mapping[str, AccountInfo], channel: str, preferred: str | None
 ) -> AccountInfo:
+    if channel not in CHANNELS:
+        raise InvalidRequest(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}")
     if preferred is not None:
         info = accounts.get(preferred)
         if info is None:
-            raise ServiceError(
+            raise InvalidRequest(
                 f"there is no account named {preferred!r} (known: {', '.join(accounts) or 'none'})"
             )
         if channel not in info.channels:
-            raise ServiceError(
+            raise InvalidRequest(
                 f"account {preferred!r} does not carry {channel}"
                 f" (it carries {', '.join(info.channels)})"
             )
@@ -242,10 +333,11 @@ def reply(
     With ``channel`` other than the conversation's, the reply goes to the
     customer's address on that channel, continuing their timeline there.
     """
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidRequest(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}")
+    subject = one_line(subject) or None
     with store.write() as session:
-        conv = session.get(Conversation, conversation_id)
-        if conv is None:
-            raise ServiceError(f"there is no conversation {conversation_id}")
+        conv = _get(session, Conversation, conversation_id, "conversation")
         if channel is None or channel == conv.channel:
             return _queue(
                 session,
@@ -294,14 +386,15 @@ def send_new(
 ) -> int:
     """Queue a new outbound message to an address or a customer; returns its id."""
     info = _account_for(accounts, channel, account)
-    if channel == "email" and not (subject and subject.strip()):
-        raise ServiceError("a new e-mail needs a subject (--subject)")
+    subject = one_line(subject) or None  # it also names a new conversation
+    if channel == "email" and not subject:
+        raise InvalidRequest("a new e-mail needs a subject (--subject)")
     with store.write() as session:
         if to is not None:
             try:
                 address = normalize_address(channel, to, default_region)
             except InvalidAddress as exc:
-                raise ServiceError(str(exc)) from None
+                raise InvalidRequest(str(exc)) from None
             found, _created = ensure_customers(session, {(channel, address): None})
             cust = found[(channel, address)]
         elif customer_id is not None:
@@ -319,7 +412,7 @@ def send_new(
                 raise ServiceError(f"customer {customer_id} has no {channel} address; use --to")
             address = address_row
         else:
-            raise ServiceError("say who to send to: --to ADDRESS or --customer ID")
+            raise InvalidRequest("say who to send to: --to ADDRESS or --customer ID")
         conv = _conversation_for(session, info, channel, cust, address, subject)
         return _queue(session, conversation=conv, body=body, author=author, subject=subject)
 
@@ -327,7 +420,7 @@ def send_new(
 def _live_customer(session: Session, customer_id: int) -> Customer:
     """The customer ``customer_id``, following merges to the one that remains."""
     seen: set[int] = set()
-    customer = session.get(Customer, customer_id)
+    customer: Customer | None = _get(session, Customer, customer_id, "customer")
     while customer is not None and customer.merged_into_id is not None:
         if customer.id in seen:
             break
@@ -347,18 +440,14 @@ def add_note(
     conversation_id: int | None = None,
 ) -> int:
     """Write an internal note on a customer or a conversation; returns its id."""
-    if not body.strip():
-        raise ServiceError("the note is empty: nothing was saved")
+    _text_rules(body, "note", "saved")
     with store.write() as session:
         if conversation_id is not None:
-            conv = session.get(Conversation, conversation_id)
-            if conv is None:
-                raise ServiceError(f"there is no conversation {conversation_id}")
-            customer_id = conv.customer_id
+            customer_id = _get(session, Conversation, conversation_id, "conversation").customer_id
         elif customer_id is not None:
             customer_id = _live_customer(session, customer_id).id
         else:
-            raise ServiceError("say where the note goes: --customer ID or --conversation ID")
+            raise InvalidRequest("say where the note goes: --customer ID or --conversation ID")
         assert customer_id is not None
         note = Note(
             customer_id=customer_id, conversation_id=conversation_id, author=author, body=body
@@ -378,9 +467,7 @@ def _change_conversation(
     **values: object,
 ) -> Conversation:
     with store.write() as session:
-        conv = session.get(Conversation, conversation_id)
-        if conv is None:
-            raise ServiceError(f"there is no conversation {conversation_id}")
+        conv = _get(session, Conversation, conversation_id, "conversation")
         if expected_version is not None and conv.version != expected_version:
             raise ConflictError(_conflict_text(session, conv))
         before = {key: getattr(conv, key) for key in values}
@@ -445,13 +532,23 @@ def set_status(
     *,
     snoozed_until: datetime | None = None,
     expected_version: int | None = None,
+    now: datetime | None = None,
 ) -> Conversation:
-    """Set a conversation's status; ``snoozed`` needs ``snoozed_until``."""
+    """Set a conversation's status. ``snoozed`` needs a ``snoozed_until`` after
+    ``now`` (the caller's clock; by default the system's), and no other status
+    takes one (a wake-up time on "resolved" would be dropped unseen)."""
     if status not in STATUSES:
-        raise ServiceError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-    if status == "snoozed" and snoozed_until is None:
-        raise ServiceError("snoozing needs a time to wake up (snoozed_until)")
-    until = utc(snoozed_until) if status == "snoozed" and snoozed_until else None
+        raise InvalidRequest(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    until = utc(snoozed_until) if snoozed_until is not None else None
+    if status != "snoozed" and until is not None:
+        raise InvalidRequest(f"a wake-up time goes with snoozed only, not with {status}")
+    if status == "snoozed":
+        if until is None:
+            raise InvalidRequest("snoozing needs a time to wake up (snoozed_until)")
+        if until <= utc(now or utcnow()):
+            raise InvalidRequest(
+                f"cannot snooze until {until:%Y-%m-%d %H:%M} UTC: that is not in the future"
+            )
     return _change_conversation(
         store,
         conversation_id,
@@ -467,16 +564,13 @@ def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Cu
     """Make ``other_id`` part of ``keep_id``: identities, conversations, messages
     and notes move over; the other customer stays as a pointer (nothing is deleted)."""
     if keep_id == other_id:
-        raise ServiceError("a customer cannot be merged into itself")
+        raise InvalidRequest("a customer cannot be merged into itself")
     with store.write() as session:
-        keep = session.get(Customer, keep_id)
-        other = session.get(Customer, other_id)
+        keep = _get(session, Customer, keep_id, "customer")
+        other = _get(session, Customer, other_id, "customer")
         for cid, cust in ((keep_id, keep), (other_id, other)):
-            if cust is None:
-                raise ServiceError(f"there is no customer {cid}")
             if cust.merged_into_id is not None:
                 raise ServiceError(f"customer {cid} was already merged into {cust.merged_into_id}")
-        assert keep is not None and other is not None
         moved: dict[str, Sequence[int]] = {}
         for name, table in (
             ("identities", identity_t),

@@ -2,9 +2,15 @@
 
 Subjects, bodies, names and file names come from strangers. Before they
 reach a terminal, escape sequences (which could move the cursor, retitle the
-window or fake a prompt) and other control characters are removed; Rich
-markup is never parsed from them (callers build ``rich.text.Text``, never
-markup strings).
+window or fake a prompt), other control characters and invisible format
+characters are removed; Rich markup is never parsed from them (callers build
+``rich.text.Text``, never markup strings, and the CLI's consoles expand no
+``:emoji:`` codes).
+
+Invisible characters are removed because they let one text pass for another:
+"pa<U+200B>y<U+200C>pal" looks like "paypal", and a right-to-left override
+(U+202E) shows ``moc.lapyap`` as "paypal.com". The price is that a joined
+emoji (ZWJ sequences such as a family) shows as its parts.
 """
 
 from __future__ import annotations
@@ -21,22 +27,51 @@ _ESCAPES = re.compile(
     r"|\x1b[@-Z\\-_]?"  # two-byte escapes, or a lone ESC
     r"|\x9b[0-?]*[ -/]*[@-~]"  # 8-bit CSI
 )
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+#: Characters that draw nothing (or reorder what is drawn): zero-width
+#: spaces and joiners, word joiner and invisible operators, BOM, soft hyphen,
+#: bidi marks, embeddings, overrides and isolates, Hangul and Mongolian
+#: fillers, interlinear annotation marks and tag characters.
+INVISIBLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_CONTROLS = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{INVISIBLE}]")
+_SURROGATES = re.compile("[\\ud800-\\udfff]")
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n"})
 
 
 def clean_text(value: str | None, *, single_line: bool = False) -> str:
     """``value`` with terminal escape sequences and control characters removed.
 
-    Carriage returns become newlines (a bare CR would let text overwrite
-    itself). With ``single_line``, all white-space runs become one space.
+    Carriage returns (and Unicode line separators) become newlines: a bare CR
+    would let text overwrite itself. Invisible characters (:data:`INVISIBLE`)
+    are removed, and a lone surrogate (undecodable bytes) becomes U+FFFD, so
+    printing never fails. With ``single_line``, all white-space runs become
+    one space.
     """
     if not value:
         return ""
-    text = _ESCAPES.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROLS.sub("", text)
+    text = _ESCAPES.sub("", value.replace("\r\n", "\n").translate(_LINE_BREAKS))
+    text = _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text))
     if single_line:
         text = " ".join(text.split())
     return text
+
+
+_C0_C1 = re.compile("[\\x00-\\x1f\\x7f-\\x9f]")
+
+
+def one_line(value: str | None) -> str:
+    """``value`` folded onto one line, for a header such as a subject.
+
+    Every line break and white-space run becomes one space and other control
+    characters are removed: a CR or LF in a subject would end the header
+    (SMTP refuses it, or it starts a header of the sender's choosing).
+    """
+    if not value:
+        return ""
+    return _SURROGATES.sub("\ufffd", _C0_C1.sub("", " ".join(value.split())))
 
 
 _UNSAFE_FILENAME = re.compile(r"[^\w.\- ()+,@=]+", re.UNICODE)

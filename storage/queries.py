@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ColumnElement,
     ScalarSelect,
@@ -228,7 +229,22 @@ def list_customers(
     return _customer_rows(session, [(r[0], r[1], r[2]) for r in session.execute(stmt)])
 
 
+def id_fits(session: Session, value: int, table: Table = message_t) -> bool:
+    """Whether ``value`` fits the id column of ``table`` (the schema gives
+    every table's id one type) on this engine.
+
+    An id that does not fit names no row, and must not reach the driver:
+    SQLite's raises OverflowError beyond 64 bits, and PostgreSQL refuses a
+    value beyond the column's type (``integer``: 32 bits) as a data error.
+    """
+    wide = session.get_bind().dialect.name == "sqlite" or isinstance(table.c.id.type, BigInteger)
+    bound = 2**63 if wide else 2**31
+    return -bound <= value < bound
+
+
 def get_customer(session: Session, customer_id: int) -> CustomerRow | None:
+    if not id_fits(session, customer_id, customer_t):
+        return None
     cu = customer_t.c
     row = session.execute(
         select(cu.id, cu.name, cu.merged_into_id).where(cu.id == customer_id)
@@ -269,6 +285,8 @@ def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, li
 
 
 def get_attachment(session: Session, attachment_id: int) -> AttachmentRow | None:
+    if not id_fits(session, attachment_id, attachment_t):
+        return None
     a = attachment_t.c
     row = session.execute(
         select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256).where(

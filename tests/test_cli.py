@@ -161,7 +161,7 @@ def test_assign_and_status(cli: Any) -> None:
     assert conv["id"] in [c["id"] for c in mine]
     resolved = as_json(cli("conversations", "status", str(conv["id"]), "resolved", "--json"))
     assert resolved["status"] == "resolved"
-    cli("conversations", "status", str(conv["id"]), "closed", code=1)
+    cli("conversations", "status", str(conv["id"]), "closed", code=2)
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_assign_and_status(cli: Any) -> None:
     [
         (
             ("send", "--channel", "sms", "--to", "+1 555", "--body", "x"),
-            1,
+            2,
             "not a valid phone number",
         ),
         (("send", "--channel", "sms", "--body", "x"), 2, "--to ADDRESS or --customer ID"),
@@ -177,6 +177,38 @@ def test_assign_and_status(cli: Any) -> None:
         (("customers", "show", "999"), 1, "no customer 999"),
         (("outbox", "retry", "999"), 1, "no outgoing message 999"),
         (("conversations", "list", "--status", "bogus"), 2, "unknown status"),
+        (("send", "--channel", "fax", "--to", "1", "--body", "x"), 2, "unknown channel 'fax'"),
+        (
+            ("send", "--channel", "sms", "--to", "+14155550100", "--account", "no", "--body", "x"),
+            2,
+            "no account named 'no'",
+        ),
+        (("send", "--channel", "email", "--to", "a@b.org", "--body", "x"), 2, "needs a subject"),
+        (
+            ("send", "--channel", "email", "--to", "a@b.org", "--subject", "\r\n", "--body", "x"),
+            2,
+            "needs a subject",
+        ),
+        (("send", "--channel", "sms", "--to", "+14155550100", "--body", " "), 2, "is empty"),
+        (("send", "--channel", "sms", "--to", "+14155550100", "--body", "a\x00"), 2, "NUL"),
+        (("reply", "1", "--channel", "fax", "--body", "x"), 2, "unknown channel 'fax'"),
+        (("report", "--channel", "fax"), 2, "unknown channel 'fax'"),
+        (("report", "--since", "99999999999999d"), 2, "reaches back too far"),
+        (("report", "--since", "999999999w"), 2, "reaches back too far"),
+        (("report", "--since", "\u00b2d"), 2, "write a number and a unit"),
+        (("conversations", "status", "1", "closed"), 2, "unknown status 'closed'"),
+        (
+            ("conversations", "status", "1", "snoozed", "--until", "2001-01-01"),
+            2,
+            "not in the future",
+        ),
+        (("conversations", "status", "1", "snoozed"), 2, "needs a time"),
+        (("conversations", "status", "1", "open", "--until", "2999-01-01"), 2, "snoozed only"),
+        (("customers", "merge", "1", "1"), 2, "into itself"),
+        (("notes", "add", "--customer", "1", "--body", ""), 2, "is empty"),
+        (("customers", "show"), 2, "Missing argument"),
+        (("customers", "list", "--limit", "0"), 2, "--limit"),
+        (("outbox", "retry", "one"), 2, "valid integer"),
     ],
 )
 def test_errors_are_one_clear_line_on_stderr(
@@ -185,6 +217,51 @@ def test_errors_are_one_clear_line_on_stderr(
     result = cli(*args, code=code)
     assert message in result.stderr
     assert result.stdout == ""
+
+
+#: Past every engine's id column (SQLite's driver: 64 bits; PostgreSQL's integer: 32).
+HUGE_IDS = ["99999999999999999999999", "9223372036854775808", "3000000000"]
+
+
+@pytest.mark.parametrize("big", HUGE_IDS)
+@pytest.mark.parametrize(
+    ("args", "noun"),
+    [
+        (("customers", "show", "{id}"), "customer"),
+        (("customers", "merge", "{id}", "1"), "customer"),
+        (("conversations", "assign", "{id}", "me"), "conversation"),
+        (("conversations", "status", "{id}", "resolved"), "conversation"),
+        (("reply", "{id}", "--body", "x"), "conversation"),
+        (("notes", "add", "--conversation", "{id}", "--body", "x"), "conversation"),
+        (("notes", "add", "--customer", "{id}", "--body", "x"), "customer"),
+        (("send", "--channel", "sms", "--customer", "{id}", "--body", "x"), "customer"),
+        (("attachments", "save", "{id}"), "attachment"),
+        (("outbox", "retry", "{id}"), "outgoing message"),
+    ],
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, tuple) else v,
+)
+def test_an_id_beyond_64_bits_is_not_found(
+    cli: Any, args: tuple[str, ...], noun: str, big: str
+) -> None:
+    cli("notes", "add", "--customer", "1", "--body", "x", code=1)  # an empty store
+    result = cli(*(a.format(id=big) for a in args), code=1)
+    assert result.stderr.strip() == f"omnitui: error: there is no {noun} {big}"
+    assert result.stdout == ""
+
+
+def test_a_body_too_long_for_sms_is_refused_and_nothing_is_queued(cli: Any) -> None:
+    result = cli("send", "--channel", "sms", "--to", "+14155550100", input="x" * 200_000, code=2)
+    assert "too long for sms: 200,000 characters, at most 1,600" in result.stderr
+    assert as_json(cli("outbox", "list", "--all", "--json")) == []
+
+
+def test_search_takes_its_query_literally(cli: Any) -> None:
+    conv = synced(cli)[0]
+    cli("notes", "add", "--conversation", str(conv["id"]), "--body", "Zebracorn [x] note")
+    for query in ("[/] zebracorn", "zebracorn [x]", '"zebracorn', "zebracorn*", "(zebracorn"):
+        hits = as_json(cli("search", query, "--json"))
+        assert [(h["kind"], h["snippet"]) for h in hits] == [("note", "Zebracorn [x] note")]
+        assert f"Search: {query}" in cli("search", query).stdout  # the title, as typed
 
 
 def test_db_upgrade_and_doctor(cli: Any) -> None:

@@ -50,3 +50,36 @@ def test_no_match_and_no_words(searchable: Store) -> None:
     with searchable.read() as s:
         assert queries.search(s, "nothing-like-this") == []
         assert queries.search(s, "  ?! ") == []
+
+
+LITERAL_QUERIES = [
+    '"gate',
+    "gate*",
+    "gate -door",
+    "(gate) door",
+    "gate:door",
+    "[gate]",
+    "[/] gate",
+    "gate AND door",
+    "NOT gate",
+    "NEAR(gate door)",
+    "gate NEAR/x door",
+    "gate OR door",
+    "{gate}^",
+    "gate & door | !near <-> door:*",
+    "gate\\ 'door'",
+]
+
+
+@pytest.mark.parametrize("query", LITERAL_QUERIES)
+def test_search_syntax_is_taken_literally(searchable: Store, query: str) -> None:
+    """FTS5 and tsquery operators in a query are words or separators, never
+    syntax: every word must match, on both engines, and nothing fails."""
+    ingest(
+        searchable,
+        "shop",
+        batch(email("ops", subject="Operators", body="Gate NEAR the AND OR NOT door [x] (y)")),
+    )
+    with searchable.read() as s:
+        assert [h.subject for h in queries.search(s, query)] == ["Operators"]
+        assert queries.search(s, f"{query} refund") == []  # OR is no operator: all must match

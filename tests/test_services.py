@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from omnitui import services
 from omnitui.ingest import ingest
-from omnitui.services import AccountInfo, ConflictError, ServiceError
+from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError
 from storage import queries
 from storage.db import Store
-from storage.models import Conversation, Customer, utcnow
+from storage.models import Conversation, Customer, Message, utcnow
 from tests.helpers import ScriptedProvider, batch, email, sms
 
 ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}  # type: ignore[arg-type]
@@ -191,3 +191,161 @@ def test_a_number_typed_by_an_agent_meets_the_one_a_service_gave(store: Store) -
     with store.read() as s:
         assert len(queries.list_customers(s)) == 2
         assert {c.message_count for c in queries.list_conversations(s, view="all")} == {2}
+
+
+@pytest.mark.parametrize("big", [2**31, 2**63, 10**23, -(2**63) - 1])
+def test_an_id_beyond_the_id_column_names_nothing(store: Store, big: int) -> None:
+    """SQLite's driver overflows beyond 64 bits, PostgreSQL's integer column
+    beyond 32: either way the answer is "there is none", never a crash."""
+    ann, _ = seed(store)
+    calls = {
+        "conversation": [
+            lambda: services.reply(store, ACCOUNTS, big, "hi", "a"),
+            lambda: services.assign(store, big, "bob", "a"),
+            lambda: services.set_status(store, big, "resolved", "a"),
+            lambda: services.add_note(store, "a", "n", conversation_id=big),
+        ],
+        "customer": [
+            lambda: services.add_note(store, "a", "n", customer_id=big),
+            lambda: services.merge_customers(store, ann, big, "a"),
+            lambda: services.merge_customers(store, big, ann, "a"),
+            lambda: services.send_new(
+                store, ACCOUNTS, channel="sms", body="x", author="a", customer_id=big
+            ),
+        ],
+    }
+    for noun, tries in calls.items():
+        for call in tries:
+            with pytest.raises(ServiceError, match=f"there is no {noun} {big}$") as info:
+                call()
+            assert not isinstance(info.value, InvalidRequest)
+    with store.read() as s:
+        assert queries.get_customer(s, big) is None
+        assert queries.get_attachment(s, big) is None
+        assert not queries.id_fits(s, big) if big >= 2**63 else True
+
+
+def _outbound(store: Store) -> list[Message]:
+    with store.read() as s:
+        return list(
+            s.execute(select(Message).where(Message.direction == "out")).scalars()  # type: ignore[arg-type]
+        )
+
+
+def test_a_subject_with_line_breaks_is_folded_to_one_line(store: Store) -> None:
+    services.send_new(
+        store,
+        ACCOUNTS,
+        channel="email",
+        body="Hi",
+        author="a",
+        to="x@y.org",
+        subject="Your order\r\nBcc: everyone@example.com\n\t(2)\x00",
+    )
+    ingest(store, "shop", batch(email("e9", "z@y.org", subject="Broken\r\nX-Injected: 1")))
+    with store.read() as s:
+        (conv,) = [
+            c
+            for c in queries.list_conversations(s, view="all")
+            if c.subject == ("Broken\r\nX-Injected: 1")
+        ]
+    services.reply(store, ACCOUNTS, conv.id, "Answer", "a")
+    services.reply(store, ACCOUNTS, conv.id, "Answer", "a", subject="Re:\rmine\u2028too")
+    subjects = [m.subject for m in _outbound(store)]
+    assert subjects == [
+        "Your order Bcc: everyone@example.com (2)",
+        "Re: Broken X-Injected: 1",
+        "Re: mine too",
+    ]
+    with pytest.raises(InvalidRequest, match="needs a subject"):
+        services.send_new(
+            store, ACCOUNTS, channel="email", body="Hi", author="a", to="x@y.org", subject="\r\n"
+        )
+
+
+def test_snoozing_into_the_past_and_a_wake_time_without_snooze_are_refused(store: Store) -> None:
+    ann, _ = seed(store)
+    conv = conv_of(store, ann, "email")
+    past = utcnow() - timedelta(minutes=1)
+    with pytest.raises(InvalidRequest, match="not in the future"):
+        services.set_status(store, conv.id or 0, "snoozed", "a", snoozed_until=past)
+    with pytest.raises(InvalidRequest, match="snoozed only, not with resolved"):
+        services.set_status(
+            store, conv.id or 0, "resolved", "a", snoozed_until=utcnow() + timedelta(hours=1)
+        )
+    with pytest.raises(InvalidRequest, match="unknown status"):
+        services.set_status(store, conv.id or 0, "closed", "a")
+    # the caller's clock decides what "the future" is (the console's, in its tests)
+    woken = services.set_status(
+        store, conv.id or 0, "snoozed", "a", snoozed_until=past, now=past - timedelta(hours=1)
+    )
+    assert woken.status == "snoozed"
+    with store.read() as s:
+        assert queries.get_customer(s, ann) is not None
+        assert [e.action for e in queries.audit_events(s, conversation_id=conv.id)] == ["status"]
+
+
+CHAT = AccountInfo(
+    name="chat",
+    channels=("telegram", "matrix"),
+    addresses={"telegram": "bot", "matrix": "@bot:example.org"},
+)
+
+
+@pytest.mark.parametrize(
+    ("channel", "to", "most", "unit"),
+    [
+        ("sms", "+14155550100", 1600, "characters"),
+        ("whatsapp", "+14155550100", 1600, "characters"),
+        ("telegram", "42", 4096, "characters"),
+        ("matrix", "@ann:example.org", 60_000, "bytes"),
+        ("email", "ann@example.com", 10 * 1024 * 1024, "bytes"),
+    ],
+)
+def test_a_body_too_long_for_its_channel_is_refused_before_queuing(
+    store: Store, channel: str, to: str, most: int, unit: str
+) -> None:
+    accounts = {**ACCOUNTS, "chat": CHAT}
+
+    def send(body: str) -> int:
+        return services.send_new(
+            store, accounts, channel=channel, body=body, author="a", to=to, subject="S"
+        )
+
+    send("x" * most)  # the limit itself is fine
+    with pytest.raises(InvalidRequest, match=f"{most + 1:,} {unit}, at most {most:,}"):
+        send("x" * (most + 1))
+    if unit == "characters":  # counted as the services count: an emoji is two
+        with pytest.raises(InvalidRequest, match="too long"):
+            send("\U0001f600" * (most // 2 + 1))
+    assert len(_outbound(store)) == 1  # nothing of the refused ones was queued
+    conv = _outbound(store)[0].conversation_id
+    with pytest.raises(InvalidRequest, match="too long"):
+        services.reply(store, accounts, conv, "y" * (most + 1), "a")
+    assert len(_outbound(store)) == 1
+
+
+def test_unknown_channels_and_accounts_are_usage_errors(store: Store) -> None:
+    ann, _ = seed(store)
+    conv = conv_of(store, ann, "email")
+    with pytest.raises(InvalidRequest, match="unknown channel 'fax'"):
+        services.reply(store, ACCOUNTS, conv.id or 0, "hi", "a", channel="fax")
+    with pytest.raises(InvalidRequest, match="unknown channel 'fax'"):
+        services.send_new(store, ACCOUNTS, channel="fax", body="x", author="a", to="1")
+    with pytest.raises(InvalidRequest, match="no account named 'nope'"):
+        services.send_new(
+            store, ACCOUNTS, channel="sms", body="x", author="a", to="+14155550100", account="nope"
+        )
+    with pytest.raises(InvalidRequest, match="into itself"):
+        services.merge_customers(store, ann, ann, "a")
+
+
+def test_text_that_no_store_or_channel_takes_is_refused_on_both_engines(store: Store) -> None:
+    ann, _ = seed(store)
+    conv = conv_of(store, ann, "email")
+    for body, why in (("a\x00b", "NUL"), ("bad \udcff byte", "not valid UTF-8")):
+        with pytest.raises(InvalidRequest, match=why):
+            services.reply(store, ACCOUNTS, conv.id or 0, body, "a")
+        with pytest.raises(InvalidRequest, match=why):
+            services.add_note(store, "a", body, customer_id=ann)
+    assert _outbound(store) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 
 from omnitui.ingest import ingest
@@ -13,6 +14,7 @@ from omnitui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE
+from omnitui.tui.widgets.timeline import Timeline
 from providers.base import InboundMessage, PollBatch
 from tests.tui.conftest import (
     HOSTILE_NAME,
@@ -184,3 +186,70 @@ async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded
         "ann@example.com",
         OUR_EMAIL,
     )
+
+
+INVISIBLE_NAME = ":skull: Eve pa\u200by\u200cp\u200da\u2060l\ufeff\u00ad \u202eexe.txt\u202c \x9b2J"
+INVISIBLE_BODY = "Pay at pa\u200bypal \u2066now\u2069 :skull: \x9b31m\x1b[5m [b]x[/b]"
+
+
+async def test_emoji_codes_and_invisible_characters_never_reach_the_screen(
+    seeded: Seeded,
+) -> None:
+    from omnitui.text import INVISIBLE
+
+    unsafe = re.compile(f"[\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f{INVISIBLE}]")
+    mail = InboundMessage(
+        external_id="<eve1@mail.example.com>",
+        channel="email",
+        from_address="eve@example.com",
+        to_address=OUR_EMAIL,
+        sent_at=T0 + timedelta(minutes=80),
+        body_text=INVISIBLE_BODY,
+        from_name=INVISIBLE_NAME,
+        subject="Invoice :skull: \u202eexe.pdf",
+        message_id="<eve1@mail.example.com>",
+    )
+    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        (eve,) = [r for r in screen.table.rows_by_id.values() if r.customer_name == INVISIBLE_NAME]
+        row = "".join(cell.plain for cell in screen.table.get_row(str(eve.id)))
+        inbox = screen_text(app)
+        for shown in (row, inbox):
+            assert not unsafe.search(shown), sorted({hex(ord(c)) for c in unsafe.findall(shown)})
+            assert ":skull:" in shown and "\U0001f480" not in shown
+        assert ":skull: Eve paypal" in row and "Invoice :skull: exe.pdf" in row
+        await open_conversation(pilot, eve.id)
+        timeline = pilot.app.screen.query_one(Timeline)
+        entry = "".join(
+            str(timeline.get_option_at_index(i).prompt) for i in range(timeline.option_count)
+        )
+        shown = screen_text(app)
+        for text in (entry, shown):
+            assert not unsafe.search(text), sorted({hex(ord(c)) for c in unsafe.findall(text)})
+            assert "\U0001f480" not in text
+        assert "Pay at paypal now :skull:  [b]x[/b]" in entry
+        assert ":skull: Eve paypal" in shown
+
+
+async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
+    app: OmniApp, seeded: Seeded
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Message
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
+        await pilot.press("r")
+        assert screen.composer.channel == "sms"
+        screen.composer.body.text = "x" * 1601
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        (note,) = app._notifications  # the toast the agent sees
+        assert "too long for sms: 1,601 characters, at most 1,600" in note.message
+        assert screen.composer.display and screen.composer.body.text == "x" * 1601
+    with seeded.store.read() as session:
+        assert not list(session.execute(select(Message).where(Message.direction == "out")))

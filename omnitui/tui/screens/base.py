@@ -208,6 +208,7 @@ class DeskScreen(Screen[None]):
                     agent,
                     snoozed_until=until,
                     expected_version=conv.version,
+                    now=clock.now(),  # "in 1 hour" is the console's hour
                 ),
                 f"#{conv.id} snoozed until {clock.local(until):%a %d %b %H:%M}",
             )
