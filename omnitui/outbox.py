@@ -135,6 +135,11 @@ def deliver(store: Store, provider: Provider, message_id: int) -> Delivery:
         )
     except (AuthError, PermanentError, ProviderError) as exc:
         return _record_failure(store, message, str(exc), transient=False)
+    except Exception as exc:  # noqa: BLE001 - a provider bug must not leave it "sending"
+        # Whether it went out is unknown: shown to a person, never resent by itself.
+        return _record_unconfirmed(
+            store, message, f"unexpected error while sending: {type(exc).__name__}: {exc}"
+        )
     return _record_sent(store, message_id, result)
 
 

@@ -99,7 +99,10 @@ class EmailProvider:
         return PollBatch(messages=tuple(messages), cursors=new_cursors, more=more)
 
     def send(self, message: OutboundMessage) -> SendResult:
-        mail = self._compose(message)
+        try:
+            mail = self._compose(message)
+        except (ValueError, TypeError) as exc:  # e.g. a header the policy refuses
+            raise PermanentError(f"the mail cannot be written: {exc}") from None
         with self._errors("SMTP"):
             smtp = self._smtp()
             try:

@@ -21,7 +21,13 @@ from omnitui.ingest import ingest
 from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
 from providers import email as email_module
-from providers.base import OutboundMessage, SendResult, TransientError, UnconfirmedError
+from providers.base import (
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+    TransientError,
+    UnconfirmedError,
+)
 from providers.email import EmailProvider
 from providers.matrix import MatrixProvider
 from providers.settings import ImapSettings, MatrixSettings, TelegramSettings
@@ -262,3 +268,30 @@ def test_a_poll_that_stores_our_message_mid_send_leaves_one_row(store: Store) ->
         ).scalar_one()
     assert [(m.id, m.outbox_state, m.external_id) for m in out] == [(mid, "sent", "SM0001")]
     assert count == 2
+
+
+def test_a_provider_bug_mid_send_leaves_the_message_unconfirmed(store: Store) -> None:
+    class Broken(ScriptedProvider):
+        def send(self, message: OutboundMessage) -> SendResult:
+            super().send(message)
+            raise KeyError("event_id")  # e.g. an answer without the field we read
+
+    provider = Broken()
+    ingest(store, "shop", batch(sms("SM1")))
+    accounts = {"shop": AccountInfo.from_provider(provider)}
+    mid = services.reply(store, accounts, first_conversation_id(store), "Hi", "alice")
+    delivery = outbox.deliver(store, provider, mid)
+    assert delivery.state == "unconfirmed" and "KeyError" in (delivery.error or "")
+    assert message(store, mid).outbox_state == "unconfirmed"
+    assert outbox.due(store) == []
+
+
+def test_an_smtp_header_the_mail_policy_refuses_fails_before_anything_is_sent(
+    smtp_peer: SmtpPeer, smtp_only: EmailProvider
+) -> None:
+    mail = OutboundMessage(
+        channel="email", to_address="ann@example.com", body_text="x", subject="a\r\nBcc: x@y"
+    )
+    with pytest.raises(PermanentError, match="cannot be written"):
+        smtp_only.send(mail)
+    assert smtp_peer.handler.received == []
