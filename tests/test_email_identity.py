@@ -21,7 +21,7 @@ from providers.base import InboundMessage, PollBatch
 from providers.email import EmailProvider
 from providers.email_parse import parse_message
 from storage.db import Store
-from storage.models import Conversation, Message, message_t
+from storage.models import Conversation, Message, conversation_t, message_t
 from tests.dovecot import DovecotServer
 from tests.helpers import ScriptedProvider
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
@@ -130,10 +130,10 @@ def test_rows_stored_before_digests_are_not_stored_again(store: Store) -> None:
 def test_our_reply_matches_its_sent_copy_and_a_reuse_of_its_id_is_kept(store: Store) -> None:
     ingest(store, "shop", batch(parse(raw(1, subject="Refund"))))
     with store.read() as s:
-        conv_id = s.execute(select(Conversation.id)).scalar_one()
-    accounts = {"shop": AccountInfo.from_provider(ScriptedProvider())}  # type: ignore[arg-type]
+        conv_id = s.execute(select(conversation_t.c.id)).scalar_one()
+    accounts = {"shop": AccountInfo.from_provider(ScriptedProvider())}
     queued = services.reply(store, accounts, conv_id, "Refund sent.", "alice")
-    assert outbox.deliver(store, ScriptedProvider(), queued).status == "sent"  # type: ignore[arg-type]
+    assert outbox.deliver(store, ScriptedProvider(), queued).status == "sent"
     with store.read() as s:
         ours = s.get(Message, queued)
     assert ours is not None and ours.email_message_id and ours.external_id == ours.email_message_id
@@ -193,7 +193,7 @@ def test_dovecot_our_reply_in_sent_matches_its_row_after_a_resync(
     mailbox.deliver(raw(1, subject="Refund"))
     sync_once(store, provider)
     with store.read() as s:
-        conv_id = s.execute(select(Conversation.id)).scalar_one()
+        conv_id = s.execute(select(conversation_t.c.id)).scalar_one()
     accounts = {"mail": AccountInfo.from_provider(provider)}
     queued = services.reply(store, accounts, conv_id, "Refund sent — ça marche.", "alice")
     assert outbox.deliver(store, provider, queued).status == "sent"
