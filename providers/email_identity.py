@@ -31,7 +31,7 @@ SEPARATOR = "#"  # never part of a Message-ID, which ends at its ">"
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:(.*)", re.S)
 _SPACE = re.compile(rb"[ \t\r\n]+")
-_TRAILING = re.compile(rb"[ \t]+$", re.M)
+_TRAILING = re.compile(rb"[ \t]+\n")
 _MBOX_QUOTE = re.compile(rb"^>+(?=From )", re.M)
 
 
@@ -46,8 +46,13 @@ def content_digest(raw: bytes) -> str:
             name = found.group(1).lower()
             if name.decode("ascii") in DIGEST_HEADERS and name not in values:
                 values[name] = _SPACE.sub(b" ", found.group(2)).strip()
+    # (each pass only where it has something to do: a digest per fetched mail)
     body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    body = _MBOX_QUOTE.sub(b"", _TRAILING.sub(b"", body)).rstrip(b"\n")
+    if b" \n" in body or b"\t\n" in body:
+        body = _TRAILING.sub(b"\n", body)
+    if b">From " in body:
+        body = _MBOX_QUOTE.sub(b"", body)
+    body = body.rstrip(b" \t\n")
     digest = hashlib.sha256()
     for name in DIGEST_HEADERS:
         digest.update(name.encode("ascii") + b":" + values.get(name.encode("ascii"), b"") + b"\n")
