@@ -31,7 +31,7 @@ WHEN = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 
 def parse(data: bytes, *, direction: str = "in") -> InboundMessage:
     m = parse_message(data, account_key="k", fallback_date=WHEN).message
-    return replace(m, direction="out", status="sent") if direction == "out" else m
+    return replace(m, direction="out", delivery_state="sent") if direction == "out" else m
 
 
 def batch(*messages: InboundMessage) -> PollBatch:
@@ -133,7 +133,7 @@ def test_our_reply_matches_its_sent_copy_and_a_reuse_of_its_id_is_kept(store: St
         conv_id = s.execute(select(conversation_t.c.id)).scalar_one()
     accounts = {"shop": AccountInfo.from_provider(ScriptedProvider())}
     queued = services.reply(store, accounts, conv_id, "Refund sent.", "alice")
-    assert outbox.deliver(store, ScriptedProvider(), queued).status == "sent"
+    assert outbox.deliver(store, ScriptedProvider(), queued).state == "sent"
     with store.read() as s:
         ours = s.get(Message, queued)
     assert ours is not None and ours.email_message_id and ours.external_id == ours.email_message_id
@@ -196,7 +196,7 @@ def test_dovecot_our_reply_in_sent_matches_its_row_after_a_resync(
         conv_id = s.execute(select(conversation_t.c.id)).scalar_one()
     accounts = {"mail": AccountInfo.from_provider(provider)}
     queued = services.reply(store, accounts, conv_id, "Refund sent — ça marche.", "alice")
-    assert outbox.deliver(store, provider, queued).status == "sent"
+    assert outbox.deliver(store, provider, queued).state == "sent"
     assert sync_once(store, provider).duplicates == 1  # the copy in Sent is our row
     dovecot.set_uidvalidity(mailbox.user, "Sent", 99)
     dovecot.set_uidvalidity(mailbox.user, "INBOX", 99)
