@@ -15,11 +15,11 @@ bytes as UTF-8 with replacements (1 MB).
 ``no_message_id(account_key)``: stable across polls, and replies can still
 name it in In-Reply-To. ``external_id`` is that id and a digest of the
 content (providers/email_identity.py): one Message-ID reused for different
-mails gives different external ids. Reply-To is ``ParsedEmail.reply_to`` when present and
-``message.reply_to`` only when it differs from the sender. ``sent_at`` is UTC;
-a missing or unreadable Date (common, not a problem) uses ``fallback_date``
-(IMAP INTERNALDATE) or now, and so does one over two days after it (spam
-pinning itself to the top). Nothing here opens a socket: html2text converts
+mails gives different external ids. Reply-To is ``ParsedEmail.reply_to``
+when present and ``message.reply_to`` only when it differs from the sender.
+``sent_at`` is UTC; a missing or unreadable Date (common, not a problem)
+uses ``fallback_date`` (IMAP INTERNALDATE) or now, and so does one over two
+days after it (spam pinning itself to the top). Nothing here opens a socket: html2text converts
 offline, image URLs are dropped, no part (message/external-body) is followed.
 
 The MIME tree is parsed with compat32 and header values are read with
