@@ -3,7 +3,8 @@
 Everything of one batch is written in one transaction together with the
 cursor that covers it, so a crash either stores the batch and moves the
 cursor, or does neither. Re-ingesting a batch stores nothing new: a message
-is unique per (account, external id).
+is unique per (account, external id), and a fetched e-mail is also known by
+the rows that carry its plain Message-ID (omnitui/dedupe.py).
 
 The work is done in set-wise Core statements (one lookup per kind of row,
 ``executemany`` inserts) rather than row by row through the ORM, so ingest
@@ -22,6 +23,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
+from omnitui.dedupe import known_external_ids
 from omnitui.records import (
     bulk_insert,
     conversation_values,
@@ -142,17 +144,18 @@ def _store_messages(
     blobs: Mapping[int, str],
 ) -> IngestResult:
     result = IngestResult()
-    known = _existing_external_ids(session, account, [m.external_id for m in messages])
+    known = known_external_ids(session, account, messages)
     items: list[_Item] = []
     echoes: list[StatusUpdate] = []
     dialect = session.get_bind().dialect.name
     for msg in messages:
-        if msg.external_id in known:
+        stored_as = known.get(msg.external_id)
+        if stored_as is not None:
             result.duplicates += 1
             if msg.direction == "out" and msg.delivery_state:
-                echoes.append(StatusUpdate(msg.external_id, msg.delivery_state, msg.delivery_error))
+                echoes.append(StatusUpdate(stored_as, msg.delivery_state, msg.delivery_error))
             continue
-        known.add(msg.external_id)
+        known[msg.external_id] = msg.external_id
         theirs, ours = (
             (msg.from_address, msg.to_address)
             if msg.direction == "in"
@@ -175,16 +178,6 @@ def _store_messages(
     _assign_conversations(session, account, items, customers, result)
     _insert_messages(session, account, items, customers, blobs, result)
     return result
-
-
-def _existing_external_ids(session: Session, account: str, ids: Sequence[str]) -> set[str]:
-    rows = driver_lookup(
-        session,
-        "SELECT external_id FROM message WHERE account = ? AND external_id IN ({in})",
-        (account,),
-        list(dict.fromkeys(ids)),
-    )
-    return {r[0] for r in rows}
 
 
 def _customers_for(

@@ -5,11 +5,13 @@ Polling keeps one IMAP connection and, per folder, a cursor of
 SELECT; new mail is fetched with ``BODY.PEEK[]`` (never marked read unless
 ``mark_seen``) in batches, each returned with the cursor that covers it. A
 UIDVALIDITY change starts the folder over; the store drops what it already
-has by Message-ID, so nothing is duplicated.
+has by external id (Message-ID + content digest, providers/email_identity.py),
+so nothing is duplicated and a different mail reusing a Message-ID is kept.
 
-Mail without a Message-ID is identified by a hash of its bytes rather than
-folder/UIDVALIDITY/UID: the hash survives a UIDVALIDITY change, so even such
-mail is not stored twice after a re-sync.
+Mail without a Message-ID gets a stand-in named by a hash of its bytes rather
+than folder/UIDVALIDITY/UID: the hash survives a UIDVALIDITY change, so even
+such mail is not stored twice after a re-sync. Whatever the parser could not
+read or had to cut, it keeps the fetched bytes of as ``original.eml``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from imapclient.exceptions import IMAPClientError, LoginError
 from providers.base import (
     AuthError,
     Channel,
-    InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -203,15 +204,6 @@ class EmailProvider:
         )
         key = f"sha256-{hashlib.sha256(raw).hexdigest()[:32]}"
         parsed = parse_message(raw, account_key=key, fallback_date=fallback)
-        if parsed.message.problem:
-            # keep the original bytes beside what could be read of them
-            original = InboundAttachment("original.eml", "message/rfc822", raw)
-            parsed = replace(
-                parsed,
-                message=replace(
-                    parsed.message, attachments=(*parsed.message.attachments, original)
-                ),
-            )
         if direction == "out":
             return replace(parsed.message, direction="out", delivery_state="sent")
         if parsed.reply_to and parsed.reply_to != parsed.message.from_address:

@@ -3,17 +3,23 @@
 API: ``parse_message(raw, *, account_key, fallback_date=None) -> ParsedEmail``
 (``.message``, ``.reply_to``) and ``no_message_id(account_key)``.
 
-It never raises: what could not be understood is named in
-``message.problem`` ("; "-joined reasons) and the rest is kept; if parsing
-fails outright, the body is the raw bytes as UTF-8 with replacements (1 MB).
+It never raises: what could not be understood, and whatever was cut or
+dropped (a body over its size bound, parts past MAX_PARTS, a header too long
+to read whole, over-long ids, HTML that could not be converted, NUL
+characters), is named in ``message.problem`` ("; "-joined reasons), the rest
+is kept, and the mail's bytes as fetched are attached as ``original.eml``,
+so nothing is lost for good. If parsing fails outright, the body is the raw
+bytes as UTF-8 with replacements (1 MB).
 
-``external_id`` = ``message_id`` = the Message-ID with its brackets, else
+``message_id`` = the Message-ID with its brackets, else
 ``no_message_id(account_key)``: stable across polls, and replies can still
-name it in In-Reply-To. Reply-To is ``ParsedEmail.reply_to`` when present and
-``message.reply_to`` only when it differs from the sender. ``sent_at`` is UTC;
-a missing or unreadable Date (common, not a problem) uses ``fallback_date``
-(IMAP INTERNALDATE) or now, and so does one over two days after it (spam
-pinning itself to the top). Nothing here opens a socket: html2text converts
+name it in In-Reply-To. ``external_id`` is that id and a digest of the
+content (providers/email_identity.py): one Message-ID reused for different
+mails gives different external ids. Reply-To is ``ParsedEmail.reply_to``
+when present and ``message.reply_to`` only when it differs from the sender.
+``sent_at`` is UTC; a missing or unreadable Date (common, not a problem)
+uses ``fallback_date`` (IMAP INTERNALDATE) or now, and so does one over two
+days after it (spam pinning itself to the top). Nothing here opens a socket: html2text converts
 offline, image URLs are dropped, no part (message/external-body) is followed.
 
 The MIME tree is parsed with compat32 and header values are read with
@@ -34,7 +40,7 @@ import mimetypes
 import quopri
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header
 from email.message import Message
@@ -46,6 +52,7 @@ from typing import Any
 import html2text
 
 from providers.base import InboundAttachment, InboundMessage
+from providers.email_identity import mail_external_id
 
 MAX_TEXT_CHARS = 1_000_000
 MAX_HTML_CHARS = 2_000_000
@@ -56,6 +63,11 @@ _MODERN_LIMIT = 16_384  # longer header values skip the (slow, hungry) modern pa
 _LEGACY_LIMIT = 65_536  # and only this much of them is read at all
 _MAX_ID = 998  # RFC 5322's line limit; a longer "id" is junk
 _MAX_REFERENCES = 100
+MAX_SUBJECT = 2000
+MAX_PROBLEM = 500
+ORIGINAL = "original.eml"
+# The headers read for the message itself, whose excess over _LEGACY_LIMIT is cut.
+_READ_HEADERS = ("From", "Sender", "To", "Cc", "Delivered-To", "Reply-To", "Date")
 
 _Bodies = tuple[list[str], list[str]]  # (plain texts, HTML sources)
 
@@ -111,17 +123,30 @@ def parse_message(
     """Parse ``raw``; never raises (see the module docstring)."""
     when = _utc(fallback_date) if fallback_date is not None else datetime.now(UTC)
     try:
-        return _parse(raw, account_key, when)
+        parsed = _parse(raw, account_key, when)
     except Exception as exc:  # noqa: BLE001 - any bytes must still give a message
-        reason = f"could not parse message: {type(exc).__name__}: {exc}"
-    text = _cap_text(raw[:MAX_RAW_FALLBACK].decode("utf-8", errors="replace"))
+        parsed = _unparsed(raw, account_key, when, exc)
+    message = parsed.message
+    if message.problem is None:
+        return parsed
+    # Whatever could not be read, or was cut, is still in the bytes as fetched.
+    original = InboundAttachment(ORIGINAL, "message/rfc822", raw)
+    message = replace(message, attachments=(*message.attachments, original))
+    return ParsedEmail(message=message, reply_to=parsed.reply_to)
+
+
+def _unparsed(raw: bytes, account_key: str, when: datetime, exc: Exception) -> ParsedEmail:
+    problems = [f"could not parse message: {type(exc).__name__}: {str(exc)[:300]}"]
+    text = _cap_text(raw[:MAX_RAW_FALLBACK].decode("utf-8", errors="replace"), problems.append)
     if len(raw) > MAX_RAW_FALLBACK:
         text += f"\n\n[… truncated: {len(raw) - MAX_RAW_FALLBACK} more bytes]"
+        problems.append(f"raw text cut at {MAX_RAW_FALLBACK:,} of {len(raw):,} bytes")
     found = re.search(rb"^Message-ID:[ \t]*(<[!-;=?-~]{1,900}>)", raw[:65536], re.I | re.M)
     mid = found.group(1).decode("ascii") if found else no_message_id(account_key)
     message = InboundMessage(
-        external_id=mid, channel="email", from_address="", to_address="", sent_at=when,
-        body_text=text, message_id=mid, problem=reason[:500],
+        external_id=mail_external_id(mid, raw), channel="email", from_address="",
+        to_address="", sent_at=when, body_text=text, message_id=mid,
+        problem=_problem_text(problems),
     )  # fmt: skip
     return ParsedEmail(message=message, reply_to=None)
 
@@ -138,40 +163,87 @@ def _parse(raw: bytes, account_key: str, when: datetime) -> ParsedEmail:
             msg = retry
             if dropped:
                 problems.append(f"skipped {dropped} malformed header line(s)")
-    message_id = _first_id(_raw_header(msg, "Message-ID")) or no_message_id(account_key)
+    note = problems.append
+    message_id = _first_id(_raw_header(msg, "Message-ID"), note, "Message-ID")
+    message_id = message_id or no_message_id(account_key)
+    _long_headers(msg, _READ_HEADERS, note)
     senders = _addresses(msg, "From") or _addresses(msg, "Sender")
     from_name, from_address = senders[0] if senders else (None, "")
     if not senders and _raw_header(msg, "From") is None:
         problems.append("no From header")
     elif not from_address or "@" not in from_address:
-        from_address = from_address or _clean_line(_header(msg, "From") or "")[:200]
         problems.append("sender address not understood")
+        if not from_address:
+            shown = _clean_line(_header(msg, "From") or "")
+            from_address = shown[:200]
+            if len(shown) > 200:
+                problems.append(f"From cut at 200 of {len(shown):,} characters")
     to = _addresses(msg, "To") or _addresses(msg, "Cc") or _addresses(msg, "Delivered-To")
     replies = [address for _, address in _addresses(msg, "Reply-To") if address]
-    subject = _header(msg, "Subject")
+    subject = _subject(msg, note)
+    in_reply_to = _first_id(_raw_header(msg, "In-Reply-To"), note, "In-Reply-To")
+    references = _references(_raw_header(msg, "References"), note)
     walker = _Walker(problems)
     texts, htmls = walker.walk(msg, 0)
-    body_text = "\n\n".join(t for t in texts if t.strip())
-    if not body_text and htmls:
-        body_text = _html_to_text(htmls)
+    body_text, body_html = _bodies(texts, htmls, note)
     message = InboundMessage(
-        external_id=message_id,
+        external_id=mail_external_id(message_id, raw),
         channel="email",
         from_address=from_address,
         to_address=to[0][1] if to else "",
         sent_at=_sent_at(_header(msg, "Date"), when),
-        body_text=_cap_text(body_text),
+        body_text=body_text,
         from_name=from_name,
-        subject=_clean_line(subject)[:2000] if subject is not None else None,
-        body_html="\n".join(htmls)[:MAX_HTML_CHARS].replace("\x00", "") or None,
+        subject=subject,
+        body_html=body_html,
         message_id=message_id,
-        in_reply_to=_first_id(_raw_header(msg, "In-Reply-To")),
-        references=_references(_raw_header(msg, "References")),
+        in_reply_to=in_reply_to,
+        references=references,
         attachments=tuple(walker.attachments),
-        problem="; ".join(problems)[:500] or None,
+        problem=_problem_text(problems),
         reply_to=replies[0] if replies and replies[0] != from_address else None,
     )
     return ParsedEmail(message=message, reply_to=replies[0] if replies else None)
+
+
+def _bodies(
+    texts: list[str], htmls: list[str], note: Callable[[str], None]
+) -> tuple[str, str | None]:
+    """(body text, HTML source), each within its bound; what is cut is noted."""
+    html = "\n".join(htmls)
+    if len(html) > MAX_HTML_CHARS:
+        note(f"HTML cut at {MAX_HTML_CHARS:,} of {len(html):,} characters")
+        html = html[:MAX_HTML_CHARS]
+    html = _without_nul(html, "HTML", note)
+    text = "\n\n".join(t for t in texts if t.strip())
+    if not text and html:
+        text = _html_to_text(html, note)
+    return _cap_text(text, note), html or None
+
+
+def _subject(msg: Message, note: Callable[[str], None]) -> str | None:
+    raw = _raw_header(msg, "Subject")
+    if raw is None:
+        return None
+    subject = _clean_line(_header(msg, "Subject") or "")
+    if len(subject) > MAX_SUBJECT or len(raw) > _LEGACY_LIMIT:
+        note(f"Subject cut at {MAX_SUBJECT:,} characters ({len(raw):,} as sent)")
+    return subject[:MAX_SUBJECT]
+
+
+def _long_headers(part: Message, names: tuple[str, ...], note: Callable[[str], None]) -> None:
+    """Note the headers of ``names`` too long to be read whole (see _LEGACY_LIMIT)."""
+    for name in names:
+        raw = _raw_header(part, name)
+        if raw is not None and len(raw) > _LEGACY_LIMIT:
+            note(f"{name} header cut at {_LEGACY_LIMIT:,} of {len(raw):,} characters")
+
+
+def _problem_text(problems: list[str]) -> str | None:
+    text = "; ".join(problems)
+    if not text:
+        return None
+    return text if len(text) <= MAX_PROBLEM else text[: MAX_PROBLEM - 1] + "…"
 
 
 def _read_tree(raw: bytes, problems: list[str]) -> Message:
@@ -216,6 +288,7 @@ class _Walker:
         if depth > MAX_DEPTH or self.parts > MAX_PARTS:
             self._problem("malformed MIME structure: too many or too deeply nested parts skipped")
             return [], []
+        _long_headers(part, ("Content-Type", "Content-Disposition"), self._problem)
         ctype, charset, disposition, filename = _part_info(part)
         if ctype.startswith("message/"):
             self._attach(part, ctype, _serialize(part), filename)
@@ -465,27 +538,37 @@ def _decode_words(raw: str) -> str:
     )
 
 
-def _ids(value: str | None) -> list[str]:
+def _ids(value: str | None, note: Callable[[str], None] | None = None, name: str = "") -> list[str]:
     found: list[str] = []
+    junk = 0
     for token in _ID_TOKEN.findall(_clean(value or "")):
         token = re.sub(r"\s+", "", token)  # folding can split an id
+        junk += len(token) >= _MAX_ID
         if token and len(token) < _MAX_ID and f"<{token}>" not in found:
             found.append(f"<{token}>")
+    if junk and note is not None:
+        note(f"{name}: {junk} id(s) of {_MAX_ID} characters or more dropped")
     return found
 
 
-def _first_id(value: str | None) -> str | None:
-    ids = _ids(value)
+def _first_id(
+    value: str | None, note: Callable[[str], None] | None = None, name: str = ""
+) -> str | None:
+    ids = _ids(value, note, name)
     bare = _clean(value or "").strip()
-    if not ids and "@" in bare and not re.search(r"[\s<>]", bare) and len(bare) < _MAX_ID:
-        return f"<{bare}>"  # some mailers drop the brackets
+    if not ids and "@" in bare and not re.search(r"[\s<>]", bare):
+        if len(bare) < _MAX_ID:
+            return f"<{bare}>"  # some mailers drop the brackets
+        if note is not None:
+            note(f"{name}: an id of {_MAX_ID} characters or more dropped")
     return ids[0] if ids else None
 
 
-def _references(value: str | None) -> tuple[str, ...]:
-    ids = _ids(value)
+def _references(value: str | None, note: Callable[[str], None]) -> tuple[str, ...]:
+    ids = _ids(value, note, "References")
     if len(ids) > _MAX_REFERENCES:
         # The first names the thread root; the last are the nearest parents.
+        note(f"References cut to {_MAX_REFERENCES} of {len(ids)} ids (root and nearest kept)")
         ids = ids[:1] + ids[-(_MAX_REFERENCES - 1) :]
     return tuple(ids)
 
@@ -507,21 +590,30 @@ def _sent_at(value: str | None, fallback: datetime) -> datetime:
     return parsed
 
 
-def _html_to_text(htmls: list[str]) -> str:
-    source = "\n".join(htmls)[:MAX_HTML_CHARS]
+def _html_to_text(source: str, note: Callable[[str], None]) -> str:
     converter = html2text.HTML2Text()
     converter.ignore_images = True  # nothing to show in a terminal, nothing to fetch
     converter.body_width = 0  # the terminal wraps
     converter.unicode_snob = True  # keep "é", not "e"
     try:
         return str(converter.handle(source))
-    except Exception:  # noqa: BLE001 - html2text on hostile markup: strip tags crudely
+    except Exception as exc:  # noqa: BLE001 - html2text on hostile markup: strip tags crudely
+        note(f"HTML not converted ({type(exc).__name__}): shown with its tags stripped")
         return re.sub(r"<[^>]*>", "", source)
 
 
-def _cap_text(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+def _without_nul(text: str, what: str, note: Callable[[str], None]) -> str:
+    """``text`` without NUL, which no database stores; how many went is noted."""
+    count = text.count("\x00")
+    if count:
+        note(f"{count:,} NUL character(s) removed from the {what}")
+    return text.replace("\x00", "")
+
+
+def _cap_text(text: str, note: Callable[[str], None]) -> str:
+    text = _without_nul(text.replace("\r\n", "\n").replace("\r", "\n"), "text", note)
     if len(text) > MAX_TEXT_CHARS:
         more = len(text) - MAX_TEXT_CHARS
+        note(f"text cut at {MAX_TEXT_CHARS:,} of {len(text):,} characters")
         text = f"{text[:MAX_TEXT_CHARS]}\n\n[… truncated: {more} more characters]"
     return text

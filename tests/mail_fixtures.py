@@ -1,4 +1,5 @@
-"""E-mail peers as fixtures: one Dovecot per test process, an SMTP peer per test."""
+"""E-mail peers as fixtures: one Dovecot per test process, an SMTP peer per test,
+and an imap provider on both (with the mail builder the tests deliver)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import select
 
+from providers.email import EmailProvider
+from providers.settings import ImapSettings
+from storage.db import Store
+from storage.models import Message, message_t
 from tests.dovecot import DovecotServer, DovecotUnavailable
 from tests.smtp_peer import SmtpPeer
 
@@ -54,3 +60,60 @@ def smtp_peer() -> Iterator[SmtpPeer]:
         yield peer
     finally:
         peer.stop()
+
+
+SUPPORT = "support@shop.example"
+
+
+def raw(
+    n: int,
+    *,
+    sender: str = "ann@example.com",
+    subject: str = "Order help",
+    reply_to: int | None = None,
+    body: str = "Hello there",
+    extra: str = "",
+) -> bytes:
+    headers = [
+        f"From: Ann Example <{sender}>",
+        f"To: {SUPPORT}",
+        f"Subject: {subject}",
+        f"Message-ID: <m{n}@example.com>",
+        "Date: Mon, 02 Mar 2026 09:00:00 +0000",
+    ]
+    if reply_to is not None:
+        headers += [
+            f"In-Reply-To: <m{reply_to}@example.com>",
+            f"References: <m{reply_to}@example.com>",
+        ]
+    return ("\r\n".join(headers) + extra + "\r\n\r\n" + body + "\r\n").encode()
+
+
+@pytest.fixture
+def provider(mailbox: Mailbox, smtp_peer: SmtpPeer) -> Iterator[EmailProvider]:
+    settings = ImapSettings(
+        name="mail",
+        host=mailbox.server.host,
+        port=mailbox.server.port,
+        security="none",
+        username=mailbox.user,
+        password_env="UNUSED",
+        folders=["INBOX"],
+        sent_folder="Sent",
+        from_address=f"Shop Support <{SUPPORT}>",
+        smtp_host=smtp_peer.host,
+        smtp_port=smtp_peer.port,
+        smtp_security="none",
+        smtp_username="mailer",
+    )
+    mailbox.server.create_folder(mailbox.user, "Sent")
+    p = EmailProvider(
+        "mail", settings, {"password": mailbox.password, "smtp_password": "smtp-secret"}
+    )
+    yield p
+    p.close()
+
+
+def stored(store: Store) -> list[Message]:
+    with store.read() as s:
+        return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())

@@ -40,7 +40,8 @@ def strings(message: InboundMessage) -> list[str]:
 def test_fixture_mixed_forward() -> None:
     parsed = parse_message((HERE / "mail" / "mixed_forward.eml").read_bytes(), account_key="k")
     m = parsed.message
-    assert (m.external_id, m.message_id) == ("<mixed-forward-1@example.org>",) * 2
+    assert m.message_id == "<mixed-forward-1@example.org>"
+    assert m.external_id.startswith(m.message_id + "#")
     assert (m.from_address, m.from_name) == ("anna@example.org", "Anna Müller")
     assert m.to_address == "support@example.com"
     assert m.subject == "Re: Rechnung für März"
@@ -153,7 +154,7 @@ def test_ids_and_references() -> None:
         b"References: <root@x> not-an-id <first@x> <> <first@x>\n <broken\n @x>\n\nhi\n"
     )
     m = parse(raw)
-    assert m.message_id == m.external_id == "<bare-id@example.com>"
+    assert m.message_id == "<bare-id@example.com>" and m.external_id.startswith(m.message_id)
     assert m.in_reply_to == "<first@x>"
     assert m.references == ("<root@x>", "<first@x>", "<broken@x>")
 
@@ -168,10 +169,10 @@ def test_long_references_keep_root_and_nearest() -> None:
 def test_missing_message_id_gets_stable_fallback() -> None:
     raw = b"From: a@b.c\nSubject: no id\n\nhi\n"
     first, again = parse(raw, "INBOX/7/42"), parse(raw, "INBOX/7/42")
-    assert first.external_id == again.external_id == first.message_id
-    assert first.external_id == no_message_id("INBOX/7/42") == "<INBOX/7/42@no-message-id.omnitui>"
-    assert parse(raw, "INBOX/7/43").external_id != first.external_id
-    assert parse(b"From: a@b.c\nMessage-ID: <>\n\nhi\n").external_id.endswith("omnitui>")
+    assert first.external_id == again.external_id
+    assert first.message_id == no_message_id("INBOX/7/42") == "<INBOX/7/42@no-message-id.omnitui>"
+    assert parse(raw, "INBOX/7/43").message_id != first.message_id
+    assert parse(b"From: a@b.c\nMessage-ID: <>\n\nhi\n").message_id.endswith("omnitui>")  # type: ignore[union-attr]
     assert no_message_id("we ird<key>") == "<we_ird_key_@no-message-id.omnitui>"
 
 
@@ -351,7 +352,7 @@ def test_boundary_never_closed() -> None:
     )
     m = parse(raw)
     assert m.body_text == "visible"
-    assert [a.filename for a in m.attachments] == ["a.pdf"]
+    assert [a.filename for a in m.attachments] == ["a.pdf", "original.eml"]
     assert m.problem is not None and "never closed" in m.problem
 
 
@@ -373,7 +374,7 @@ def test_deep_nesting_is_bounded() -> None:
     m = parse(nested(300))
     assert m.problem == "malformed MIME structure: too many or too deeply nested parts skipped"
     m = parse(nested(3000))  # deeper than the stdlib parser can recurse
-    assert (m.from_address, m.external_id) == ("ann@example.org", "<m1@example.org>")
+    assert (m.from_address, m.message_id) == ("ann@example.org", "<m1@example.org>")
     assert m.body_text.startswith("--b0\n") and "deep" in m.body_text
     assert m.problem == "malformed MIME structure: too deeply nested, shown as raw text"
 
@@ -381,7 +382,7 @@ def test_deep_nesting_is_bounded() -> None:
 def test_too_many_parts_is_bounded() -> None:
     part = b"--b\nContent-Type: image/png\nContent-Disposition: attachment; filename=a.png\n\nx\n"
     m = parse(plain(part * 5000 + b"--b--\n", b"multipart/mixed; boundary=b"))
-    assert len(m.attachments) == email_parse.MAX_PARTS - 1
+    assert len(m.attachments) == email_parse.MAX_PARTS - 1 + 1  # and original.eml
     assert m.problem is not None and "too many" in m.problem
 
 
@@ -437,10 +438,10 @@ def test_total_failure_returns_raw_text(monkeypatch: pytest.MonkeyPatch) -> None
     m = parsed.message
     assert isinstance(parsed, ParsedEmail) and m.channel == "email"
     assert m.body_text == "Message-ID: <x@y>\n\nsome \ufffd text"
-    assert m.external_id == "<x@y>" and m.problem == "could not parse message: RuntimeError: boom"
+    assert m.message_id == "<x@y>" and m.problem == "could not parse message: RuntimeError: boom"
     big = parse_message(b"a" * (email_parse.MAX_RAW_FALLBACK + 10), account_key="k").message
     assert big.body_text.endswith("[… truncated: 10 more bytes]")
-    assert big.external_id == no_message_id("k")
+    assert big.message_id == no_message_id("k")
 
 
 def test_random_damage_never_raises() -> None:

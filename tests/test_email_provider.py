@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import json
-from collections.abc import Iterator
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -20,69 +19,12 @@ from omnitui.services import AccountInfo
 from omnitui.sync import sync_once
 from providers.base import PollBatch, TransientError
 from providers.email import EmailProvider
-from providers.settings import ImapSettings
 from storage.db import Store
-from storage.models import Conversation, Message, SyncState, message_t
+from storage.models import Conversation, SyncState
 from storage.queries import list_conversations
 from tests.dovecot import DovecotServer
-from tests.mail_fixtures import Mailbox
+from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
 from tests.smtp_peer import SmtpPeer
-
-SUPPORT = "support@shop.example"
-
-
-def raw(
-    n: int,
-    *,
-    sender: str = "ann@example.com",
-    subject: str = "Order help",
-    reply_to: int | None = None,
-    body: str = "Hello there",
-    extra: str = "",
-) -> bytes:
-    headers = [
-        f"From: Ann Example <{sender}>",
-        f"To: {SUPPORT}",
-        f"Subject: {subject}",
-        f"Message-ID: <m{n}@example.com>",
-        "Date: Mon, 02 Mar 2026 09:00:00 +0000",
-    ]
-    if reply_to is not None:
-        headers += [
-            f"In-Reply-To: <m{reply_to}@example.com>",
-            f"References: <m{reply_to}@example.com>",
-        ]
-    return ("\r\n".join(headers) + extra + "\r\n\r\n" + body + "\r\n").encode()
-
-
-@pytest.fixture
-def provider(mailbox: Mailbox, smtp_peer: SmtpPeer) -> Iterator[EmailProvider]:
-    settings = ImapSettings(
-        name="mail",
-        host=mailbox.server.host,
-        port=mailbox.server.port,
-        security="none",
-        username=mailbox.user,
-        password_env="UNUSED",
-        folders=["INBOX"],
-        sent_folder="Sent",
-        from_address=f"Shop Support <{SUPPORT}>",
-        smtp_host=smtp_peer.host,
-        smtp_port=smtp_peer.port,
-        smtp_security="none",
-        smtp_username="mailer",
-    )
-    mailbox.server.create_folder(mailbox.user, "Sent")
-    p = EmailProvider(
-        "mail", settings, {"password": mailbox.password, "smtp_password": "smtp-secret"}
-    )
-    yield p
-    p.close()
-
-
-def stored(store: Store) -> list[Message]:
-    with store.read() as s:
-        return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())
 
 
 def test_initial_and_incremental_sync(
