@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from omnitui import cli_admin, cli_messages, cli_records, output
-from omnitui.cli_common import Globals, globals_of, handled, runtime
+from omnitui.cli_common import EX_TEMPFAIL, Globals, globals_of, handled, runtime
 
 app = typer.Typer(
     name="omnitui",
@@ -106,12 +106,25 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get("OMNITUI_DEBUG"):
             raise
+        from storage.db import store_unavailable
+
+        if (unavailable := store_unavailable(exc)) is not None:
+            sys.stderr.write(f"omnitui: error: {unavailable}{_notes(exc)}\n")
+            sys.exit(EX_TEMPFAIL)
+        from omnitui.text import clean_text
+
+        # one line: a driver's text can span many (SQL, parameters, links)
+        what = clean_text(str(exc), single_line=True)[:300]
         sys.stderr.write(
-            f"omnitui: internal error: {type(exc).__name__}: {exc}\n"
-            "Nothing you typed was lost. Run again with OMNITUI_DEBUG=1 for details "
-            "and report it.\n"
+            f"omnitui: internal error: {type(exc).__name__}: {what}{_notes(exc)}; "
+            "run again with OMNITUI_DEBUG=1 for details and report it\n"
         )
         sys.exit(70)
+
+
+def _notes(exc: BaseException) -> str:
+    # the notes say where typed text was saved when the command failed
+    return "".join(f"; {note}" for note in getattr(exc, "__notes__", ()))
 
 
 if __name__ == "__main__":

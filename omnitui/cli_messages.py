@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +12,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from omnitui import output
-from omnitui.cli_common import JsonOpt, UserError, handled, runtime, want_json
+from omnitui.cli_common import (
+    JsonOpt,
+    UserError,
+    handled,
+    keeping_text,
+    read_body,
+    runtime,
+    want_json,
+)
 
 if TYPE_CHECKING:
     from omnitui.outbox import Delivery
     from omnitui.runtime import Runtime
+
+#: sysexits' EX_SOFTWARE: the poller lost a worker it could not restart.
+EX_SOFTWARE = 70
 
 outbox_app = typer.Typer(help="Outgoing messages not yet delivered.", no_args_is_help=True)
 
@@ -27,24 +37,6 @@ def register(app: typer.Typer) -> None:
     app.command("reply")(reply)
     app.command("sync")(sync)
     app.add_typer(outbox_app, name="outbox")
-
-
-def _body(body: str | None, body_file: Path | None) -> str:
-    if body is not None and body_file is not None:
-        raise UserError("give the text once: --body or --body-file, not both", 2)
-    if body is not None:
-        return body
-    if body_file is not None:
-        try:
-            return body_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UserError(f"cannot read {body_file}: {exc}", 2) from None
-    if sys.stdin is None or sys.stdin.isatty():
-        raise UserError("no message text: use --body TEXT, --body-file FILE or pipe it on stdin", 2)
-    try:
-        return sys.stdin.read()
-    except UnicodeDecodeError as exc:
-        raise UserError(f"the text on stdin is not UTF-8: {exc}", 2) from None
 
 
 @dataclass(frozen=True)
@@ -164,8 +156,12 @@ def send(
 
     if (to is None) == (customer is None):
         raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
-    text = _body(body, body_file)
-    with runtime(ctx) as rt:
+    text = read_body(body, body_file)
+    resend = ["send", "--channel", channel]
+    resend += ["--to", to] if to is not None else ["--customer", str(customer)]
+    resend += ["--account", account] if account else []
+    resend += ["--subject", subject] if subject else []
+    with keeping_text(text, resend, body_file) as typed, runtime(ctx) as rt:
         message_id = services.send_new(
             rt.store(),
             rt.account_infos(),
@@ -178,6 +174,7 @@ def send(
             subject=subject,
             default_region=rt.default_region,
         )
+        typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 
@@ -202,8 +199,11 @@ def reply(
     """
     from omnitui import services
 
-    text = _body(body, body_file)
-    with runtime(ctx) as rt:
+    text = read_body(body, body_file)
+    resend = ["reply", str(conversation_id)]
+    resend += ["--channel", channel] if channel else []
+    resend += ["--subject", subject] if subject else []
+    with keeping_text(text, resend, body_file) as typed, runtime(ctx) as rt:
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),
@@ -213,6 +213,7 @@ def reply(
             channel=channel,
             subject=subject,
         )
+        typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 
@@ -312,14 +313,30 @@ def sync(
             if any(not r.ok for r in reports):
                 raise typer.Exit(1)
             return
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        _daemon_logging()
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
         output.say(
             f"Syncing {', '.join(names)} until interrupted (Ctrl-C finishes the current batch)."
         )
-        engine.watch(store, providers, stop=stop, default_region=rt.default_region)
+        try:
+            engine.watch(store, providers, stop=stop, default_region=rt.default_region)
+        except engine.WatchFailed as exc:
+            # never a quiet exit: a service manager restarts a failed poller
+            output.error(f"sync stopped: {exc}")
+            raise typer.Exit(EX_SOFTWARE) from None
+
+
+#: Libraries that log every request at INFO (the Twilio SDK writes about ten
+#: lines per request, headers included): the daemon's log keeps one line per poll.
+CHATTY_LOGGERS = ("twilio", "urllib3", "requests", "imapclient", "httpx", "httpcore", "alembic")
+
+
+def _daemon_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _print_reports(ctx: typer.Context, json_out: bool, reports: list[Any]) -> None:

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from omnitui import output
-from omnitui.cli_common import JsonOpt, UserError, handled, runtime, want_json
+from omnitui.cli_common import (
+    JsonOpt,
+    UserError,
+    handled,
+    keeping_text,
+    read_body,
+    runtime,
+    want_json,
+)
 from omnitui.text import first_line, span
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
@@ -335,22 +343,30 @@ def _print_change(ctx: typer.Context, json_out: bool, conv: Any, what: str) -> N
 @handled
 def notes_add(
     ctx: typer.Context,
-    body: Annotated[str, typer.Option("--body", help="The note text.")],
+    body: Annotated[str | None, typer.Option("--body", help="The note text.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the text from a file.")
+    ] = None,
     customer: Annotated[int | None, typer.Option("--customer", help="Customer id.")] = None,
     conversation: Annotated[
         int | None, typer.Option("--conversation", help="Conversation id.")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Add an internal note to a customer or a conversation."""
+    """Add an internal note to a customer or a conversation (text from --body,
+    --body-file or stdin)."""
     from omnitui import services
 
     if (customer is None) == (conversation is None):
         raise UserError("give exactly one of --customer ID or --conversation ID", 2)
-    with runtime(ctx) as rt:
+    text = read_body(body, body_file)
+    on = ["--customer", str(customer)] if customer is not None else []
+    on += ["--conversation", str(conversation)] if conversation is not None else []
+    with keeping_text(text, ["notes", "add", *on], body_file) as typed, runtime(ctx) as rt:
         note_id = services.add_note(
-            rt.store(), rt.agent, body, customer_id=customer, conversation_id=conversation
+            rt.store(), rt.agent, text, customer_id=customer, conversation_id=conversation
         )
+        typed.stored()
     if want_json(ctx, json_out):
         output.print_json({"id": note_id, "customer_id": customer, "conversation_id": conversation})
     else:

@@ -4,10 +4,16 @@ SQLite is opened in WAL mode with foreign keys on and a busy timeout, so many
 TUIs and one sync process on a host share the file. Write transactions start
 with ``BEGIN IMMEDIATE``: a deferred transaction that later wants to write can
 fail at once with "database is locked" instead of waiting out the busy timeout.
+
+A store that is there but cannot serve right now (locked by another writer,
+read-only, full, a PostgreSQL server restarting or out of reach) raises
+:class:`StoreUnavailable`, classified here once from the driver's error, so
+the CLI says "try again" (exit 75) and the poller and the console wait it out.
 """
 
 from __future__ import annotations
 
+import errno
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
 BUSY_TIMEOUT_MS = 10_000
@@ -52,6 +58,122 @@ class StoreURLError(StoreError):
 SUPPORTED = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 POSTGRES_DRIVER = "psycopg"
 POSTGRES_INSTALL = "pip install 'omnitui[postgres]'"
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot serve right now, for a reason that passes (a lock, a
+    restarting server) or that someone can fix (a full disk, a read-only file):
+    trying again later is the remedy. ``reason`` is one of ``locked``,
+    ``read-only``, ``full``, ``cannot-open``, ``unreachable``."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# SQLite's primary result codes (the low byte of the extended code).
+_SQLITE_REASONS = {5: "locked", 6: "locked", 8: "read-only", 13: "full", 14: "cannot-open"}
+_SQLITE_WORDS = (
+    ("database is locked", "locked"),
+    ("database table is locked", "locked"),
+    ("readonly database", "read-only"),
+    ("database or disk is full", "full"),
+    ("unable to open database file", "cannot-open"),
+)
+# PostgreSQL SQLSTATEs: the server going away or not yet back, out of room or
+# connection slots, or a read-only (standby) server.
+_PG_STATES = {
+    "57P01": "unreachable",  # admin_shutdown: the server is stopping
+    "57P02": "unreachable",  # crash_shutdown
+    "57P03": "unreachable",  # cannot_connect_now: starting up or shutting down
+    "53100": "full",  # disk_full
+    "53300": "unreachable",  # too_many_connections
+    "25006": "read-only",  # read_only_sql_transaction
+}
+_PG_WORDS = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "server closed the connection",
+    "terminating connection",
+    "the database system is",  # … starting up / shutting down / in recovery mode
+    "connection timeout",
+    "timeout expired",
+    "no route to host",
+    "network is unreachable",
+    "connection reset",
+    "broken pipe",
+    "ssl syscall error",
+)
+_WHAT_TO_DO = {
+    "locked": "the store is locked by another program (still busy after {busy} s): "
+    "try again in a moment; if it stays locked, look for a stuck omnitui or sqlite3 "
+    "process using {where}",
+    "read-only": "the store at {where} cannot be written (read-only file, directory, "
+    "mount or server): make it writable, then try again",
+    "full": "the disk holding the store at {where} is full: free some space, then try again",
+    "cannot-open": "the store file at {where} cannot be opened: check that it and its "
+    "directory exist and are readable and writable, then try again",
+    "unreachable": "the database server at {where} is unreachable or restarting: "
+    "try again when it is back up",
+}
+
+
+_OS_REASONS = {
+    errno.EROFS: "read-only",
+    errno.EACCES: "read-only",
+    errno.EPERM: "read-only",
+    errno.ENOSPC: "full",
+    errno.EDQUOT: "full",
+}
+
+
+def _reason(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError):
+        return _OS_REASONS.get(exc.errno or 0)
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and (code & 0xFF) in _SQLITE_REASONS:
+        return _SQLITE_REASONS[code & 0xFF]
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str):
+        if state in _PG_STATES:
+            return _PG_STATES[state]
+        if state.startswith("08"):  # connection_exception and its kin
+            return "unreachable"
+    text = str(orig).lower()
+    for words, reason in _SQLITE_WORDS:
+        if words in text:
+            return reason
+    if type(orig).__module__.startswith("psycopg") and (
+        any(words in text for words in _PG_WORDS)
+        or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
+    ):
+        return "unreachable"
+    return None
+
+
+def store_unavailable(exc: BaseException, url: Any = None) -> StoreUnavailable | None:
+    """``exc`` as a :class:`StoreUnavailable` when it says the store cannot
+    serve right now (see the class), else ``None``. The one place that reads
+    drivers' error codes and texts; ``url`` names the store in the message."""
+    if isinstance(exc, StoreUnavailable):
+        return exc
+    if not isinstance(exc, DBAPIError | OSError):
+        return None
+    reason = _reason(exc)
+    if reason is None:
+        return None
+    where = "the store"
+    if url is not None:
+        parsed = make_url(url) if isinstance(url, str) else url
+        where = (
+            parsed.database or "the store"
+            if parsed.get_backend_name() == "sqlite"
+            else redact_url(parsed.render_as_string(hide_password=False))
+        )
+    message = _WHAT_TO_DO[reason].format(where=where, busy=f"{BUSY_TIMEOUT_MS / 1000:g}")
+    return StoreUnavailable(message, reason)
 
 
 def utc(value: datetime) -> datetime:
@@ -114,7 +236,8 @@ def make_engine(url: str) -> Engine:
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
+        # a "file:" URI (``?uri=true``) names its file after the scheme
+        if database and database != ":memory:" and not parsed.query.get("uri"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -141,24 +264,36 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reads; nothing it does is committed."""
-        with Session(self.engine) as session:
-            yield session
+        """A session for reads; nothing it does is committed. Raises
+        :class:`StoreUnavailable` when the store cannot serve right now."""
+        try:
+            with Session(self.engine) as session:
+                yield session
+        except DBAPIError as exc:
+            if unavailable := store_unavailable(exc, self.engine.url):
+                raise unavailable from exc
+            raise
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work is committed together when the block ends
-        (rolled back if it raises)."""
-        with (
-            self.engine.connect().execution_options(immediate=True) as conn,
-            Session(bind=conn, expire_on_commit=False) as session,
-        ):
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        (rolled back if it raises). Raises :class:`StoreUnavailable` when the
+        store cannot take it right now; then nothing of the block is kept."""
+        try:
+            with (
+                self.engine.connect().execution_options(immediate=True) as conn,
+                Session(bind=conn, expire_on_commit=False) as session,
+            ):
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except DBAPIError as exc:
+            if unavailable := store_unavailable(exc, self.engine.url):
+                raise unavailable from exc
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -233,6 +368,8 @@ def open_store(url: str, data_dir: Path, *, migrate: bool = True) -> Store:
         raise
     except (SQLAlchemyError, OSError) as exc:  # the driver's text says why
         engine.dispose()
+        if unavailable := store_unavailable(exc, engine.url):
+            raise unavailable from None
         raise StoreError(
             f"cannot open the store at {redact_url(url)}: {scrub(str(exc), url)}"
         ) from None

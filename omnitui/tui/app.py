@@ -34,6 +34,7 @@ from omnitui.tui.messages import (
     OutboxDelivered,
     PollersReady,
     StoreChecked,
+    StoreProblem,
 )
 from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
@@ -41,8 +42,9 @@ from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
-from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING
+from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING, AccountBar
 from storage import queries
+from storage.db import StoreUnavailable
 from storage.queries import ChangeMarker
 
 if TYPE_CHECKING:
@@ -87,6 +89,8 @@ class OmniApp(App[None]):
         self._marker: ChangeMarker | None = None
         #: accounts this console cannot poll (secret missing here), and why
         self._unable: dict[str, str] = {}
+        #: why the store cannot serve, as seen by reading and by writing (None: fine)
+        self.store_problems: dict[str, str | None] = {"read": None, "write": None}
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
 
     async def on_mount(self) -> None:
@@ -99,8 +103,7 @@ class OmniApp(App[None]):
         self.check_changes()
         self.set_interval(CHECK_INTERVAL, self.check_changes)
         if self.poll:
-            outbox.recover_interrupted(self.desk.store)
-            self.run_polling()
+            self.run_polling()  # it first marks sends a dead process left (sync.watch)
 
     # -- live data ---------------------------------------------------------------
 
@@ -117,10 +120,14 @@ class OmniApp(App[None]):
         )
 
     def _check(self, force: bool) -> None:
-        with self.desk.store.read() as session:
-            marker = queries.change_marker(session)
-            health = queries.account_health(session, list(self.desk.account_names))
-        held = leases.holders(self.desk.store, list(self.desk.account_names))
+        try:
+            with self.desk.store.read() as session:
+                marker = queries.change_marker(session)
+                health = queries.account_health(session, list(self.desk.account_names))
+            held = leases.holders(self.desk.store, list(self.desk.account_names))
+        except StoreUnavailable as exc:
+            self.post_message(StoreProblem("read", str(exc)))
+            return
         self.post_message(StoreChecked(marker, health, force, held))
 
     def on_store_checked(self, message: StoreChecked) -> None:
@@ -131,13 +138,43 @@ class OmniApp(App[None]):
             for name in self.desk.account_names
             if name in message.held or name in self._unable
         }
+        self.store_problems["read"] = None
+        self._show_store_problem()
         screen = self.screen
         if isinstance(screen, DeskScreen) and screen.is_mounted:
             screen.show_health(message.health)
             changed = self._marker is not None and message.marker != self._marker
             if message.force or changed:
-                screen.reload()
+                try:
+                    screen.reload()
+                except StoreUnavailable as exc:  # gone again since the check
+                    self.post_message(StoreProblem("read", str(exc)))
+                    return
         self._marker = message.marker
+
+    def on_store_problem(self, message: StoreProblem) -> None:
+        """Show on the health line that the store cannot serve, or no longer."""
+        was = self.store_problem
+        self.store_problems[message.source] = message.problem
+        if was is None and message.problem is not None:
+            self.notify(
+                f"{message.problem}. Your drafts are kept; the console retries by itself.",
+                title="Store unavailable",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+        self._show_store_problem()
+
+    @property
+    def store_problem(self) -> str | None:
+        """Why the store cannot serve right now, or None."""
+        return self.store_problems["read"] or self.store_problems["write"]
+
+    def _show_store_problem(self) -> None:
+        # a screen opened meanwhile learns it here too: this runs every check
+        for bar in self.screen.query(AccountBar):
+            bar.show_problem(self.store_problem)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def run_polling(self) -> None:
@@ -162,6 +199,8 @@ class OmniApp(App[None]):
 
     def _reported(self, report: sync.SyncReport) -> None:
         # runs in the polling thread: only post (post_message is thread-safe)
+        store_down = report.error_kind == "store"
+        self.post_message(StoreProblem("write", report.error if store_down else None))
         self.post_message(
             MessagesSynced(
                 report.account,
@@ -185,19 +224,23 @@ class OmniApp(App[None]):
 
     def _deliver(self, message_id: int) -> None:
         store = self.desk.store
-        with store.read() as session:
-            account = queries.message_account(session, message_id)
-        if account is None:
-            return
         try:
-            provider = self.runtime.provider(account)
-        except ConfigError as exc:  # no secret here: the poller sends it
-            self.post_message(DeliveryDeferred(message_id, str(exc)))
-            return
-        try:
+            with store.read() as session:
+                account = queries.message_account(session, message_id)
+            if account is None:
+                return
+            try:
+                provider = self.runtime.provider(account)
+            except ConfigError as exc:  # no secret here: the poller sends it
+                self.post_message(DeliveryDeferred(message_id, str(exc)))
+                return
             delivery = outbox.deliver(store, provider, message_id)
         except outbox.OutboxError:
             return  # a poll round claimed it first; it reports the outcome itself
+        except StoreUnavailable as exc:
+            # it waits in the outbox (or is reconciled as unconfirmed): the poller sends it
+            self.post_message(StoreProblem("write", str(exc)))
+            return
         self.post_message(OutboxDelivered(message_id, delivery.state, delivery.error))
 
     def on_delivery_deferred(self, message: DeliveryDeferred) -> None:

@@ -76,3 +76,13 @@ class OpenCustomer(Message):
     customer_id: int
     conversation_id: int | None = None
     compose: str | None = None  # "reply" | "note": open the composer too
+
+
+@dataclass
+class StoreProblem(Message):
+    """The store cannot serve (``problem`` says why) or serves again (None), as
+    seen by reading (``source="read"``, the change check) or writing (``"write"``,
+    a poll round or a delivery)."""
+
+    source: str
+    problem: str | None = None

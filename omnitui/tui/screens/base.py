@@ -20,9 +20,11 @@ from omnitui.tui.bindings import CONVERSATION_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import badge, plain
+from omnitui.tui.messages import StoreProblem
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.when import parse_when, presets
 from storage import queries
+from storage.db import StoreUnavailable
 from storage.queries import AccountHealth, ConversationRow
 
 CONVERSATION_PALETTE: tuple[PaletteEntry, ...] = (
@@ -105,6 +107,11 @@ class DeskScreen(Screen[None]):
             return False
         except services.ServiceError as exc:
             self.notify(str(exc), title="Not done", severity="error", timeout=8, markup=False)
+            return False
+        except StoreUnavailable as exc:
+            # nothing was kept; what the agent typed stays in the composer and its draft
+            self.app.post_message(StoreProblem("write", str(exc)))
+            self.notify(str(exc), title="Not saved", severity="error", timeout=10, markup=False)
             return False
         self.notify(done, markup=False)
         self.reload()

@@ -1,9 +1,11 @@
 """Account health, always on screen: last good poll, last error, and what
-waits in or failed from the outbox, per account."""
+waits in or failed from the outbox, per account; first of all, when the store
+itself cannot serve (locked, read-only, full, its server down), that."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -56,8 +58,22 @@ def health_text(
     return text
 
 
+def store_text(problem: str) -> Text:
+    """The line's head while the store cannot serve: what happened, in short."""
+    text = Text(" STORE UNAVAILABLE ", style="bold reverse red")
+    text.append(f" {plain(problem)[:70]}", style="red")
+    text.append("  |  ", style="dim")
+    return text
+
+
 class AccountBar(Static):
-    """The health line; the app calls :meth:`show` after each poll and check."""
+    """The health line; the app calls :meth:`show` after each poll and check,
+    and :meth:`show_problem` when the store stops or starts serving."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.problem: str | None = None
+        self._last: tuple[Sequence[AccountHealth], Clock, Mapping[str, str] | None] | None = None
 
     def show(
         self,
@@ -65,4 +81,16 @@ class AccountBar(Static):
         clock: Clock,
         polling: Mapping[str, str] | None = None,
     ) -> None:
-        self.update(health_text(health, clock, polling))
+        self._last = (health, clock, polling)
+        line = health_text(health, clock, polling)
+        self.update(line if self.problem is None else store_text(self.problem) + line)
+
+    def show_problem(self, problem: str | None) -> None:
+        """The store cannot serve (``problem`` says why), or serves again (None)."""
+        if problem == self.problem:
+            return
+        self.problem = problem
+        if self._last is not None:
+            self.show(*self._last)
+        elif problem is not None:
+            self.update(store_text(problem))
