@@ -1,18 +1,21 @@
-"""`omnitui sync --watch` as a daemon: polls, logs one line per poll, stops
-cleanly on SIGTERM and gives its lease back."""
+"""`omnitui sync --watch` as a daemon: polls, logs one line per poll (no
+library's request logging), stops cleanly on SIGTERM and gives its lease back."""
 
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 from omnitui import leases
 from storage.db import Store
 from storage.queries import list_conversations
+from tests.twilio_server import TwilioServer
 
 CONFIG = """
 [[accounts]]
@@ -110,3 +113,61 @@ def test_two_pollers_started_at_once_one_polls(store: Store, db_url: str, tmp_pa
     ]
     assert sorted(p > 0 for p in polled) == [False, True], logs  # exactly one polled
     assert max(stood_back) > 0  # the other saw the lease and did nothing
+
+
+def test_the_log_has_one_line_per_poll_not_the_twilio_sdks_requests(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    server = TwilioServer()
+    server.start()
+    server.add_inbound("+14155550100", "+14155550199", "Hello?")
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+[[accounts]]
+name = "sms"
+kind = "twilio"
+account_sid = "{server.account_sid}"
+auth_token_env = "OMNITUI_TEST_TWILIO_TOKEN"
+phone_number = "+14155550199"
+api_base = "{server.url}"
+poll_interval = 0.5
+"""
+    )
+    env = {
+        **os.environ,
+        "OMNITUI_DATA_DIR": str(tmp_path / "data"),
+        "OMNITUI_TEST_TWILIO_TOKEN": server.auth_token,
+    }
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "omnitui.cli", "--config", str(config), "--db", db_url),
+            *("sync", "--watch"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    assert proc.stderr is not None
+    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr or ()])
+    reader.start()
+    seen: list[str] = []
+    try:
+        while sum("poll account=sms" in line for line in seen) < 3:
+            seen.append(lines.get(timeout=60))  # each poll's line, as it is written
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        reader.join(30)
+        server.stop()
+    while not lines.empty():
+        seen.append(lines.get())
+    assert proc.returncode == 0, seen
+    assert server.requests  # it did talk to "Twilio"
+    assert all("poll account=sms" in line for line in seen), seen
+    assert "stored=1" in seen[0]
