@@ -568,3 +568,55 @@ async def test_the_console_shows_a_locked_store_and_recovers_by_itself(
     finally:
         locker.close()
         runtime.close()
+
+
+def exclusive_lock(store: Store, path: Path) -> sqlite3.Connection:
+    """Another program takes the file for itself (``locking_mode=EXCLUSIVE``):
+    then not even reads get in. It needs the file to itself for a moment, so
+    the console's idle pooled connections are closed first."""
+    for _attempt in range(50):
+        store.engine.dispose()
+        conn = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+        try:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            conn.execute("BEGIN EXCLUSIVE")
+            conn.execute("COMMIT")
+            return conn
+        except sqlite3.OperationalError:  # a check of the console's got in between
+            conn.close()
+    raise AssertionError("could not take the store for ourselves")
+
+
+async def test_the_console_shows_a_store_it_cannot_read_and_recovers_by_itself(
+    sqlite_store: Seeded, tmp_path: Path
+) -> None:
+    runtime = Runtime(
+        config=demo_config(agent="alice"),
+        db_url=sqlite_store.url,
+        data_dir=tmp_path / "data",
+        demo=True,
+    )
+    app = make_app(runtime, poll=False, clock=Clock(tz=UTC), blink=False)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            bar = pilot.app.screen.query_one(AccountBar)
+            await pilot.app.workers.wait_for_complete()
+
+            async def until(ok: Any) -> None:
+                deadline = time.monotonic() + 60
+                while not ok(str(bar.content)):
+                    assert time.monotonic() < deadline, str(bar.content)
+                    await pilot.pause(0.05)
+
+            locker = exclusive_lock(runtime.store(), sqlite_store.path)
+            try:
+                await until(lambda line: line.startswith(" STORE UNAVAILABLE "))
+            finally:
+                locker.close()
+            assert "locked by another program" in str(bar.content)
+            await until(lambda line: "STORE UNAVAILABLE" not in line)
+            pilot.app.action_reload()  # and reading works again
+            await pilot.app.workers.wait_for_complete()
+            assert pilot.app.is_running
+    finally:
+        runtime.close()
