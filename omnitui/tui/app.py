@@ -101,7 +101,7 @@ class OmniApp(App[None]):
         self.set_keymap(self.keymap)
         await self.push_screen(InboxScreen(self.desk))
         self.check_changes()
-        self.set_interval(CHECK_INTERVAL, self.check_changes)
+        self.set_interval(CHECK_INTERVAL, self._tick)
         if self.poll:
             self.run_polling()  # it first marks sends a dead process left (sync.watch)
 
@@ -118,6 +118,12 @@ class OmniApp(App[None]):
             thread=True,
             exit_on_error=False,
         )
+
+    def _tick(self) -> None:
+        # a check still waiting on a locked or unreachable store: no second one
+        # beside it (they would pile up, one a second, each holding a connection)
+        if not any(w.group == "check" and not w.is_finished for w in self.workers):
+            self.check_changes()
 
     def _check(self, force: bool) -> None:
         try:
