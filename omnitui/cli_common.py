@@ -117,22 +117,27 @@ def _unsent_dir() -> Path:
 
 
 class TypedText:
-    """Text a person gave a command, saved to a file before the store is asked
-    to take it, so that a failing store (locked, read-only, full, down) loses
-    nothing. :meth:`stored` removes the file once the store has the text."""
+    """Text piped to a command, saved to a file before the store is asked to
+    take it, so that a failing store (locked, read-only, full, down) loses
+    nothing: once read, stdin cannot be read again. (Text given with --body is
+    still on the command line, and a --body-file stays where it is.)
+    :meth:`stored` removes the saved file once the store has the text."""
 
-    def __init__(self, text: str, resend: Sequence[str], body_file: Path | None) -> None:
+    def __init__(
+        self, text: str, resend: Sequence[str], body_file: Path | None, *, piped: bool
+    ) -> None:
         self.text = text
         self.resend = list(resend)
-        self.path: Path | None = body_file  # text read from a file stays there
-        # ... unless it is one we saved earlier and this command resends it
+        self.piped = piped
+        self.path: Path | None = body_file
+        # a file we saved earlier, which this command resends: ours to remove
         self.own_file = body_file is not None and body_file.resolve().parent == _unsent_dir()
         self.save_error: str | None = None
         self.is_stored = False
 
     def save(self) -> None:
-        if self.path is not None or not self.text.strip():
-            return  # already in a file, or nothing worth keeping
+        if not self.piped or not self.text.strip():
+            return  # nothing that could be lost
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         prefix = f"{stamp}-{self.resend[0]}-"
         unsent = _unsent_dir()
@@ -163,21 +168,23 @@ class TypedText:
 
     def note(self) -> str | None:
         """Where the text is and how to send it again, for the error message."""
-        if self.path is None:
+        if self.path is None or not self.own_file:
             return None
         command = shlex.join(["omnitui", *self.resend, "--body-file", str(self.path)])
-        kept = "is saved in" if self.own_file else "is still in"
-        return f"your text {kept} {self.path}; resend with: {command}"
+        return f"your text is saved in {self.path}; resend with: {command}"
 
 
 @contextmanager
-def keeping_text(text: str, resend: Sequence[str], body_file: Path | None) -> Iterator[TypedText]:
-    """Save ``text`` first; if the block fails before :meth:`TypedText.stored`,
+def keeping_text(
+    text: str, resend: Sequence[str], *, body: str | None, body_file: Path | None
+) -> Iterator[TypedText]:
+    """Save piped ``text`` first; if the block fails before :meth:`TypedText.stored`,
     the error carries a note naming the file and the command that resends it.
 
-    ``resend`` is the command without the text, e.g. ``["reply", "12"]``.
+    ``resend`` is the command without the text, e.g. ``["reply", "12"]``;
+    ``body`` and ``body_file`` are the options the text came from (or not).
     """
-    typed = TypedText(text, resend, body_file)
+    typed = TypedText(text, resend, body_file, piped=body is None and body_file is None)
     typed.save()
     try:
         yield typed
@@ -189,7 +196,7 @@ def keeping_text(text: str, resend: Sequence[str], body_file: Path | None) -> It
                 sys.stderr.write(f"omnitui: {note}\n")
             elif note is not None:
                 exc.add_note(note)
-            elif text.strip():
+            elif typed.piped and text.strip():
                 # no file could be written (e.g. a full disk): the terminal is
                 # the last place the text can go
                 exc.add_note(f"your text could not be saved ({typed.save_error}); it is above")

@@ -161,7 +161,7 @@ def send(
     resend += ["--to", to] if to is not None else ["--customer", str(customer)]
     resend += ["--account", account] if account else []
     resend += ["--subject", subject] if subject else []
-    with keeping_text(text, resend, body_file) as typed, runtime(ctx) as rt:
+    with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         message_id = services.send_new(
             rt.store(),
             rt.account_infos(),
@@ -203,7 +203,7 @@ def reply(
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []
     resend += ["--subject", subject] if subject else []
-    with keeping_text(text, resend, body_file) as typed, runtime(ctx) as rt:
+    with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),

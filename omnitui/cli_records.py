@@ -362,7 +362,10 @@ def notes_add(
     text = read_body(body, body_file)
     on = ["--customer", str(customer)] if customer is not None else []
     on += ["--conversation", str(conversation)] if conversation is not None else []
-    with keeping_text(text, ["notes", "add", *on], body_file) as typed, runtime(ctx) as rt:
+    with (
+        keeping_text(text, ["notes", "add", *on], body=body, body_file=body_file) as typed,
+        runtime(ctx) as rt,
+    ):
         note_id = services.add_note(
             rt.store(), rt.agent, text, customer_id=customer, conversation_id=conversation
         )

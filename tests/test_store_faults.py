@@ -5,6 +5,7 @@ that says so on its health line and recovers by itself."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pwd
@@ -262,9 +263,10 @@ def test_an_internal_error_names_the_saved_text_and_claims_nothing_else(
         "argv",
         [
             *("omnitui", "--config", str(config), "--db", sqlite_store.url),
-            *("notes", "add", "--body", TEXT, "--customer", str(sqlite_store.customer_id)),
+            *("notes", "add", "--customer", str(sqlite_store.customer_id)),
         ],
     )
+    monkeypatch.setattr(sys, "stdin", io.StringIO(TEXT))  # piped
     with pytest.raises(SystemExit) as exited:
         cli.main()
     assert exited.value.code == 70
@@ -620,3 +622,22 @@ async def test_the_console_shows_a_store_it_cannot_read_and_recovers_by_itself(
             assert pilot.app.is_running
     finally:
         runtime.close()
+
+
+def test_text_given_on_the_command_line_or_in_a_file_is_not_copied(
+    sqlite_store: Seeded, tmp_path: Path
+) -> None:
+    """Only piped text can be lost (stdin reads once): --body is still on the
+    command line, a --body-file where it was."""
+    mine = tmp_path / "reply.txt"
+    mine.write_text(TEXT, encoding="utf-8")
+    conv = str(sqlite_store.conversation_id)
+    with write_lock(sqlite_store.path):
+        by_option = run_cli(tmp_path, sqlite_store.url, "reply", conv, "--body", TEXT)
+        by_file = run_cli(tmp_path, sqlite_store.url, "reply", conv, "--body-file", str(mine))
+    for result in (by_option, by_file):
+        assert result.exit_code == 75, (result.stdout, result.stderr)
+        [line] = result.stderr.splitlines()
+        assert "locked by another program" in line and "your text" not in line
+    assert not (Path(os.environ["OMNITUI_DATA_DIR"]) / "unsent").exists()
+    assert mine.read_text(encoding="utf-8") == TEXT
