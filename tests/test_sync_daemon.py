@@ -152,7 +152,12 @@ poll_interval = 0.5
     )
     lines: queue.Queue[str] = queue.Queue()
     assert proc.stderr is not None
-    reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr or ()])
+
+    def read_lines() -> None:
+        for line in proc.stderr or ():
+            lines.put(line)
+
+    reader = threading.Thread(target=read_lines)
     reader.start()
     seen: list[str] = []
     try:
