@@ -32,8 +32,8 @@ from collections.abc import Sequence
 
 from sqlmodel import Session
 
-from omnitui.records import driver_lookup
 from providers.base import InboundMessage
+from storage.bulk import driver_lookup
 
 
 def known_external_ids(

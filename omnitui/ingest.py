@@ -24,16 +24,7 @@ from sqlmodel import Session
 
 from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
 from omnitui.dedupe import known_external_ids
-from omnitui.records import (
-    bulk_insert,
-    conversation_values,
-    conversations_by_key,
-    driver_executemany,
-    driver_lookup,
-    driver_time,
-    ensure_customers,
-    insert_ids,
-)
+from omnitui.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import sanitize_filename
 from omnitui.threads import (
     SUBJECT_WINDOW_DAYS,
@@ -44,6 +35,7 @@ from omnitui.threads import (
 )
 from providers.base import InboundMessage, PollBatch, StatusUpdate
 from storage.blobs import put_blob
+from storage.bulk import bulk_insert, driver_executemany, driver_lookup, driver_time, insert_ids
 from storage.db import Store, utc
 from storage.models import (
     SyncState,

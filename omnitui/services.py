@@ -23,15 +23,11 @@ from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.ingest import IngestResult, ingest, load_cursors
-from omnitui.records import (
-    conversation_values,
-    conversations_by_key,
-    ensure_customers,
-    insert_ids,
-)
+from omnitui.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
 from providers.base import CHANNELS, Provider
+from storage.bulk import insert_ids
 from storage.db import Store, utc
 from storage.models import (
     AuditEvent,

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from storage.bulk import chunks
 from storage.db import utc
 from storage.models import (
     OUTBOX_NEEDS_PERSON,
@@ -254,10 +255,6 @@ def get_customer(session: Session, customer_id: int) -> CustomerRow | None:
     return _customer_rows(session, [(row[0], row[1], row[2])])[0]
 
 
-#: ids per IN (...) lookup, far below every engine's parameter limit
-IN_CHUNK = 500
-
-
 @dataclass(frozen=True)
 class AttachmentRow:
     id: int
@@ -272,11 +269,10 @@ def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, li
     """The attachments of each message in ``message_ids`` (by the message_id index)."""
     a = attachment_t.c
     found: dict[int, list[AttachmentRow]] = {}
-    ids = list(message_ids)
-    for start in range(0, len(ids), IN_CHUNK):
+    for part in chunks(list(message_ids)):
         stmt = (
             select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256)
-            .where(a.message_id.in_(ids[start : start + IN_CHUNK]))
+            .where(a.message_id.in_(part))
             .order_by(a.id)
         )
         for row in session.execute(stmt):

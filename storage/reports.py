@@ -34,13 +34,11 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlmodel import Session
 
+from storage.bulk import chunks
 from storage.business_hours import BusinessHours
 from storage.db import utc
 from storage.models import OUTBOX_NEEDS_PERSON, audit_t, conversation_t, message_t
 
-#: conversation ids per IN (...) lookup: a long period has more than any
-#: engine takes in one statement
-CHUNK = 500
 #: delivery states of a message that never reached the customer
 UNDELIVERED = ("failed", "undelivered")
 
@@ -115,11 +113,9 @@ def _conversations(session: Session, ids: list[int]) -> list[Row[Any]]:
     c = conversation_t.c
     return [
         row
-        for start in range(0, len(ids), CHUNK)
+        for part in chunks(ids)  # a long period has more than one statement takes
         for row in session.execute(
-            select(c.id, c.channel, c.assignee, c.created_at).where(
-                c.id.in_(ids[start : start + CHUNK])
-            )
+            select(c.id, c.channel, c.assignee, c.created_at).where(c.id.in_(part))
         )
     ]
 
@@ -167,8 +163,7 @@ def report(
     firsts: dict[int, dict[str, datetime]] = defaultdict(dict)
     daily_response: dict[str, list[float]] = {}
     ids = [r.id for r in opened if keep(r.channel, r.assignee)]
-    for start in range(0, len(ids), CHUNK):
-        part = ids[start : start + CHUNK]
+    for part in chunks(ids):
         for conv_id, direction, at in session.execute(
             select(first.c.conversation_id, first.c.direction, first.c.first).where(
                 first.c.conversation_id.in_(part)

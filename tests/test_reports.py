@@ -9,6 +9,7 @@ from sqlalchemy import update
 from omnitui import services
 from omnitui.ingest import ingest
 from storage import reports
+from storage.bulk import CHUNK
 from storage.business_hours import BusinessHours
 from storage.db import Store
 from storage.models import audit_t, conversation_t
@@ -150,7 +151,7 @@ def test_business_hours(store: Store) -> None:
 def test_a_period_with_more_conversations_than_one_statement_takes(store: Store) -> None:
     # thousands of ids are read a chunk at a time (PostgreSQL refuses a
     # statement with more than 65,535 parameters; each chunk stays far below)
-    n = reports.CHUNK * 2 + 7
+    n = CHUNK * 2 + 7
     ingest(store, "shop", batch(*(email(f"m{i}", f"c{i}@example.com") for i in range(n))))
     with store.write() as s:
         s.execute(
