@@ -20,5 +20,7 @@ echo "== ruff" >&2
 .venv/bin/ruff format --check omnitui providers storage tests benchmarks
 echo "== mypy --strict" >&2
 .venv/bin/mypy
+echo "== import contracts (layering)" >&2
+.venv/bin/lint-imports --no-cache
 echo "== pytest" >&2
 .venv/bin/pytest -n auto -q "$@"
