@@ -547,8 +547,12 @@ class SearchHit:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _terms(query: str) -> list[str]:
+def search_terms(query: str) -> list[str]:
+    """The words :func:`search` looks for in ``query`` (each matches as a prefix)."""
     return _WORD.findall(query)[:16]
+
+
+_terms = search_terms
 
 
 #: How many of the most recently stored matches are ordered by time for a

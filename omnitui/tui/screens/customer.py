@@ -3,6 +3,7 @@ note, and the composer to answer on any of their channels."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,6 +31,8 @@ from storage.queries import AccountHealth, ConversationRow, CustomerRow, Timelin
 
 #: Timeline entries read at a time.
 TIMELINE_PAGE = 40
+#: Pages read at most to reach a search hit (older hits open at the oldest read).
+SEARCH_PAGES = 50
 
 
 class CustomerScreen(DeskScreen):
@@ -50,11 +53,17 @@ class CustomerScreen(DeskScreen):
         customer_id: int,
         conversation_id: int | None = None,
         compose: str | None = None,
+        *,
+        entry: str | None = None,
+        found: re.Pattern[str] | None = None,
     ) -> None:
         super().__init__(desk)
         self.customer_id = customer_id
         self.conversation_id = conversation_id
         self.initial_compose = compose
+        #: open at this timeline entry (a search hit), its words highlighted
+        self.initial_entry = entry
+        self.found = found
         self.customer: CustomerRow | None = None
         self.conversations: dict[int, ConversationRow] = {}
         self.entries: list[TimelineEntry] = []
@@ -77,8 +86,11 @@ class CustomerScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.composer.display = False
+        self.timeline.found = self.found
         self.reload()
-        if self.conversation_id is not None:
+        if self.initial_entry is not None:
+            self._show_entry(self.initial_entry)
+        elif self.conversation_id is not None:
             self.timeline.highlight_conversation(self.conversation_id)
         self.timeline.focus()
         conv = self.target()
@@ -134,11 +146,21 @@ class CustomerScreen(DeskScreen):
                 self.customer, list(self.conversations.values()), conv.id if conv else None
             )
 
+    def _show_entry(self, key: str) -> None:
+        """Highlight entry ``key``, reading older pages until it is loaded."""
+        for _page in range(SEARCH_PAGES):
+            if self.timeline.highlight_entry(key) or not self.has_older:
+                return
+            self._read_older()
+
     @on(Timeline.NeedOlder)
     def load_older(self) -> None:
         # NeedOlder can come twice (highlight, then a click): only load while still there
         if not self.entries or not self.timeline.at_oldest:
             return
+        self._read_older()
+
+    def _read_older(self) -> None:
         with self.desk.store.read() as session:
             older = queries.timeline(
                 session,
