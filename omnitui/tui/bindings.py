@@ -58,6 +58,14 @@ CONVERSATION_BINDINGS = [
     Binding("s", "status", "Status", id="conversation.status"),
     Binding("z", "snooze", "Snooze", id="conversation.snooze"),
     Binding("m", "merge", "Merge", id="customer.merge", tooltip="Merge another customer in."),
+    Binding(
+        "u",
+        "mark_unread",
+        "Unread",
+        id="conversation.mark_unread",
+        show=False,
+        tooltip="Show it unread until opened again (in the inbox: toggles).",
+    ),
 ]
 
 FILTER_KEYS = ("open", "mine", "unassigned", "pending", "snoozed", "resolved", "all")
@@ -83,6 +91,14 @@ CUSTOMER_BINDINGS = [
         id="message.save_attachments",
         show=False,
         tooltip="Save the highlighted message's attachments to Downloads/omnitui.",
+    ),
+    Binding(
+        "v",
+        "open_attachment",
+        "Open file",
+        id="message.open_attachment",
+        show=False,
+        tooltip="Open the highlighted message's file with the desktop's viewer ($OPENER).",
     ),
 ]
 

@@ -42,6 +42,7 @@ CONVERSATION_PALETTE: tuple[PaletteEntry, ...] = (
     ("conversation: change status", "status", "Pick open, pending or resolved"),
     ("conversation: snooze", "snooze", "Hide it until a time"),
     ("customer: merge", "merge", "Merge another customer into this one"),
+    ("conversation: mark unread", "mark_unread", "Show it unread until it is opened again"),
 )
 
 
@@ -169,6 +170,28 @@ class DeskScreen(Screen[None]):
             )
 
         assign.ask(self.app.push_screen, conv, message.names, agent, done, blink=self.desk.blink)
+
+    # -- read marks ----------------------------------------------------------
+
+    def action_mark_unread(self) -> None:
+        conv = self._need_target()
+        if conv is None:
+            return
+        read = self.unread_toggles and conv.unread
+        with self.desk.store.write() as session:
+            if read:
+                queries.mark_read(session, self.desk.agent, conv.id)
+            else:
+                queries.mark_unread(session, self.desk.agent, conv.id)
+        self.notify(f"#{conv.id} marked {'read' if read else 'unread'}", markup=False)
+        self.marked_unread()
+
+    #: whether ``u`` on an unread conversation marks it read (the inbox)
+    unread_toggles = True
+
+    def marked_unread(self) -> None:
+        """What follows marking the conversation unread: show it again."""
+        self.reload()
 
     # -- status and snooze --------------------------------------------------
 

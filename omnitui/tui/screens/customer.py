@@ -17,6 +17,7 @@ from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
+from omnitui.tui.files import choose_and_open
 from omnitui.tui.format import plain
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
@@ -42,6 +43,7 @@ class CustomerScreen(DeskScreen):
         ("conversation: switch channel", "switch_channel", "Reply on another of their channels"),
         ("message: retry send", "retry", "Queue the highlighted failed message again"),
         ("message: save files", "save_attachments", "Save its attachments to Downloads/omnitui"),
+        ("message: open file", "open_attachment", "Open its file with the desktop's viewer"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
         ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
@@ -344,6 +346,23 @@ class CustomerScreen(DeskScreen):
             return
         names = ", ".join(path.name for path in saved)
         self.notify(f"Saved to {directory}: {names}", markup=False)
+
+    # marking unread here leaves the customer: staying would read it again
+    unread_toggles = False
+
+    def marked_unread(self) -> None:
+        self.action_back()
+
+    def action_open_attachment(self) -> None:
+        entry = self.timeline.current
+        if entry is None or not entry.attachments:
+            self.notify(
+                "Highlight a message with files (j/k) to open one.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        choose_and_open(self, self.desk.store, entry.attachments)
 
     def action_back(self) -> None:
         self.composer.save_now()
