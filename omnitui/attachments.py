@@ -139,7 +139,7 @@ def open_attachment(store: Store, attachment: AttachmentRow) -> tuple[Path, int 
         path.chmod(0o400)
         # the user's opener, one argument: the path (absolute, so never taken for an option)
         process = subprocess.Popen(
-            [*command, str(path)],
+            [*command, str(path.resolve())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

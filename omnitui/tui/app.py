@@ -40,6 +40,7 @@ from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING
@@ -278,6 +279,10 @@ class OmniApp(App[None]):
 
     def action_reports(self) -> None:
         self.push_screen(ReportsScreen(self.desk, self.runtime.config.business_hours))
+
+    def action_outbox(self) -> None:
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen(self.desk))
 
     def action_reload(self) -> None:
         self.check_changes(force=True)

@@ -40,6 +40,14 @@ APP_BINDINGS = [
         show=False,
         tooltip="The team's numbers: volume, response times, backlog.",
     ),
+    Binding(
+        "O",
+        "outbox",
+        "Outbox",
+        id="app.outbox",
+        show=False,
+        tooltip="Failed and unconfirmed messages: retry, edit, re-address or discard.",
+    ),
 ]
 
 LIST_BINDINGS = [
@@ -120,6 +128,22 @@ REPORTS_BINDINGS = [
     Binding("c", "channel", "Channel", id="reports.channel", tooltip="All, then one at a time."),
 ]
 
+OUTBOX_BINDINGS = [
+    Binding("escape", "back", "Back", id="outbox.back"),
+    Binding("R", "retry", "Retry", id="outbox.retry", tooltip="Send it again, as it is."),
+    Binding("e", "edit", "Edit", id="outbox.edit", tooltip="Change the text, then send it."),
+    Binding("t", "readdress", "To…", id="outbox.readdress", tooltip="Send it to another address."),
+    Binding(
+        "x", "discard", "Discard", id="outbox.discard", tooltip="Never send it (kept, struck)."
+    ),
+    Binding("enter", "open", "Open", id="outbox.open", show=False, tooltip="Open the customer."),
+]
+
+OUTBOX_EDIT_BINDINGS = [
+    Binding("ctrl+s", "save", "Save and send", id="outbox_edit.save", priority=True),
+    Binding("escape", "cancel", "Cancel", id="outbox_edit.cancel"),
+]
+
 HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Lists", LIST_BINDINGS),
@@ -128,6 +152,7 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
     ("Composer", COMPOSER_BINDINGS),
     ("Reports", REPORTS_BINDINGS),
+    ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
 )
 
 

@@ -180,7 +180,6 @@ def entry_text(
             text.append(f" until {stamp(clock, entry.until, long=True)}", style="dim italic")
         if entry.conversation_id:
             text.append(f" (#{entry.conversation_id})", style="dim")
-        text.append(f"  {when}", style="dim")
         return text
     if entry.kind == "note":
         text.append(" NOTE ", style="bold reverse yellow")
