@@ -44,7 +44,6 @@ from providers.base import (
     UnconfirmedError,
 )
 from storage.db import Store, utc
-from storage.queries import id_fits
 from storage.models import (
     OUTBOX_CHANGEABLE,
     OUTBOX_NEEDS_PERSON,
@@ -58,6 +57,7 @@ from storage.models import (
     message_t,
     utcnow,
 )
+from storage.queries import id_fits
 
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.

@@ -113,6 +113,7 @@ async def test_audit_lines_show_times_as_the_console_does(app: OmniApp, seeded: 
         "snoozed",
         "bob",
         snoozed_until=NOW + timedelta(days=1, microseconds=835434),
+        now=NOW,
     )
     async with app.run_test(size=(160, 40)) as pilot:
         await pilot.pause()
