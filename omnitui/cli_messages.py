@@ -241,6 +241,8 @@ def outbox_list(
                 {
                     "id": r.id,
                     "conversation_id": r.conversation_id,
+                    "customer_id": r.customer_id,
+                    "customer_name": r.customer_name,
                     "account": r.account,
                     "channel": r.channel,
                     "to": r.to,
@@ -276,7 +278,80 @@ def outbox_retry(
         with rt.store().read() as session:
             if not queries.id_fits(session, message_id):  # the driver would fail on it
                 raise UserError(f"there is no outgoing message {message_id}")
-        outbox.retry(rt.store(), message_id)
+        outbox.retry_by(rt.store(), message_id, rt.agent)
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+@outbox_app.command("discard")
+@handled
+def outbox_discard(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Never send a queued, failed or unconfirmed message (it stays in the
+    timeline as discarded; an unconfirmed one may still have arrived)."""
+    from omnitui import outbox
+    from storage.models import Message
+
+    with runtime(ctx) as rt:
+        outbox.discard(rt.store(), message_id, rt.agent)
+        with rt.store().read() as session:
+            message = session.get(Message, message_id)
+            assert message is not None
+            doc = {
+                "id": message.id,
+                "conversation_id": message.conversation_id,
+                "customer_id": message.customer_id,
+                "channel": message.channel,
+                "to": message.to_address,
+                "status": message.outbox_state,
+                "outbox_state": message.outbox_state,
+            }
+    if want_json(ctx, json_out):
+        output.print_json(doc)
+    else:
+        output.say(f"Message {message_id} to {doc['to']} discarded: it will never be sent.")
+
+
+@outbox_app.command("edit")
+@handled
+def outbox_edit(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    body: Annotated[str | None, typer.Option("--body", help="The new text.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the new text from a file.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change the text of a queued, failed or unconfirmed message and send it
+    (exits 1 if delivery failed, 4 if unconfirmed)."""
+    from omnitui import outbox
+
+    text = read_body(body, body_file)
+    resend = ["outbox", "edit", str(message_id)]
+    with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
+        outbox.edit(rt.store(), message_id, text, rt.agent)
+        typed.stored()
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+@outbox_app.command("readdress")
+@handled
+def outbox_readdress(
+    ctx: typer.Context,
+    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    to: Annotated[str, typer.Option("--to", help="The address or number to send it to.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a queued, failed or unconfirmed message to another address of its
+    customer (a new one is added to them) and send it (exits 1 if delivery
+    failed, 4 if unconfirmed)."""
+    from omnitui import outbox
+
+    with runtime(ctx) as rt:
+        outbox.readdress(rt.store(), message_id, to, rt.agent, default_region=rt.default_region)
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 

@@ -79,11 +79,12 @@ def customers_list(
     limit: LimitOpt = 100,
     json_out: JsonOpt = False,
 ) -> None:
-    """List customers, most recently updated first."""
-    from storage import queries
+    """List customers, most recently updated first (--query: a name with or without
+    accents, part of an address, or a phone number in any format)."""
+    from omnitui.lookup import find_customers
 
     with runtime(ctx) as rt, rt.store().read() as session:
-        rows = queries.list_customers(session, query=query, limit=limit)
+        rows = find_customers(session, query or "", default_region=rt.default_region, limit=limit)
     if want_json(ctx, json_out):
         output.print_json([_customer_json(r) for r in rows])
         return
@@ -249,11 +250,14 @@ def conversations_list(
     status: Annotated[
         str, typer.Option("--status", help="open, pending, resolved, snoozed or all.")
     ] = "open",
-    assignee: Annotated[str | None, typer.Option("--assignee", help="Only this agent's.")] = None,
+    assignee: Annotated[
+        str | None, typer.Option("--assignee", help="Only this agent's ('me' for yours).")
+    ] = None,
     limit: LimitOpt = 100,
     json_out: JsonOpt = False,
 ) -> None:
     """List conversations, newest activity first."""
+    from omnitui.team import who
     from storage import queries
 
     if status not in ("open", "pending", "resolved", "snoozed", "all"):
@@ -261,7 +265,9 @@ def conversations_list(
             f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
         )
     with runtime(ctx) as rt, rt.store().read() as session:
-        rows = queries.list_conversations(session, view=status, assignee=assignee, limit=limit)
+        rows = queries.list_conversations(
+            session, view=status, assignee=who(assignee, rt.agent), limit=limit
+        )
     if want_json(ctx, json_out):
         output.print_json([_conversation_json(r) for r in rows])
         return
@@ -292,14 +298,28 @@ def conversations_assign(
     agent: Annotated[
         str | None, typer.Argument(help="Agent name; omit to unassign; 'me' for yourself.")
     ] = None,
+    new: Annotated[
+        bool,
+        typer.Option("--new", "--force", help="Assign to a name not on the team yet (not a typo)."),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Assign a conversation to an agent."""
-    from omnitui import services
+    """Assign a conversation to an agent on the team (anyone the store has seen at
+    work, or in the config's [agent] team); another name needs --new."""
+    from omnitui.team import UnknownAgent, assign_checked
 
     with runtime(ctx) as rt:
-        who = rt.agent if agent == "me" else agent
-        conv = services.assign(rt.store(), conversation_id, who, rt.agent)
+        try:
+            conv = assign_checked(
+                rt.store(),
+                conversation_id,
+                agent,
+                rt.agent,
+                configured=rt.config.team,
+                allow_new=new,
+            )
+        except UnknownAgent as exc:
+            raise UserError(f"{exc} Assign anyway with --new.", 2) from None
     _print_change(ctx, json_out, conv, f"assigned to {conv.assignee or 'nobody'}")
 
 

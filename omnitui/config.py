@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 EXAMPLE = Path(__file__).with_name("config_example.toml")
 TOP_LEVEL = {
     "database": {"url"},
-    "agent": {"name", "default_region", "theme"},
+    "agent": {"name", "default_region", "theme", "team"},
     "snippets": None,  # any name
     "keymap": None,  # any binding id
     "reports": {"business_hours", "timezone"},
@@ -69,6 +69,8 @@ class AppConfig:
     business_hours: BusinessHours | None = None
     #: where ``database_url`` is written ("FILE, line N, database.url"), for messages
     database_url_at: str | None = None
+    #: ``[agent] team``: names the assign picker offers before the store knows them
+    team: tuple[str, ...] = ()
 
 
 def default_config_path() -> Path:
@@ -263,7 +265,19 @@ def load_config(path: Path) -> AppConfig:
         theme=_string(path, where, agent, "agent", "theme") or "dark",
         business_hours=_business_hours(path, where, reports),
         database_url_at=_where(path, where.line("database", "url"), "database.url"),
+        team=_team(path, where, agent),
     )
+
+
+def _team(path: Path, where: _Locator, agent: dict[str, Any]) -> tuple[str, ...]:
+    value = agent.get("team", [])
+    names = value if isinstance(value, list) else None
+    if names is None or not all(isinstance(n, str) and n.strip() for n in names):
+        raise ConfigError(
+            f"{_where(path, where.line('agent', 'team'), 'agent.team')}: must be a list of "
+            'names in quotes, e.g. team = ["alice", "bob"]'
+        )
+    return tuple(dict.fromkeys(n.strip() for n in names))
 
 
 def _default_agent() -> str:

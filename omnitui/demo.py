@@ -2,8 +2,9 @@
 
 ``omnitui demo`` calls :func:`seed_demo` before opening the console. On a new
 demo store it polls the demo account (a few dozen customers' threads), then
-leaves what a team would: internal notes, assignments and states, so every
-screen has something to show. On an already seeded store it does nothing.
+leaves what a team would: internal notes, assignments to several agents,
+states and a send that failed, so every screen has something to show (the
+demo's customers also send files). On an already seeded store it does nothing.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from omnitui import services
+from omnitui import outbox, services
 from omnitui.sync import sync_once
 from storage.models import note_t, utcnow
 from storage.queries import list_conversations
@@ -21,7 +22,7 @@ from storage.queries import list_conversations
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
 
-TEAM = ("alice", "bob")
+TEAM = ("alice", "bob", "carol")
 NOTES = (
     "Called back on the phone; customer prefers e-mail from now on.",
     "VIP account - answer within the hour, please.",
@@ -39,10 +40,10 @@ def seed_demo(rt: Runtime) -> bool:
     sync_once(store, rt.provider(rt.accounts[0].name), default_region=rt.default_region)
     with store.read() as session:
         convs = list_conversations(session, view="all", limit=40)
-    team = (rt.agent, *TEAM)
+    team = tuple(dict.fromkeys((rt.agent, *TEAM)))
     for n, conv in enumerate(convs):
-        if n % 3 == 0:
-            services.assign(store, conv.id, team[n % len(team)], "demo")
+        if n % 3 == 0:  # every third conversation, to each of the team in turn
+            services.assign(store, conv.id, team[(n // 3) % len(team)], "demo")
         if n % 7 == 3:
             services.set_status(store, conv.id, "pending", "demo")
         elif n % 7 == 5:
@@ -53,4 +54,22 @@ def seed_demo(rt: Runtime) -> bool:
             )
         if n < len(NOTES):
             services.add_note(store, TEAM[n % 2], NOTES[n], conversation_id=conv.id)
+    _failed_send(rt)
     return True
+
+
+def _failed_send(rt: Runtime) -> None:
+    """One message the demo provider refuses, so the outbox (O) has something
+    to retry, edit, re-address or discard."""
+    store = rt.store()
+    provider = rt.provider(rt.accounts[0].name)
+    message_id = services.send_new(
+        store,
+        rt.account_infos(),
+        channel="email",
+        to="returns.fail@example.com",
+        subject="Your return label",
+        body="Hi, your return label is attached to your account: print it from there.",
+        author=TEAM[1],
+    )
+    outbox.deliver(store, provider, message_id)

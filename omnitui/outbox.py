@@ -19,13 +19,18 @@ stays unconfirmed waits for a person (``omnitui outbox retry``).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import make_msgid
 
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
+from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
 from omnitui.leases import PROCESS_ID
+from omnitui.records import conversation_values, conversations_by_key, find_identities
+from omnitui.threads import pair_key
 from providers.base import (
     AuthError,
     DeliveryState,
@@ -38,9 +43,14 @@ from providers.base import (
     TransientError,
     UnconfirmedError,
 )
+from storage.bulk import insert_ids
 from storage.db import Store, utc
 from storage.models import (
+    OUTBOX_CHANGEABLE,
     OUTBOX_NEEDS_PERSON,
+    AuditEvent,
+    Conversation,
+    Identity,
     Message,
     OutboxState,
     attachment_t,
@@ -48,6 +58,7 @@ from storage.models import (
     message_t,
     utcnow,
 )
+from storage.queries import id_fits
 
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.
@@ -441,3 +452,189 @@ def _stop_checking(store: Store, message_id: int, error: str) -> None:
             .where(message_t.c.id == message_id, message_t.c.outbox_state == "unconfirmed")
             .values(next_attempt_at=None, error=error[:2000])
         )
+
+
+# -- a person's decisions about an unsent message (the outbox screen, the CLI) --
+#
+# Each is one conditional update (the state it expects is part of the WHERE,
+# as in :func:`claim`), so it cannot race a send under way: a message a
+# worker has claimed is "sending" and is refused here. Each is audited.
+
+
+def _audit(session: Session, actor: str, action: str, message: Message, **detail: object) -> None:
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            customer_id=message.customer_id,
+            conversation_id=message.conversation_id,
+            detail=json.dumps({"message": message.id, **detail}, default=str, sort_keys=True),
+        )
+    )
+
+
+def _changeable(session: Session, message_id: int, what: str) -> Message:
+    # an id too big for the engine names no row (and must not reach the driver)
+    message = session.get(Message, message_id) if id_fits(session, message_id) else None
+    if message is None or message.direction != "out" or message.outbox_state is None:
+        raise OutboxError(f"there is no outgoing message {message_id} composed here")
+    if message.outbox_state not in OUTBOX_CHANGEABLE:
+        raise OutboxError(
+            f"message {message_id} is {message.outbox_state}; only queued, failed or "
+            f"unconfirmed messages can be {what}"
+        )
+    return message
+
+
+def _set(session: Session, message: Message, what: str, **values: object) -> None:
+    """Apply ``values`` to ``message`` if it is still in the state it was read in."""
+    changed = session.execute(
+        update(message_t)
+        .where(message_t.c.id == message.id, message_t.c.outbox_state == message.outbox_state)
+        .values(**values)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        raise OutboxError(
+            f"message {message.id} changed state while it was being {what}: look again"
+        )
+
+
+def _requeue_values(message: Message, now: datetime) -> dict[str, object]:
+    """A changed message is a new message: queued now (so its idempotency key
+    is new and a service that kept the old attempt does not drop this one),
+    and on e-mail with a Message-ID of its own."""
+    values: dict[str, object] = {
+        "outbox_state": "queued",
+        "sent_at": now,
+        "error": None,
+        "next_attempt_at": None,
+        "sending_owner": None,
+        "sending_since": None,
+        "attempts": 0,
+    }
+    if message.channel == "email":
+        domain = message.from_address.rpartition("@")[2] or None
+        values["external_id"] = values["email_message_id"] = make_msgid(domain=domain)
+    return values
+
+
+def retry_by(store: Store, message_id: int, actor: str) -> None:
+    """:func:`retry`, audited as ``actor``'s decision."""
+    retry(store, message_id)
+    with store.write() as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        _audit(session, actor, "outbox.retry", message)
+
+
+def discard(store: Store, message_id: int, actor: str) -> None:
+    """Never send ``message_id``: it stays in the timeline as ``discarded``."""
+    with store.write() as session:
+        message = _changeable(session, message_id, "discarded")
+        before = message.outbox_state
+        _set(session, message, "discarded", outbox_state="discarded", next_attempt_at=None)
+        _audit(session, actor, "outbox.discard", message, before=before)
+
+
+def edit(store: Store, message_id: int, body: str, actor: str) -> None:
+    """Put ``body`` on the unsent message ``message_id`` and queue it again."""
+    if not body.strip():
+        raise OutboxError("the message is empty: discard it instead of sending nothing")
+    with store.write() as session:
+        message = _changeable(session, message_id, "edited")
+        before = message.outbox_state
+        _set(session, message, "edited", body_text=body, **_requeue_values(message, utcnow()))
+        _audit(session, actor, "outbox.edit", message, before=before, chars=len(body))
+
+
+def readdress(
+    store: Store, message_id: int, to: str, actor: str, *, default_region: str = "US"
+) -> str:
+    """Send the unsent message ``message_id`` to ``to`` instead, and queue it
+    again; returns the address as stored.
+
+    ``to`` becomes one of the customer's identities if nobody has it yet; an
+    address that belongs to another customer is refused (that would show one
+    customer's message to another). An SMS or WhatsApp message moves to the
+    conversation with the new number; a chat message cannot be re-addressed
+    (it goes to its room).
+    """
+    with store.write() as session:
+        message = _changeable(session, message_id, "re-addressed")
+        if message.channel not in ("email", *PHONE_CHANNELS):
+            raise OutboxError(
+                f"a {message.channel} message goes to its chat, not to an address: "
+                "discard it and write in the customer's other conversation"
+            )
+        try:
+            address = normalize_address(message.channel, to, default_region)
+        except InvalidAddress as exc:
+            raise OutboxError(str(exc)) from None
+        if address == message.to_address:
+            raise OutboxError(f"message {message_id} already goes to {address}")
+        owner = find_identities(session, [(message.channel, address)]).get(
+            (message.channel, address)
+        )
+        if owner is not None and owner != message.customer_id:
+            raise OutboxError(
+                f"{address} belongs to customer {owner}, not to this message's customer "
+                f"{message.customer_id}: merge them first if they are one person"
+            )
+        if owner is None:
+            session.add(
+                Identity(customer_id=message.customer_id, channel=message.channel, address=address)
+            )
+        now = utcnow()
+        values = _requeue_values(message, now)
+        values["to_address"] = address
+        if message.channel in PHONE_CHANNELS:
+            values["conversation_id"] = _pair_conversation(session, message, address, now)
+        before = (message.outbox_state, message.to_address)
+        _set(session, message, "re-addressed", **values)
+        _audit(
+            session,
+            actor,
+            "outbox.readdress",
+            message,
+            before=before[0],
+            old_to=before[1],
+            to=address,
+            new_identity=owner is None,
+        )
+    return address
+
+
+def _pair_conversation(session: Session, message: Message, theirs: str, now: datetime) -> int:
+    """The SMS/WhatsApp conversation of our number with ``theirs`` (made if
+    new), with the moved message counted there instead of where it was."""
+    old = session.get(Conversation, message.conversation_id)
+    assert old is not None
+    key = pair_key(old.our_address, theirs)
+    found = conversations_by_key(session, old.account, [(old.channel, key)]).get((old.channel, key))
+    if found is None:
+        found = insert_ids(
+            session,
+            conversation_t,
+            [
+                conversation_values(
+                    account=old.account,
+                    channel=old.channel,
+                    thread_key=key,
+                    customer_id=message.customer_id,
+                    ours=old.our_address,
+                    theirs=theirs,
+                    subject=None,
+                    at=now,
+                )
+            ],
+        )[0]
+    c = conversation_t.c
+    session.execute(
+        update(conversation_t).where(c.id == old.id).values(message_count=c.message_count - 1)
+    )
+    session.execute(
+        update(conversation_t)
+        .where(c.id == found)
+        .values(message_count=c.message_count + 1, last_message_at=now, waiting_since=None)
+    )
+    return found

@@ -9,21 +9,26 @@ store drops them as duplicates).
 
 Sends are accepted, except to an address containing ``fail`` (a permanent
 error) or ``flaky`` (a transient one), so the failure paths can be tried.
+Some customers send files (an invoice PDF, a photo, a text file), small but
+real, so a viewer opens them.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import struct
 import uuid
+import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from providers import demo_content as content
 from providers.base import (
     Channel,
+    InboundAttachment,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -87,6 +92,56 @@ def _ours(channel: Channel) -> str:
     return {"email": OUR_EMAIL, "telegram": OUR_BOT}.get(channel, OUR_NUMBER)
 
 
+def demo_file(content_type: str, name: str, order: int) -> bytes:
+    """A small but real file of ``content_type`` (so a viewer opens it)."""
+    if content_type == "application/pdf":
+        return _pdf(f"Invoice {order} - demo shop - VAT 20% (twice, by mistake)")
+    if content_type == "image/png":
+        return _png(16, 16, (200, 40, 40))
+    return f"{name}\nOrder {order}: returned to sender (demo courier)\n".encode()
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _pdf(line: str) -> bytes:
+    safe = line.replace("\\", "").replace("(", "").replace(")", "")
+    stream = f"BT /F1 14 Tf 72 720 Td ({safe}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+        b"/Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
 class DemoProvider:
     kind: ClassVar[str] = "demo"
     channels: tuple[Channel, ...] = ("email", "sms", "whatsapp", "telegram")
@@ -131,6 +186,7 @@ class DemoProvider:
         order = rng.randrange(10_000, 99_999)
         first = customer.name.split()[0]
         subject, opener, follow_up = rng.choice(content.TOPICS)
+        attached = content.FILES.get(subject)
         ours_replies = rng.random() < 0.6
         if step == 0:
             text = opener if channel == "email" else rng.choice(content.SHORT)
@@ -143,7 +199,12 @@ class DemoProvider:
         if thread == HOSTILE_THREAD:
             subject, body = content.HOSTILE_SUBJECT, content.HOSTILE_BODY
         direction = "out" if step == 1 and ours_replies else "in"
-        return self._shape(customer, channel, k, thread, step, at, body, subject, direction)
+        message = self._shape(customer, channel, k, thread, step, at, body, subject, direction)
+        if attached is not None and attached[0] == step and direction == "in":
+            name = attached[1].format(order=order)
+            data = demo_file(attached[2], name, order)
+            message = replace(message, attachments=(InboundAttachment(name, attached[2], data),))
+        return message
 
     def _shape(
         self,

@@ -120,3 +120,11 @@ HOSTILE_BODY = (
     "Hi! \x1b[31mThis should not be red\x1b[0m and \x1b]0;pwned\x07the title is unchanged.\n"
     "[red]Nor is this red[/red], and [link=http://evil.invalid]this[/link] is no link."
 )
+
+# Files some customers send, by the subject of their topic: (step of the
+# thread that carries it, file name, content type); {order} is the order.
+FILES = {
+    "Question about invoice {order}": (0, "invoice-{order}.pdf", "application/pdf"),
+    "Damaged item": (2, "broken-mug.png", "image/png"),
+    "Where is my package?": (2, "tracking-{order}.txt", "text/plain"),
+}

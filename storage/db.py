@@ -27,6 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
+from storage import fold
+
 BUSY_TIMEOUT_MS = 10_000
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -189,6 +191,8 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Hand transaction control to the "begin" hook below (pysqlite's own
     # implicit BEGIN cannot be made IMMEDIATE).
     dbapi_conn.isolation_level = None
+    # names compared without accents (storage/fold.py)
+    dbapi_conn.create_function(fold.SQL_NAME, 1, fold.fold, deterministic=True)
     cur = dbapi_conn.cursor()
     for pragma in SQLITE_PRAGMAS:
         cur.execute(pragma)

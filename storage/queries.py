@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
+from storage import fold
 from storage.bulk import chunks
 from storage.db import utc
 from storage.models import (
@@ -138,9 +139,36 @@ def list_conversations(
         for key in ("last_message_at", "waiting_since", "snoozed_until"):
             data[key] = utc(data[key]) if data[key] else None
         waiting, last = data["waiting_since"], data["last_message_at"]
-        unread = agent is not None and waiting is not None and (mark is None or utc(mark) < last)
+        marked = mark is not None and utc(mark) == MARKED_UNREAD
+        unread = (
+            agent is not None
+            and (waiting is not None or marked)
+            and (mark is None or utc(mark) < last)
+        )
         rows.append(ConversationRow(**data, unread=unread))
     return rows
+
+
+#: The read mark of a conversation an agent marked unread: older than any
+#: message, so the conversation shows unread until it is opened again,
+#: also when the customer is not waiting for an answer.
+MARKED_UNREAD = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def mark_unread(session: Session, agent: str, conversation_id: int) -> None:
+    """Show ``conversation_id`` unread to ``agent`` until they open it (caller commits)."""
+    r = readmark_t.c
+    changed = session.execute(
+        readmark_t.update()
+        .where(r.agent == agent, r.conversation_id == conversation_id)
+        .values(read_at=MARKED_UNREAD)
+    ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        session.execute(
+            readmark_t.insert().values(
+                agent=agent, conversation_id=conversation_id, read_at=MARKED_UNREAD
+            )
+        )
 
 
 def mark_read(session: Session, agent: str, conversation_id: int) -> None:
@@ -213,19 +241,53 @@ def _customer_rows(
     ]
 
 
+#: What a phone number typed in some format looks like: digits, maybe a
+#: leading +, spaces, dots, dashes, slashes and brackets.
+_PHONEISH = re.compile(r"^\+?[\d\s().\-/]+$")
+
+
+def _like_text(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def list_customers(
-    session: Session, *, query: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    query: str | None = None,
+    phone: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[CustomerRow]:
-    """Customers (merged ones left out), most recently updated first; ``query``
-    matches a name or an address, case-insensitively."""
+    """Customers (merged ones left out), most recently updated first.
+
+    ``query`` matches a name without regard to case or accents ("zoe" finds
+    "Zoë"), or part of an address; a phone number typed in any format
+    matches by its digits (``(415) 555-0100`` finds ``+14155550100``).
+    ``phone``, a number already in E.164 form (the caller read it with its
+    default region), matches exactly."""
     cu = customer_t.c
+    i = identity_t.c
     stmt = select(cu.id, cu.name, cu.merged_into_id).where(cu.merged_into_id.is_(None))
-    if query:
-        like = f"%{query.strip().lower()}%"
-        by_address = select(identity_t.c.customer_id).where(
-            func.lower(identity_t.c.address).like(like)
-        )
-        stmt = stmt.where(or_(func.lower(cu.name).like(like), cu.id.in_(by_address)))
+    text_query = (query or "").strip()
+    if text_query or phone:
+        dialect = session.get_bind().dialect.name
+        wanted: list[ColumnElement[bool]] = []
+        address_match: list[ColumnElement[bool]] = []
+        if text_query:
+            like = _like_text(text_query.lower())
+            wanted.append(func.lower(cu.name).like(like, escape="\\"))
+            wanted.append(
+                fold.folded(cu.name, dialect).like(_like_text(fold.fold(text_query)), escape="\\")
+            )
+            address_match.append(func.lower(i.address).like(like, escape="\\"))
+            digits = re.sub(r"\D", "", text_query)
+            if _PHONEISH.match(text_query) and len(digits) >= 4 and digits != text_query:
+                address_match.append(i.address.like(f"%{digits}%"))
+        if phone:
+            address_match.append(i.address == phone)
+        by_address = select(i.customer_id).where(or_(*address_match))
+        stmt = stmt.where(or_(*wanted, cu.id.in_(by_address)))
     stmt = stmt.order_by(cu.updated_at.desc(), cu.id.desc()).limit(limit).offset(offset)
     return _customer_rows(session, [(r[0], r[1], r[2]) for r in session.execute(stmt)])
 
@@ -314,6 +376,8 @@ class TimelineEntry:
     outbox_state: str | None = None
     delivery_state: str | None = None
     delivery_error: str | None = None
+    #: an event's own time to show (a snooze's wake-up), see :func:`event_until`
+    until: datetime | None = None
 
 
 def shown_state(direction: str | None, outbox_state: str | None, delivery_state: str | None) -> str:
@@ -415,6 +479,7 @@ def timeline(
                 describe_event(e),
                 e.at,
                 None,
+                until=event_until(e),
             )
             for e in audit_events(session, customer_id=customer_id, limit=limit)
             if before is None or e.at < before
@@ -424,17 +489,42 @@ def timeline(
 
 
 def describe_event(event: AuditRow) -> str:
-    """One line for a change: "assigned to bob", "status: resolved", ..."""
+    """One line for a change: "assigned to bob", "status: resolved", ...
+
+    A time in the change (a snooze's wake-up) is not in the line: it is
+    :func:`event_until`, for the face to show in its own way."""
     after = event.detail.get("after", {})
+    if not isinstance(after, dict):
+        after = {}
+    message = event.detail.get("message")
     if event.action == "assign":
         return f"assigned to {after.get('assignee') or 'nobody'}"
     if event.action == "status":
-        until = after.get("snoozed_until")
-        return f"status: {after.get('status')}" + (f" until {until}" if until else "")
+        return f"status: {after.get('status')}"
     if event.action == "merge":
         name, merged = event.detail.get("merged_name"), event.detail.get("merged")
         return f"merged {name} (#{merged}) into this customer"
+    if event.action == "outbox.retry":
+        return f"sent message {message} again"
+    if event.action == "outbox.edit":
+        return f"edited message {message} and sent it again"
+    if event.action == "outbox.readdress":
+        return f"re-addressed message {message} to {event.detail.get('to')}"
+    if event.action == "outbox.discard":
+        return f"discarded message {message} (never sent)"
     return event.action
+
+
+def event_until(event: AuditRow) -> datetime | None:
+    """The wake-up time of a snooze (``None`` for other changes)."""
+    after = event.detail.get("after", {})
+    until = after.get("snoozed_until") if isinstance(after, dict) else None
+    if not isinstance(until, str) or not until:
+        return None
+    try:
+        return utc(datetime.fromisoformat(until))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -453,8 +543,12 @@ class SearchHit:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _terms(query: str) -> list[str]:
+def search_terms(query: str) -> list[str]:
+    """The words :func:`search` looks for in ``query`` (each matches as a prefix)."""
     return _WORD.findall(query)[:16]
+
+
+_terms = search_terms
 
 
 #: How many of the most recently stored matches are ordered by time for a
@@ -584,6 +678,10 @@ class OutboxRow:
     queued_at: datetime
     body: str
     next_attempt_at: datetime | None = None
+    customer_id: int = 0
+    customer_name: str = ""
+    subject: str | None = None
+    author: str | None = None
 
 
 OUTBOX_PENDING = OUTBOX_UNFINISHED
@@ -607,7 +705,12 @@ def outbox(
             m.sent_at,
             m.body_text,
             m.next_attempt_at,
+            m.customer_id,
+            customer_t.c.name,
+            m.subject,
+            m.author,
         )
+        .join(customer_t, customer_t.c.id == m.customer_id)
         .where(m.outbox_state.in_(statuses))
         .order_by(m.id)
         .limit(limit)
@@ -625,9 +728,25 @@ def outbox(
             utc(r[8]),
             r[9],
             utc(r[10]) if r[10] else None,
+            r[11],
+            r[12],
+            r[13],
+            r[14],
         )
         for r in session.execute(stmt)
     ]
+
+
+def customer_addresses(session: Session, customer_id: int, channel: str) -> list[str]:
+    """The customer's addresses on ``channel``, oldest first (for re-addressing)."""
+    i = identity_t.c
+    return list(
+        session.execute(
+            select(i.address)
+            .where(i.customer_id == customer_id, i.channel == channel)
+            .order_by(i.id)
+        ).scalars()
+    )
 
 
 @dataclass(frozen=True)
@@ -759,6 +878,30 @@ def assignees(session: Session, *, limit: int = 50) -> list[str]:
             .limit(limit)
         ).scalars()
     )
+
+
+#: How many of the newest messages, notes and audit events :func:`people`
+#: looks through for names: who works here shows up in recent work, and
+#: the store's whole history is never read for a picker.
+PEOPLE_WINDOW = 5000
+
+
+def people(session: Session, *, limit: int = 200) -> list[str]:
+    """Everyone the store has seen at work, alphabetically: assignees, and the
+    authors of the newest messages and notes and actors of the newest audit
+    events (see :data:`PEOPLE_WINDOW`)."""
+    m, n, a = message_t.c, note_t.c, audit_t.c
+    names = set(assignees(session, limit=limit))
+    for column, id_column in ((m.author, m.id), (n.author, n.id), (a.actor, a.id)):
+        recent = (
+            select(column.label("name"))
+            .where(column.is_not(None))
+            .order_by(id_column.desc())
+            .limit(PEOPLE_WINDOW)
+            .subquery()
+        )
+        names.update(session.execute(select(recent.c.name).distinct().limit(limit)).scalars())
+    return sorted(name for name in names if name and name.strip())[:limit]
 
 
 def customer_conversations(

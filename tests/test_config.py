@@ -383,3 +383,17 @@ def test_redact_url_hides_every_password() -> None:
     assert SECRET not in redact_url(f"postgresql://u@h/db?sslmode=require&password={SECRET}")
     assert SECRET not in redact_url(f"nonsense://u:{SECRET}@x@y:z")
     assert parse_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+def test_agent_team_is_a_list_of_names(tmp_path: Path) -> None:
+    path = tmp_path / "team.toml"
+    path.write_text('[agent]\nname = "alice"\nteam = ["bob", " carol ", "bob"]\n')
+    assert load_config(path).team == ("bob", "carol")
+    path.write_text('[agent]\nname = "alice"\n\nteam = "bob"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"{path}, line 4, agent.team" in str(info.value)
+    assert 'team = ["alice", "bob"]' in str(info.value)
+    path.write_text('[agent]\nteam = ["bob", 3]\n')
+    with pytest.raises(ConfigError, match="list of names"):
+        load_config(path)

@@ -20,13 +20,14 @@ from textual.worker import Worker, WorkerState
 
 from omnitui import leases, outbox, sync
 from omnitui.config import ConfigError, key_error
+from omnitui.lookup import find_customers
 from omnitui.tui import ui_state
 from omnitui.tui.bindings import APP_BINDINGS, binding_ids, unknown_keymap_ids
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
 from omnitui.tui.desk import Desk
 from omnitui.tui.drafts import Drafts
-from omnitui.tui.format import badge, plain
+from omnitui.tui.format import badge, plain, words_pattern
 from omnitui.tui.messages import (
     DeliveryDeferred,
     MessagesSynced,
@@ -40,6 +41,7 @@ from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING, AccountBar
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
 
 #: Seconds between looks at the store for changes made by other processes.
 CHECK_INTERVAL = 1.0
+#: a search hit picked: customer, conversation, timeline entry, words found
+SearchPick = tuple[int, int | None, str, tuple[str, ...]]
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
@@ -84,6 +88,8 @@ class OmniApp(App[None]):
             load_accounts=runtime.account_infos,
             deliver=self.deliver,
             blink=blink,
+            default_region=runtime.default_region,
+            team=runtime.config.team,
         )
         self._stop = threading.Event()
         self._marker: ChangeMarker | None = None
@@ -307,7 +313,14 @@ class OmniApp(App[None]):
             self.screen.composer.save_now()
             self.pop_screen()
         self.push_screen(
-            CustomerScreen(self.desk, message.customer_id, message.conversation_id, message.compose)
+            CustomerScreen(
+                self.desk,
+                message.customer_id,
+                message.conversation_id,
+                message.compose,
+                entry=message.entry,
+                found=words_pattern(message.terms),
+            )
         )
 
     def action_help(self) -> None:
@@ -315,6 +328,10 @@ class OmniApp(App[None]):
 
     def action_reports(self) -> None:
         self.push_screen(ReportsScreen(self.desk, self.runtime.config.business_hours))
+
+    def action_outbox(self) -> None:
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen(self.desk))
 
     def action_reload(self) -> None:
         self.check_changes(force=True)
@@ -326,21 +343,28 @@ class OmniApp(App[None]):
     def action_search(self) -> None:
         store = self.desk.store
 
-        def lookup(query: str) -> list[Choice[tuple[int, int | None]]]:
+        def lookup(query: str) -> list[Choice[SearchPick]]:
             with store.read() as session:
                 hits = queries.search(session, query, limit=30)
+            terms = tuple(queries.search_terms(query))
+            found = words_pattern(terms)
             out = []
             for hit in hits:
                 label = badge(hit.channel) if hit.channel else Text("NOTE", style="yellow")
                 label.append(f" {plain(hit.customer_name)[:20]}", style="bold")
                 label.append(f"  {self.clock.local(hit.at):%b %d}", style="dim")
-                label.append(f"  {plain(hit.snippet)[:80]}")
-                out.append(Choice((hit.customer_id, hit.conversation_id), label))
+                snippet = Text(f"  {plain(hit.snippet)[:80]}")
+                if found is not None:
+                    snippet.highlight_regex(found, style="bold reverse")
+                label.append_text(snippet)
+                entry = f"{hit.kind[0]}{hit.id}"  # the timeline's entry id
+                out.append(Choice((hit.customer_id, hit.conversation_id, entry, terms), label))
             return out
 
-        def picked(hit: tuple[int, int | None] | None) -> None:
+        def picked(hit: SearchPick | None) -> None:
             if hit is not None:
-                self.post_message(OpenCustomer(hit[0], hit[1]))
+                customer, conversation, entry, terms = hit
+                self.post_message(OpenCustomer(customer, conversation, entry=entry, terms=terms))
 
         self.push_screen(
             PickScreen(
@@ -356,9 +380,11 @@ class OmniApp(App[None]):
     def action_jump(self) -> None:
         store = self.desk.store
 
+        region = self.desk.default_region
+
         def lookup(query: str) -> list[Choice[int]]:
             with store.read() as session:
-                rows = queries.list_customers(session, query=query, limit=20)
+                rows = find_customers(session, query, default_region=region, limit=20)
             return [customer_choice(r) for r in rows]
 
         def picked(customer_id: int | None) -> None:

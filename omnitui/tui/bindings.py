@@ -40,6 +40,14 @@ APP_BINDINGS = [
         show=False,
         tooltip="The team's numbers: volume, response times, backlog.",
     ),
+    Binding(
+        "O",
+        "outbox",
+        "Outbox",
+        id="app.outbox",
+        show=False,
+        tooltip="Failed and unconfirmed messages: retry, edit, re-address or discard.",
+    ),
 ]
 
 LIST_BINDINGS = [
@@ -58,6 +66,14 @@ CONVERSATION_BINDINGS = [
     Binding("s", "status", "Status", id="conversation.status"),
     Binding("z", "snooze", "Snooze", id="conversation.snooze"),
     Binding("m", "merge", "Merge", id="customer.merge", tooltip="Merge another customer in."),
+    Binding(
+        "u",
+        "mark_unread",
+        "Unread",
+        id="conversation.mark_unread",
+        show=False,
+        tooltip="Show it unread until opened again (in the inbox: toggles).",
+    ),
 ]
 
 FILTER_KEYS = ("open", "mine", "unassigned", "pending", "snoozed", "resolved", "all")
@@ -84,6 +100,14 @@ CUSTOMER_BINDINGS = [
         show=False,
         tooltip="Save the highlighted message's attachments to Downloads/omnitui.",
     ),
+    Binding(
+        "v",
+        "open_attachment",
+        "Open file",
+        id="message.open_attachment",
+        show=False,
+        tooltip="Open the highlighted message's file with the desktop's viewer ($OPENER).",
+    ),
 ]
 
 TIMELINE_BINDINGS = [
@@ -104,6 +128,22 @@ REPORTS_BINDINGS = [
     Binding("c", "channel", "Channel", id="reports.channel", tooltip="All, then one at a time."),
 ]
 
+OUTBOX_BINDINGS = [
+    Binding("escape", "back", "Back", id="outbox.back"),
+    Binding("R", "retry", "Retry", id="outbox.retry", tooltip="Send it again, as it is."),
+    Binding("e", "edit", "Edit", id="outbox.edit", tooltip="Change the text, then send it."),
+    Binding("t", "readdress", "To…", id="outbox.readdress", tooltip="Send it to another address."),
+    Binding(
+        "x", "discard", "Discard", id="outbox.discard", tooltip="Never send it (kept, struck)."
+    ),
+    Binding("enter", "open", "Open", id="outbox.open", show=False, tooltip="Open the customer."),
+]
+
+OUTBOX_EDIT_BINDINGS = [
+    Binding("ctrl+s", "save", "Save and send", id="outbox_edit.save", priority=True),
+    Binding("escape", "cancel", "Cancel", id="outbox_edit.cancel"),
+]
+
 HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Lists", LIST_BINDINGS),
@@ -112,6 +152,7 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
     ("Composer", COMPOSER_BINDINGS),
     ("Reports", REPORTS_BINDINGS),
+    ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
 )
 
 

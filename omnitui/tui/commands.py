@@ -22,6 +22,7 @@ APP_PALETTE: tuple[PaletteEntry, ...] = (
     ("customer: jump to", "app.jump", "Open a customer by name, phone or e-mail"),
     ("app: toggle light/dark theme", "app.toggle_theme", "Switch between the light and dark theme"),
     ("reports: show", "app.reports", "Volume, response and resolution times, backlog"),
+    ("outbox: show", "app.outbox", "Failed and unconfirmed messages: retry, edit, discard"),
     ("app: help", "app.help", "List every key binding"),
     ("app: reload", "app.reload", "Read the store again now"),
     ("app: quit", "app.quit", "Leave the console (drafts are kept)"),

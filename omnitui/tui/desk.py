@@ -32,6 +32,10 @@ class Desk:
     deliver: Callable[[int], None]
     #: cursors blink (tests turn it off so screenshots are stable)
     blink: bool = True
+    #: region for phone numbers typed without a country code
+    default_region: str = "US"
+    #: ``[agent] team`` from the config (see omnitui.team)
+    team: tuple[str, ...] = ()
     #: the latest account health, refreshed by the app after each poll and check
     health: list[AccountHealth] = field(default_factory=list)
     #: per account, why this console does not poll it ("polled by another

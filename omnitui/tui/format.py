@@ -8,6 +8,8 @@ literally, never interpreted, and escape sequences never reach the terminal.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from rich.text import Text
@@ -39,6 +41,7 @@ STATUS_STYLES = {
     "delivered": "green",
     "failed": "bold red",
     "unconfirmed": "bold magenta",
+    "discarded": "dim strike",
 }
 #: Lines of a message body shown before it is folded (enter unfolds).
 FOLDED_LINES = 8
@@ -151,14 +154,30 @@ def _body_lines(body: str, expanded: bool) -> tuple[list[str], str]:
     return lines, "… quoted text hidden (enter shows it)" if history.strip() else ""
 
 
+def words_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
+    """What search found: each term as the start of a word (search matches prefixes)."""
+    words = [t for t in terms if t.strip()]
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in words) + r")\w*", re.IGNORECASE)
+
+
 def entry_text(
-    entry: TimelineEntry, customer: str, clock: Clock, *, expanded: bool = False
+    entry: TimelineEntry,
+    customer: str,
+    clock: Clock,
+    *,
+    expanded: bool = False,
+    found: re.Pattern[str] | None = None,
 ) -> Text:
-    """One message or note of the timeline: a head line, then the body."""
+    """One message or note of the timeline: a head line, then the body, with
+    the words of ``found`` (a search hit) highlighted."""
     text = Text()
     when = stamp(clock, entry.at, long=True)
     if entry.kind == "event":  # who changed what: one quiet line, placed by its time
         text.append(f" · {plain(entry.author)} {plain(entry.body)}", style="dim italic")
+        if entry.until is not None:
+            text.append(f" until {stamp(clock, entry.until, long=True)}", style="dim italic")
         if entry.conversation_id:
             text.append(f" (#{entry.conversation_id})", style="dim")
         return text
@@ -179,11 +198,14 @@ def entry_text(
             text.append(f" -> {plain(entry.to_address)}", style="dim")
         text.append(f"  {when}  ", style="dim")
         text.append_text(status_text(entry.status))
-        body_style = ""
+        body_style = "dim strike" if entry.status == "discarded" else ""
     lines, fold = _body_lines(entry.body, expanded)
     for line in lines:
         text.append("\n    ")
-        text.append(line, style=body_style)
+        shown = Text(line, style=body_style)
+        if found is not None:
+            shown.highlight_regex(found, style="bold reverse")
+        text.append_text(shown)
     if fold:
         text.append(f"\n    {fold}", style="dim")
     for file in entry.attachments:

@@ -76,6 +76,9 @@ class OpenCustomer(Message):
     customer_id: int
     conversation_id: int | None = None
     compose: str | None = None  # "reply" | "note": open the composer too
+    #: the timeline entry to show (a search hit: "m12", "n3"), and the words to highlight
+    entry: str | None = None
+    terms: tuple[str, ...] = ()
 
 
 @dataclass

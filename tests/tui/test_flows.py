@@ -140,12 +140,17 @@ async def test_assign_to_me_and_to_someone(app: OmniApp, seeded: Seeded) -> None
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, BOB_CONV)
         await pilot.press("a")
+        await settle(pilot)  # the team is read off the UI thread
         assert isinstance(pilot.app.screen, PickScreen)
         await pilot.press("enter")  # the first choice: me
         await pilot.pause()
         assert conversation(seeded, BOB_CONV).assignee == "alice"
         await goto_row(pilot, FAY_CONV)
-        await pilot.press("a", *"bob", "enter")
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press(*"bob", "enter")
+        await pilot.pause()
+        await pilot.press("enter")  # yes: bob is new on the team
         await pilot.pause()
         assert conversation(seeded, FAY_CONV).assignee == "bob"
         await pilot.press("2")  # mine

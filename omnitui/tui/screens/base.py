@@ -9,18 +9,23 @@ to the agent and the view is read again; nothing is overwritten.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual import on
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from omnitui import services
+from omnitui import services, team
+from omnitui.lookup import find_customers
 from omnitui.tui.bindings import CONVERSATION_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import badge, plain
 from omnitui.tui.messages import StoreProblem
+from omnitui.tui.screens import assign
+from omnitui.tui.screens.assign import TeamRead
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.when import parse_when, presets
 from storage import queries
@@ -39,6 +44,7 @@ CONVERSATION_PALETTE: tuple[PaletteEntry, ...] = (
     ("conversation: change status", "status", "Pick open, pending or resolved"),
     ("conversation: snooze", "snooze", "Hide it until a time"),
     ("customer: merge", "merge", "Merge another customer into this one"),
+    ("conversation: mark unread", "mark_unread", "Show it unread until it is opened again"),
 )
 
 
@@ -138,28 +144,61 @@ class DeskScreen(Screen[None]):
         conv = self._need_target()
         if conv is None:
             return
-        with self.desk.store.read() as session:
-            known = queries.assignees(session)
-        me = self.desk.agent
-        choices = [Choice(me, Text(f"me ({me})", style="bold"))]
-        choices += [Choice(name, Text(plain(name))) for name in known if name != me]
-        choices.append(Choice("", Text("nobody (unassign)", style="dim")))
-
-        def picked(who: str | None) -> None:
-            if who is not None:
-                self._assign(conv, who or None)
-
-        self.app.push_screen(
-            PickScreen(
-                f"Assign #{conv.id} to",
-                choices,
-                typed=lambda text: text,
-                placeholder="type a name, or pick below",
-                blink=self.desk.blink,
-                hint="enter: assign · up/down: pick · esc: cancel",
-            ),
-            picked,
+        # the team is read from the store: off the UI thread
+        self.run_worker(
+            partial(self._read_team, conv),
+            name="read the team",
+            group="team",
+            thread=True,
+            exit_on_error=False,
         )
+
+    def _read_team(self, conv: ConversationRow) -> None:
+        names = team.team(self.desk.store, configured=self.desk.team, me=self.desk.agent)
+        self.post_message(TeamRead(conv, names))
+
+    @on(TeamRead)
+    def _ask_assignee(self, message: TeamRead) -> None:
+        conv = message.conversation
+        store, agent, configured = self.desk.store, self.desk.agent, self.desk.team
+
+        def done(who: str | None, new: bool) -> None:
+            self.carry_out(
+                lambda: team.assign_checked(
+                    store,
+                    conv.id,
+                    who,
+                    agent,
+                    configured=configured,
+                    allow_new=new,
+                    expected_version=conv.version,
+                ),
+                f"#{conv.id} assigned to {who}" if who else f"#{conv.id} unassigned",
+            )
+
+        assign.ask(self.app.push_screen, conv, message.names, agent, done, blink=self.desk.blink)
+
+    # -- read marks ----------------------------------------------------------
+
+    def action_mark_unread(self) -> None:
+        conv = self._need_target()
+        if conv is None:
+            return
+        read = self.unread_toggles and conv.unread
+        with self.desk.store.write() as session:
+            if read:
+                queries.mark_read(session, self.desk.agent, conv.id)
+            else:
+                queries.mark_unread(session, self.desk.agent, conv.id)
+        self.notify(f"#{conv.id} marked {'read' if read else 'unread'}", markup=False)
+        self.marked_unread()
+
+    #: whether ``u`` on an unread conversation marks it read (the inbox)
+    unread_toggles = True
+
+    def marked_unread(self) -> None:
+        """What follows marking the conversation unread: show it again."""
+        self.reload()
 
     # -- status and snooze --------------------------------------------------
 
@@ -243,7 +282,9 @@ class DeskScreen(Screen[None]):
 
         def lookup(query: str) -> list[Choice[int]]:
             with self.desk.store.read() as session:
-                rows = queries.list_customers(session, query=query, limit=20)
+                rows = find_customers(
+                    session, query, default_region=self.desk.default_region, limit=20
+                )
             return [customer_choice(r) for r in rows if r.id != keep_id]
 
         def picked(other: int | None) -> None:

@@ -3,6 +3,7 @@ note, and the composer to answer on any of their channels."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from rich.text import Text
@@ -16,6 +17,7 @@ from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
+from omnitui.tui.files import choose_and_open
 from omnitui.tui.format import plain
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
@@ -30,6 +32,8 @@ from storage.queries import AccountHealth, ConversationRow, CustomerRow, Timelin
 
 #: Timeline entries read at a time.
 TIMELINE_PAGE = 40
+#: Pages read at most to reach a search hit (older hits open at the oldest read).
+SEARCH_PAGES = 50
 
 
 class CustomerScreen(DeskScreen):
@@ -39,6 +43,7 @@ class CustomerScreen(DeskScreen):
         ("conversation: switch channel", "switch_channel", "Reply on another of their channels"),
         ("message: retry send", "retry", "Queue the highlighted failed message again"),
         ("message: save files", "save_attachments", "Save its attachments to Downloads/omnitui"),
+        ("message: open file", "open_attachment", "Open its file with the desktop's viewer"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
         ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
@@ -50,11 +55,17 @@ class CustomerScreen(DeskScreen):
         customer_id: int,
         conversation_id: int | None = None,
         compose: str | None = None,
+        *,
+        entry: str | None = None,
+        found: re.Pattern[str] | None = None,
     ) -> None:
         super().__init__(desk)
         self.customer_id = customer_id
         self.conversation_id = conversation_id
         self.initial_compose = compose
+        #: open at this timeline entry (a search hit), its words highlighted
+        self.initial_entry = entry
+        self.found = found
         self.customer: CustomerRow | None = None
         self.conversations: dict[int, ConversationRow] = {}
         self.entries: list[TimelineEntry] = []
@@ -77,8 +88,11 @@ class CustomerScreen(DeskScreen):
 
     def on_mount(self) -> None:
         self.composer.display = False
+        self.timeline.found = self.found
         self.reload()
-        if self.conversation_id is not None:
+        if self.initial_entry is not None:
+            self._show_entry(self.initial_entry)
+        elif self.conversation_id is not None:
             self.timeline.highlight_conversation(self.conversation_id)
         self.timeline.focus()
         conv = self.target()
@@ -134,11 +148,21 @@ class CustomerScreen(DeskScreen):
                 self.customer, list(self.conversations.values()), conv.id if conv else None
             )
 
+    def _show_entry(self, key: str) -> None:
+        """Highlight entry ``key``, reading older pages until it is loaded."""
+        for _page in range(SEARCH_PAGES):
+            if self.timeline.highlight_entry(key) or not self.has_older:
+                return
+            self._read_older()
+
     @on(Timeline.NeedOlder)
     def load_older(self) -> None:
         # NeedOlder can come twice (highlight, then a click): only load while still there
         if not self.entries or not self.timeline.at_oldest:
             return
+        self._read_older()
+
+    def _read_older(self) -> None:
         with self.desk.store.read() as session:
             older = queries.timeline(
                 session,
@@ -322,6 +346,23 @@ class CustomerScreen(DeskScreen):
             return
         names = ", ".join(path.name for path in saved)
         self.notify(f"Saved to {directory}: {names}", markup=False)
+
+    # marking unread here leaves the customer: staying would read it again
+    unread_toggles = False
+
+    def marked_unread(self) -> None:
+        self.action_back()
+
+    def action_open_attachment(self) -> None:
+        entry = self.timeline.current
+        if entry is None or not entry.attachments:
+            self.notify(
+                "Highlight a message with files (j/k) to open one.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        choose_and_open(self, self.desk.store, entry.attachments)
 
     def action_back(self) -> None:
         self.composer.save_now()

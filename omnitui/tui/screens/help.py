@@ -16,7 +16,7 @@ from omnitui.tui.bindings import HELP_SECTIONS, keys_for
 
 #: What the inbox and the prompts show, for a new agent.
 READING: tuple[tuple[str, str], ...] = (
-    ("*", "unread: something new since you last opened the conversation"),
+    ("*", "unread: something new since you last opened the conversation, or marked with u"),
     ("Wait", "how long the customer has waited for our answer (blank: we spoke last)"),
     (
         "Status",

@@ -4,6 +4,8 @@ snooze until when, which customer to merge, search results, jump to customer.
 It shows fixed choices, or choices looked up from what the agent types, or
 accepts a typed answer (a name, a time) through a parser; ``enter`` takes
 the typed answer when there is one and a parser, else the highlighted choice.
+A parser returns ``None`` for what it does not understand, or raises
+``ValueError`` with words saying why.
 """
 
 from __future__ import annotations
@@ -108,7 +110,11 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
         event.stop()
         text = event.value.strip()
         if self.typed is not None and text:
-            value = self.typed(text)
+            try:
+                value = self.typed(text)
+            except ValueError as exc:  # a parser that says why (an address, say)
+                self._say(f"{exc}. {self.hint}", error=True)
+                return
             if value is None:
                 self._say(f"Not understood: {text!r}. {self.hint}", error=True)
                 return

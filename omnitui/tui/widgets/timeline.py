@@ -9,6 +9,7 @@ than one with a hundred.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -47,6 +48,8 @@ class Timeline(OptionList):
         self.customer_name = ""
         self.has_older = False
         self.expanded: set[str] = set()
+        #: the words of the search that opened this customer, highlighted
+        self.found: re.Pattern[str] | None = None
 
     def show(
         self,
@@ -85,7 +88,11 @@ class Timeline(OptionList):
                 options.append(Option(header, f"h{n}", disabled=True))
             key = entry_id(entry)
             prompt = entry_text(
-                entry, self.customer_name, self.clock, expanded=key in self.expanded
+                entry,
+                self.customer_name,
+                self.clock,
+                expanded=key in self.expanded,
+                found=self.found,
             )
             options.append(Option(prompt, key))
         return options
@@ -107,6 +114,36 @@ class Timeline(OptionList):
                 self.highlighted = self.get_option_index(entry_id(entry))
                 return
 
+    def highlight_entry(self, key: str) -> bool:
+        """Highlight entry ``key`` (see :func:`entry_id`) and scroll it into view."""
+        if key not in self.by_id:
+            return False
+        self.highlighted = self.get_option_index(key)
+        return True
+
+    # j/k and the arrows stop at the ends: the list is a history, not a ring
+    # (from the newest entry, "down" jumping to the oldest lost the agent)
+
+    def action_cursor_down(self) -> None:
+        self._step(1)
+
+    def action_cursor_up(self) -> None:
+        self._step(-1)
+
+    def _step(self, direction: int) -> None:
+        if self.highlighted is None:
+            if direction > 0:
+                super().action_cursor_down()
+            else:
+                super().action_cursor_up()
+            return
+        index = self.highlighted + direction
+        while 0 <= index < self.option_count:
+            if not self.get_option_at_index(index).disabled:
+                self.highlighted = index
+                return
+            index += direction
+
     def action_unfold(self) -> None:
         """Unfold a long or quoted message, or fold it back."""
         entry = self.current
@@ -114,7 +151,13 @@ class Timeline(OptionList):
             return
         key = entry_id(entry)
         self.expanded ^= {key}
-        prompt = entry_text(entry, self.customer_name, self.clock, expanded=key in self.expanded)
+        prompt = entry_text(
+            entry,
+            self.customer_name,
+            self.clock,
+            expanded=key in self.expanded,
+            found=self.found,
+        )
         try:
             self.replace_option_prompt(key, prompt)
         except OptionDoesNotExist:

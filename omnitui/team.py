@@ -1,0 +1,76 @@
+"""Who is on the team: the one rule the assign picker and
+``omnitui conversations assign`` both follow.
+
+The team is everyone the store has seen at work (assignees, authors of
+messages and notes, people in the audit trail), everyone the config names
+in ``[agent] team``, and the agent at the keyboard. Assigning to a name
+nobody has is most often a typo (``bbo`` for ``bob``), which would hide the
+conversation from everyone's "mine": it is refused unless confirmed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from omnitui.services import ServiceError, assign
+from storage import queries
+from storage.db import Store
+from storage.models import Conversation
+
+#: Names in the audit trail that are omnitui itself, not a person
+#: (a snooze waking up, the demo seeding its store, test fixtures).
+MACHINE_ACTORS = frozenset({"omnitui", "demo", "seed", "system"})
+#: what an agent types for themselves
+ME = "me"
+
+
+class UnknownAgent(ServiceError):
+    """A name nobody on the team has; the message says how to go ahead."""
+
+
+def team(store: Store, *, configured: Sequence[str] = (), me: str = "") -> list[str]:
+    """The team, alphabetically (``me`` included)."""
+    with store.read() as session:
+        seen = queries.people(session)
+    names = {n.strip() for n in (*seen, *configured, me) if n and n.strip()}
+    return sorted(names - MACHINE_ACTORS, key=str.casefold)
+
+
+def who(name: str | None, me: str) -> str | None:
+    """The assignee meant by ``name``: ``me`` is the agent; blank is nobody."""
+    cleaned = (name or "").strip()
+    if not cleaned:
+        return None
+    return me if cleaned.lower() == ME else cleaned
+
+
+def unknown_text(name: str, known: Sequence[str]) -> str:
+    """Why ``name`` is refused, and what to do, for people."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(known) or "nobody yet"
+    return f"nobody on the team is called {name!r} (the team: {listed}).{hint}"
+
+
+def assign_checked(
+    store: Store,
+    conversation_id: int,
+    name: str | None,
+    actor: str,
+    *,
+    configured: Sequence[str] = (),
+    allow_new: bool = False,
+    expected_version: int | None = None,
+) -> Conversation:
+    """Assign ``conversation_id`` to ``name`` (``me`` = ``actor``; blank
+    unassigns), refusing a name not on the :func:`team` unless ``allow_new``;
+    a known name typed in other case is taken as spelled on the team."""
+    assignee = who(name, actor)
+    if assignee is not None and not allow_new:
+        known = team(store, configured=configured, me=actor)
+        spelled = {n.casefold(): n for n in known}.get(assignee.casefold())
+        if spelled is None:
+            raise UnknownAgent(unknown_text(assignee, known))
+        assignee = spelled  # "Bob" is bob, not a second person
+    return assign(store, conversation_id, assignee, actor, expected_version=expected_version)

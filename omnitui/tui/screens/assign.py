@@ -1,0 +1,94 @@
+"""The assign picker: the team to pick from (see :mod:`omnitui.team`), any
+name typed, and a second question before a name nobody on the team has
+(most often a typo, which would hide the conversation from everyone)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.message import Message
+
+from omnitui import team
+from omnitui.tui.format import plain
+from omnitui.tui.screens.pick import Choice, PickScreen
+from storage.queries import ConversationRow
+
+#: what the picker answers: (assignee or None for nobody, confirmed as new)
+Answer = tuple[str | None, bool]
+
+
+@dataclass
+class TeamRead(Message):
+    """The team, read off the UI thread, for assigning ``conversation``."""
+
+    conversation: ConversationRow
+    names: list[str]
+
+
+def assign_picker(
+    conv: ConversationRow, names: Sequence[str], me: str, *, blink: bool
+) -> PickScreen[str]:
+    """Ask who takes ``conv``: me, the team, nobody, or a typed name ("" = nobody)."""
+    choices = [Choice(me, Text(f"me ({plain(me)})", style="bold"))]
+    choices += [Choice(name, Text(plain(name))) for name in names if name != me]
+    choices.append(Choice("", Text("nobody (unassign)", style="dim")))
+    return PickScreen(
+        f"Assign #{conv.id} to",
+        choices,
+        typed=lambda text: text,
+        placeholder="type a name, or pick below",
+        blink=blink,
+        hint="enter: assign · up/down: pick · esc: cancel",
+    )
+
+
+def known_spelling(name: str, names: Sequence[str]) -> str | None:
+    """``name`` as the team spells it, or ``None`` if nobody has it."""
+    return {n.casefold(): n for n in names}.get(name.casefold())
+
+
+def confirm_new(name: str, names: Sequence[str]) -> PickScreen[Answer]:
+    """The second question: really assign to ``name``, whom nobody has?"""
+    close = difflib.get_close_matches(name, list(names), n=1)
+    choices: list[Choice[Answer]] = []
+    if close:
+        choices.append(Choice((close[0], False), Text(f"no, assign to {plain(close[0])}")))
+    choices.append(Choice((name, True), Text(f"yes, assign to {plain(name)} (new on the team)")))
+    choices.append(Choice((None, False), Text("no, cancel", style="dim")))
+    return PickScreen(team.unknown_text(name, names), choices, hint="enter: choose · esc: cancel")
+
+
+def ask(
+    open_screen: Callable[..., object],
+    conv: ConversationRow,
+    names: Sequence[str],
+    me: str,
+    done: Callable[[str | None, bool], None],
+    *,
+    blink: bool,
+) -> None:
+    """Ask who takes ``conv`` and call ``done(assignee, confirmed_new)``;
+    nothing is called when the agent cancels. ``open_screen(screen, callback)``
+    is ``App.push_screen``."""
+
+    def confirmed(answer: Answer | None) -> None:
+        if answer is not None and answer[0] is not None:
+            done(answer[0], answer[1])
+
+    def picked(typed: str | None) -> None:
+        if typed is None:
+            return
+        who = team.who(typed, me)
+        if who is None:
+            done(None, False)
+            return
+        spelled = known_spelling(who, names)
+        if spelled is not None:
+            done(spelled, False)
+            return
+        open_screen(confirm_new(who, names), confirmed)
+
+    open_screen(assign_picker(conv, names, me, blink=blink), picked)

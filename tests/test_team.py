@@ -1,0 +1,115 @@
+"""Who is on the team: the store's people and the config's ``[agent] team``;
+a name nobody has is refused unless confirmed, in the service and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from omnitui import outbox, services, team
+from omnitui.cli import app
+from omnitui.ingest import ingest
+from omnitui.services import AccountInfo
+from storage.db import Store
+from storage.models import Conversation
+from tests.helpers import ScriptedProvider, batch, email, sms
+
+
+def _conversations(store: Store) -> list[int]:
+    with store.read() as s:
+        return [
+            c.id or 0 for c in s.execute(select(Conversation).order_by(Conversation.id)).scalars()
+        ]
+
+
+@pytest.fixture
+def convs(store: Store) -> list[int]:
+    ingest(store, "shop", batch(email("e1"), sms("SM1", minutes=1)))
+    return _conversations(store)
+
+
+def test_the_team_is_everyone_the_store_has_seen_at_work(store: Store, convs: list[int]) -> None:
+    provider = ScriptedProvider()
+    services.assign(store, convs[0], "dana", "erin")  # dana assigned; erin in the audit trail
+    services.add_note(store, "fred", "called back", conversation_id=convs[0])
+    accounts = {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    services.reply(store, accounts, convs[1], "On its way", "gina")
+    services.set_status(store, convs[1], "pending", "omnitui")  # omnitui itself: not a person
+    names = team.team(store, configured=("hal",), me="alice")
+    assert names == ["alice", "dana", "erin", "fred", "gina", "hal"]
+
+
+def test_an_unknown_name_is_refused_unless_confirmed(store: Store, convs: list[int]) -> None:
+    services.assign(store, convs[0], "bob", "alice")
+    with pytest.raises(team.UnknownAgent, match=r"'bbo'.*Did you mean 'bob'"):
+        team.assign_checked(store, convs[1], "bbo", "alice")
+    with store.read() as s:
+        assert (s.get(Conversation, convs[1]) or Conversation()).assignee is None
+    assert team.assign_checked(store, convs[1], "Bob", "alice").assignee == "bob"
+    assert team.assign_checked(store, convs[1], "me", "alice").assignee == "alice"
+    assert team.assign_checked(store, convs[1], "carol", "alice", configured=("carol",)).assignee
+    assert team.assign_checked(store, convs[1], "zed", "alice", allow_new=True).assignee == "zed"
+    assert team.assign_checked(store, convs[1], None, "alice").assignee is None
+
+
+CONFIG = """
+[agent]
+name = "alice"
+team = ["bob"]
+
+[[accounts]]
+name = "demo"
+kind = "demo"
+poll_interval = 30
+"""
+
+
+@pytest.fixture
+def cli(tmp_path: Path, db_url: str) -> Any:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0) -> Any:
+        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args])
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+        return result
+
+    return run
+
+
+def test_cli_assign_knows_the_team_and_me(cli: Any) -> None:
+    cli("sync", "--once", "--json")
+    convs = json.loads(cli("conversations", "list", "--status", "all", "--json").stdout)
+    first, second = convs[0]["id"], convs[1]["id"]
+    refused = cli("conversations", "assign", str(first), "bbo", code=2)
+    assert "'bbo'" in refused.stderr and "bob" in refused.stderr and "--new" in refused.stderr
+    assert refused.stdout == ""
+    assert (
+        json.loads(cli("conversations", "assign", str(first), "bob", "--json").stdout)["assignee"]
+        == "bob"
+    )
+    new = cli("conversations", "assign", str(second), "newbie", "--new", "--json")
+    assert json.loads(new.stdout)["assignee"] == "newbie"
+    cli("conversations", "assign", str(first), "newbie")  # known now: the store has seen them
+    cli("conversations", "assign", str(second), "me")
+    mine = json.loads(
+        cli("conversations", "list", "--assignee", "me", "--status", "all", "--json").stdout
+    )
+    assert [c["id"] for c in mine] == [second]
+
+
+def test_outbox_actions_name_their_actor(store: Store, convs: list[int]) -> None:
+    """What a person decided in the outbox puts them in the team too."""
+    provider = ScriptedProvider(outcomes=["permanent"])
+    accounts = {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    mid = services.reply(store, accounts, convs[1], "Hi", "omnitui")
+    outbox.deliver(store, provider, mid)
+    outbox.discard(store, mid, "ivy")
+    assert "ivy" in team.team(store)
