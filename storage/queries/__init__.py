@@ -1,0 +1,85 @@
+"""The read paths the UI and the CLI need, by area: the inbox, customers,
+one customer's timeline, search, the outbox and account health. Every list
+is bounded (``limit``) and served by an index; none scans every message
+(``tests/test_query_plans.py`` holds every hot statement to that).
+
+The names are re-exported here, so callers write ``queries.timeline(...)``.
+"""
+
+from __future__ import annotations
+
+from storage.queries.customers import (
+    PEOPLE_WINDOW,
+    CustomerRow,
+    IdentityRow,
+    assignees,
+    customer_addresses,
+    get_customer,
+    list_customers,
+    people,
+)
+from storage.queries.health import AccountHealth, ChangeMarker, account_health, change_marker
+from storage.queries.ids import id_fits
+from storage.queries.inbox import (
+    INBOX_FILTERS,
+    ConversationRow,
+    customer_conversations,
+    list_conversations,
+)
+from storage.queries.outbox import OUTBOX_PENDING, OutboxRow, message_account, outbox
+from storage.queries.readmarks import MARKED_UNREAD, mark_read, mark_unread
+from storage.queries.search import COMMON_MATCHES, SEARCH_WINDOW, SearchHit, search, search_terms
+from storage.queries.timeline import (
+    AttachmentRow,
+    AuditRow,
+    TimelineEntry,
+    attachments_of,
+    audit_events,
+    describe_event,
+    event_until,
+    get_attachment,
+    shown_state,
+    timeline,
+)
+
+__all__ = [
+    "COMMON_MATCHES",
+    "INBOX_FILTERS",
+    "MARKED_UNREAD",
+    "OUTBOX_PENDING",
+    "PEOPLE_WINDOW",
+    "SEARCH_WINDOW",
+    "AccountHealth",
+    "AttachmentRow",
+    "AuditRow",
+    "ChangeMarker",
+    "ConversationRow",
+    "CustomerRow",
+    "IdentityRow",
+    "OutboxRow",
+    "SearchHit",
+    "TimelineEntry",
+    "account_health",
+    "assignees",
+    "attachments_of",
+    "audit_events",
+    "change_marker",
+    "customer_addresses",
+    "customer_conversations",
+    "describe_event",
+    "event_until",
+    "get_attachment",
+    "get_customer",
+    "id_fits",
+    "list_conversations",
+    "list_customers",
+    "mark_read",
+    "mark_unread",
+    "message_account",
+    "outbox",
+    "people",
+    "search",
+    "search_terms",
+    "shown_state",
+    "timeline",
+]

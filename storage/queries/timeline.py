@@ -1,0 +1,275 @@
+"""One customer's timeline: messages, notes and audit events in time order, with attachments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    select,
+)
+from sqlmodel import Session
+
+from storage.bulk import chunks
+from storage.db import utc
+from storage.models import (
+    OUTBOX_NEEDS_PERSON,
+    attachment_t,
+    audit_t,
+    message_t,
+    note_t,
+)
+from storage.queries.ids import id_fits
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    id: int
+    message_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[AttachmentRow]]:
+    """The attachments of each message in ``message_ids`` (by the message_id index)."""
+    a = attachment_t.c
+    found: dict[int, list[AttachmentRow]] = {}
+    for part in chunks(list(message_ids)):
+        stmt = (
+            select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256)
+            .where(a.message_id.in_(part))
+            .order_by(a.id)
+        )
+        for row in session.execute(stmt):
+            found.setdefault(row.message_id, []).append(AttachmentRow(*row))
+    return found
+
+
+def get_attachment(session: Session, attachment_id: int) -> AttachmentRow | None:
+    if not id_fits(session, attachment_id, attachment_t):
+        return None
+    a = attachment_t.c
+    row = session.execute(
+        select(a.id, a.message_id, a.filename, a.content_type, a.size, a.sha256).where(
+            a.id == attachment_id
+        )
+    ).first()
+    return AttachmentRow(*row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "message" | "note"
+    id: int
+    conversation_id: int | None
+    channel: str | None
+    direction: str | None
+    author: str | None
+    subject: str | None
+    body: str
+    at: datetime
+    #: one word for people: the outbox's state until the provider took the
+    #: message, then what the provider says (see :func:`shown_state`)
+    status: str | None
+    error: str | None = None
+    account: str | None = None
+    from_address: str | None = None
+    to_address: str | None = None
+    attachments: tuple[AttachmentRow, ...] = ()
+    outbox_state: str | None = None
+    delivery_state: str | None = None
+    delivery_error: str | None = None
+    #: an event's own time to show (a snooze's wake-up), see :func:`event_until`
+    until: datetime | None = None
+
+
+def shown_state(direction: str | None, outbox_state: str | None, delivery_state: str | None) -> str:
+    """What to show of a message's two states: "received" for a customer's;
+    for an outbound one the outbox's state while it is ours to send (queued,
+    sending, failed, unconfirmed), then the provider's delivery state."""
+    if direction == "in":
+        return "received"
+    if outbox_state is not None and outbox_state != "sent":
+        return outbox_state
+    return delivery_state or "sent"
+
+
+def timeline(
+    session: Session,
+    customer_id: int,
+    *,
+    limit: int = 200,
+    before: datetime | None = None,
+    with_events: bool = False,
+) -> list[TimelineEntry]:
+    """The newest ``limit`` entries (messages and notes; with ``with_events``
+    also who assigned, changed status or merged) of a customer before
+    ``before``, in time order (oldest first)."""
+    m = message_t.c
+    msgs = select(
+        m.id,
+        m.conversation_id,
+        m.channel,
+        m.direction,
+        m.author,
+        m.subject,
+        m.body_text,
+        m.sent_at,
+        m.outbox_state,
+        m.delivery_state,
+        m.delivery_error,
+        m.error,
+        m.account,
+        m.from_address,
+        m.to_address,
+    ).where(m.customer_id == customer_id)
+    n = note_t.c
+    notes = select(n.id, n.conversation_id, n.author, n.body, n.created_at).where(
+        n.customer_id == customer_id
+    )
+    if before is not None:
+        msgs = msgs.where(m.sent_at < before)
+        notes = notes.where(n.created_at < before)
+    message_rows = session.execute(msgs.order_by(m.sent_at.desc(), m.id.desc()).limit(limit)).all()
+    files = attachments_of(session, [r.id for r in message_rows])
+    entries = [
+        TimelineEntry(
+            "message",
+            r.id,
+            r.conversation_id,
+            r.channel,
+            r.direction,
+            r.author,
+            r.subject,
+            r.body_text,
+            utc(r.sent_at),
+            shown_state(r.direction, r.outbox_state, r.delivery_state),
+            r.error if r.outbox_state in OUTBOX_NEEDS_PERSON else r.delivery_error,
+            r.account,
+            r.from_address,
+            r.to_address,
+            tuple(files.get(r.id, ())),
+            r.outbox_state,
+            r.delivery_state,
+            r.delivery_error,
+        )
+        for r in message_rows
+    ] + [
+        TimelineEntry(
+            "note",
+            r.id,
+            r.conversation_id,
+            None,
+            None,
+            r.author,
+            None,
+            r.body,
+            utc(r.created_at),
+            None,
+        )
+        for r in session.execute(notes.order_by(n.created_at.desc(), n.id.desc()).limit(limit))
+    ]
+    if with_events:
+        entries += [
+            TimelineEntry(
+                "event",
+                e.id,
+                e.conversation_id,
+                None,
+                None,
+                e.actor,
+                e.action,
+                describe_event(e),
+                e.at,
+                None,
+                until=event_until(e),
+            )
+            for e in audit_events(session, customer_id=customer_id, limit=limit)
+            if before is None or e.at < before
+        ]
+    entries.sort(key=lambda e: (e.at, e.kind, e.id))
+    return entries[-limit:]
+
+
+def describe_event(event: AuditRow) -> str:
+    """One line for a change: "assigned to bob", "status: resolved", ...
+
+    A time in the change (a snooze's wake-up) is not in the line: it is
+    :func:`event_until`, for the face to show in its own way."""
+    after = event.detail.get("after", {})
+    if not isinstance(after, dict):
+        after = {}
+    message = event.detail.get("message")
+    if event.action == "assign":
+        return f"assigned to {after.get('assignee') or 'nobody'}"
+    if event.action == "status":
+        return f"status: {after.get('status')}"
+    if event.action == "merge":
+        name, merged = event.detail.get("merged_name"), event.detail.get("merged")
+        return f"merged {name} (#{merged}) into this customer"
+    if event.action == "outbox.retry":
+        return f"sent message {message} again"
+    if event.action == "outbox.edit":
+        return f"edited message {message} and sent it again"
+    if event.action == "outbox.readdress":
+        return f"re-addressed message {message} to {event.detail.get('to')}"
+    if event.action == "outbox.discard":
+        return f"discarded message {message} (never sent)"
+    return event.action
+
+
+def event_until(event: AuditRow) -> datetime | None:
+    """The wake-up time of a snooze (``None`` for other changes)."""
+    after = event.detail.get("after", {})
+    until = after.get("snoozed_until") if isinstance(after, dict) else None
+    if not isinstance(until, str) or not until:
+        return None
+    try:
+        return utc(datetime.fromisoformat(until))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    customer_id: int | None
+    conversation_id: int | None
+    detail: dict[str, Any]
+
+
+def audit_events(
+    session: Session,
+    *,
+    customer_id: int | None = None,
+    conversation_id: int | None = None,
+    limit: int = 100,
+) -> list[AuditRow]:
+    """Who changed what, newest first, for a customer or a conversation."""
+    a = audit_t.c
+    stmt = select(a.id, a.at, a.actor, a.action, a.customer_id, a.conversation_id, a.detail)
+    if customer_id is not None:
+        stmt = stmt.where(a.customer_id == customer_id)
+    if conversation_id is not None:
+        stmt = stmt.where(a.conversation_id == conversation_id)
+    rows = session.execute(stmt.order_by(a.id.desc()).limit(limit))
+    return [AuditRow(r[0], utc(r[1]), r[2], r[3], r[4], r[5], _json_object(r[6])) for r in rows]
+
+
+def _json_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        return {"text": raw}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+# --- appended for the console (omnitui.tui) ---
