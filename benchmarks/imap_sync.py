@@ -33,7 +33,7 @@ from omnitui.sync import sync_once
 from providers.email import FETCH_BATCH, EmailProvider
 from providers.settings import ImapSettings
 from storage.db import open_store
-from tests.dovecot import DovecotServer
+from tests.peers.dovecot import DovecotServer
 
 USER, PASSWORD = "bench", "bench-password"
 SUPPORT = "support@shop.example"

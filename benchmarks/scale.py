@@ -180,7 +180,7 @@ Client(sid, token, http_client=Rebased()).messages.create(
 
 
 def send_figure(repeat: int) -> Figure:
-    from tests.twilio_server import TwilioServer
+    from tests.peers.twilio import TwilioServer
 
     server = TwilioServer()
     server.start()

@@ -24,7 +24,7 @@ from omnitui.sync import sync_once
 from providers.settings import TwilioSettings
 from providers.twilio import PAGE_SIZE, TwilioProvider
 from storage.db import open_store
-from tests.twilio_server import TwilioServer
+from tests.peers.twilio import TwilioServer
 
 OURS = "+14155550199"
 

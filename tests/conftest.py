@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pg import Cluster, PostgresUnavailable
+from tests.peers.postgres import Cluster, PostgresUnavailable
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,8 @@ from providers.email import EmailProvider
 from providers.settings import ImapSettings
 from storage.db import Store
 from storage.models import Message, message_t
-from tests.dovecot import DovecotServer, DovecotUnavailable
-from tests.smtp_peer import SmtpPeer
+from tests.peers.dovecot import DovecotServer, DovecotUnavailable
+from tests.peers.smtp import SmtpPeer
 
 
 @pytest.fixture(scope="session")

@@ -36,9 +36,9 @@ from storage.db import Store
 from storage.models import Conversation, Message, message_t, utcnow
 from tests.helpers import ScriptedProvider, batch, sms
 from tests.peers.lost_answer import LostAnswerProxy
-from tests.smtp_peer import SmtpPeer
-from tests.synapse import Client, SynapseServer, SynapseUnavailable
-from tests.telegram_server import TelegramServer
+from tests.peers.smtp import SmtpPeer
+from tests.peers.synapse import Client, SynapseServer, SynapseUnavailable
+from tests.peers.telegram import TelegramServer
 
 SUPPORT = "support@shop.example"
 

@@ -22,9 +22,9 @@ from providers.email import EmailProvider
 from providers.email_parse import parse_message
 from storage.db import Store
 from storage.models import Conversation, Message, conversation_t, message_t
-from tests.dovecot import DovecotServer
 from tests.helpers import ScriptedProvider
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
+from tests.peers.dovecot import DovecotServer
 
 WHEN = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 

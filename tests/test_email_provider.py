@@ -22,9 +22,9 @@ from providers.email import EmailProvider
 from storage.db import Store
 from storage.models import Conversation, SyncState
 from storage.queries import list_conversations
-from tests.dovecot import DovecotServer
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
-from tests.smtp_peer import SmtpPeer
+from tests.peers.dovecot import DovecotServer
+from tests.peers.smtp import SmtpPeer
 
 
 def test_initial_and_incremental_sync(

@@ -21,7 +21,7 @@ from providers.settings import MatrixSettings
 from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Conversation, Message, message_t
-from tests.synapse import Client, SynapseServer, SynapseUnavailable
+from tests.peers.synapse import Client, SynapseServer, SynapseUnavailable
 
 BOT_PASSWORD = "bot-password-1"
 

@@ -41,7 +41,7 @@ from tests.faults import (
     write_lock,
 )
 from tests.helpers import batch, sms
-from tests.pg import _bin
+from tests.peers.postgres import _bin
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 from omnitui import leases
 from storage.db import Store
 from storage.queries import list_conversations
-from tests.twilio_server import TwilioServer
+from tests.peers.twilio import TwilioServer
 
 CONFIG = """
 [[accounts]]

@@ -19,7 +19,7 @@ from providers.telegram import TelegramProvider
 from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Customer, Message, message_t
-from tests.telegram_server import TOKEN, TelegramServer
+from tests.peers.telegram import TOKEN, TelegramServer
 
 ANN = 4242
 

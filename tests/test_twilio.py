@@ -23,7 +23,7 @@ from providers.settings import TwilioSettings
 from providers.twilio import TwilioProvider
 from storage.db import Store
 from storage.models import Identity, Message, message_t
-from tests.twilio_server import TwilioServer
+from tests.peers.twilio import TwilioServer
 
 OURS = "+14155550199"
 WA = "+14155550188"

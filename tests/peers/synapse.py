@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PYTHON = Path(os.environ.get("OMNITUI_SYNAPSE_VENV", ROOT / ".venv-synapse")) / "bin" / "python"
 LIFTED = """
 rc_message: {per_second: 1000, burst_count: 1000}
