@@ -52,9 +52,32 @@ def plain(value: str | None) -> str:
     return clean_text(value, single_line=True)
 
 
+#: Under NO_COLOR Textual greys every colour by its luminance, and blue or
+#: magenta letters end up dark grey on a dark ground (1.3:1 for "TG"). Badges
+#: then drop their colour and are drawn bold in the text's own colour: the
+#: letters tell the channels apart. (Reversed blocks were tried: on the
+#: highlighted row they fall to 2.3:1.) Set by the app.
+PLAIN_BADGE_STYLE = "bold"
+_plain_badges = False
+
+
+def use_plain_badges(plain_badges: bool) -> None:
+    """Draw badges without colour (the app calls this with ``App.no_color``)."""
+    global _plain_badges
+    _plain_badges = plain_badges
+
+
 def badge(channel: str | None) -> Text:
+    """A channel's short name, coloured (bold without colour under NO_COLOR).
+
+    The style covers the label only, not the base style of the ``Text``: text
+    appended after it (a search hit, a name) keeps the normal colours.
+    """
     label = BADGES.get(channel or "", (channel or "?")[:3].upper())
-    return Text(label, style=BADGE_STYLES.get(channel or "", "bold"))
+    style = PLAIN_BADGE_STYLE if _plain_badges else BADGE_STYLES.get(channel or "", "bold")
+    text = Text()
+    text.append(label, style=style)
+    return text
 
 
 def status_text(status: str | None) -> Text:
@@ -127,7 +150,8 @@ INBOX_COLUMNS = (
 
 def thread_header(conv: ConversationRow | None, channel: str | None, width: int) -> Text:
     """The rule shown where the timeline moves to another conversation."""
-    text = Text("── ", style="dim")
+    text = Text()
+    text.append("── ", style="dim")  # a span, not the base style: the subject is not dim
     text.append_text(badge(channel))
     if conv is not None:
         label = plain(conv.subject) if conv.channel == "email" else plain(conv.their_address)
