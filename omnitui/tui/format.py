@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 from omnitui.attachments import human_size
@@ -186,6 +188,41 @@ def words_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in words) + r")\w*", re.IGNORECASE)
 
 
+class Hanging(Text):
+    """A ``Text`` whose long lines wrap under their own indent (a body line that
+    wraps continues under the body, not at column 0).
+
+    Rich has no hanging indent, and pre-wrapping would tie the text to one
+    width; this wraps when drawn, at the width it is drawn at. Textual asks a
+    prompt for ``visualize()`` before treating it as a plain ``Text``.
+    """
+
+    def visualize(self, *_: object) -> RenderableType:
+        return _HangingRender(self)
+
+
+class _HangingRender:
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        lines: list[Text] = []
+        for line in self.text.split("\n", allow_blank=True):
+            indent = len(line.plain) - len(line.plain.lstrip(" "))
+            if not indent or indent * 2 >= width or line.cell_len <= width:
+                lines.extend(line.wrap(console, width))
+                continue
+            for part in line[indent:].wrap(console, width - indent):
+                lines.append(Text(" " * indent) + part)
+        shown = Text("\n").join(lines)
+        shown.no_wrap = True
+        yield shown
+
+
 def entry_text(
     entry: TimelineEntry,
     customer: str,
@@ -196,7 +233,7 @@ def entry_text(
 ) -> Text:
     """One message or note of the timeline: a head line, then the body, with
     the words of ``found`` (a search hit) highlighted."""
-    text = Text()
+    text = Hanging()
     when = stamp(clock, entry.at, long=True)
     if entry.kind == "event":  # who changed what: one quiet line, placed by its time
         text.append(f" · {plain(entry.author)} {plain(entry.body)}", style="dim italic")
