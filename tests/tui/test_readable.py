@@ -16,6 +16,7 @@ from textual.widgets import DataTable
 
 from omnitui import services
 from omnitui.ingest import ingest
+from omnitui.tui import format as format_module
 from omnitui.tui.app import OmniApp
 from omnitui.tui.format import BADGES
 from omnitui.tui.screens.customer import CustomerScreen
@@ -26,7 +27,7 @@ from omnitui.tui.widgets.key_hints import KeyHints
 from providers.base import InboundMessage, PollBatch
 from storage.queries import list_conversations
 from tests.tui.conftest import OUR_EMAIL, T0, Seeded, make_test_app
-from tests.tui.test_flows import open_conversation
+from tests.tui.test_flows import goto_row, open_conversation
 
 ANN_EMAIL_CONV = 2
 CELL_W = 12.2  # one terminal cell in Rich's SVG export
@@ -150,8 +151,6 @@ async def test_a_reply_opened_from_the_inbox_shows_the_message_answered(seeded: 
     async with app.run_test(size=(80, 24)) as pilot:
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
-        from tests.tui.test_flows import goto_row
-
         await goto_row(pilot, ANN_EMAIL_CONV)
         await pilot.press("r")  # straight into the composer
         await pilot.pause()
@@ -219,6 +218,7 @@ async def test_badges_are_legible_without_colour(
     seeded: Seeded, monkeypatch: pytest.MonkeyPatch, theme: str
 ) -> None:
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(format_module, "_plain_badges", False)  # put back after the test
     seeded.runtime.config = dataclasses.replace(seeded.runtime.config, theme=theme)
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
