@@ -27,7 +27,7 @@ from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
 from omnitui.tui.desk import Desk
 from omnitui.tui.drafts import Drafts
-from omnitui.tui.format import badge, plain, words_pattern
+from omnitui.tui.format import badge, plain, use_plain_badges, words_pattern
 from omnitui.tui.messages import (
     DeliveryDeferred,
     MessagesSynced,
@@ -74,6 +74,7 @@ class OmniApp(App[None]):
         blink: bool = True,
     ) -> None:
         super().__init__()
+        use_plain_badges(self.no_color)  # NO_COLOR: badges reversed, not coloured
         self.runtime = runtime
         self.poll = poll
         self.clock = clock or Clock()
@@ -350,7 +351,7 @@ class OmniApp(App[None]):
             found = words_pattern(terms)
             out = []
             for hit in hits:
-                label = badge(hit.channel) if hit.channel else Text("NOTE", style="yellow")
+                label = badge(hit.channel) if hit.channel else Text.assemble(("NOTE", "yellow"))
                 label.append(f" {plain(hit.customer_name)[:20]}", style="bold")
                 label.append(f"  {self.clock.local(hit.at):%b %d}", style="dim")
                 snippet = Text(f"  {plain(hit.snippet)[:80]}")

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.text import Text
 
 from omnitui.attachments import human_size
@@ -52,9 +54,32 @@ def plain(value: str | None) -> str:
     return clean_text(value, single_line=True)
 
 
+#: Under NO_COLOR Textual greys every colour by its luminance, and blue or
+#: magenta letters end up dark grey on a dark ground (1.3:1 for "TG"). Badges
+#: then drop their colour and are drawn bold in the text's own colour: the
+#: letters tell the channels apart. (Reversed blocks were tried: on the
+#: highlighted row they fall to 2.3:1.) Set by the app.
+PLAIN_BADGE_STYLE = "bold"
+_plain_badges = False
+
+
+def use_plain_badges(plain_badges: bool) -> None:
+    """Draw badges without colour (the app calls this with ``App.no_color``)."""
+    global _plain_badges
+    _plain_badges = plain_badges
+
+
 def badge(channel: str | None) -> Text:
+    """A channel's short name, coloured (bold without colour under NO_COLOR).
+
+    The style covers the label only, not the base style of the ``Text``: text
+    appended after it (a search hit, a name) keeps the normal colours.
+    """
     label = BADGES.get(channel or "", (channel or "?")[:3].upper())
-    return Text(label, style=BADGE_STYLES.get(channel or "", "bold"))
+    style = PLAIN_BADGE_STYLE if _plain_badges else BADGE_STYLES.get(channel or "", "bold")
+    text = Text()
+    text.append(label, style=style)
+    return text
 
 
 def status_text(status: str | None) -> Text:
@@ -127,7 +152,8 @@ INBOX_COLUMNS = (
 
 def thread_header(conv: ConversationRow | None, channel: str | None, width: int) -> Text:
     """The rule shown where the timeline moves to another conversation."""
-    text = Text("── ", style="dim")
+    text = Text()
+    text.append("── ", style="dim")  # a span, not the base style: the subject is not dim
     text.append_text(badge(channel))
     if conv is not None:
         label = plain(conv.subject) if conv.channel == "email" else plain(conv.their_address)
@@ -162,6 +188,41 @@ def words_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
     return re.compile(r"\b(?:" + "|".join(re.escape(t) for t in words) + r")\w*", re.IGNORECASE)
 
 
+class Hanging(Text):
+    """A ``Text`` whose long lines wrap under their own indent (a body line that
+    wraps continues under the body, not at column 0).
+
+    Rich has no hanging indent, and pre-wrapping would tie the text to one
+    width; this wraps when drawn, at the width it is drawn at. Textual asks a
+    prompt for ``visualize()`` before treating it as a plain ``Text``.
+    """
+
+    def visualize(self, *_: object) -> RenderableType:
+        return _HangingRender(self)
+
+
+class _HangingRender:
+    def __init__(self, text: Text) -> None:
+        self.text = text
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        lines: list[Text] = []
+        for line in self.text.split("\n", allow_blank=True):
+            indent = len(line.plain) - len(line.plain.lstrip(" "))
+            if not indent or indent * 2 >= width or line.cell_len <= width:
+                lines.extend(line.wrap(console, width))
+                continue
+            for part in line[indent:].wrap(console, width - indent):
+                lines.append(Text(" " * indent) + part)
+        shown = Text("\n").join(lines)
+        shown.no_wrap = True
+        yield shown
+
+
 def entry_text(
     entry: TimelineEntry,
     customer: str,
@@ -172,7 +233,7 @@ def entry_text(
 ) -> Text:
     """One message or note of the timeline: a head line, then the body, with
     the words of ``found`` (a search hit) highlighted."""
-    text = Text()
+    text = Hanging()
     when = stamp(clock, entry.at, long=True)
     if entry.kind == "event":  # who changed what: one quiet line, placed by its time
         text.append(f" · {plain(entry.author)} {plain(entry.body)}", style="dim italic")

@@ -24,6 +24,7 @@ from omnitui.text import span
 from omnitui.tui.bindings import REPORTS_BINDINGS
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
+from omnitui.tui.widgets.key_hints import KeyHints
 from storage import reports
 from storage.business_hours import BusinessHours
 
@@ -32,19 +33,23 @@ PERIODS = (
     ("30 days", timedelta(days=30)),
     ("1 day", timedelta(days=1)),
 )
+#: Two-line headers, short enough that every column shows at 80 columns (the
+#: old one-line headers needed 115). The waiting buckets have their own table.
 COLUMNS = (
-    "",
-    "opened",
-    "resolved",
-    "in",
-    "out",
-    "1st resp p50",
-    "p90",
-    "resolve p50",
-    "p90",
-    "failed",
-    "waiting <1h/1-4h/4-24h/1-3d/>3d",
+    "\n",
+    "\nopened",
+    "\nresolved",
+    "\nin",
+    "\nout",
+    "1st\np50",
+    "1st\np90",
+    "res\np50",
+    "res\np90",
+    "failed\nsends",
 )
+LEGEND = "1st: first response · res: resolution · p50 median, p90 slowest tenth"
+#: Names (channels, agents) are cut to this many cells.
+NAME_WIDTH = 12
 
 
 @dataclass
@@ -71,12 +76,17 @@ class ReportsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(id="reports-title")
-            yield DataTable(id="by-channel", cursor_type="none", zebra_stripes=True)
-            yield DataTable(id="by-agent", cursor_type="none", zebra_stripes=True)
+            for table_id in ("by-channel", "by-agent"):
+                yield DataTable(
+                    id=table_id, cursor_type="none", zebra_stripes=True, header_height=2
+                )
+            yield Static(Text("Waiting for us now (open and pending)", style="bold"))
+            yield DataTable(id="backlog", cursor_type="none", zebra_stripes=True)
             yield Static(id="volume-label")
             yield Sparkline([], id="volume")
             yield Static(id="response-label")
             yield Sparkline([], id="response")
+        yield KeyHints(id="keys")
 
     def on_mount(self) -> None:
         self.refresh_report()
@@ -136,13 +146,16 @@ class ReportsScreen(Screen[None]):
         if self.channel is None:
             self.channels = sorted(result.by_channel)
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
-        title.append("   p period · c channel · esc back", style="dim")
         clock = "wall clock" if result.hours is None else result.clock
         title.append(f"\nResponse and resolution times: {clock}", style="dim")
+        title.append(f"\n{LEGEND}", style="dim")
         self.query_one("#reports-title", Static).update(title)
-        for table_id, groups in (
-            ("#by-channel", result.by_channel),
-            ("#by-agent", result.by_agent),
+        backlog = self.query_one("#backlog", DataTable)
+        backlog.clear(columns=True)
+        backlog.add_columns("", "", *(name for name, _limit in reports.BACKLOG_BUCKETS))
+        for table_id, kind, groups in (
+            ("#by-channel", "channel", result.by_channel),
+            ("#by-agent", "agent", result.by_agent),
         ):
             table = self.query_one(table_id, DataTable)
             table.clear(columns=True)
@@ -150,7 +163,7 @@ class ReportsScreen(Screen[None]):
             for name, figures in sorted(groups.items()):
                 f = figures.summary()
                 table.add_row(
-                    Text(plain(name)),
+                    _name(name),
                     f["opened"],
                     f["resolved"],
                     f["messages_in"],
@@ -160,8 +173,8 @@ class ReportsScreen(Screen[None]):
                     span(f["resolution_median_s"]),
                     span(f["resolution_p90_s"]),
                     f["failed_sends"],
-                    "/".join(str(n) for n in figures.backlog.values()),
                 )
+                backlog.add_row(Text(kind, style="dim"), _name(name), *figures.backlog.values())
         days = result.days()
         volume = [float(result.daily_in.get(day, 0)) for day in days]
         response = [
@@ -179,3 +192,10 @@ class ReportsScreen(Screen[None]):
             f"Median first response per day, minutes (max {best:.0f})"
         )
         self.query_one("#response", Sparkline).data = response
+
+
+def _name(name: str) -> Text:
+    """A channel or agent name for a table cell, cut with an ellipsis."""
+    text = Text(plain(name), no_wrap=True, overflow="ellipsis")
+    text.truncate(NAME_WIDTH, overflow="ellipsis")
+    return text

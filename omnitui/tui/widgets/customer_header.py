@@ -1,53 +1,100 @@
 """The top of the customer view: who this is, on which channels, and what
-else of theirs is open."""
+else of theirs is open.
+
+Two lines at most, whatever the width: a customer merged from five channels
+used to wrap onto a third line at 80 columns and push the timeline down. The
+identities that do not fit are counted ("+2 more"), and each line is cut with
+an ellipsis rather than wrapped.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from omnitui.tui.format import badge, plain, status_text
 from storage.queries import ConversationRow, CustomerRow
 
 
-def header_text(
-    customer: CustomerRow, conversations: Sequence[ConversationRow], current: int | None
-) -> Text:
-    text = Text()
-    text.append(plain(customer.name) or "(no name)", style="bold")
-    text.append(f"  #{customer.id}", style="dim")
-    for ident in customer.identities:
-        text.append("  ")
-        text.append_text(badge(ident.channel))
-        text.append(f" {plain(ident.address)}")
-    others = [c for c in conversations if c.status in ("open", "pending") and c.id != current]
-    text.append("\n")
-    this = next((c for c in conversations if c.id == current), None)
-    if this is not None:
-        text.append("this: ", style="dim")
-        text.append_text(badge(this.channel))
-        text.append(f" #{this.id} ", style="dim")
-        text.append_text(status_text(this.status))
-        text.append(f" · {plain(this.assignee) or 'unassigned'}", style="dim")
-    if others:
-        text.append("   other open: ", style="dim")
-        for conv in others[:4]:
-            text.append_text(badge(conv.channel))
-            text.append(f" #{conv.id} ", style="dim")
-        if len(others) > 4:
-            text.append(f"+{len(others) - 4}", style="dim")
-    elif this is not None:
-        text.append("   no other open conversations", style="dim")
+def _line(text: Text, width: int) -> Text:
+    """``text`` cut to ``width`` cells with an ellipsis (never wrapped)."""
+    if width and text.cell_len > width:
+        text.truncate(width, overflow="ellipsis")
     return text
 
 
-class CustomerHeader(Static):
+def _who(customer: CustomerRow, width: int) -> Text:
+    """Name, id and as many identities as fit in ``width`` cells (0: all)."""
+    text = Text()
+    text.append(plain(customer.name) or "(no name)", style="bold")
+    text.append(f"  #{customer.id}", style="dim")
+    identities = list(customer.identities)
+    for n, ident in enumerate(identities):
+        piece = Text("  ")
+        piece.append_text(badge(ident.channel))
+        piece.append(f" {plain(ident.address)}")
+        left = len(identities) - n - 1
+        room = width - text.cell_len - (len(f"  +{left} more") if left else 0)
+        if width and n and piece.cell_len > room:  # the first one is always shown (cut if need be)
+            text.append(f"  +{len(identities) - n} more", style="dim")
+            break
+        text.append_text(piece)
+    return _line(text, width)
+
+
+def header_text(
+    customer: CustomerRow,
+    conversations: Sequence[ConversationRow],
+    current: int | None,
+    width: int = 0,
+) -> Text:
+    """The header's two lines, fitted to ``width`` cells (0: no limit)."""
+    text = _who(customer, width)
+    line = Text()
+    others = [c for c in conversations if c.status in ("open", "pending") and c.id != current]
+    this = next((c for c in conversations if c.id == current), None)
+    if this is not None:
+        line.append("this: ", style="dim")
+        line.append_text(badge(this.channel))
+        line.append(f" #{this.id} ", style="dim")
+        line.append_text(status_text(this.status))
+        line.append(f" · {plain(this.assignee) or 'unassigned'}", style="dim")
+    if others:
+        line.append("   other open: ", style="dim")
+        for conv in others[:4]:
+            line.append_text(badge(conv.channel))
+            line.append(f" #{conv.id} ", style="dim")
+        if len(others) > 4:
+            line.append(f"+{len(others) - 4}", style="dim")
+    elif this is not None:
+        line.append("   no other open conversations", style="dim")
+    text.append("\n")
+    text.append_text(_line(line, width))
+    return text
+
+
+class CustomerHeader(Widget):
+    """Drawn for its own width, so a resize fits the identities again."""
+
+    DEFAULT_CSS = "CustomerHeader { height: auto; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[CustomerRow, list[ConversationRow], int | None] | None = None
+
     def show(
         self,
         customer: CustomerRow,
         conversations: Sequence[ConversationRow],
         current: int | None,
     ) -> None:
-        self.update(header_text(customer, conversations, current))
+        self._shown = (customer, list(conversations), current)
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        if self._shown is None:
+            return Text()
+        customer, conversations, current = self._shown
+        return header_text(customer, conversations, current, self.content_size.width)

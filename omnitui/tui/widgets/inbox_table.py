@@ -1,11 +1,20 @@
 """The inbox list: a DataTable that holds one page of conversations at a time
-and asks for the next page when the cursor or the scroll nears the end."""
+and asks for the next page when the cursor or the scroll nears the end.
+
+Column widths are set from the rows shown, each time they are replaced, and
+fitted to the table's width: DataTable's own auto widths only ever grow, so
+one long name kept the customer column wide after it had gone, and at 80
+columns name and assignee left the subject 6 cells. Now the customer and
+assignee columns give way (cut with an ellipsis) until the subject keeps a
+quarter of the width.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingType
 from textual.message import Message
@@ -19,6 +28,30 @@ from storage.queries import ConversationRow
 #: Rows fetched at a time; the next page is asked for this close to the end.
 PAGE_SIZE = 100
 NEAR_END = 15
+#: The subject keeps at least this share of the width (and this many cells)...
+SUBJECT_SHARE, SUBJECT_MIN = 4, 20
+#: ...taken from these columns, the wider first, down to these widths.
+GIVE_WAY = {"customer": 10, "assignee": 6}
+
+
+def fit_columns(cells: Sequence[Sequence[Text]], width: int, padding: int) -> dict[str, int]:
+    """Column widths (keys of :data:`INBOX_COLUMNS`) for rows of ``cells`` in ``width`` cells."""
+    widths = {
+        key: max([cell_len(label), *(row[n].cell_len for row in cells)])
+        for n, (key, label) in enumerate(INBOX_COLUMNS)
+    }
+    share = max(SUBJECT_MIN, width // SUBJECT_SHARE)
+
+    def others() -> int:
+        return sum(w + 2 * padding for key, w in widths.items() if key != "summary")
+
+    while others() + 2 * padding + share > width:
+        can = [key for key, least in GIVE_WAY.items() if widths[key] > least]
+        if not can:
+            break
+        widths[max(can, key=lambda key: widths[key])] -= 1
+    widths["summary"] = max(widths["summary"] if width <= 0 else 1, width - others() - 2 * padding)
+    return widths
 
 
 class InboxTable(DataTable[Text]):
@@ -34,10 +67,35 @@ class InboxTable(DataTable[Text]):
         self.clock = clock
         self.rows_by_id: dict[int, ConversationRow] = {}
         self.order: list[int] = []
+        self._fitted = -1  # the width the columns were fitted to
 
     def on_mount(self) -> None:
         for key, label in INBOX_COLUMNS:
             self.add_column(label, key=key)
+
+    def _fit_width(self) -> int:
+        # the vertical scrollbar's cells are always kept free: it comes and goes
+        # with the row count, which sends no resize
+        width = self.size.width or self.app.size.width
+        return max(0, width - self.styles.scrollbar_size_vertical)
+
+    def _set_columns(self, rows: Sequence[ConversationRow]) -> None:
+        self._fitted = self._fit_width()
+        widths = fit_columns(
+            [inbox_cells(row, self.clock) for row in rows], self._fitted, self.cell_padding
+        )
+        self.clear(columns=True)
+        for key, label in INBOX_COLUMNS:
+            self.add_column(
+                Text(label, no_wrap=True, overflow="ellipsis"), key=key, width=widths[key]
+            )
+
+    def on_resize(self) -> None:
+        if self._fit_width() != self._fitted:
+            current = self.current
+            self.show(
+                [self.rows_by_id[i] for i in self.order], keep=current.id if current else None
+            )
 
     @property
     def current(self) -> ConversationRow | None:
@@ -49,7 +107,7 @@ class InboxTable(DataTable[Text]):
     def show(self, rows: Sequence[ConversationRow], *, keep: int | None = None) -> None:
         """Replace the rows, keeping the cursor on conversation ``keep`` if still listed."""
         old_row = self.cursor_row
-        self.clear()
+        self._set_columns(rows)
         self.rows_by_id, self.order = {}, []
         self.append(rows)
         if keep is not None and keep in self.rows_by_id:
@@ -67,7 +125,10 @@ class InboxTable(DataTable[Text]):
 
     def add_rows_with_keys(self, rows: Sequence[ConversationRow]) -> None:
         for row in rows:
-            self.add_row(*inbox_cells(row, self.clock), key=str(row.id))
+            cells = inbox_cells(row, self.clock)
+            for cell in cells:  # cut to the column, never wrapped to a hidden line
+                cell.no_wrap, cell.overflow = True, "ellipsis"
+            self.add_row(*cells, key=str(row.id))
 
     def action_first(self) -> None:
         self.action_scroll_top()

@@ -163,6 +163,11 @@ class Timeline(OptionList):
         except OptionDoesNotExist:
             return
 
+    def on_resize(self) -> None:
+        # the composer opening below (or a smaller window) takes lines from the
+        # timeline: keep the entry being answered in view, above the composer
+        self.call_after_refresh(self.scroll_to_highlight)
+
     def watch_highlighted(self, highlighted: int | None) -> None:
         super().watch_highlighted(highlighted)
         if self.at_oldest:
