@@ -124,7 +124,7 @@ COMPOSER_BINDINGS = [
 
 REPORTS_BINDINGS = [
     Binding("escape,q", "app.pop_screen", "Back", id="reports.back"),
-    Binding("p", "period", "Period", id="reports.period", tooltip="7, 30 or 90 days."),
+    Binding("p", "period", "Period", id="reports.period", tooltip="7 days, 30 days, 1 day."),
     Binding("c", "channel", "Channel", id="reports.channel", tooltip="All, then one at a time."),
 ]
 

@@ -36,7 +36,12 @@ class KeyHints(Static):
         seen: set[str] = set()
         for active in active_now:
             binding = active.binding
-            if not binding.show or binding.action in seen or not active.enabled:
+            if (
+                not binding.show
+                or binding.action in seen
+                or not active.enabled
+                or binding.id in first  # already at the front
+            ):
                 continue
             seen.add(binding.action)
             text.append(f" {self.app.get_key_display(binding)}", style="bold")
