@@ -125,7 +125,7 @@ def test_each_kind_of_error_has_one_code_one_line_and_a_json_object(
     assert plain.stdout == ""
     assert re.fullmatch(r"omnitui: error: [^\n]+\n", plain.stderr), plain.stderr
     message = plain.stderr.removeprefix("omnitui: error: ").rstrip("\n")
-    for where in (argv + ["--json"], ["--json", *argv]):  # the command's --json, the global one
+    for where in ([*argv, "--json"], ["--json", *argv]):  # the command's --json, the global one
         scripted = cli(*where, code=code)
         assert scripted.stderr == plain.stderr
         assert json.loads(scripted.stdout) == {
