@@ -263,7 +263,8 @@ class CommandGroup(TyperGroup):
     """The root command. Click finds usage errors (an unknown option, a value
     of the wrong type, a missing argument) before any command runs; they are
     reported as every other error is: one line on stderr, exit 2, and with
-    ``--json`` anywhere on the command line a JSON error object on stdout."""
+    ``--json`` anywhere on the command line a JSON error object on stdout.
+    A group given no command shows its help, as click does (without --json)."""
 
     def make_context(
         self,
@@ -275,8 +276,6 @@ class CommandGroup(TyperGroup):
         argv = list(args)
         try:
             ctx = super().make_context(info_name, list(args), parent, **extra)
-        except click.exceptions.NoArgsIsHelpError:
-            raise
         except click.exceptions.UsageError as exc:
             raise _usage_failed(exc, argv) from None
         ctx.meta[_ARGV] = argv
@@ -285,19 +284,24 @@ class CommandGroup(TyperGroup):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except click.exceptions.NoArgsIsHelpError:
-            raise
         except click.exceptions.UsageError as exc:
             raise _usage_failed(exc, ctx.meta.get(_ARGV, [])) from None
 
 
-def _usage_failed(exc: click.exceptions.UsageError, argv: list[str]) -> typer.Exit:
+def _usage_failed(exc: click.exceptions.UsageError, argv: list[str]) -> Exception:
+    """``exc`` reported (see :class:`CommandGroup`), as the exception to raise."""
     options = argv[: argv.index("--")] if "--" in argv else argv
-    message = exc.format_message()
+    as_json = "--json" in options
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        if not as_json:
+            return exc  # click prints the group's help
+        message = "Missing command"
+    else:
+        message = exc.format_message().rstrip(".")
     if exc.ctx is not None:
-        message = f"{message.rstrip('.')}; see `{exc.ctx.command_path} --help`"
+        message = f"{message}; see `{exc.ctx.command_path} --help`"
     code = EXIT_CODES["usage"]
-    output.fail(message, code=code, kind="usage", as_json="--json" in options)
+    output.fail(message, code=code, kind="usage", as_json=as_json)
     return typer.Exit(code)
 
 

@@ -20,6 +20,7 @@ from omnitui.ingest import ingest
 from providers.base import InboundAttachment
 from storage import queries
 from storage.db import Store
+from tests.faults import run_cli, seeded_sqlite
 from tests.helpers import batch, email
 
 CONFIG = """
@@ -133,6 +134,17 @@ def test_each_kind_of_error_has_one_code_one_line_and_a_json_object(
         }
 
 
+def test_a_group_without_a_command_is_help_for_people_an_error_object_for_scripts(
+    cli: Run,
+) -> None:
+    people = cli("customers", code=2)
+    assert "Commands:" in people.stdout + people.stderr  # click's help, as before
+    scripts = cli("--json", "customers", code=2)
+    line = "Missing command; see `omnitui customers --help`"
+    assert scripts.stderr == f"omnitui: error: {line}\n"
+    assert json.loads(scripts.stdout) == {"error": {"message": line, "code": 2, "kind": "usage"}}
+
+
 def test_a_channel_no_account_carries_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
@@ -159,6 +171,25 @@ def test_a_file_that_is_not_a_store_is_a_config_error(tmp_path: Path) -> None:
     assert result.stderr.startswith("omnitui: error: cannot open the store at ")
     assert result.stderr.count("\n") == 1
     assert json.loads(result.stdout)["error"]["kind"] == "config"
+
+
+def test_a_store_that_cannot_serve_now_is_a_json_object_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite only: the store-fault tests cover each engine's ways of failing
+    seeded = seeded_sqlite(tmp_path, monkeypatch)
+    read_only = f"sqlite:///file:{seeded.path}?mode=ro&uri=true"
+    args = ["notes", "add", "--customer", str(seeded.customer_id), "--body", "x", "--json"]
+    result = run_cli(tmp_path, read_only, *args)
+    assert result.exit_code == 75, (result.stdout, result.stderr)
+    [line] = result.stderr.splitlines()
+    assert json.loads(result.stdout) == {
+        "error": {
+            "message": line.removeprefix("omnitui: error: "),
+            "code": 75,
+            "kind": "store_unavailable",
+        }
+    }
 
 
 def test_an_unexpected_error_is_a_json_object_too(
