@@ -51,15 +51,18 @@ def runner_for(config: Path, db_url: str) -> Run:
 
 @pytest.fixture
 def cli(tmp_path: Path, db_url: str) -> Run:
-    """The CLI on a store holding customer 1, conversation 1 and message 1
-    (an SMS that was sent, so not retryable), and no attachment."""
+    """The CLI on a store holding customer 1 with conversation 1 and message 1
+    (an SMS that was sent, so not retryable), customer 2 merged into 1, and
+    no attachment."""
     config = tmp_path / "config.toml"
     config.write_text(CONFIG, encoding="utf-8")
     run = runner_for(config, db_url)
-    sent = json.loads(
-        run("send", "--channel", "sms", "--to", "+14155550100", "--body", "Hi", "--json").stdout
-    )
-    assert (sent["id"], sent["customer_id"], sent["conversation_id"]) == (1, 1, 1)
+    for n, number in enumerate(("+14155550100", "+14155550102"), start=1):
+        sent = json.loads(
+            run("send", "--channel", "sms", "--to", number, "--body", "Hi", "--json").stdout
+        )
+        assert (sent["id"], sent["customer_id"], sent["conversation_id"]) == (n, n, n)
+    run("customers", "merge", "1", "2")
     return run
 
 
@@ -75,9 +78,14 @@ NOT_FOUND = [
     ("send", "--channel", "sms", "--customer", "999", "--body", "x"),
     ("attachments", "save", "999"),
     ("outbox", "retry", "999"),
+    ("outbox", "discard", "999"),
+    ("outbox", "edit", "999", "--body", "x"),
+    ("outbox", "readdress", "999", "--to", "+14155550101"),
 ]
 CONFLICT = [
     ("outbox", "retry", "1"),  # sent: only failed or unconfirmed messages are retried
+    ("outbox", "discard", "1"),
+    ("customers", "merge", "1", "2"),  # customer 2 was merged into 1
     ("reply", "1", "--channel", "telegram", "--body", "x"),  # no telegram address
 ]
 BAD_VALUE = [
@@ -92,6 +100,9 @@ BAD_VALUE = [
     ("notes", "add", "--body", "x"),
     ("report", "--channel", "fax"),
     ("report", "--since", "soon"),
+    ("report", "--agent", "bbo"),  # nobody on the team
+    ("conversations", "list", "--assignee", "bbo"),
+    ("conversations", "assign", "1", "bbo"),
     ("sync", "--once", "--account", "nobody"),
     ("attachments", "save", "1", "--to", "{tmp}/missing"),
     # values click checks before the command runs
@@ -210,25 +221,22 @@ def test_an_unexpected_error_is_a_json_object_too(
     }
 
 
-def test_report_and_list_by_an_agent_without_conversations_are_empty_and_say_so(
-    cli: Run,
-) -> None:
-    nobody = cli("report", "--agent", "nobdy", "--json")
-    assert json.loads(nobody.stdout)["by_agent"] == {}
-    notice = "omnitui: no conversation is assigned to 'nobdy'"
-    assert nobody.stderr == f"{notice}\n"  # nobody has conversations yet
-    cli("conversations", "assign", "1", "bob")
-    listed = cli("conversations", "list", "--assignee", "nobdy", "--status", "all", "--json")
-    assert json.loads(listed.stdout) == []
-    assert listed.stderr == f"{notice} (agents with conversations: bob)\n"
-    bob = cli("report", "--agent", "bob", "--json")
-    assert list(json.loads(bob.stdout)["by_agent"]) == ["bob"] and bob.stderr == ""
-    mine = cli("conversations", "list", "--assignee", "me", "--json")
-    assert json.loads(mine.stdout) == []
-    assert (
-        mine.stderr
-        == "omnitui: no conversation is assigned to 'alice' (agents with conversations: bob)\n"
+def test_report_and_list_take_an_agent_on_the_team_as_assign_does(cli: Run) -> None:
+    refused = cli("report", "--agent", "bbo", "--json", code=2)
+    assert json.loads(refused.stdout)["error"]["message"] == (
+        "nobody on the team is called 'bbo' (the team: alice)."
     )
+    cli("conversations", "assign", "1", "bob", "--new")
+    typo = cli("conversations", "list", "--assignee", "bbo", code=2)
+    assert "(the team: alice, bob). Did you mean 'bob'?" in typo.stderr
+    bob = cli("report", "--agent", "Bob", "--json")  # as spelled on the team
+    assert list(json.loads(bob.stdout)["by_agent"]) == ["bob"] and bob.stderr == ""
+    listed = cli("conversations", "list", "--assignee", "bob", "--json")
+    assert [c["id"] for c in json.loads(listed.stdout)] == [1]
+    mine = cli("conversations", "list", "--assignee", "me", "--json")  # on the team, no work
+    assert (json.loads(mine.stdout), mine.stderr) == ([], "")
+    alice = cli("report", "--agent", "me", "--json")
+    assert (json.loads(alice.stdout)["by_agent"], alice.stderr) == ({}, "")
 
 
 PDF = b"%PDF-1.4 invoice 1042"
