@@ -55,8 +55,11 @@ def _free_name(directory: Path, name: str) -> Path:
     return path
 
 
-def save_attachment(store: Store, attachment: AttachmentRow, directory: Path) -> Path:
-    """Write ``attachment`` into ``directory`` (created if needed); returns the file."""
+def save_attachment(
+    store: Store, attachment: AttachmentRow, directory: Path, *, create: bool = True
+) -> Path:
+    """Write ``attachment`` into ``directory`` (created if needed and ``create``);
+    returns the file."""
     try:
         data = read_blob(store.data_dir, attachment.sha256)
     except OSError:
@@ -66,7 +69,8 @@ def save_attachment(store: Store, attachment: AttachmentRow, directory: Path) ->
         ) from None
     name = sanitize_filename(attachment.filename, f"attachment-{attachment.id}")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        if create:
+            directory.mkdir(parents=True, exist_ok=True)
         path = _free_name(directory, name)
         # exclusive create: a file that appeared meanwhile is never overwritten
         with path.open("xb") as out:

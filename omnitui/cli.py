@@ -2,9 +2,11 @@
 
 Each command parses its options, calls a service and prints the result, as
 one JSON document with ``--json`` or as tables otherwise. Errors go to stderr
-with a non-zero exit code (2 for a broken config or usage), never as a
-traceback (set ``OMNITUI_DEBUG=1`` to see one). Heavy modules (the store,
-the TUI, provider SDKs) are imported inside the commands that need them.
+as one line with the exit code of their kind (``cli_common.EXIT_CODES``: 2 for
+usage or config, 1 for not found or a conflict), and with ``--json`` also as a
+JSON error object on stdout; never as a traceback (set ``OMNITUI_DEBUG=1`` to
+see one). Heavy modules (the store, the TUI, provider SDKs) are imported
+inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Annotated
 import typer
 
 from omnitui import cli_admin, cli_messages, cli_records, output
-from omnitui.cli_common import EX_TEMPFAIL, Globals, globals_of, handled, runtime
+from omnitui.cli_common import EX_TEMPFAIL, CommandGroup, Globals, globals_of, handled, runtime
 
 app = typer.Typer(
     name="omnitui",
+    cls=CommandGroup,  # usage errors as one line, and as JSON with --json
     help="Answer customers on every channel from one terminal.",
     no_args_is_help=False,
     add_completion=False,

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer._click as click  # the click typer runs on (it vendors its own)
+from typer.core import TyperGroup
 
 from omnitui import output
 
@@ -34,28 +36,53 @@ class Globals:
     json: bool
 
 
+#: The exit code of each kind of error, the same in every command. ``kind`` is
+#: also the ``"kind"`` of the JSON error object printed with ``--json``.
+EXIT_CODES: dict[str, int] = {
+    "usage": 2,  # a wrong option, argument or value: fix the command line
+    "config": 2,  # the config, or the store it points at, cannot be used as it is
+    "not_found": 1,  # an id that names nothing
+    "conflict": 1,  # the records are there but their state refuses the request
+    "store_unavailable": EX_TEMPFAIL,  # try again later
+    "internal": 70,  # sysexits' EX_SOFTWARE: a bug; report it
+}
+
+
 class UserError(Exception):
-    """A failure to report to the person running the command, with exit code."""
+    """A failure to report to the person running the command. ``kind`` is a
+    key of :data:`EXIT_CODES` (by default ``usage`` for code 2, else
+    ``conflict``); the exit code follows from it."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(self, message: str, code: int = 1, *, kind: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.kind = kind or ("usage" if code == 2 else "conflict")
+        self.code = EXIT_CODES[self.kind]
 
 
-def _known_errors() -> tuple[tuple[type[BaseException], int], ...]:
+def not_found(message: str) -> UserError:
+    """The error for an id that names nothing (exit 1)."""
+    return UserError(message, kind="not_found")
+
+
+def _known_errors() -> tuple[tuple[type[BaseException], str], ...]:
     from omnitui.config import ConfigError
-    from omnitui.outbox import OutboxError
-    from omnitui.services import InvalidRequest, ServiceError
+    from omnitui.outbox import OutboxError, OutboxNotFound
+    from omnitui.services import InvalidRequest, NotFound, ServiceError
+    from omnitui.team import UnknownAgent
     from storage.db import StoreError, StoreUnavailable
 
-    return (
-        (ConfigError, 2),
-        (UserError, 1),
-        (InvalidRequest, 2),  # a usage error, found by the service (before ServiceError: a kind)
-        (ServiceError, 1),
-        (OutboxError, 1),
-        (StoreUnavailable, EX_TEMPFAIL),  # before its base class StoreError
-        (StoreError, 1),
+    return (  # a subclass before its base class
+        (ConfigError, "config"),
+        (InvalidRequest, "usage"),
+        (UnknownAgent, "usage"),
+        (NotFound, "not_found"),
+        (ServiceError, "conflict"),
+        (OutboxNotFound, "not_found"),
+        (OutboxError, "conflict"),
+        (StoreUnavailable, "store_unavailable"),
+        # a store that is there but cannot be used as it is: not a database,
+        # a schema from a newer omnitui, a server that refuses the login
+        (StoreError, "config"),
     )
 
 
@@ -64,29 +91,53 @@ def with_notes(exc: BaseException) -> str:
     return "; ".join([str(exc), *getattr(exc, "__notes__", ())])
 
 
+def _classify(exc: BaseException) -> tuple[str, str] | None:
+    """The kind of ``exc`` (a key of :data:`EXIT_CODES`) and its message, or
+    ``None`` for an error nobody expected."""
+    from storage.db import store_unavailable
+
+    if isinstance(exc, UserError):
+        return exc.kind, with_notes(exc)
+    for cls, kind in _known_errors():
+        if isinstance(exc, cls):
+            return kind, with_notes(exc)
+    # a driver error that escaped the store's own translation
+    if (unavailable := store_unavailable(exc)) is not None:
+        return "store_unavailable", "; ".join([str(unavailable), *getattr(exc, "__notes__", ())])
+    return None
+
+
+def _json_wanted(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    if kwargs.get("json_out") is True:
+        return True
+    ctx = next((a for a in (*args, *kwargs.values()) if isinstance(a, click.Context)), None)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return isinstance(obj, Globals) and obj.json
+
+
 def handled(func: F) -> F:
-    """Turn the errors we expect into a message on stderr and an exit code
-    (75, "try again", when the store cannot serve right now)."""
+    """Turn the errors we expect into one line on stderr and the exit code of
+    their kind (:data:`EXIT_CODES`: 75, "try again", when the store cannot
+    serve right now); with ``--json`` also a JSON error object on stdout, for
+    an unexpected error too (then re-raised for ``main``)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from storage.db import store_unavailable
-
         try:
             return func(*args, **kwargs)
         except typer.Exit:
             raise
         except Exception as exc:
-            for kind, code in _known_errors():
-                if isinstance(exc, kind):
-                    output.error(with_notes(exc))
-                    raise typer.Exit(getattr(exc, "code", code)) from None
-            # a driver error that escaped the store's own translation
-            if (unavailable := store_unavailable(exc)) is not None:
-                notes = getattr(exc, "__notes__", ())
-                output.error("; ".join([str(unavailable), *notes]))
-                raise typer.Exit(EX_TEMPFAIL) from None
-            raise
+            found = _classify(exc)
+            as_json = _json_wanted(args, kwargs)
+            if found is None:  # main() says it on stderr and exits 70
+                if as_json:
+                    text = f"internal error: {type(exc).__name__}: {exc}"[:300]
+                    output.print_error_json(text, code=EXIT_CODES["internal"], kind="internal")
+                raise
+            kind, message = found
+            output.fail(message, code=EXIT_CODES[kind], kind=kind, as_json=as_json)
+            raise typer.Exit(EXIT_CODES[kind]) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -203,6 +254,55 @@ def keeping_text(
                 sys.stderr.write("omnitui: your text, which the store did not take:\n")
                 sys.stderr.write(text if text.endswith("\n") else text + "\n")
         raise
+
+
+_ARGV = "omnitui.argv"
+
+
+class CommandGroup(TyperGroup):
+    """The root command. Click finds usage errors (an unknown option, a value
+    of the wrong type, a missing argument) before any command runs; they are
+    reported as every other error is: one line on stderr, exit 2, and with
+    ``--json`` anywhere on the command line a JSON error object on stdout.
+    A group given no command shows its help, as click does (without --json)."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        argv = list(args)
+        try:
+            ctx = super().make_context(info_name, list(args), parent, **extra)
+        except click.exceptions.UsageError as exc:
+            raise _usage_failed(exc, argv) from None
+        ctx.meta[_ARGV] = argv
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.UsageError as exc:
+            raise _usage_failed(exc, ctx.meta.get(_ARGV, [])) from None
+
+
+def _usage_failed(exc: click.exceptions.UsageError, argv: list[str]) -> Exception:
+    """``exc`` reported (see :class:`CommandGroup`), as the exception to raise."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    as_json = "--json" in options
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        if not as_json:
+            return exc  # click prints the group's help
+        message = "Missing command"
+    else:
+        message = exc.format_message().rstrip(".")
+    if exc.ctx is not None:
+        message = f"{message}; see `{exc.ctx.command_path} --help`"
+    code = EXIT_CODES["usage"]
+    output.fail(message, code=code, kind="usage", as_json=as_json)
+    return typer.Exit(code)
 
 
 def globals_of(ctx: typer.Context) -> Globals:

@@ -17,10 +17,12 @@ from omnitui.cli_common import (
     UserError,
     handled,
     keeping_text,
+    not_found,
     read_body,
     runtime,
     want_json,
 )
+from omnitui.output import Column
 
 if TYPE_CHECKING:
     from omnitui.outbox import Delivery
@@ -258,7 +260,15 @@ def outbox_list(
         return
     output.print_table(
         "Outbox",
-        ["id", "conv", "channel", "to", "status", "attempts", "error"],
+        [
+            Column("id"),
+            Column("conv", drop=2),
+            Column("channel", drop=1),
+            Column("to", wrap=True),
+            Column("status"),
+            Column("attempts", drop=3),
+            Column("error", wrap=True, least=20),
+        ],
         [(r.id, r.conversation_id, r.channel, r.to, r.status, r.attempts, r.error) for r in rows],
     )
 
@@ -277,7 +287,7 @@ def outbox_retry(
     with runtime(ctx) as rt:
         with rt.store().read() as session:
             if not queries.id_fits(session, message_id):  # the driver would fail on it
-                raise UserError(f"there is no outgoing message {message_id}")
+                raise not_found(f"there is no outgoing message {message_id}")
         outbox.retry_by(rt.store(), message_id, rt.agent)
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
@@ -372,9 +382,14 @@ def sync(
     if once and watch:
         raise UserError("--once and --watch exclude each other", 2)
     with runtime(ctx) as rt:
-        names = [account] if account else [a.name for a in rt.accounts]
-        if not names:
-            raise UserError("no accounts configured: run `omnitui init` and edit the config", 2)
+        known = [a.name for a in rt.accounts]
+        if not known:
+            raise UserError(
+                "no accounts configured: run `omnitui init` and edit the config", kind="config"
+            )
+        if account is not None and account not in known:
+            raise UserError(f"there is no account named {account!r} (known: {', '.join(known)})", 2)
+        names = [account] if account else known
         settings = [rt.account(n) for n in names]
         providers = [(rt.provider(a.name), float(a.poll_interval)) for a in settings]
         store = rt.store()

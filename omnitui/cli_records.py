@@ -14,10 +14,12 @@ from omnitui.cli_common import (
     UserError,
     handled,
     keeping_text,
+    not_found,
     read_body,
     runtime,
     want_json,
 )
+from omnitui.output import Column
 from omnitui.text import first_line, span
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
@@ -90,7 +92,13 @@ def customers_list(
         return
     output.print_table(
         "Customers",
-        ["id", "name", "identities", "open", "last message"],
+        [
+            Column("id"),
+            Column("name", wrap=True),
+            Column("identities", wrap=True),
+            Column("open", drop=2),
+            Column("last message", drop=1),
+        ],
         [
             (
                 r.id,
@@ -110,21 +118,35 @@ def attachments_save(
     ctx: typer.Context,
     attachment_id: Annotated[int, typer.Argument(help="Attachment id (see customers show).")],
     to: Annotated[
-        Path | None, typer.Option("--to", help="Directory (default: Downloads/omnitui).")
+        Path | None,
+        typer.Option("--to", help="An existing directory (default: Downloads/omnitui)."),
     ] = None,
+    mkdir: Annotated[
+        bool, typer.Option("--mkdir", help="Create the --to directory (and its parents).")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Save an attachment as a file (never over an existing one)."""
+    """Save an attachment as a file (never over an existing one).
+
+    A --to directory must exist, unless --mkdir is given: a typo in it is an
+    error, not a new directory. The default directory is created when needed."""
     from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
     from storage import queries
 
+    if to is not None and not mkdir:
+        if not to.exists():
+            raise UserError(f"{to} does not exist; create it first or use --mkdir", 2)
+        if not to.is_dir():
+            raise UserError(f"{to} is not a directory; give a directory with --to", 2)
     with runtime(ctx) as rt:
         with rt.store().read() as session:
             row = queries.get_attachment(session, attachment_id)
         if row is None:
-            raise UserError(f"there is no attachment {attachment_id}")
+            raise not_found(f"there is no attachment {attachment_id}")
         try:
-            path = save_attachment(rt.store(), row, to or downloads_dir())
+            path = save_attachment(
+                rt.store(), row, to or downloads_dir(), create=to is None or mkdir
+            )
         except AttachmentError as exc:
             raise UserError(str(exc)) from None
     if want_json(ctx, json_out):
@@ -147,7 +169,7 @@ def customers_show(
     with runtime(ctx) as rt, rt.store().read() as session:
         row = queries.get_customer(session, customer_id)
         if row is None:
-            raise UserError(f"there is no customer {customer_id}")
+            raise not_found(f"there is no customer {customer_id}")
         convs = queries.list_conversations(session, view="all", customer_id=customer_id, limit=100)
         entries = queries.timeline(session, customer_id, limit=limit)
         audit = queries.audit_events(session, customer_id=customer_id, limit=50)
@@ -188,7 +210,14 @@ def customers_show(
         output.say(f"  {ident.channel}: {ident.address}")
     output.print_table(
         "Conversations",
-        ["id", "channel", "subject", "status", "assignee", "last message"],
+        [
+            Column("id"),
+            Column("channel", drop=1),
+            Column("subject", wrap=True, least=20),
+            Column("status"),
+            Column("assignee", drop=2),
+            Column("last message"),
+        ],
         [
             (
                 c.id,
@@ -203,7 +232,15 @@ def customers_show(
     )
     output.print_table(
         "Timeline",
-        ["at", "kind", "channel", "dir", "who", "text", "status"],
+        [
+            Column("at"),
+            Column("kind", drop=1),
+            Column("channel", drop=2),
+            Column("dir", drop=4),
+            Column("who", wrap=True, drop=3),
+            Column("text", wrap=True, least=28),
+            Column("status"),
+        ],
         [
             (e.at, e.kind, e.channel, e.direction, e.author, first_line(e.body, 60), e.status)
             for e in entries
@@ -212,7 +249,7 @@ def customers_show(
     if audit:
         output.print_table(
             "Changes",
-            ["at", "who", "what", "detail"],
+            [Column("at"), Column("who", wrap=True), Column("what"), Column("detail", wrap=True)],
             [(a.at, a.actor, a.action, a.detail) for a in audit],
         )
 
@@ -256,24 +293,33 @@ def conversations_list(
     limit: LimitOpt = 100,
     json_out: JsonOpt = False,
 ) -> None:
-    """List conversations, newest activity first."""
-    from omnitui.team import who
+    """List conversations, newest activity first. An agent not on the team (see
+    `conversations assign`) is an error (exit 2); one on it may have none."""
     from storage import queries
 
     if status not in ("open", "pending", "resolved", "snoozed", "all"):
         raise UserError(
             f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
         )
-    with runtime(ctx) as rt, rt.store().read() as session:
-        rows = queries.list_conversations(
-            session, view=status, assignee=who(assignee, rt.agent), limit=limit
-        )
+    with runtime(ctx) as rt:
+        who = _team_member(rt, assignee)
+        with rt.store().read() as session:
+            rows = queries.list_conversations(session, view=status, assignee=who, limit=limit)
     if want_json(ctx, json_out):
         output.print_json([_conversation_json(r) for r in rows])
         return
     output.print_table(
         f"Conversations ({status})",
-        ["id", "channel", "customer", "subject / first line", "status", "assignee", "last", "msgs"],
+        [
+            Column("id"),
+            Column("channel", drop=3),
+            Column("customer", wrap=True),
+            Column("subject", wrap=True, least=20),  # or the first line
+            Column("status"),
+            Column("assignee", drop=2),
+            Column("last", drop=1),
+            Column("msgs", drop=4),
+        ],
         [
             (
                 r.id,
@@ -342,6 +388,20 @@ def conversations_status(
             rt.store(), conversation_id, status, rt.agent, snoozed_until=until
         )
     _print_change(ctx, json_out, conv, f"is now {conv.status}")
+
+
+def _team_member(rt: Any, name: str | None) -> str | None:
+    """The agent ``name`` filters by, as spelled on the team (``me`` is you), or
+    a usage error naming the team when nobody on it has that name (a typo)."""
+    from omnitui.team import UnknownAgent, member, who
+
+    agent = who(name, rt.agent)
+    if agent is None:
+        return None
+    try:
+        return member(rt.store(), agent, configured=rt.config.team, me=rt.agent)
+    except UnknownAgent as exc:
+        raise UserError(str(exc), 2) from None
 
 
 def _print_change(ctx: typer.Context, json_out: bool, conv: Any, what: str) -> None:
@@ -415,7 +475,15 @@ def search(
         return
     output.print_table(
         f"Search: {query}",
-        ["kind", "id", "customer", "conv", "channel", "at", "snippet"],
+        [
+            Column("kind", drop=1),
+            Column("id"),
+            Column("customer", wrap=True, drop=2),
+            Column("conv", drop=4),
+            Column("channel", drop=3),
+            Column("at"),
+            Column("snippet", wrap=True, least=28),
+        ],
         [
             (
                 h.kind,
@@ -454,14 +522,18 @@ def report(
     ctx: typer.Context,
     since: Annotated[str, typer.Option("--since", help="Period: 7d, 24h, 90m, 2w.")] = "7d",
     channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
-    agent: Annotated[str | None, typer.Option("--agent", help="Only this agent's.")] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", help="Only this agent's ('me' for yourself).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Per channel and per agent: opened/resolved, messages in/out, first-response and
     resolution time (median, p90), backlog waiting <1h/1-4h/4-24h/1-3d/>3d, failed sends.
 
     Times are wall-clock unless the config sets [reports] business_hours; backlog ages
-    are always wall-clock."""
+    are always wall-clock. An unknown --channel is an error (exit 2), and so is an
+    --agent not on the team (see `conversations assign`); one on it may have
+    nothing to report."""
     from providers.base import CHANNELS
     from storage import reports
     from storage.models import utcnow
@@ -470,15 +542,17 @@ def report(
         raise UserError(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}", 2)
     now = utcnow()
     start = period_start(since, now)
-    with runtime(ctx) as rt, rt.store().read() as session:
-        result = reports.report(
-            session,
-            since=start,
-            now=now,
-            channel=channel,
-            agent=agent,
-            hours=rt.config.business_hours,
-        )
+    with runtime(ctx) as rt:
+        who = _team_member(rt, agent)
+        with rt.store().read() as session:
+            result = reports.report(
+                session,
+                since=start,
+                now=now,
+                channel=channel,
+                agent=who,
+                hours=rt.config.business_hours,
+            )
     by_channel = {k: v.summary() for k, v in sorted(result.by_channel.items())}
     by_agent = {k: v.summary() for k, v in sorted(result.by_agent.items())}
     if want_json(ctx, json_out):
@@ -495,20 +569,20 @@ def report(
     clock = "wall clock" if result.hours is None else result.clock
     output.say(f"Response and resolution times: {clock}")
     for title, groups in (("channel", by_channel), ("agent", by_agent)):
-        output.print_table(
+        output.print_table(  # 11 columns: as blocks on a narrow terminal
             f"By {title}, since {output.when(start)}",
             [
-                title,
-                "opened",
-                "resolved",
-                "in",
-                "out",
-                "1st resp p50",
-                "p90",
-                "resolve p50",
-                "p90",
-                "failed",
-                "backlog <1h/1-4h/4-24h/1-3d/>3d",
+                Column(title, wrap=True),
+                Column("opened"),
+                Column("resolved"),
+                Column("in"),
+                Column("out"),
+                Column("1st resp p50"),
+                Column("p90"),
+                Column("resolve p50"),
+                Column("p90"),
+                Column("failed"),
+                Column("backlog <1h/1-4h/4-24h/1-3d/>3d"),
             ],
             [
                 (

@@ -75,6 +75,10 @@ class OutboxError(Exception):
     """An outbox request that cannot be carried out; the message says why."""
 
 
+class OutboxNotFound(OutboxError):
+    """The id names no outgoing message."""
+
+
 @dataclass(frozen=True)
 class Delivery:
     """The outcome of one delivery attempt."""
@@ -118,7 +122,7 @@ def claim(store: Store, message_id: int) -> Message:
         ).rowcount  # type: ignore[attr-defined]
         message = session.get(Message, message_id)
     if message is None:
-        raise OutboxError(f"message {message_id} does not exist")
+        raise OutboxNotFound(f"message {message_id} does not exist")
     if not claimed:
         state = message.outbox_state or "not in the outbox"
         raise OutboxError(
@@ -323,7 +327,7 @@ def retry(store: Store, message_id: int) -> None:
     with store.write() as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "out":
-            raise OutboxError(f"there is no outgoing message {message_id}")
+            raise OutboxNotFound(f"there is no outgoing message {message_id}")
         if message.outbox_state not in OUTBOX_NEEDS_PERSON:
             state = message.outbox_state or "not one composed here"
             raise OutboxError(
@@ -477,7 +481,7 @@ def _changeable(session: Session, message_id: int, what: str) -> Message:
     # an id too big for the engine names no row (and must not reach the driver)
     message = session.get(Message, message_id) if id_fits(session, message_id) else None
     if message is None or message.direction != "out" or message.outbox_state is None:
-        raise OutboxError(f"there is no outgoing message {message_id} composed here")
+        raise OutboxNotFound(f"there is no outgoing message {message_id} composed here")
     if message.outbox_state not in OUTBOX_CHANGEABLE:
         raise OutboxError(
             f"message {message_id} is {message.outbox_state}; only queued, failed or "

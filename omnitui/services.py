@@ -51,6 +51,7 @@ __all__ = [
     "ConflictError",
     "IngestResult",
     "InvalidRequest",
+    "NotFound",
     "ServiceError",
     "add_note",
     "assign",
@@ -73,6 +74,10 @@ class ConflictError(ServiceError):
     """Someone else changed the record since the caller read it."""
 
 
+class NotFound(ServiceError):
+    """The id names no record (the CLI exits 1 for it)."""
+
+
 class InvalidRequest(ServiceError):
     """The request is wrong in itself (an unknown word, a value out of bounds,
     a rule it breaks), whatever the store holds; nothing was changed. The CLI
@@ -83,12 +88,12 @@ Row = TypeVar("Row", Conversation, Customer)
 
 
 def _get(session: Session, model: type[Row], key: int, noun: str) -> Row:
-    """Row ``key`` of ``model``, or a ServiceError saying there is none (also
+    """Row ``key`` of ``model``, or :class:`NotFound` saying there is none (also
     for an id too big for the engine's id column, which no row can have)."""
     table = conversation_t if model is Conversation else customer_t
     row = session.get(model, key) if id_fits(session, key, table) else None
     if row is None:
-        raise ServiceError(f"there is no {noun} {key}")
+        raise NotFound(f"there is no {noun} {key}")
     return row
 
 
@@ -258,7 +263,7 @@ def _account_for(
     for info in accounts.values():
         if channel in info.channels:
             return info
-    raise ServiceError(f"no configured account carries {channel}: add one to the config")
+    raise InvalidRequest(f"no configured account carries {channel}: add one to the config")
 
 
 def _conversation_for(
@@ -423,7 +428,7 @@ def _live_customer(session: Session, customer_id: int) -> Customer:
         seen.add(customer.id or 0)
         customer = session.get(Customer, customer.merged_into_id)
     if customer is None:
-        raise ServiceError(f"there is no customer {customer_id}")
+        raise NotFound(f"there is no customer {customer_id}")
     return customer
 
 

@@ -53,6 +53,16 @@ def unknown_text(name: str, known: Sequence[str]) -> str:
     return f"nobody on the team is called {name!r} (the team: {listed}).{hint}"
 
 
+def member(store: Store, name: str, *, configured: Sequence[str] = (), me: str = "") -> str:
+    """``name`` as spelled on the :func:`team` ("Bob" is bob, not a second
+    person), or :class:`UnknownAgent` when nobody on it has that name."""
+    known = team(store, configured=configured, me=me)
+    spelled = {n.casefold(): n for n in known}.get(name.casefold())
+    if spelled is None:
+        raise UnknownAgent(unknown_text(name, known))
+    return spelled
+
+
 def assign_checked(
     store: Store,
     conversation_id: int,
@@ -68,9 +78,5 @@ def assign_checked(
     a known name typed in other case is taken as spelled on the team."""
     assignee = who(name, actor)
     if assignee is not None and not allow_new:
-        known = team(store, configured=configured, me=actor)
-        spelled = {n.casefold(): n for n in known}.get(assignee.casefold())
-        if spelled is None:
-            raise UnknownAgent(unknown_text(assignee, known))
-        assignee = spelled  # "Bob" is bob, not a second person
+        assignee = member(store, assignee, configured=configured, me=actor)
     return assign(store, conversation_id, assignee, actor, expected_version=expected_version)
