@@ -301,8 +301,11 @@ def conversations_list(
         raise UserError(
             f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
         )
+    from omnitui.snoozes import wake_due_snoozes
+
     with runtime(ctx) as rt:
         who = _team_member(rt, assignee)
+        wake_due_snoozes(rt.store())  # a snooze past its time is open: the list says so
         with rt.store().read() as session:
             rows = queries.list_conversations(session, view=status, assignee=who, limit=limit)
     if want_json(ctx, json_out):

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from omnitui import leases, outbox
+from omnitui import leases, outbox, snoozes
 from omnitui.ingest import ingest, load_cursors
 from providers.base import AuthError, PermanentError, Provider, ProviderError, TransientError
 from storage.db import Store, StoreUnavailable
@@ -126,6 +126,7 @@ def sync_once(
         report.error, report.error_kind = f"{provider.account}: {exc}", _error_kind(exc)
         report.retry_after = exc.retry_after if isinstance(exc, TransientError) else None
         record_error(store, provider.account, str(exc))
+    report.conversation_ids.update(snoozes.wake_due_snoozes(store))  # due even with no console
     if send:
         for message_id in outbox.due(store, provider.account):
             try:

@@ -312,3 +312,32 @@ def test_report_json_and_bad_period(cli: Any, tmp_path: Path) -> None:
     clock = "business hours Mon-Fri 09:00-17:00 Europe/Berlin"
     assert as_json(cli("report", "--json"))["clock"] == clock
     assert f"Response and resolution times: {clock}" in cli("report").stdout
+
+
+def test_a_snooze_past_its_time_lists_as_open(cli: Any, db_url: str, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from storage.db import open_store
+    from storage.models import conversation_t
+
+    conv = synced(cli)[0]
+    until = (datetime.now(UTC) + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    cli("conversations", "status", str(conv["id"]), "snoozed", "--until", until)
+    snoozed = as_json(cli("conversations", "list", "--status", "snoozed", "--json"))
+    assert [c["id"] for c in snoozed] == [conv["id"]]
+    # 90 s later (no poller, no console ran meanwhile): the minute has passed
+    store = open_store(db_url, tmp_path / "data")
+    try:
+        with store.write() as session:
+            session.execute(
+                update(conversation_t)
+                .where(conversation_t.c.id == conv["id"])
+                .values(snoozed_until=datetime.now(UTC) - timedelta(seconds=30))
+            )
+    finally:
+        store.close()
+    assert as_json(cli("conversations", "list", "--status", "snoozed", "--json")) == []
+    listed = as_json(cli("conversations", "list", "--status", "open", "--json"))
+    assert conv["id"] in [c["id"] for c in listed]

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from omnitui import services
+from omnitui import services, sync
 from omnitui.ingest import ingest
 from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError
+from omnitui.snoozes import WAKE_ACTOR, wake_due_snoozes
 from storage import queries
-from storage.db import Store
-from storage.models import Conversation, Customer, Message, utcnow
+from storage.db import Store, utc
+from storage.models import Conversation, Customer, Message, conversation_t, utcnow
 from tests.helpers import ScriptedProvider, batch, email, sms
 
 ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}  # type: ignore[arg-type]
@@ -349,3 +353,76 @@ def test_text_that_no_store_or_channel_takes_is_refused_on_both_engines(store: S
         with pytest.raises(InvalidRequest, match=why):
             services.add_note(store, "a", body, customer_id=ann)
     assert _outbound(store) == []
+
+
+def test_due_snoozes_wake_up_open_and_audited(store: Store) -> None:
+    ann, phone = seed(store)
+    now = utcnow()
+    soon, later = conv_of(store, ann, "email"), conv_of(store, phone, "sms")
+    for conv, minutes in ((soon, 1), (later, 60)):
+        services.set_status(
+            store, conv.id or 0, "snoozed", "alice", snoozed_until=now + timedelta(minutes=minutes)
+        )
+    assert wake_due_snoozes(store, now + timedelta(seconds=30)) == []
+    # 90 s after "snooze for 1 minute": open again, in the store, for everyone
+    assert wake_due_snoozes(store, now + timedelta(seconds=90)) == [soon.id]
+    assert wake_due_snoozes(store, now + timedelta(seconds=91)) == []  # once only
+    woken = conv_of(store, ann, "email")
+    assert (woken.status, woken.snoozed_until, woken.version) == ("open", None, soon.version + 2)
+    assert conv_of(store, phone, "sms").status == "snoozed"
+    with store.read() as s:
+        events = queries.audit_events(s, conversation_id=soon.id)
+        entries = queries.timeline(s, ann, with_events=True)
+        listed = [c.id for c in queries.list_conversations(s, view="open")]
+    assert (events[0].actor, events[0].action) == (WAKE_ACTOR, "wake")
+    assert events[0].detail["after"] == {"status": "open", "snoozed_until": None}
+    assert [(e.kind, e.author, e.body) for e in entries if e.kind == "event"][-1] == (
+        "event",
+        WAKE_ACTOR,
+        "wake",
+    )
+    assert soon.id in listed
+
+
+def test_a_wake_up_never_overwrites_a_change_made_meanwhile(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ann, _ = seed(store)
+    now = utcnow()
+    conv = conv_of(store, ann, "email")
+    services.set_status(store, conv.id or 0, "snoozed", "alice", snoozed_until=now)
+    write = store.write
+
+    @contextmanager
+    def agent_resnoozes_first() -> Iterator[Any]:
+        # between the waker's read and its write, an agent snoozes it for a day more
+        monkeypatch.setattr(store, "write", write)
+        services.set_status(
+            store, conv.id or 0, "snoozed", "bob", snoozed_until=now + timedelta(days=1)
+        )
+        with write() as session:
+            yield session
+
+    monkeypatch.setattr(store, "write", agent_resnoozes_first)
+    assert wake_due_snoozes(store, now + timedelta(minutes=5)) == []
+    kept = conv_of(store, ann, "email")
+    assert kept.status == "snoozed" and kept.snoozed_until is not None
+    assert utc(kept.snoozed_until) == now + timedelta(days=1)
+
+
+def test_the_pollers_round_wakes_due_snoozes(store: Store) -> None:
+    # `omnitui sync --watch` on a server, no console open: the round does it
+    ann, _ = seed(store)
+    conv = conv_of(store, ann, "email")
+    services.set_status(
+        store, conv.id or 0, "snoozed", "alice", snoozed_until=utcnow() + timedelta(minutes=1)
+    )
+    with store.write() as s:  # ... and the minute has passed
+        s.execute(
+            update(conversation_t)
+            .where(conversation_t.c.id == conv.id)
+            .values(snoozed_until=utcnow() - timedelta(seconds=30))
+        )
+    report = sync.sync_once(store, ScriptedProvider())  # type: ignore[arg-type]
+    assert conv_of(store, ann, "email").status == "open"
+    assert conv.id in report.conversation_ids

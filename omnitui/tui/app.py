@@ -18,7 +18,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
-from omnitui import leases, outbox, sync
+from omnitui import leases, outbox, snoozes, sync
 from omnitui.config import ConfigError, key_error
 from omnitui.lookup import find_customers
 from omnitui.tui import ui_state
@@ -134,6 +134,8 @@ class OmniApp(App[None]):
 
     def _check(self, force: bool) -> None:
         try:
+            # due snoozes reopen first (audited, so the marker below moves)
+            snoozes.wake_due_snoozes(self.desk.store, self.desk.clock.now())
             with self.desk.store.read() as session:
                 marker = queries.change_marker(session)
                 health = queries.account_health(session, list(self.desk.account_names))
