@@ -84,8 +84,14 @@ def _run_tui(ctx: typer.Context, *, demo: bool) -> None:
         else:
             rt.store()  # open (and upgrade) before the screen takes over, so errors print plainly
         from omnitui.tui.app import make_app
+        from omnitui.tui.crash import CRASH_EXIT_CODE
 
-        make_app(rt).run()
+        console = make_app(rt)
+        console.run()
+    if console.return_code:  # an unexpected error stopped the console (drafts are kept)
+        where = f": the details are in {console.crash_log}" if console.crash_log else ""
+        output.error(f"the console stopped after an unexpected error{where}")
+        raise typer.Exit(CRASH_EXIT_CODE)
 
 
 @app.command()

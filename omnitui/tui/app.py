@@ -8,12 +8,14 @@ The screens live in :mod:`omnitui.tui.screens`, the widgets in
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
@@ -25,9 +27,11 @@ from omnitui.tui import ui_state
 from omnitui.tui.bindings import APP_BINDINGS, binding_ids, unknown_keymap_ids
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
+from omnitui.tui.crash import write_crash_log
 from omnitui.tui.desk import Desk
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.format import badge, plain, use_plain_badges, words_pattern
+from omnitui.tui.keygate import KeyGate
 from omnitui.tui.messages import (
     DeliveryDeferred,
     MessagesSynced,
@@ -51,6 +55,8 @@ from storage.queries import ChangeMarker
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
+
+log = logging.getLogger("omnitui.tui")
 
 #: Seconds between looks at the store for changes made by other processes.
 CHECK_INTERVAL = 1.0
@@ -98,7 +104,19 @@ class OmniApp(App[None]):
         self._unable: dict[str, str] = {}
         #: why the store cannot serve, as seen by reading and by writing (None: fine)
         self.store_problems: dict[str, str | None] = {"read": None, "write": None}
+        #: where the traceback went, after an unexpected error
+        self.crash_log: Path | None = None
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
+        self.key_gate = KeyGate(self)
+
+    async def on_event(self, event: events.Event) -> None:
+        # typed-ahead keys wait for the screen or composer they were meant for
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self.key_gate.admit(event):
+                await super().on_event(event)
+                self.key_gate.dispatched()
+            return
+        await super().on_event(event)
 
     async def on_mount(self) -> None:
         remembered = ui_state.load(self.runtime.data_dir).get("theme")
@@ -414,6 +432,36 @@ class OmniApp(App[None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+    # -- the unexpected ----------------------------------------------------------
+
+    def save_drafts(self) -> None:
+        """Write every open composer's draft to the drafts file now."""
+        for screen in self.screen_stack:
+            if isinstance(screen, CustomerScreen) and screen.is_mounted:
+                screen.composer.save_now()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's hook for an exception nothing handled (the app exits after
+        # it): keep the drafts, log the traceback, exit non-zero (see crash.py)
+        try:
+            self.save_drafts()
+        except Exception:
+            log.exception("could not save the drafts after a crash")
+        try:
+            self.crash_log = write_crash_log(self.runtime.data_dir, error)
+        except OSError:
+            log.exception("could not write the crash log")
+        super()._handle_exception(error)
+
+    def _fatal_error(self) -> None:
+        # instead of Textual's traceback with local variables on the terminal
+        where = f" Details: {self.crash_log}" if self.crash_log else ""
+        self.bell()
+        self._exit_renderables.append(
+            Text(f"omnitui stopped after an unexpected error. Drafts were kept.{where}")
+        )
+        self._close_messages_no_wait()
 
 
 def make_app(

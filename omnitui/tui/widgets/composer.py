@@ -8,7 +8,8 @@ screen's job: the composer posts :class:`Composer.Send` and is told
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -26,8 +27,38 @@ from omnitui.tui.bindings import COMPOSER_BINDINGS
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.format import BADGES, badge, plain
 
-#: Seconds of quiet typing before the draft is written to disk.
+#: At most this many seconds pass between a keystroke and the draft on disk
+#: (a throttle, not a debounce: steady typing is saved too, so a crash or a
+#: kill -9 loses at most this much).
 SAVE_DELAY = 0.5
+
+log = logging.getLogger("omnitui.tui.composer")
+
+
+class ComposerText(TextArea):
+    """The composer's TextArea, with undo and redo that cannot crash the console.
+
+    Textual 8.2.8 (the newest release) raises ``ValueError`` from ``undo`` when
+    the undone lines make the vertical scrollbar go away while the cursor is
+    still below the new end (Textualize/textual#6686): the edit is applied but
+    the cursor is not moved yet. The text is then right; we re-wrap, put the
+    cursor in range and carry on.
+    """
+
+    def action_undo(self) -> None:
+        self._guarded(super().action_undo)
+
+    def action_redo(self) -> None:
+        self._guarded(super().action_redo)
+
+    def _guarded(self, edit: Callable[[], None]) -> None:
+        try:
+            edit()
+        except ValueError:
+            log.warning("TextArea undo/redo failed (textual#6686); recovered", exc_info=True)
+            self.wrapped_document.wrap(self.wrap_width, self.indent_width)
+            self.move_cursor(self.document.end)
+            self.post_message(self.Changed(self))
 
 
 @dataclass(frozen=True)
@@ -70,7 +101,7 @@ class Composer(Vertical):
         # held, not queried: the draft is still read while the widget unmounts
         self.head = Static(id="composer-head")
         self.subject = Input(placeholder="Subject of the new e-mail", id="composer-subject")
-        self.body = TextArea(id="composer-body", soft_wrap=True, show_line_numbers=False)
+        self.body = ComposerText(id="composer-body", soft_wrap=True, show_line_numbers=False)
         self.subject.cursor_blink = self.body.cursor_blink = blink
 
     def compose(self) -> ComposeResult:
@@ -174,9 +205,9 @@ class Composer(Vertical):
             self._schedule_save()
 
     def _schedule_save(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self.save_now)
+        # the first unsaved change starts the timer; later ones ride on it
+        if self._save_timer is None:
+            self._save_timer = self.set_timer(SAVE_DELAY, self.save_now)
 
     def on_unmount(self) -> None:
         self.save_now()
