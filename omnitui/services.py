@@ -52,6 +52,7 @@ __all__ = [
     "IngestResult",
     "InvalidRequest",
     "NotFound",
+    "ReplyTarget",
     "ServiceError",
     "add_note",
     "assign",
@@ -59,6 +60,7 @@ __all__ = [
     "load_cursors",
     "merge_customers",
     "reply",
+    "reply_target",
     "send_new",
     "set_status",
 ]
@@ -266,6 +268,30 @@ def _account_for(
     raise InvalidRequest(f"no configured account carries {channel}: add one to the config")
 
 
+def _thread_key(
+    session: Session, info: AccountInfo, channel: str, customer_id: int, theirs: str
+) -> str:
+    """The thread a new message to ``theirs`` on ``channel`` belongs to (e-mail: a new one)."""
+    ours = info.addresses.get(channel, "")
+    if channel == "email":
+        return make_msgid(domain=ours.rpartition("@")[2] or None)  # a new thread
+    if channel in ("sms", "whatsapp"):
+        return pair_key(ours, theirs)
+    # chat: the customer's room is where they talk to us (a Matrix room
+    # id is not their user id); a chat with no room yet is keyed by them
+    room = session.execute(
+        select(conversation_t.c.thread_key)
+        .where(
+            conversation_t.c.customer_id == customer_id,
+            conversation_t.c.account == info.name,
+            conversation_t.c.channel == channel,
+        )
+        .order_by(conversation_t.c.last_message_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return room or theirs
+
+
 def _conversation_for(
     session: Session,
     info: AccountInfo,
@@ -276,24 +302,7 @@ def _conversation_for(
 ) -> Conversation:
     """The conversation a new message to ``theirs`` continues, or a new one."""
     ours = info.addresses.get(channel, "")
-    if channel == "email":
-        key = make_msgid(domain=ours.rpartition("@")[2] or None)  # a new thread
-    elif channel in ("sms", "whatsapp"):
-        key = pair_key(ours, theirs)
-    else:
-        # chat: the customer's room is where they talk to us (a Matrix room
-        # id is not their user id); a chat with no room yet is keyed by them
-        room = session.execute(
-            select(conversation_t.c.thread_key)
-            .where(
-                conversation_t.c.customer_id == customer_id,
-                conversation_t.c.account == info.name,
-                conversation_t.c.channel == channel,
-            )
-            .order_by(conversation_t.c.last_message_at.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        key = room or theirs
+    key = _thread_key(session, info, channel, customer_id, theirs)
     existing = conversations_by_key(session, info.name, [(channel, key)]).get((channel, key))
     conv_id = (
         existing
@@ -319,6 +328,83 @@ def _conversation_for(
     return conv
 
 
+@dataclass(frozen=True)
+class ReplyTarget:
+    """Where a reply to a conversation on ``channel`` goes: the console shows
+    this and sends to this, so what the agent reads is where the reply lands."""
+
+    channel: str
+    #: the customer's address on ``channel``
+    address: str
+    #: the conversation the reply joins; ``None``: it starts a new one
+    conversation_id: int | None
+    #: that conversation's subject (e-mail), or ``None``
+    subject: str | None = None
+
+
+def _reply_target(
+    session: Session, accounts: Mapping[str, AccountInfo], conv: Conversation, channel: str | None
+) -> ReplyTarget:
+    if channel is None or channel == conv.channel:
+        return ReplyTarget(conv.channel, conv.their_address, conv.id, conv.subject)
+    address = (
+        session.execute(
+            select(identity_t.c.address)
+            .where(identity_t.c.customer_id == conv.customer_id, identity_t.c.channel == channel)
+            .order_by(identity_t.c.id)
+        )
+        .scalars()
+        .first()
+    )
+    if address is None:
+        raise ServiceError(
+            f"customer {conv.customer_id} has no {channel} address: send with "
+            f"`omnitui send --channel {channel} --to ADDRESS`, then merge the customers"
+        )
+    info = _account_for(accounts, channel, None)
+    c = conversation_t.c
+    if channel == "email":
+        # continue the customer's most recent open or pending e-mail thread, if any
+        carriers = [a.name for a in accounts.values() if "email" in a.channels]
+        found = session.execute(
+            select(c.id, c.subject)
+            .where(
+                c.customer_id == conv.customer_id,
+                c.channel == "email",
+                c.account.in_(carriers),
+                c.status.in_(("open", "pending")),
+            )
+            .order_by(c.last_message_at.desc(), c.id.desc())
+            .limit(1)
+        ).first()
+        if found is not None:
+            return ReplyTarget(channel, address, int(found.id), found.subject)
+        return ReplyTarget(channel, address, None, None)
+    key = _thread_key(session, info, channel, conv.customer_id, address)
+    existing = conversations_by_key(session, info.name, [(channel, key)]).get((channel, key))
+    if existing is None:
+        return ReplyTarget(channel, address, None, None)
+    subject = session.execute(select(c.subject).where(c.id == existing)).scalar_one_or_none()
+    return ReplyTarget(channel, address, existing, subject)
+
+
+def reply_target(
+    store: Store,
+    accounts: Mapping[str, AccountInfo],
+    conversation_id: int,
+    channel: str | None = None,
+) -> ReplyTarget:
+    """Where :func:`reply` on ``channel`` would put a reply to ``conversation_id``:
+    the conversation itself on its own channel; on another channel the
+    customer's conversation there (for e-mail their most recent open or pending
+    thread), or a new one (``conversation_id`` ``None``)."""
+    with store.read() as session:
+        conv = session.get(Conversation, conversation_id)
+        if conv is None:
+            raise ServiceError(f"there is no conversation {conversation_id}")
+        return _reply_target(session, accounts, conv, channel)
+
+
 def reply(
     store: Store,
     accounts: Mapping[str, AccountInfo],
@@ -332,7 +418,8 @@ def reply(
     """Queue a reply to a conversation; returns the queued message's id.
 
     With ``channel`` other than the conversation's, the reply goes to the
-    customer's address on that channel, continuing their timeline there.
+    customer's address on that channel, continuing their conversation there
+    (see :func:`reply_target`: on e-mail their open thread) or starting one.
     """
     if channel is not None and channel not in CHANNELS:
         raise InvalidRequest(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}")
@@ -347,28 +434,23 @@ def reply(
                 author=author,
                 subject=subject or reply_subject(conv.subject),
             )
-        address = (
-            session.execute(
-                select(identity_t.c.address)
-                .where(
-                    identity_t.c.customer_id == conv.customer_id, identity_t.c.channel == channel
-                )
-                .order_by(identity_t.c.id)
-            )
-            .scalars()
-            .first()
-        )
-        if address is None:
-            raise ServiceError(
-                f"customer {conv.customer_id} has no {channel} address: send with "
-                f"`omnitui send --channel {channel} --to ADDRESS`, then merge the customers"
+        target = _reply_target(session, accounts, conv, channel)
+        if target.conversation_id is not None:
+            joined = session.get(Conversation, target.conversation_id)
+            assert joined is not None
+            return _queue(
+                session,
+                conversation=joined,
+                body=body,
+                author=author,
+                subject=subject or reply_subject(joined.subject),
             )
         info = _account_for(accounts, channel, None)
-        target = _conversation_for(
-            session, info, channel, conv.customer_id, address, subject or conv.subject
+        new = _conversation_for(
+            session, info, channel, conv.customer_id, target.address, subject or conv.subject
         )
         return _queue(
-            session, conversation=target, body=body, author=author, subject=subject or conv.subject
+            session, conversation=new, body=body, author=author, subject=subject or conv.subject
         )
 
 

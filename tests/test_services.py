@@ -14,6 +14,7 @@ from omnitui import services, sync
 from omnitui.ingest import ingest
 from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError
 from omnitui.snoozes import WAKE_ACTOR, wake_due_snoozes
+from omnitui.threads import reply_subject
 from storage import queries
 from storage.db import Store, utc
 from storage.models import Conversation, Customer, Message, conversation_t, utcnow
@@ -426,3 +427,43 @@ def test_the_pollers_round_wakes_due_snoozes(store: Store) -> None:
     report = sync.sync_once(store, ScriptedProvider())  # type: ignore[arg-type]
     assert conv_of(store, ann, "email").status == "open"
     assert conv.id in report.conversation_ids
+
+
+def test_a_switch_to_email_continues_the_customers_open_email_thread(store: Store) -> None:
+    ann, phone = seed(store)
+    services.merge_customers(store, ann, phone, "alice")
+    mail, text = conv_of(store, ann, "email"), conv_of(store, ann, "sms")
+    target = services.reply_target(store, ACCOUNTS, text.id or 0, "email")
+    assert (target.conversation_id, target.address) == (mail.id, "ann@example.com")
+    mid = services.reply(store, ACCOUNTS, text.id or 0, "Details by mail", "alice", channel="email")
+    with store.read() as s:
+        (out,) = [e for e in queries.timeline(s, ann) if e.id == mid and e.kind == "message"]
+    assert out.conversation_id == mail.id == target.conversation_id
+    assert out.subject == reply_subject(mail.subject)
+    assert conv_of(store, ann, "email").message_count == 2  # no second e-mail thread
+
+
+def test_a_switch_to_email_with_no_open_thread_starts_one(store: Store) -> None:
+    ann, phone = seed(store)
+    services.merge_customers(store, ann, phone, "alice")
+    mail, text = conv_of(store, ann, "email"), conv_of(store, ann, "sms")
+    services.set_status(store, mail.id or 0, "resolved", "alice")
+    target = services.reply_target(store, ACCOUNTS, text.id or 0, "email")
+    assert target.conversation_id is None
+    services.reply(
+        store, ACCOUNTS, text.id or 0, "New topic", "alice", channel="email", subject="Hello"
+    )
+    with store.read() as s:
+        emails = [c for c in queries.list_conversations(s, view="all") if c.channel == "email"]
+    assert len(emails) == 2
+
+
+def test_reply_target_on_sms_names_the_thread_reply_joins(store: Store) -> None:
+    ann, phone = seed(store)
+    services.merge_customers(store, ann, phone, "alice")
+    mail, text = conv_of(store, ann, "email"), conv_of(store, ann, "sms")
+    target = services.reply_target(store, ACCOUNTS, mail.id or 0, "sms")
+    mid = services.reply(store, ACCOUNTS, mail.id or 0, "Texting", "alice", channel="sms")
+    with store.read() as s:
+        (out,) = [e for e in queries.timeline(s, ann) if e.id == mid and e.kind == "message"]
+    assert target.conversation_id == text.id == out.conversation_id

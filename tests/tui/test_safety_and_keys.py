@@ -6,6 +6,7 @@ import dataclasses
 import re
 from datetime import timedelta
 
+from omnitui import services
 from omnitui.ingest import ingest
 from omnitui.runtime import Runtime
 from omnitui.tui.app import OmniApp
@@ -162,11 +163,13 @@ async def test_draft_survives_leaving_and_quitting(seeded: Seeded) -> None:
 
 
 async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded) -> None:
+    services.set_status(seeded.store, 2, "resolved", "alice")  # Ann has no open e-mail thread
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
         await pilot.press("c")
         assert screen.composer.channel == "email"
-        assert screen.composer.subject.display
+        assert screen.composer.subject_row.display
+        assert "new conversation on" in str(screen.composer.head.render())
         await pilot.press(*"Details by mail", "ctrl+s")
         await pilot.pause()
         assert screen.composer.body.text == "Details by mail"  # refused: no subject

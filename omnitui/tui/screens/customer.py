@@ -213,12 +213,26 @@ class CustomerScreen(DeskScreen):
             if ch == conv.channel or ch in carried
         )
         composer = self.composer
-        target = Target(conv.id, conv.channel, channels)
+        target = Target(conv.id, conv.channel, channels, self._routes(conv, channels))
         if composer.target != target or composer.mode != mode or not composer.display:
             composer.open(target, mode)
         composer.display = True
         if focus:
             composer.body.focus()
+
+    def _routes(
+        self, conv: ConversationRow, channels: tuple[tuple[str, str], ...]
+    ) -> tuple[services.ReplyTarget, ...]:
+        """Where a reply on each channel goes, as services.reply will put it."""
+        routes = []
+        for channel, _address in channels:
+            try:
+                routes.append(
+                    services.reply_target(self.desk.store, self.desk.accounts(), conv.id, channel)
+                )
+            except services.ServiceError:
+                continue  # no account or address for it: the composer offers it, send says why
+        return tuple(routes)
 
     def action_reply(self) -> None:
         self.open_composer("reply")
@@ -278,26 +292,30 @@ class CustomerScreen(DeskScreen):
                 "Note saved (internal)",
             )
         else:
-            conv = self.conversations.get(event.conversation_id)
-            new_email = conv is not None and conv.channel != "email" and event.channel == "email"
-            if new_email and not event.subject:
+            route = event.route  # the conversation the composer's head names
+            if route.channel == "email" and route.conversation_id is None and not event.subject:
                 self.notify("A new e-mail needs a subject.", severity="warning", markup=False)
                 return
             queued: list[int] = []
-            done = self.carry_out(
-                lambda: queued.append(
-                    services.reply(
-                        store,
-                        self.desk.accounts(),
-                        event.conversation_id,
-                        event.body,
-                        agent,
-                        channel=event.channel,
-                        subject=event.subject,
+            accounts, joined = self.desk.accounts(), route.conversation_id
+
+            def queue() -> None:
+                if joined is not None:  # into that conversation, on its own channel
+                    queued.append(services.reply(store, accounts, joined, event.body, agent))
+                else:  # a new conversation on route.channel
+                    queued.append(
+                        services.reply(
+                            store,
+                            accounts,
+                            event.conversation_id,
+                            event.body,
+                            agent,
+                            channel=route.channel,
+                            subject=event.subject,
+                        )
                     )
-                ),
-                "Reply queued",
-            )
+
+            done = self.carry_out(queue, "Reply queued")
             for message_id in queued:
                 self.desk.deliver(message_id)
         if done:

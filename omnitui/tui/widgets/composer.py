@@ -16,13 +16,14 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 
 from omnitui.segments import count_segments
+from omnitui.services import ReplyTarget
 from omnitui.tui.bindings import COMPOSER_BINDINGS
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.format import BADGES, badge, plain
@@ -63,11 +64,23 @@ class ComposerText(TextArea):
 
 @dataclass(frozen=True)
 class Target:
-    """Where a reply goes: a conversation and the channels the customer has."""
+    """Where the composer writes: a conversation (its drafts and notes live
+    there) and, per channel the customer has, where a reply on it goes."""
 
     conversation_id: int
     channel: str  # the conversation's own channel
     channels: tuple[tuple[str, str], ...]  # (channel, address), the conversation's first
+    #: where a reply on each channel lands (services.reply_target): the head
+    #: names it and Send carries it, so what is shown is where it goes
+    routes: tuple[ReplyTarget, ...] = ()
+
+    def route(self, channel: str) -> ReplyTarget:
+        for route in self.routes:
+            if route.channel == channel:
+                return route
+        if channel == self.channel:
+            return ReplyTarget(channel, dict(self.channels).get(channel, ""), self.conversation_id)
+        return ReplyTarget(channel, dict(self.channels).get(channel, ""), None)
 
 
 class Composer(Vertical):
@@ -81,10 +94,14 @@ class Composer(Vertical):
     @dataclass
     class Send(Message):
         mode: str
-        conversation_id: int
-        channel: str
+        conversation_id: int  # the conversation open (a note goes there)
+        route: ReplyTarget  # where a reply goes, as the head named it
         body: str
         subject: str | None
+
+        @property
+        def channel(self) -> str:
+            return self.route.channel
 
     class Leave(Message):
         """The agent pressed escape: hand focus back to the timeline."""
@@ -100,13 +117,18 @@ class Composer(Vertical):
         self._loading = False
         # held, not queried: the draft is still read while the widget unmounts
         self.head = Static(id="composer-head")
-        self.subject = Input(placeholder="Subject of the new e-mail", id="composer-subject")
+        self.subject = Input(placeholder="subject of the new e-mail", id="composer-subject")
+        self.subject_row = Horizontal(
+            Static("Subject: ", id="composer-subject-label"),
+            self.subject,
+            id="composer-subject-row",
+        )
         self.body = ComposerText(id="composer-body", soft_wrap=True, show_line_numbers=False)
         self.subject.cursor_blink = self.body.cursor_blink = blink
 
     def compose(self) -> ComposeResult:
         yield self.head
-        yield self.subject
+        yield self.subject_row
         yield self.body
 
     # -- state -----------------------------------------------------------
@@ -156,33 +178,37 @@ class Composer(Vertical):
         self.save_now()
         self._refresh_head()
 
+    def route(self) -> ReplyTarget | None:
+        """Where a reply sent now would go."""
+        return self.target.route(self.channel) if self.target is not None else None
+
     def _needs_subject(self) -> bool:
-        # a reply on e-mail from another channel starts a new thread: it needs a subject
+        # only a reply that starts a new e-mail thread needs a subject
+        route = self.route()
         return (
             self.mode == "reply"
-            and self.target is not None
-            and self.channel == "email"
-            and self.target.channel != "email"
+            and route is not None
+            and route.channel == "email"
+            and route.conversation_id is None
         )
-
-    def _address(self) -> str:
-        if self.target is None:
-            return ""
-        return next((a for ch, a in self.target.channels if ch == self.channel), "")
 
     def _refresh_head(self) -> None:
         head = Text()
         target = f"#{self.target.conversation_id}" if self.target else ""
+        route = self.route()
         if self.mode == "note":
             head.append(" NOTE ", style="bold reverse yellow")
             head.append(f" on {target}, internal: never sent to the customer", style="yellow")
             self.border_title = "Internal note"
         else:
             head.append(" REPLY ", style="bold reverse")
-            head.append(f" {target} on ")
+            if route is not None and route.conversation_id is not None:
+                head.append(f" #{route.conversation_id} on ")
+            else:
+                head.append(" new conversation on ")
             head.append_text(badge(self.channel))
-            head.append(f" to {plain(self._address())}")
-            if self.channel in ("sms", "whatsapp"):
+            head.append(f" to {plain(route.address if route else '')}")
+            if self.channel == "sms":  # WhatsApp has no segments
                 head.append(f"  {count_segments(self.body.text).describe()}", style="dim")
             others = [BADGES.get(ch, ch) for ch, _ in self.target.channels] if self.target else []
             switch = f" · c / ctrl+o: {' '.join(others)}" if len(others) > 1 else ""
@@ -190,7 +216,7 @@ class Composer(Vertical):
         self.border_subtitle = "ctrl+s send · ctrl+t snippet · ctrl+n note/reply · esc leave"
         self.head.update(head)
         self.set_class(self.mode == "note", "note")
-        self.subject.display = self._needs_subject()
+        self.subject_row.display = self._needs_subject()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
@@ -242,9 +268,10 @@ class Composer(Vertical):
     def action_send(self) -> None:
         if self.target is None:
             return
+        route = self.target.route(self.channel)
         subject = self.subject.value.strip() if self._needs_subject() else None
         self.post_message(
-            self.Send(self.mode, self.target.conversation_id, self.channel, self.body.text, subject)
+            self.Send(self.mode, self.target.conversation_id, route, self.body.text, subject)
         )
 
     def action_switch_channel(self) -> None:
