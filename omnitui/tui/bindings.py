@@ -93,6 +93,14 @@ CUSTOMER_BINDINGS = [
     Binding("c", "switch_channel", "Channel", id="composer.channel_key"),
     Binding("R", "retry", "Retry send", id="message.retry"),
     Binding(
+        "X",
+        "discard_draft",
+        "Discard draft",
+        id="customer.discard_draft",
+        show=False,
+        tooltip="Throw away this conversation's draft (asks first).",
+    ),
+    Binding(
         "d",
         "save_attachments",
         "Save files",
@@ -119,6 +127,14 @@ COMPOSER_BINDINGS = [
     Binding("ctrl+t", "snippet", "Snippet", id="composer.snippet"),
     Binding("ctrl+o", "switch_channel", "Channel", id="composer.channel"),
     Binding("ctrl+n", "toggle_note", "Note/reply", id="composer.toggle_note"),
+    Binding(
+        "ctrl+g",
+        "discard_draft",
+        "Discard",
+        id="composer.discard_draft",
+        show=False,
+        tooltip="Throw away this draft (asks first).",
+    ),
     Binding("escape", "leave", "Leave", id="composer.leave"),
 ]
 

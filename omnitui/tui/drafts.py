@@ -1,8 +1,11 @@
 """Drafts that survive leaving a conversation and quitting the console.
 
-Kept in one small JSON file under the data directory, keyed by conversation
-id and mode (``"12:reply"``, ``"12:note"``), and replaced atomically (write a
+Kept in one small JSON file under the data directory, one draft per
+conversation (keyed by its id, ``"12"``): reply and note share the text, the
+draft remembers which one it was. The file is replaced atomically (write a
 temporary file, then rename) so a crash mid-write never loses what was typed.
+Files from before (``"12:reply"``, ``"12:note"``) are read too; nothing typed
+there is dropped.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 log = logging.getLogger("omnitui.tui.drafts")
+
+
+MODES = ("reply", "note")
 
 
 @dataclass(frozen=True)
@@ -22,14 +28,29 @@ class Draft:
     body: str = ""
     subject: str = ""
     channel: str | None = None
+    mode: str = "reply"  # "reply" | "note": what the text was being written as
 
     @property
     def empty(self) -> bool:
         return not self.body.strip() and not self.subject.strip()
 
 
-def draft_key(conversation_id: int, mode: str) -> str:
-    return f"{conversation_id}:{mode}"
+def _draft(value: dict[str, object], mode: str) -> Draft:
+    return Draft(
+        body=str(value.get("body") or ""),
+        subject=str(value.get("subject") or ""),
+        channel=str(value["channel"]) if value.get("channel") else None,
+        mode=str(value["mode"]) if value.get("mode") in MODES else mode,
+    )
+
+
+def _merge(first: Draft, second: Draft) -> Draft:
+    # an old file's reply and note drafts of one conversation: keep both texts
+    if first.empty:
+        return second
+    if second.empty:
+        return first
+    return replace(first, body=f"{first.body}\n\n{second.body}")
 
 
 class Drafts:
@@ -53,22 +74,32 @@ class Drafts:
             log.warning("cannot read drafts from %s: %s", self.path, exc)
             return
         if isinstance(raw, dict):
-            for key, value in raw.items():
-                if isinstance(value, dict):
-                    self._drafts[str(key)] = Draft(
-                        body=str(value.get("body") or ""),
-                        subject=str(value.get("subject") or ""),
-                        channel=str(value["channel"]) if value.get("channel") else None,
-                    )
+            # an old file's "12:reply" is read before its "12:note"
+            for key, value in sorted(raw.items(), key=lambda kv: str(kv[0]).endswith(":note")):
+                conversation, _, mode = str(key).partition(":")
+                if isinstance(value, dict) and conversation.isdigit():
+                    draft = _draft(value, mode if mode in MODES else "reply")
+                    known = self._drafts.get(conversation)
+                    self._drafts[conversation] = _merge(known, draft) if known else draft
 
-    def get(self, conversation_id: int, mode: str) -> Draft:
+    def get(self, conversation_id: int) -> Draft:
+        """The draft of ``conversation_id`` (an empty one when there is none)."""
         self._load()
-        return self._drafts.get(draft_key(conversation_id, mode), Draft())
+        return self._drafts.get(str(conversation_id), Draft())
 
-    def put(self, conversation_id: int, mode: str, draft: Draft) -> None:
+    def conversation_ids(self) -> frozenset[int]:
+        """The conversations that have a draft."""
+        self._load()
+        return frozenset(int(key) for key in self._drafts)
+
+    def discard(self, conversation_id: int) -> None:
+        """Forget the draft of ``conversation_id``."""
+        self.put(conversation_id, Draft())
+
+    def put(self, conversation_id: int, draft: Draft) -> None:
         """Remember ``draft`` (an empty one is forgotten) and write the file if it changed."""
         self._load()
-        key = draft_key(conversation_id, mode)
+        key = str(conversation_id)
         before = self._drafts.get(key)
         if draft.empty:
             self._drafts.pop(key, None)

@@ -124,8 +124,16 @@ def summary(row: ConversationRow) -> str:
     return plain(row.subject) or first_line(row.preview, 200)
 
 
-def inbox_cells(row: ConversationRow, clock: Clock) -> tuple[Text, ...]:
-    """The cells of one inbox row, in the order of :data:`INBOX_COLUMNS`."""
+#: Shown by every conversation that has a draft (inbox rows, customer header).
+DRAFT_MARK = "✎"
+
+
+def inbox_cells(row: ConversationRow, clock: Clock, *, draft: bool = False) -> tuple[Text, ...]:
+    """The cells of one inbox row, in the order of :data:`INBOX_COLUMNS`
+    (``draft``: the agent has a draft there, marked before the subject)."""
+    about = Text(summary(row)[:120], style="bold" if row.unread else "")
+    if draft:
+        about = Text.assemble((f"{DRAFT_MARK} ", "bold yellow"), about)
     return (
         Text("*", style="bold") if row.unread else Text(" "),
         badge(row.channel),
@@ -134,7 +142,7 @@ def inbox_cells(row: ConversationRow, clock: Clock) -> tuple[Text, ...]:
         status_text(row.status),
         Text(plain(row.assignee)[:12] or "-", style="" if row.assignee else "dim"),
         Text(stamp(clock, row.last_message_at)),
-        Text(summary(row)[:120], style="bold" if row.unread else ""),
+        about,
     )
 
 

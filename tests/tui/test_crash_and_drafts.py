@@ -55,7 +55,7 @@ async def test_typed_text_is_on_disk_within_a_second_while_typing(
             typed.append((now, screen.composer.body.text))
             # everything typed more than a second ago is on disk, composer still open
             due = [text for at, text in typed if at <= now - 1.0]
-            saved = drafts_on_disk(seeded).get(ANN_EMAIL_CONV, "reply").body
+            saved = drafts_on_disk(seeded).get(ANN_EMAIL_CONV).body
             if due:
                 assert saved.startswith(due[-1]), (due[-1], saved)
             await pilot.pause(0.08)  # an agent's typing rhythm
@@ -77,7 +77,7 @@ async def test_an_unexpected_error_logs_keeps_the_draft_and_exits_non_zero(
             await pilot.press("R")
             await pilot.pause()
     assert app.return_code not in (None, 0)
-    assert drafts_on_disk(seeded).get(ANN_EMAIL_CONV, "reply").body == "keep me"
+    assert drafts_on_disk(seeded).get(ANN_EMAIL_CONV).body == "keep me"
     (log,) = Path(seeded.runtime.data_dir).glob("crash-*.log")
     text = log.read_text(encoding="utf-8")
     assert "Traceback" in text and "RuntimeError: something nobody expected" in text

@@ -70,21 +70,40 @@ def test_snippets_fill_known_variables_only() -> None:
 def test_drafts_round_trip_and_forget_empty(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "drafts.json"
     drafts = Drafts(path)
-    drafts.put(3, "reply", Draft(body="hello", channel="sms"))
-    drafts.put(3, "note", Draft(body="internal"))
-    assert json.loads(path.read_text())["3:reply"]["channel"] == "sms"
+    drafts.put(3, Draft(body="hello", channel="sms"))
+    drafts.put(4, Draft(body="internal", mode="note"))
+    assert json.loads(path.read_text())["3"]["channel"] == "sms"
     again = Drafts(path)
-    assert again.get(3, "reply") == Draft(body="hello", channel="sms")
-    assert again.get(3, "note").body == "internal"
-    again.put(3, "reply", Draft())
-    assert "3:reply" not in json.loads(path.read_text())
+    assert again.get(3) == Draft(body="hello", channel="sms")
+    assert again.get(4) == Draft(body="internal", mode="note")
+    assert again.conversation_ids() == {3, 4}
+    again.put(3, Draft())
+    assert "3" not in json.loads(path.read_text())
+    again.discard(4)
+    assert Drafts(path).conversation_ids() == frozenset()
     assert list(tmp_path.joinpath("sub").iterdir()) == [path]  # no temporary files left
+
+
+def test_drafts_from_an_older_file_are_read_and_nothing_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "drafts.json"
+    path.write_text(
+        json.dumps(
+            {
+                "3:note": {"body": "internal"},
+                "3:reply": {"body": "hello", "channel": "sms"},
+                "5:note": {"body": "only a note"},
+            }
+        )
+    )
+    drafts = Drafts(path)
+    assert drafts.get(3) == Draft(body="hello\n\ninternal", channel="sms")
+    assert drafts.get(5) == Draft(body="only a note", mode="note")
 
 
 def test_damaged_drafts_file_is_not_fatal(tmp_path: Path) -> None:
     path = tmp_path / "drafts.json"
     path.write_text("{not json")
-    assert Drafts(path).get(1, "reply") == Draft()
+    assert Drafts(path).get(1) == Draft()
 
 
 @pytest.mark.parametrize(

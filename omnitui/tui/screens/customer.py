@@ -46,6 +46,7 @@ class CustomerScreen(DeskScreen):
         ("message: open file", "open_attachment", "Open its file with the desktop's viewer"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
+        ("composer: discard draft", "discard_draft", "Throw away this conversation's draft"),
         ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
     )
 
@@ -90,6 +91,10 @@ class CustomerScreen(DeskScreen):
         self.composer.display = False
         self.timeline.found = self.found
         self.reload()
+        if self.initial_entry is None and self.conversation_id is None:
+            # opened as a customer (go to): at the conversation with a draft
+            drafted = self.desk.drafts.conversation_ids()
+            self.conversation_id = next((c for c in self.conversations if c in drafted), None)
         if self.initial_entry is not None:
             self._show_entry(self.initial_entry)
         elif self.conversation_id is not None:
@@ -98,12 +103,9 @@ class CustomerScreen(DeskScreen):
         conv = self.target()
         if self.initial_compose is not None:
             self.open_composer(self.initial_compose)
-        elif conv is not None:
-            # a draft left here earlier is shown again, not hidden
-            for mode in ("reply", "note"):
-                if not self.desk.drafts.get(conv.id, mode).empty:
-                    self.open_composer(mode, focus=False)
-                    break
+        elif conv is not None and not self.desk.drafts.get(conv.id).empty:
+            # a draft left here earlier is shown again, as reply or note, not hidden
+            self.open_composer(None, focus=False)
 
     # -- reading ---------------------------------------------------------------
 
@@ -145,7 +147,10 @@ class CustomerScreen(DeskScreen):
         if self.customer is not None:
             conv = self.target()
             self.query_one(CustomerHeader).show(
-                self.customer, list(self.conversations.values()), conv.id if conv else None
+                self.customer,
+                list(self.conversations.values()),
+                conv.id if conv else None,
+                drafted=self.desk.drafts.conversation_ids(),
             )
 
     def _show_entry(self, key: str) -> None:
@@ -198,7 +203,9 @@ class CustomerScreen(DeskScreen):
 
     # -- composing -------------------------------------------------------------
 
-    def open_composer(self, mode: str, *, focus: bool = True) -> None:
+    def open_composer(self, mode: str | None, *, focus: bool = True) -> None:
+        """Show the composer on the conversation in focus, as ``mode`` (``None``:
+        as its draft was last written)."""
         conv = self.target()
         if conv is None or self.customer is None:
             self.notify(
@@ -256,6 +263,47 @@ class CustomerScreen(DeskScreen):
         if self.composer.current_draft().empty:
             self.composer.display = False
         self.timeline.focus()
+        self._show_header()  # its draft marker
+
+    @on(Composer.WantDiscard)
+    def action_discard_draft(self) -> None:
+        conv = self._drafted_conversation()
+        if conv is None:
+            self.notify("There is no draft here to discard.", severity="warning", markup=False)
+            return
+
+        def picked(sure: bool | None) -> None:
+            if not sure:
+                return
+            composer = self.composer
+            if composer.target is not None and composer.target.conversation_id == conv:
+                composer.discard()
+                composer.display = False
+            else:
+                self.desk.drafts.discard(conv)
+            self.timeline.focus()
+            self._show_header()
+            self.notify(f"Draft of #{conv} discarded", markup=False)
+
+        self.app.push_screen(
+            PickScreen(
+                f"Discard the draft of #{conv}? What was typed is gone for good.",
+                [Choice(False, Text("no, keep it")), Choice(True, Text("yes, discard it"))],
+                hint="enter: choose · esc: keep it",
+            ),
+            picked,
+        )
+
+    def _drafted_conversation(self) -> int | None:
+        """The conversation whose draft a discard throws away: the one in the
+        composer (its text may be newer than the file), else the one in focus."""
+        composer = self.composer
+        if composer.display and composer.target and not composer.current_draft().empty:
+            return composer.target.conversation_id
+        conv = self.target()
+        if conv is not None and not self.desk.drafts.get(conv.id).empty:
+            return conv.id
+        return None
 
     @on(Composer.WantSnippet)
     def _want_snippet(self) -> None:
@@ -320,6 +368,7 @@ class CustomerScreen(DeskScreen):
                 self.desk.deliver(message_id)
         if done:
             self.composer.sent()
+            self._show_header()
             self.composer.display = False
             self.timeline.action_last()
             self.timeline.focus()

@@ -69,6 +69,7 @@ class InboxScreen(DeskScreen):
         limit = PAGE_SIZE if fresh else max(PAGE_SIZE, len(table.order))
         rows = self._fetch(limit)
         current = table.current
+        table.drafted = self.desk.drafts.conversation_ids()
         table.show(rows, keep=current.id if current else None)
         self.more = len(rows) == limit
         self._show_counts()

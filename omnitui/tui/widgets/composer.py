@@ -1,7 +1,8 @@
 """The composer: a reply on any of the customer's channels, or an internal note.
 
-It keeps its own drafts (per conversation and mode) in the drafts file, so
-what was typed survives leaving the customer and quitting. Sending is the
+It keeps its own drafts (one per conversation, shared by reply and note) in
+the drafts file, so what was typed survives leaving the customer, quitting
+and a crash (written at most SAVE_DELAY after a keystroke). Sending is the
 screen's job: the composer posts :class:`Composer.Send` and is told
 :meth:`Composer.sent` when the store has it.
 """
@@ -109,6 +110,9 @@ class Composer(Vertical):
     class WantSnippet(Message):
         """The agent asked for a canned response."""
 
+    class WantDiscard(Message):
+        """The agent asked to throw the draft away (the screen asks first)."""
+
     def __init__(self, drafts: Drafts, *, blink: bool = True, id: str | None = None) -> None:
         super().__init__(id=id)
         self.drafts = drafts
@@ -133,19 +137,20 @@ class Composer(Vertical):
 
     # -- state -----------------------------------------------------------
 
-    def open(self, target: Target, mode: str) -> None:
-        """Show the draft of ``mode`` for ``target`` (saving the one shown before)."""
+    def open(self, target: Target, mode: str | None = None) -> None:
+        """Show the draft of ``target`` as ``mode`` (``None``: as it was last
+        written), saving the one shown before. Reply and note share the text."""
         self.save_now()
         self.target = target
         self._load(mode)
 
-    def _load(self, mode: str) -> None:
+    def _load(self, mode: str | None) -> None:
         assert self.target is not None
-        draft = self.drafts.get(self.target.conversation_id, mode)
+        draft = self.drafts.get(self.target.conversation_id)
         known = {ch for ch, _ in self.target.channels}
         self._loading = True
         try:
-            self.mode = mode
+            self.mode = mode or draft.mode
             self.channel = draft.channel if draft.channel in known else self.target.channel
             self.subject.value = draft.subject
             self.body.load_text(draft.body)
@@ -155,9 +160,10 @@ class Composer(Vertical):
         self._refresh_head()
 
     def current_draft(self) -> Draft:
-        subject = self.subject.value if self._needs_subject() else ""
-        channel = self.channel if self.mode == "reply" else None
-        return Draft(body=self.body.text, subject=subject, channel=channel)
+        # the subject and channel are kept in note mode too: toggling back restores them
+        return Draft(
+            body=self.body.text, subject=self.subject.value, channel=self.channel, mode=self.mode
+        )
 
     def save_now(self) -> None:
         """Write the shown draft to the drafts file (an empty one is forgotten)."""
@@ -165,7 +171,11 @@ class Composer(Vertical):
             self._save_timer.stop()
             self._save_timer = None
         if self.target is not None:
-            self.drafts.put(self.target.conversation_id, self.mode, self.current_draft())
+            self.drafts.put(self.target.conversation_id, self.current_draft())
+
+    def discard(self) -> None:
+        """Throw the draft away: the composer is empty, the drafts file forgets it."""
+        self.sent()
 
     def sent(self) -> None:
         """The store has the message or note: clear the composer and its draft."""
@@ -278,10 +288,15 @@ class Composer(Vertical):
         self.switch_channel()
 
     def action_toggle_note(self) -> None:
+        """Reply <-> internal note, keeping what was typed."""
         if self.target is None:
             return
+        self.mode = "reply" if self.mode == "note" else "note"
+        self._refresh_head()
         self.save_now()
-        self._load("reply" if self.mode == "note" else "note")
+
+    def action_discard_draft(self) -> None:
+        self.post_message(self.WantDiscard())
 
     def action_snippet(self) -> None:
         self.post_message(self.WantSnippet())

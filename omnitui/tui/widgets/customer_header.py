@@ -9,12 +9,12 @@ an ellipsis rather than wrapped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from rich.text import Text
 from textual.widget import Widget
 
-from omnitui.tui.format import badge, plain, status_text
+from omnitui.tui.format import DRAFT_MARK, badge, plain, status_text
 from storage.queries import ConversationRow, CustomerRow
 
 
@@ -49,11 +49,17 @@ def header_text(
     conversations: Sequence[ConversationRow],
     current: int | None,
     width: int = 0,
+    drafted: Collection[int] = frozenset(),
 ) -> Text:
-    """The header's two lines, fitted to ``width`` cells (0: no limit)."""
+    """The header's two lines, fitted to ``width`` cells (0: no limit);
+    conversations in ``drafted`` (they have a draft) are marked and listed."""
     text = _who(customer, width)
     line = Text()
-    others = [c for c in conversations if c.status in ("open", "pending") and c.id != current]
+    others = [
+        c
+        for c in conversations
+        if (c.status in ("open", "pending") or c.id in drafted) and c.id != current
+    ]
     this = next((c for c in conversations if c.id == current), None)
     if this is not None:
         line.append("this: ", style="dim")
@@ -61,11 +67,17 @@ def header_text(
         line.append(f" #{this.id} ", style="dim")
         line.append_text(status_text(this.status))
         line.append(f" · {plain(this.assignee) or 'unassigned'}", style="dim")
+        if this.id in drafted:
+            line.append(f" {DRAFT_MARK} draft", style="bold yellow")
     if others:
         line.append("   other open: ", style="dim")
         for conv in others[:4]:
             line.append_text(badge(conv.channel))
-            line.append(f" #{conv.id} ", style="dim")
+            if conv.id in drafted:
+                line.append(f" #{conv.id}", style="dim")
+                line.append(f"{DRAFT_MARK} ", style="bold yellow")
+            else:
+                line.append(f" #{conv.id} ", style="dim")
         if len(others) > 4:
             line.append(f"+{len(others) - 4}", style="dim")
     elif this is not None:
@@ -82,19 +94,22 @@ class CustomerHeader(Widget):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: tuple[CustomerRow, list[ConversationRow], int | None] | None = None
+        self._shown: (
+            tuple[CustomerRow, list[ConversationRow], int | None, Collection[int]] | None
+        ) = None
 
     def show(
         self,
         customer: CustomerRow,
         conversations: Sequence[ConversationRow],
         current: int | None,
+        drafted: Collection[int] = frozenset(),
     ) -> None:
-        self._shown = (customer, list(conversations), current)
+        self._shown = (customer, list(conversations), current, drafted)
         self.refresh(layout=True)
 
     def render(self) -> Text:
         if self._shown is None:
             return Text()
-        customer, conversations, current = self._shown
-        return header_text(customer, conversations, current, self.content_size.width)
+        customer, conversations, current, drafted = self._shown
+        return header_text(customer, conversations, current, self.content_size.width, drafted)

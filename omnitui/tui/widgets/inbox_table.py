@@ -68,6 +68,8 @@ class InboxTable(DataTable[Text]):
         self.rows_by_id: dict[int, ConversationRow] = {}
         self.order: list[int] = []
         self._fitted = -1  # the width the columns were fitted to
+        #: conversations with a draft (marked), set by the screen before each show
+        self.drafted: frozenset[int] = frozenset()
 
     def on_mount(self) -> None:
         for key, label in INBOX_COLUMNS:
@@ -125,7 +127,7 @@ class InboxTable(DataTable[Text]):
 
     def add_rows_with_keys(self, rows: Sequence[ConversationRow]) -> None:
         for row in rows:
-            cells = inbox_cells(row, self.clock)
+            cells = inbox_cells(row, self.clock, draft=row.id in self.drafted)
             for cell in cells:  # cut to the column, never wrapped to a hidden line
                 cell.no_wrap, cell.overflow = True, "ellipsis"
             self.add_row(*cells, key=str(row.id))
