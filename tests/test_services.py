@@ -391,7 +391,9 @@ def test_a_wake_up_never_overwrites_a_change_made_meanwhile(
     ann, _ = seed(store)
     now = utcnow()
     conv = conv_of(store, ann, "email")
-    services.set_status(store, conv.id or 0, "snoozed", "alice", snoozed_until=now)
+    services.set_status(
+        store, conv.id or 0, "snoozed", "alice", snoozed_until=now + timedelta(minutes=1)
+    )
     write = store.write
 
     @contextmanager

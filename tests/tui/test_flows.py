@@ -286,6 +286,9 @@ async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         before = len(screen.table.order)
+        # the first look at the store (on mount) has taken its marker: what follows is new
+        await app.workers.wait_for_complete()
+        await pilot.pause()
         # as if another process (omnitui sync) stored a message
         new = _phone("SM-new", "+14155550999", 100, "New customer here")
         ingest(seeded.store, "demo", PollBatch(messages=(new,), cursors={}))

@@ -32,6 +32,7 @@ async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded
         "snoozed",
         "alice",
         snoozed_until=NOW + timedelta(minutes=1),
+        now=NOW,  # the console's clock
     )
     async with app.run_test(size=(120, 30)) as pilot:
         screen = pilot.app.screen
