@@ -399,9 +399,7 @@ def reply_target(
     customer's conversation there (for e-mail their most recent open or pending
     thread), or a new one (``conversation_id`` ``None``)."""
     with store.read() as session:
-        conv = session.get(Conversation, conversation_id)
-        if conv is None:
-            raise ServiceError(f"there is no conversation {conversation_id}")
+        conv = _get(session, Conversation, conversation_id, "conversation")
         return _reply_target(session, accounts, conv, channel)
 
 
