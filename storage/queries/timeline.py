@@ -209,6 +209,8 @@ def describe_event(event: AuditRow) -> str:
         return f"assigned to {after.get('assignee') or 'nobody'}"
     if event.action == "status":
         return f"status: {after.get('status')}"
+    if event.action == "wake":
+        return "woke up: the snooze ended, open again"
     if event.action == "merge":
         name, merged = event.detail.get("merged_name"), event.detail.get("merged")
         return f"merged {name} (#{merged}) into this customer"
