@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.seed import ANSWERS, SENTENCES, TOPICS
 from benchmarks.table import Figure, print_table
-from omnitui.sync import sync_once
+from omnitui.services.sync import sync_once
 from providers.email import FETCH_BATCH, EmailProvider
 from providers.settings import ImapSettings
 from storage.db import open_store

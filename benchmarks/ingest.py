@@ -1,7 +1,7 @@
 """Ingest speed against the floor SQLite itself sets.
 
 Stores N synthetic messages (about 400-byte bodies, 5,000 customers, e-mail
-and SMS mixed) through ``omnitui.ingest.ingest`` in provider-sized batches,
+and SMS mixed) through ``omnitui.services.ingest.ingest`` in provider-sized batches,
 then, in the same run, inserts the same rows with a bare ``sqlite3``
 ``executemany`` into an equivalent message table (same columns and indexes,
 FTS5 index kept by a trigger), committing per batch the same way. Prints
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.table import Figure, print_table
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from providers.base import InboundMessage, PollBatch
 from storage.db import SQLITE_PRAGMAS, open_store
 

@@ -1,7 +1,7 @@
 """Fill a store with a busy team's year: N messages (default 1,000,000) from
 50,000 customers on every channel, with notes, assignments and statuses.
 
-Messages go through ``omnitui.ingest.ingest`` in provider-sized batches, so
+Messages go through ``omnitui.services.ingest.ingest`` in provider-sized batches, so
 customers, identities, threads and conversation summaries are exactly what
 the product builds from real traffic. Then, set-wise: agents' replies get an
 author, conversations get assignees and statuses (with the audit events the
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from providers.base import InboundMessage, PollBatch
 from storage.db import Store, open_store
 from storage.models import audit_t, conversation_t, customer_t, message_t, note_t

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.table import Figure, print_table
-from omnitui.sync import sync_once
+from omnitui.services.sync import sync_once
 from providers.settings import TwilioSettings
 from providers.twilio import PAGE_SIZE, TwilioProvider
 from storage.db import open_store

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from omnitui import outbox, services
-from omnitui.sync import sync_once
+from omnitui import services
+from omnitui.services import outbox
+from omnitui.services.sync import sync_once
 from storage.models import note_t, utcnow
 from storage.queries import list_conversations
 

@@ -11,7 +11,7 @@ differ per engine and SQLAlchemy cannot describe either.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import cast
 
 from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -20,36 +20,6 @@ from sqlmodel import Field, SQLModel
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
-
-
-# -- the vocabulary ------------------------------------------------------------
-
-ConversationStatus = Literal["open", "pending", "resolved", "snoozed"]
-CONVERSATION_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending", "resolved", "snoozed")
-#: conversations somebody still has to act on
-ACTIVE_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending")
-
-#: The outbox's own state of a message composed in omnitui. Only omnitui
-#: writes it, and only for what an agent or script composed: no provider
-#: word ever lands here (a provider's "queued" is a ``delivery_state``).
-#: ``discarded``: a person chose never to send it (kept, shown struck
-#: through; never due, never counted as unfinished).
-OutboxState = Literal["queued", "sending", "sent", "failed", "unconfirmed", "discarded"]
-OUTBOX_STATES: tuple[OutboxState, ...] = (
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "unconfirmed",
-    "discarded",
-)
-#: not yet known to be delivered: what the outbox screen and health count
-OUTBOX_UNFINISHED: tuple[OutboxState, ...] = ("queued", "sending", "failed", "unconfirmed")
-#: waiting for a person's decision (retry, edit, discard)
-OUTBOX_NEEDS_PERSON: tuple[OutboxState, ...] = ("failed", "unconfirmed")
-#: what a person may still change (edit, re-address, discard): not yet
-#: handed to a provider by a running send, not sent, not discarded
-OUTBOX_CHANGEABLE: tuple[OutboxState, ...] = ("queued", "failed", "unconfirmed")
 
 
 class Customer(SQLModel, table=True):

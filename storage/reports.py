@@ -37,7 +37,8 @@ from sqlmodel import Session
 from storage.bulk import chunks
 from storage.business_hours import BusinessHours
 from storage.db import utc
-from storage.models import OUTBOX_NEEDS_PERSON, audit_t, conversation_t, message_t
+from storage.models import audit_t, conversation_t, message_t
+from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 #: delivery states of a message that never reached the customer
 UNDELIVERED = ("failed", "undelivered")

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import func, select, text
 from typer.testing import CliRunner, Result
 
-from omnitui import cli
-from omnitui.ingest import ingest
+from omnitui.cli import root as cli
+from omnitui.services.ingest import ingest
 from providers.base import PollBatch
 from providers.demo import OUR_NUMBER
 from storage import db

@@ -16,10 +16,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from omnitui import outbox, services
-from omnitui.ingest import ingest
-from omnitui.services import AccountInfo
-from omnitui.sync import sync_once
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from omnitui.services.ingest import ingest
+from omnitui.services.sync import sync_once
 from providers import email as email_module
 from providers.base import (
     OutboundMessage,

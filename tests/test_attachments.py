@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from omnitui.attachments import AttachmentError, save_attachment
 from omnitui.cli import app
-from omnitui.ingest import ingest
+from omnitui.services.attachments import AttachmentError, save_attachment
+from omnitui.services.ingest import ingest
 from providers.base import InboundAttachment
 from storage import queries
 from storage.blobs import blob_path

@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from typer.testing import CliRunner, Result
 
 from omnitui.cli import app
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from providers.base import InboundAttachment
 from storage import queries
 from storage.db import Store

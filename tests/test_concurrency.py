@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from omnitui import services
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from storage.db import Store, open_store
 from storage.models import Conversation, note_t
 from tests.helpers import batch, sms

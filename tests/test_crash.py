@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from omnitui.ingest import load_cursors
+from omnitui.services.ingest import load_cursors
 from storage.db import Store
 from storage.models import message_t
 
@@ -22,7 +22,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from datetime import UTC, datetime, timedelta
-from omnitui.ingest import ingest, load_cursors
+from omnitui.services.ingest import ingest, load_cursors
 from providers.base import InboundMessage, PollBatch
 from storage.db import open_store
 

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from omnitui.ingest import ingest, load_cursors
+from omnitui.services.ingest import ingest, load_cursors
 from providers.base import OutboundMessage, PermanentError, Provider, TransientError
 from providers.demo import DemoProvider
 from storage.db import Store

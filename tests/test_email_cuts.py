@@ -14,8 +14,8 @@ import html2text
 import pytest
 from sqlalchemy import select
 
-from omnitui.ingest import ingest
-from omnitui.sync import sync_once
+from omnitui.services.ingest import ingest
+from omnitui.services.sync import sync_once
 from providers import email_parse
 from providers.base import PollBatch
 from providers.email import EmailProvider

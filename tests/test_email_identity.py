@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select, update
 
-from omnitui import outbox, services
-from omnitui.ingest import ingest
-from omnitui.services import AccountInfo
-from omnitui.sync import sync_once
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from omnitui.services.ingest import ingest
+from omnitui.services.sync import sync_once
 from providers.base import InboundMessage, PollBatch
 from providers.email import EmailProvider
 from providers.email_parse import parse_message

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from omnitui import outbox, services
+from omnitui import services
 from omnitui.cli import app
-from omnitui.ingest import load_cursors
-from omnitui.services import AccountInfo
-from omnitui.sync import sync_once
+from omnitui.services import AccountInfo, outbox
+from omnitui.services.ingest import load_cursors
+from omnitui.services.sync import sync_once
 from providers.base import PollBatch, TransientError
 from providers.email import EmailProvider
 from storage.db import Store

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from omnitui import ingest as ingest_module
-from omnitui.ingest import ingest, load_cursors
+from omnitui.services import ingest as ingest_module
 from omnitui.services import set_status
+from omnitui.services.ingest import ingest, load_cursors
 from providers.base import InboundAttachment, PollBatch, StatusUpdate
 from storage.blobs import read_blob
 from storage.db import Store

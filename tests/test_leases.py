@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from omnitui import leases
-from omnitui.sync import sync_once
+from omnitui.services import leases
+from omnitui.services.sync import sync_once
 from providers.demo import DemoProvider
 from storage.db import Store
 

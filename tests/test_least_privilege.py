@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from omnitui import leases
 from omnitui.cli import app
 from omnitui.config import SecretUnavailable, load_config
-from omnitui.ingest import ingest
 from omnitui.runtime import Runtime, make_runtime
-from omnitui.services import AccountInfo
+from omnitui.services import AccountInfo, leases
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import make_app
 from omnitui.tui.clock import Clock
 from omnitui.tui.widgets.account_bar import AccountBar

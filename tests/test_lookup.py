@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from omnitui.ingest import ingest
-from omnitui.lookup import find_customers
+from omnitui.services.ingest import ingest
+from omnitui.services.lookup import find_customers
 from storage.db import Store
 from storage.fold import fold
 from tests.helpers import batch, email, sms

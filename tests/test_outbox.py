@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from omnitui import outbox, services
-from omnitui.ingest import ingest
-from omnitui.services import AccountInfo
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from omnitui.services.ingest import ingest
 from storage.db import Store
 from storage.models import Conversation, Message, message_t, utcnow
 from tests.helpers import ScriptedProvider, batch, email, sms

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from storage import queries, reports
 from storage.db import Store
 from tests.helpers import batch, email, sms

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from omnitui import services
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from storage import reports
 from storage.bulk import CHUNK
 from storage.business_hours import BusinessHours

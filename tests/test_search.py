@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from storage import queries
 from storage.db import Store
 from tests.helpers import batch, email

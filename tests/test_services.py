@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from omnitui import services, sync
-from omnitui.ingest import ingest
-from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError
-from omnitui.snoozes import WAKE_ACTOR, wake_due_snoozes
+from omnitui import services
+from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError, sync
+from omnitui.services.ingest import ingest
+from omnitui.services.snoozes import WAKE_ACTOR, wake_due_snoozes
 from omnitui.threads import reply_subject
 from storage import queries
 from storage.db import Store, utc
@@ -380,7 +380,7 @@ def test_due_snoozes_wake_up_open_and_audited(store: Store) -> None:
     assert [(e.kind, e.author, e.body) for e in entries if e.kind == "event"][-1] == (
         "event",
         WAKE_ACTOR,
-        "wake",
+        "woke up: the snooze ended, open again",
     )
     assert soon.id in listed
 

@@ -18,7 +18,8 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from omnitui import cli, services
+from omnitui import services
+from omnitui.cli import root as cli
 from storage import db
 from storage.db import Store, StoreUnavailable, open_store
 from storage.models import message_t, note_t

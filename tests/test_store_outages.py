@@ -24,8 +24,8 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from omnitui import sync
 from omnitui.runtime import Runtime, demo_config
+from omnitui.services import sync
 from omnitui.tui.app import make_app
 from omnitui.tui.clock import Clock
 from omnitui.tui.widgets.account_bar import AccountBar
@@ -133,7 +133,7 @@ def stored_sids(store: Store) -> set[str]:
 def test_watch_outlives_a_locked_store(
     sqlite_store: Seeded, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="omnitui.sync")
+    caplog.set_level(logging.INFO, logger="omnitui.services.sync")
     store = open_store(sqlite_store.url, tmp_path / "data")
     provider = FakeProvider()
     try:
@@ -149,7 +149,7 @@ def test_watch_outlives_a_locked_store(
         store.close()
     assert "locked by another program" in (down.error or "")
     assert "SM-after" in stored_sids(store)
-    lines = [r.getMessage() for r in caplog.records if r.name == "omnitui.sync"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "omnitui.services.sync"]
     store_lines = [line for line in lines if "error=store" in line]
     assert store_lines and all("\n" not in line for line in lines)
     assert "locked by another program" in store_lines[0] and "next_in=" in store_lines[0]
@@ -159,7 +159,7 @@ def test_watch_outlives_a_locked_store(
 def test_a_round_that_raises_is_logged_in_one_line_and_the_worker_carries_on(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="omnitui.sync")
+    caplog.set_level(logging.INFO, logger="omnitui.services.sync")
     provider = FakeProvider(script=[RuntimeError("surprise\nsecond line")])
     with Watching(store, provider, interval=0.02) as watching:
         crashed = watching.wait_for(lambda r: r.error_kind == "crash")

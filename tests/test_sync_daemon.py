@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from omnitui import leases
+from omnitui.services import leases
 from storage.db import Store
 from storage.queries import list_conversations
 from tests.peers.twilio import TwilioServer

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from omnitui import sync
-from omnitui.sync import SyncReport, next_delay
+from omnitui.services import sync
+from omnitui.services.sync import SyncReport, next_delay
 from providers.demo import DemoProvider
 from providers.email import EmailProvider
 from providers.settings import ImapSettings

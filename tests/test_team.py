@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from omnitui import outbox, services, team
+from omnitui import services
 from omnitui.cli import app
-from omnitui.ingest import ingest
-from omnitui.services import AccountInfo
+from omnitui.services import AccountInfo, outbox, team
+from omnitui.services.ingest import ingest
 from storage.db import Store
 from storage.models import Conversation
 from tests.helpers import ScriptedProvider, batch, email, sms

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from omnitui import ingest as ingest_module
-from omnitui import outbox, services
-from omnitui.ingest import ingest, load_cursors
-from omnitui.services import AccountInfo
-from omnitui.sync import sync_once
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from omnitui.services import ingest as ingest_module
+from omnitui.services.ingest import ingest, load_cursors
+from omnitui.services.sync import sync_once
 from providers import telegram
 from providers.base import AuthError, PermanentError, TransientError
 from providers.settings import TelegramSettings

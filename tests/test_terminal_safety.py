@@ -13,8 +13,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from omnitui.cli import app
-from omnitui.ingest import ingest
-from omnitui.output import dumps
+from omnitui.cli.output import dumps
+from omnitui.services.ingest import ingest
 from omnitui.text import INVISIBLE, clean_text
 from storage.db import open_store
 from tests.helpers import batch, email

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from omnitui import outbox, services
-from omnitui.ingest import ingest, load_cursors
-from omnitui.services import AccountInfo
-from omnitui.sync import sync_once
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from omnitui.services.ingest import ingest, load_cursors
+from omnitui.services.sync import sync_once
 from providers.base import (
     AuthError,
     OutboundMessage,

@@ -20,9 +20,9 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
-from omnitui import leases, outbox, snoozes, sync
 from omnitui.config import ConfigError, key_error
-from omnitui.lookup import find_customers
+from omnitui.services import leases, outbox, snoozes, sync
+from omnitui.services.lookup import find_customers
 from omnitui.tui import ui_state
 from omnitui.tui.bindings import APP_BINDINGS, binding_ids, unknown_keymap_ids
 from omnitui.tui.clock import Clock

@@ -34,7 +34,7 @@ class Desk:
     blink: bool = True
     #: region for phone numbers typed without a country code
     default_region: str = "US"
-    #: ``[agent] team`` from the config (see omnitui.team)
+    #: ``[agent] team`` from the config (see omnitui.services.team)
     team: tuple[str, ...] = ()
     #: the latest account health, refreshed by the app after each poll and check
     health: list[AccountHealth] = field(default_factory=list)

@@ -11,7 +11,7 @@ from typing import Any
 from rich.text import Text
 from textual.screen import Screen
 
-from omnitui.attachments import AttachmentError, human_size, open_attachment
+from omnitui.services.attachments import AttachmentError, human_size, open_attachment
 from omnitui.tui.format import plain
 from omnitui.tui.screens.pick import Choice, PickScreen
 from storage.db import Store

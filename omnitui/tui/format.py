@@ -16,7 +16,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
-from omnitui.attachments import human_size
+from omnitui.services.attachments import human_size
 from omnitui.text import clean_text, first_line
 from omnitui.tui.clock import Clock
 from providers.email_quote import fold_quoted

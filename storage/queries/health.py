@@ -12,15 +12,9 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from storage.db import utc
-from storage.models import (
-    OUTBOX_UNFINISHED,
-    audit_t,
-    customer_t,
-    message_t,
-    note_t,
-    syncstate_t,
-)
+from storage.models import audit_t, customer_t, message_t, note_t, syncstate_t
 from storage.queries.outbox import OUTBOX_PENDING
+from storage.vocabulary import OUTBOX_UNFINISHED
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,8 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from storage.db import utc
-from storage.models import (
-    OUTBOX_UNFINISHED,
-    customer_t,
-    message_t,
-)
+from storage.models import customer_t, message_t
+from storage.vocabulary import OUTBOX_UNFINISHED
 
 
 @dataclass(frozen=True)

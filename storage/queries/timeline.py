@@ -15,14 +15,9 @@ from sqlmodel import Session
 
 from storage.bulk import chunks
 from storage.db import utc
-from storage.models import (
-    OUTBOX_NEEDS_PERSON,
-    attachment_t,
-    audit_t,
-    message_t,
-    note_t,
-)
+from storage.models import attachment_t, audit_t, message_t, note_t
 from storage.queries.ids import id_fits
+from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from omnitui import services
-from omnitui.ingest import ingest
 from omnitui.runtime import Runtime, demo_config
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp, make_app
 from omnitui.tui.clock import Clock
 from providers.base import InboundMessage, PollBatch

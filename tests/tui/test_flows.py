@@ -9,7 +9,7 @@ from sqlalchemy import select
 from textual.pilot import Pilot
 
 from omnitui import services
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
@@ -278,7 +278,7 @@ async def test_palette_runs_noun_verb_commands(app: OmniApp, seeded: Seeded) -> 
 
 
 async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
-    from omnitui.ingest import ingest
+    from omnitui.services.ingest import ingest
     from providers.base import PollBatch
     from tests.tui.conftest import _phone
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, update
 from textual.pilot import Pilot
 
-from omnitui import outbox, services
+from omnitui import services
+from omnitui.services import outbox
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.outbox import OutboxScreen

@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from omnitui import services
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from omnitui.tui import format as format_module
 from omnitui.tui.app import OmniApp
 from omnitui.tui.format import BADGES

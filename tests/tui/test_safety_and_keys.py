@@ -7,8 +7,8 @@ import re
 from datetime import timedelta
 
 from omnitui import services
-from omnitui.ingest import ingest
 from omnitui.runtime import Runtime
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.bindings import HELP_SECTIONS
 from omnitui.tui.screens.customer import TIMELINE_PAGE, CustomerScreen

@@ -9,7 +9,7 @@ import pytest
 from textual.pilot import Pilot
 
 from omnitui import services
-from omnitui.ingest import ingest
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens import customer as customer_screen
 from omnitui.tui.screens.customer import CustomerScreen

@@ -1,4 +1,4 @@
-"""The assign picker: the team to pick from (see :mod:`omnitui.team`), any
+"""The assign picker: the team to pick from (see :mod:`omnitui.services.team`), any
 name typed, and a second question before a name nobody on the team has
 (most often a typo, which would hide the conversation from everyone)."""
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.message import Message
 
-from omnitui import team
+from omnitui.services import team
 from omnitui.tui.format import plain
 from omnitui.tui.screens.pick import Choice, PickScreen
 from storage.queries import ConversationRow

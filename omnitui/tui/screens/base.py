@@ -17,8 +17,9 @@ from textual import on
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from omnitui import services, team
-from omnitui.lookup import find_customers
+from omnitui import services
+from omnitui.services import team
+from omnitui.services.lookup import find_customers
 from omnitui.tui.bindings import CONVERSATION_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk

@@ -12,8 +12,9 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import OptionList
 
-from omnitui import outbox, services
-from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
+from omnitui import services
+from omnitui.services import outbox
+from omnitui.services.attachments import AttachmentError, downloads_dir, save_attachment
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk

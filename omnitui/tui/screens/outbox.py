@@ -4,7 +4,7 @@ again as it is (``R``), edited and sent (``e``), sent to another address
 (``t``) or discarded (``x``); ``enter`` opens the customer at the message.
 
 Every store read and write runs in a worker that posts a message back; the
-decisions are :mod:`omnitui.outbox`'s functions, audited with the agent's name.
+decisions are :mod:`omnitui.services.outbox`'s functions, audited with the agent's name.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from omnitui import outbox
 from omnitui.addresses import normalize_address
+from omnitui.services import outbox
 from omnitui.text import first_line
 from omnitui.tui.bindings import LIST_BINDINGS, OUTBOX_BINDINGS
 from omnitui.tui.commands import PaletteEntry
@@ -36,8 +36,8 @@ from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.key_hints import KeyHints
 from storage import queries
-from storage.models import OUTBOX_NEEDS_PERSON
 from storage.queries import AccountHealth, ConversationRow, OutboxRow
+from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 
 @dataclass

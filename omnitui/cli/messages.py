@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from omnitui import output
-from omnitui.cli_common import (
+from omnitui.cli import output
+from omnitui.cli.common import (
     JsonOpt,
     UserError,
     handled,
@@ -22,11 +22,11 @@ from omnitui.cli_common import (
     runtime,
     want_json,
 )
-from omnitui.output import Column
+from omnitui.cli.output import Column
 
 if TYPE_CHECKING:
-    from omnitui.outbox import Delivery
     from omnitui.runtime import Runtime
+    from omnitui.services.outbox import Delivery
 
 #: sysexits' EX_SOFTWARE: the poller lost a worker it could not restart.
 EX_SOFTWARE = 70
@@ -53,8 +53,8 @@ class Deferred:
 def _deliver_now(rt: Runtime, message_id: int) -> Delivery | Deferred:
     """Try the queued message right away; it stays in the outbox if that fails,
     or if this process holds no secret to send it with."""
-    from omnitui import outbox
     from omnitui.config import ConfigError
+    from omnitui.services import outbox
     from storage.models import Message
 
     with rt.store().read() as session:
@@ -229,7 +229,7 @@ def outbox_list(
     json_out: JsonOpt = False,
 ) -> None:
     """Messages waiting, sending, failed or unconfirmed."""
-    from omnitui import outbox
+    from omnitui.services import outbox
     from storage import queries
 
     statuses = queries.OUTBOX_PENDING + (("sent", "delivered") if all_ else ())
@@ -281,7 +281,7 @@ def outbox_retry(
     json_out: JsonOpt = False,
 ) -> None:
     """Send a failed or unconfirmed message again, with the text kept."""
-    from omnitui import outbox
+    from omnitui.services import outbox
     from storage import queries
 
     with runtime(ctx) as rt:
@@ -301,7 +301,7 @@ def outbox_discard(
 ) -> None:
     """Never send a queued, failed or unconfirmed message (it stays in the
     timeline as discarded; an unconfirmed one may still have arrived)."""
-    from omnitui import outbox
+    from omnitui.services import outbox
     from storage.models import Message
 
     with runtime(ctx) as rt:
@@ -337,7 +337,7 @@ def outbox_edit(
 ) -> None:
     """Change the text of a queued, failed or unconfirmed message and send it
     (exits 1 if delivery failed, 4 if unconfirmed)."""
-    from omnitui import outbox
+    from omnitui.services import outbox
 
     text = read_body(body, body_file)
     resend = ["outbox", "edit", str(message_id)]
@@ -358,7 +358,7 @@ def outbox_readdress(
     """Send a queued, failed or unconfirmed message to another address of its
     customer (a new one is added to them) and send it (exits 1 if delivery
     failed, 4 if unconfirmed)."""
-    from omnitui import outbox
+    from omnitui.services import outbox
 
     with runtime(ctx) as rt:
         outbox.readdress(rt.store(), message_id, to, rt.agent, default_region=rt.default_region)
@@ -376,8 +376,8 @@ def sync(
     json_out: JsonOpt = False,
 ) -> None:
     """Poll accounts and deliver queued messages (--once, or until interrupted)."""
-    from omnitui import leases, outbox
-    from omnitui import sync as engine
+    from omnitui.services import leases, outbox
+    from omnitui.services import sync as engine
 
     if once and watch:
         raise UserError("--once and --watch exclude each other", 2)

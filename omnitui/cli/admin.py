@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from omnitui import output
-from omnitui.cli_common import JsonOpt, globals_of, handled, runtime, want_json
+from omnitui.cli import output
+from omnitui.cli.common import JsonOpt, globals_of, handled, runtime, want_json
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 

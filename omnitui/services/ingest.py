@@ -23,8 +23,8 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
-from omnitui.dedupe import known_external_ids
-from omnitui.records import conversation_values, conversations_by_key, ensure_customers
+from omnitui.services.dedupe import known_external_ids
+from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import sanitize_filename
 from omnitui.threads import (
     SUBJECT_WINDOW_DAYS,

@@ -22,13 +22,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from omnitui import leases, outbox, snoozes
-from omnitui.ingest import ingest, load_cursors
+from omnitui.services import leases, outbox, snoozes
+from omnitui.services.ingest import ingest, load_cursors
 from providers.base import AuthError, PermanentError, Provider, ProviderError, TransientError
 from storage.db import Store, StoreUnavailable
 from storage.models import SyncState, syncstate_t, utcnow
 
-log = logging.getLogger("omnitui.sync")
+log = logging.getLogger("omnitui.services.sync")
 
 #: At most this many batches per round, so one huge mailbox cannot starve the others.
 MAX_BATCHES_PER_ROUND = 50

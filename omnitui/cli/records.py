@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from omnitui import output
-from omnitui.cli_common import (
+from omnitui.cli import output
+from omnitui.cli.common import (
     JsonOpt,
     UserError,
     handled,
@@ -19,7 +19,7 @@ from omnitui.cli_common import (
     runtime,
     want_json,
 )
-from omnitui.output import Column
+from omnitui.cli.output import Column
 from omnitui.text import first_line, span
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
@@ -83,7 +83,7 @@ def customers_list(
 ) -> None:
     """List customers, most recently updated first (--query: a name with or without
     accents, part of an address, or a phone number in any format)."""
-    from omnitui.lookup import find_customers
+    from omnitui.services.lookup import find_customers
 
     with runtime(ctx) as rt, rt.store().read() as session:
         rows = find_customers(session, query or "", default_region=rt.default_region, limit=limit)
@@ -130,7 +130,7 @@ def attachments_save(
 
     A --to directory must exist, unless --mkdir is given: a typo in it is an
     error, not a new directory. The default directory is created when needed."""
-    from omnitui.attachments import AttachmentError, downloads_dir, save_attachment
+    from omnitui.services.attachments import AttachmentError, downloads_dir, save_attachment
     from storage import queries
 
     if to is not None and not mkdir:
@@ -301,7 +301,7 @@ def conversations_list(
         raise UserError(
             f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
         )
-    from omnitui.snoozes import wake_due_snoozes
+    from omnitui.services.snoozes import wake_due_snoozes
 
     with runtime(ctx) as rt:
         who = _team_member(rt, assignee)
@@ -355,7 +355,7 @@ def conversations_assign(
 ) -> None:
     """Assign a conversation to an agent on the team (anyone the store has seen at
     work, or in the config's [agent] team); another name needs --new."""
-    from omnitui.team import UnknownAgent, assign_checked
+    from omnitui.services.team import UnknownAgent, assign_checked
 
     with runtime(ctx) as rt:
         try:
@@ -396,7 +396,7 @@ def conversations_status(
 def _team_member(rt: Any, name: str | None) -> str | None:
     """The agent ``name`` filters by, as spelled on the team (``me`` is you), or
     a usage error naming the team when nobody on it has that name (a typo)."""
-    from omnitui.team import UnknownAgent, member, who
+    from omnitui.services.team import UnknownAgent, member, who
 
     agent = who(name, rt.agent)
     if agent is None:

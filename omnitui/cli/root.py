@@ -2,7 +2,7 @@
 
 Each command parses its options, calls a service and prints the result, as
 one JSON document with ``--json`` or as tables otherwise. Errors go to stderr
-as one line with the exit code of their kind (``cli_common.EXIT_CODES``: 2 for
+as one line with the exit code of their kind (``omnitui.cli.common.EXIT_CODES``: 2 for
 usage or config, 1 for not found or a conflict), and with ``--json`` also as a
 JSON error object on stdout; never as a traceback (set ``OMNITUI_DEBUG=1`` to
 see one). Heavy modules (the store, the TUI, provider SDKs) are imported
@@ -18,8 +18,8 @@ from typing import Annotated
 
 import typer
 
-from omnitui import cli_admin, cli_messages, cli_records, output
-from omnitui.cli_common import EX_TEMPFAIL, CommandGroup, Globals, globals_of, handled, runtime
+from omnitui.cli import admin, messages, output, records
+from omnitui.cli.common import EX_TEMPFAIL, CommandGroup, Globals, globals_of, handled, runtime
 
 app = typer.Typer(
     name="omnitui",
@@ -101,7 +101,7 @@ def demo(ctx: typer.Context) -> None:
     _run_tui(ctx, demo=True)
 
 
-for _module in (cli_admin, cli_messages, cli_records):
+for _module in (admin, messages, records):
     _module.register(app)
 
 

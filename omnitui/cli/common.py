@@ -19,7 +19,7 @@ import typer
 import typer._click as click  # the click typer runs on (it vendors its own)
 from typer.core import TyperGroup
 
-from omnitui import output
+from omnitui.cli import output
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -66,9 +66,9 @@ def not_found(message: str) -> UserError:
 
 def _known_errors() -> tuple[tuple[type[BaseException], str], ...]:
     from omnitui.config import ConfigError
-    from omnitui.outbox import OutboxError, OutboxNotFound
     from omnitui.services import InvalidRequest, NotFound, ServiceError
-    from omnitui.team import UnknownAgent
+    from omnitui.services.outbox import OutboxError, OutboxNotFound
+    from omnitui.services.team import UnknownAgent
     from storage.db import StoreError, StoreUnavailable
 
     return (  # a subclass before its base class

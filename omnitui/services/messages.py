@@ -1,139 +1,37 @@
-"""Domain operations shared by the CLI and the TUI.
-
-Both faces call these and never talk SQL themselves. Writes that a person
-makes (assign, status, merge) use optimistic locking on ``version`` and leave
-an :class:`~storage.models.AuditEvent`; a caller that read an older version
-gets a :class:`ConflictError` naming who changed it. A request that is wrong
-in itself (an unknown status, a snooze into the past, a text too long for its
-channel) is an :class:`InvalidRequest`, refused before anything is written.
+"""Composing: replies, new messages and notes. The rules of what may be
+queued (a text fit for its channel, a subject a new e-mail needs, the thread a
+channel switch continues) live here once; the message is written ``queued``
+before any network call (see :mod:`omnitui.services.outbox`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from email.utils import make_msgid
-from typing import TypeVar
 
 from sqlalchemy import select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
-from omnitui.ingest import IngestResult, ingest, load_cursors
-from omnitui.records import conversation_values, conversations_by_key, ensure_customers
+from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
+from omnitui.services.customers import _live_customer
+from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
-from providers.base import CHANNELS, Provider
+from providers.base import CHANNELS
 from storage.bulk import insert_ids
-from storage.db import Store, utc
+from storage.db import Store
 from storage.models import (
-    AuditEvent,
     Conversation,
-    Customer,
     Note,
-    audit_t,
     conversation_t,
-    customer_t,
     identity_t,
     message_t,
-    note_t,
     utcnow,
 )
-from storage.queries import id_fits
-
-__all__ = [
-    "BODY_LIMITS",
-    "STATUSES",
-    "AccountInfo",
-    "ConflictError",
-    "IngestResult",
-    "InvalidRequest",
-    "NotFound",
-    "ReplyTarget",
-    "ServiceError",
-    "add_note",
-    "assign",
-    "ingest",
-    "load_cursors",
-    "merge_customers",
-    "reply",
-    "reply_target",
-    "send_new",
-    "set_status",
-]
-
-STATUSES = ("open", "pending", "resolved", "snoozed")
-
-
-class ServiceError(Exception):
-    """A request that cannot be carried out; the message is for people."""
-
-
-class ConflictError(ServiceError):
-    """Someone else changed the record since the caller read it."""
-
-
-class NotFound(ServiceError):
-    """The id names no record (the CLI exits 1 for it)."""
-
-
-class InvalidRequest(ServiceError):
-    """The request is wrong in itself (an unknown word, a value out of bounds,
-    a rule it breaks), whatever the store holds; nothing was changed. The CLI
-    exits 2 for it, as for any other usage error."""
-
-
-Row = TypeVar("Row", Conversation, Customer)
-
-
-def _get(session: Session, model: type[Row], key: int, noun: str) -> Row:
-    """Row ``key`` of ``model``, or :class:`NotFound` saying there is none (also
-    for an id too big for the engine's id column, which no row can have)."""
-    table = conversation_t if model is Conversation else customer_t
-    row = session.get(model, key) if id_fits(session, key, table) else None
-    if row is None:
-        raise NotFound(f"there is no {noun} {key}")
-    return row
-
-
-@dataclass(frozen=True)
-class AccountInfo:
-    """What the services need to know of an account to address a message."""
-
-    name: str
-    channels: tuple[str, ...]
-    addresses: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_provider(cls, provider: Provider) -> AccountInfo:
-        return cls(
-            name=provider.account,
-            channels=tuple(provider.channels),
-            addresses={ch: provider.address_for(ch) for ch in provider.channels},
-        )
-
-
-def _audit(
-    session: Session,
-    actor: str,
-    action: str,
-    *,
-    customer_id: int | None = None,
-    conversation_id: int | None = None,
-    **detail: object,
-) -> None:
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action=action,
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            detail=json.dumps(detail, default=str, sort_keys=True),
-        )
-    )
 
 
 def _utf16_units(text: str) -> int:
@@ -498,20 +396,6 @@ def send_new(
         return _queue(session, conversation=conv, body=body, author=author, subject=subject)
 
 
-def _live_customer(session: Session, customer_id: int) -> Customer:
-    """The customer ``customer_id``, following merges to the one that remains."""
-    seen: set[int] = set()
-    customer: Customer | None = _get(session, Customer, customer_id, "customer")
-    while customer is not None and customer.merged_into_id is not None:
-        if customer.id in seen:
-            break
-        seen.add(customer.id or 0)
-        customer = session.get(Customer, customer.merged_into_id)
-    if customer is None:
-        raise NotFound(f"there is no customer {customer_id}")
-    return customer
-
-
 def add_note(
     store: Store,
     author: str,
@@ -537,148 +421,3 @@ def add_note(
         session.flush()
         assert note.id is not None
         return note.id
-
-
-def _change_conversation(
-    store: Store,
-    conversation_id: int,
-    actor: str,
-    action: str,
-    expected_version: int | None,
-    **values: object,
-) -> Conversation:
-    with store.write() as session:
-        conv = _get(session, Conversation, conversation_id, "conversation")
-        if expected_version is not None and conv.version != expected_version:
-            raise ConflictError(_conflict_text(session, conv))
-        before = {key: getattr(conv, key) for key in values}
-        changed = session.execute(
-            update(conversation_t)
-            .where(conversation_t.c.id == conversation_id, conversation_t.c.version == conv.version)
-            .values(version=conv.version + 1, **values)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            raise ConflictError(_conflict_text(session, conv))
-        _audit(
-            session,
-            actor,
-            action,
-            customer_id=conv.customer_id,
-            conversation_id=conversation_id,
-            before=before,
-            after=values,
-        )
-        session.expire(conv)
-        fresh = session.get(Conversation, conversation_id)
-        assert fresh is not None
-        return fresh
-
-
-def _conflict_text(session: Session, conv: Conversation) -> str:
-    session.refresh(conv)  # the state the winner left, not what we read before
-    last = session.execute(
-        select(audit_t.c.actor, audit_t.c.action, audit_t.c.at)
-        .where(audit_t.c.conversation_id == conv.id)
-        .order_by(audit_t.c.id.desc())
-        .limit(1)
-    ).first()
-    who = f" by {last.actor} ({last.action} at {utc(last.at):%Y-%m-%d %H:%M} UTC)" if last else ""
-    return (
-        f"conversation {conv.id} was changed{who} since you loaded it: it is now "
-        f"{conv.status}, assigned to {conv.assignee or 'nobody'}. Nothing was overwritten; "
-        "look again and retry."
-    )
-
-
-def assign(
-    store: Store,
-    conversation_id: int,
-    assignee: str | None,
-    actor: str,
-    *,
-    expected_version: int | None = None,
-) -> Conversation:
-    """Assign a conversation to ``assignee`` (``None`` unassigns)."""
-    who = assignee.strip() if assignee else None
-    return _change_conversation(
-        store, conversation_id, actor, "assign", expected_version, assignee=who or None
-    )
-
-
-def set_status(
-    store: Store,
-    conversation_id: int,
-    status: str,
-    actor: str,
-    *,
-    snoozed_until: datetime | None = None,
-    expected_version: int | None = None,
-    now: datetime | None = None,
-) -> Conversation:
-    """Set a conversation's status. ``snoozed`` needs a ``snoozed_until`` after
-    ``now`` (the caller's clock; by default the system's), and no other status
-    takes one (a wake-up time on "resolved" would be dropped unseen)."""
-    if status not in STATUSES:
-        raise InvalidRequest(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
-    until = utc(snoozed_until) if snoozed_until is not None else None
-    if status != "snoozed" and until is not None:
-        raise InvalidRequest(f"a wake-up time goes with snoozed only, not with {status}")
-    if status == "snoozed":
-        if until is None:
-            raise InvalidRequest("snoozing needs a time to wake up (snoozed_until)")
-        if until <= utc(now or utcnow()):
-            raise InvalidRequest(
-                f"cannot snooze until {until:%Y-%m-%d %H:%M} UTC: that is not in the future"
-            )
-    return _change_conversation(
-        store,
-        conversation_id,
-        actor,
-        "status",
-        expected_version,
-        status=status,
-        snoozed_until=until,
-    )
-
-
-def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Customer:
-    """Make ``other_id`` part of ``keep_id``: identities, conversations, messages
-    and notes move over; the other customer stays as a pointer (nothing is deleted)."""
-    if keep_id == other_id:
-        raise InvalidRequest("a customer cannot be merged into itself")
-    with store.write() as session:
-        keep = _get(session, Customer, keep_id, "customer")
-        other = _get(session, Customer, other_id, "customer")
-        for cid, cust in ((keep_id, keep), (other_id, other)):
-            if cust.merged_into_id is not None:
-                raise ServiceError(f"customer {cid} was already merged into {cust.merged_into_id}")
-        moved: dict[str, Sequence[int]] = {}
-        for name, table in (
-            ("identities", identity_t),
-            ("conversations", conversation_t),
-            ("messages", message_t),
-            ("notes", note_t),
-        ):
-            ids = list(
-                session.execute(select(table.c.id).where(table.c.customer_id == other_id)).scalars()
-            )
-            session.execute(
-                update(table).where(table.c.customer_id == other_id).values(customer_id=keep_id)
-            )
-            moved[name] = ids
-        other.merged_into_id = keep_id
-        other.version += 1
-        keep.version += 1
-        keep.updated_at = other.updated_at = utcnow()
-        session.add_all([keep, other])
-        _audit(
-            session,
-            actor,
-            "merge",
-            customer_id=keep_id,
-            merged=other_id,
-            merged_name=other.name,
-            moved=moved,
-        )
-        session.flush()
-        return keep

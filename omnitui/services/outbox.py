@@ -28,8 +28,8 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
-from omnitui.leases import PROCESS_ID
-from omnitui.records import conversation_values, conversations_by_key, find_identities
+from omnitui.services.leases import PROCESS_ID
+from omnitui.services.records import conversation_values, conversations_by_key, find_identities
 from omnitui.threads import pair_key
 from providers.base import (
     AuthError,
@@ -46,19 +46,17 @@ from providers.base import (
 from storage.bulk import insert_ids
 from storage.db import Store, utc
 from storage.models import (
-    OUTBOX_CHANGEABLE,
-    OUTBOX_NEEDS_PERSON,
     AuditEvent,
     Conversation,
     Identity,
     Message,
-    OutboxState,
     attachment_t,
     conversation_t,
     message_t,
     utcnow,
 )
 from storage.queries import id_fits
+from storage.vocabulary import OUTBOX_CHANGEABLE, OUTBOX_NEEDS_PERSON, OutboxState
 
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.

@@ -1,0 +1,61 @@
+"""The one write API both faces call (DESIGN.md "Layers"): the CLI and the
+console parse, call a service and show the result; neither talks SQL.
+
+By area:
+
+* :mod:`~omnitui.services.messages` - replies, new messages, notes: what may
+  be queued, on which thread, for which address.
+* :mod:`~omnitui.services.conversations` - assignment and status, with
+  optimistic locking and an audit event each; :mod:`~.snoozes` wakes them.
+* :mod:`~omnitui.services.customers` - merges; :mod:`~.lookup` finds a
+  customer by name, phone or e-mail in any spelling; :mod:`~.team` says who
+  works here.
+* :mod:`~omnitui.services.ingest` - storing what a poll found, with its
+  cursor, in one transaction (:mod:`~.dedupe`, :mod:`~.records` behind it).
+* :mod:`~omnitui.services.outbox` - the send queue: at most once.
+* :mod:`~omnitui.services.sync` and :mod:`~.leases` - poll rounds, the
+  poller, and who polls an account.
+* :mod:`~omnitui.services.attachments` - saving and opening stored files.
+
+The names callers use most are re-exported here (``services.reply``); the
+modules of the machinery (ingest, outbox, sync) are imported by name.
+"""
+
+from __future__ import annotations
+
+from omnitui.services.base import (
+    STATUSES,
+    AccountInfo,
+    ConflictError,
+    InvalidRequest,
+    NotFound,
+    ServiceError,
+)
+from omnitui.services.conversations import assign, set_status
+from omnitui.services.customers import merge_customers
+from omnitui.services.messages import (
+    BODY_LIMITS,
+    ReplyTarget,
+    add_note,
+    reply,
+    reply_target,
+    send_new,
+)
+
+__all__ = [
+    "BODY_LIMITS",
+    "STATUSES",
+    "AccountInfo",
+    "ConflictError",
+    "InvalidRequest",
+    "NotFound",
+    "ReplyTarget",
+    "ServiceError",
+    "add_note",
+    "assign",
+    "merge_customers",
+    "reply",
+    "reply_target",
+    "send_new",
+    "set_status",
+]

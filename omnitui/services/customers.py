@@ -1,0 +1,78 @@
+"""Customers: following merges to the customer that remains, and merging
+one customer into another (nothing is deleted; the other stays a pointer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from omnitui.services.base import InvalidRequest, NotFound, ServiceError, _audit, _get
+from storage.db import Store
+from storage.models import (
+    Customer,
+    conversation_t,
+    identity_t,
+    message_t,
+    note_t,
+    utcnow,
+)
+
+
+def _live_customer(session: Session, customer_id: int) -> Customer:
+    """The customer ``customer_id``, following merges to the one that remains."""
+    seen: set[int] = set()
+    customer: Customer | None = _get(session, Customer, customer_id, "customer")
+    while customer is not None and customer.merged_into_id is not None:
+        if customer.id in seen:
+            break
+        seen.add(customer.id or 0)
+        customer = session.get(Customer, customer.merged_into_id)
+    if customer is None:
+        raise NotFound(f"there is no customer {customer_id}")
+    return customer
+
+
+def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Customer:
+    """Make ``other_id`` part of ``keep_id``: identities, conversations, messages
+    and notes move over; the other customer stays as a pointer (nothing is deleted)."""
+    if keep_id == other_id:
+        raise InvalidRequest("a customer cannot be merged into itself")
+    with store.write() as session:
+        keep = _get(session, Customer, keep_id, "customer")
+        other = _get(session, Customer, other_id, "customer")
+        for cid, cust in ((keep_id, keep), (other_id, other)):
+            if cust.merged_into_id is not None:
+                raise ServiceError(f"customer {cid} was already merged into {cust.merged_into_id}")
+        moved: dict[str, Sequence[int]] = {}
+        for name, table in (
+            ("identities", identity_t),
+            ("conversations", conversation_t),
+            ("messages", message_t),
+            ("notes", note_t),
+        ):
+            ids = list(
+                session.execute(select(table.c.id).where(table.c.customer_id == other_id)).scalars()
+            )
+            session.execute(
+                update(table).where(table.c.customer_id == other_id).values(customer_id=keep_id)
+            )
+            moved[name] = ids
+        other.merged_into_id = keep_id
+        other.version += 1
+        keep.version += 1
+        keep.updated_at = other.updated_at = utcnow()
+        session.add_all([keep, other])
+        _audit(
+            session,
+            actor,
+            "merge",
+            customer_id=keep_id,
+            merged=other_id,
+            merged_name=other.name,
+            moved=moved,
+        )
+        session.flush()
+        return keep
