@@ -10,7 +10,7 @@ from __future__ import annotations
 from email.utils import parseaddr
 from functools import lru_cache
 
-PHONE_CHANNELS = frozenset({"sms", "whatsapp"})
+from providers.base import DEFAULT_REGION, PHONE_CHANNELS
 
 
 class InvalidAddress(ValueError):
@@ -25,7 +25,7 @@ def normalize_email(address: str) -> str:
     return addr
 
 
-def normalize_phone(number: str, default_region: str = "US") -> str:
+def normalize_phone(number: str, default_region: str = DEFAULT_REGION) -> str:
     """``number`` in E.164 form (``+14155550100``).
 
     A ``whatsapp:`` prefix is dropped: the channel carries that fact.
@@ -49,7 +49,7 @@ def normalize_phone(number: str, default_region: str = "US") -> str:
 
 
 @lru_cache(maxsize=65_536)
-def normalize_address(channel: str, address: str, default_region: str = "US") -> str:
+def normalize_address(channel: str, address: str, default_region: str = DEFAULT_REGION) -> str:
     """The one stored spelling of ``address`` on ``channel``.
 
     Cached: a poll sees the same few addresses over and over, and parsing a

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from providers.base import DEFAULT_REGION
 from providers.registry import KINDS, ProviderUnavailable, load_provider_class
 from providers.settings import AccountSettings
 from storage.business_hours import BusinessHours, parse_schedule, parse_timezone
@@ -450,7 +451,7 @@ def _region(
 ) -> str:
     """``value`` as a phone-number region code (upper case), or a ConfigError."""
     if value is None:
-        return "US"
+        return DEFAULT_REGION
     from phonenumbers import SUPPORTED_REGIONS
 
     code = value.strip().upper()

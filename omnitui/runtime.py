@@ -28,6 +28,7 @@ from omnitui.config import (
     find_config,
     load_config,
 )
+from providers.base import DEFAULT_REGION
 from providers.settings import AccountSettings, DemoSettings
 
 if TYPE_CHECKING:
@@ -129,7 +130,7 @@ def demo_config(agent: str | None = None) -> AppConfig:
         path=None,
         database_url=None,
         agent_name=agent or _default_agent(),
-        default_region="US",
+        default_region=DEFAULT_REGION,
         accounts=(DemoSettings(name=DEMO_ACCOUNT, kind="demo", poll_interval=15),),
         snippets={
             "thanks": "Thanks for reaching out, {customer.name}! I'm looking into it now.",
@@ -161,7 +162,7 @@ def make_runtime(
             path=None,
             database_url=None,
             agent_name=_default_agent(),
-            default_region="US",
+            default_region=DEFAULT_REGION,
             accounts=(),
             snippets={},
             keymap={},

@@ -36,27 +36,35 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol, runtime_checkable
 
-Channel = Literal["email", "sms", "whatsapp", "telegram", "matrix"]
-CHANNELS: tuple[Channel, ...] = ("email", "sms", "whatsapp", "telegram", "matrix")
-Direction = Literal["in", "out"]
+from storage.vocabulary import (
+    CHANNELS as CHANNELS,
+)
+from storage.vocabulary import (
+    CHAT_CHANNELS as CHAT_CHANNELS,
+)
+from storage.vocabulary import (
+    DEFAULT_REGION as DEFAULT_REGION,
+)
+from storage.vocabulary import (
+    DELIVERY_STATES as DELIVERY_STATES,
+)
+from storage.vocabulary import (
+    FINAL_DELIVERY_STATES as FINAL_DELIVERY_STATES,
+)
+from storage.vocabulary import (
+    PHONE_CHANNELS as PHONE_CHANNELS,
+)
+from storage.vocabulary import (
+    UNDELIVERED_STATES as UNDELIVERED_STATES,
+)
+from storage.vocabulary import (
+    Channel as Channel,
+)
+from storage.vocabulary import (
+    DeliveryState as DeliveryState,
+)
 
-#: What the service says became of an outbound message (Twilio's words, which
-#: the other services' fit into). This is never the outbox's own state: a
-#: provider's "queued" means *it* holds the message, not that we must send it.
-DeliveryState = Literal["queued", "scheduled", "sent", "delivered", "read", "undelivered", "failed"]
-DELIVERY_STATES: tuple[DeliveryState, ...] = (
-    "queued",
-    "scheduled",
-    "sent",
-    "delivered",
-    "read",
-    "undelivered",
-    "failed",
-)
-#: States after which the service reports nothing more for a message.
-FINAL_DELIVERY_STATES: frozenset[DeliveryState] = frozenset(
-    {"delivered", "read", "undelivered", "failed"}
-)
+Direction = Literal["in", "out"]
 
 
 class ProviderError(Exception):

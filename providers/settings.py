@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from providers.base import DEFAULT_REGION
+
 if TYPE_CHECKING:
     from providers.base import Channel
 
@@ -123,7 +125,7 @@ class TwilioSettings(AccountSettings):
     whatsapp_number: str | None = Field(default=None, pattern=r"^whatsapp:\+[1-9][0-9]{6,14}$")
     messaging_service_sid: str | None = None
     api_base: str | None = None
-    default_region: str = "US"
+    default_region: str = DEFAULT_REGION
 
     def channels(self) -> tuple[Channel, ...]:
         return ("sms", "whatsapp") if self.whatsapp_number else ("sms",)

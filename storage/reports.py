@@ -38,10 +38,7 @@ from storage.bulk import chunks
 from storage.business_hours import BusinessHours
 from storage.db import utc
 from storage.models import audit_t, conversation_t, message_t
-from storage.vocabulary import OUTBOX_NEEDS_PERSON
-
-#: delivery states of a message that never reached the customer
-UNDELIVERED = ("failed", "undelivered")
+from storage.vocabulary import ACTIVE_STATUSES, OUTBOX_NEEDS_PERSON, UNDELIVERED_STATES
 
 BACKLOG_BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("<1h", timedelta(hours=1)),
@@ -153,7 +150,7 @@ def report(
         select(m.conversation_id, m.direction, func.min(m.sent_at).label("first"))
         .where(
             m.outbox_state.is_(None) | (m.outbox_state == "sent"),
-            m.delivery_state.is_(None) | m.delivery_state.not_in(UNDELIVERED),
+            m.delivery_state.is_(None) | m.delivery_state.not_in(UNDELIVERED_STATES),
         )
         .group_by(m.conversation_id, m.direction)
         .subquery()
@@ -231,12 +228,12 @@ def report(
                 fig.messages_in += n
             else:
                 fig.messages_out += n
-                if outbox_state in OUTBOX_NEEDS_PERSON or delivery_state in UNDELIVERED:
+                if outbox_state in OUTBOX_NEEDS_PERSON or delivery_state in UNDELIVERED_STATES:
                     fig.failed_sends += n
     # backlog now, in wall-clock time whatever ``hours`` says
     for conv_channel, assignee, waiting in session.execute(
         select(c.channel, c.assignee, c.waiting_since).where(
-            c.status.in_(("open", "pending")), c.waiting_since.is_not(None)
+            c.status.in_(ACTIVE_STATUSES), c.waiting_since.is_not(None)
         )
     ):
         if keep(conv_channel, assignee):

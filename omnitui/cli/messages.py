@@ -23,6 +23,8 @@ from omnitui.cli.common import (
     want_json,
 )
 from omnitui.cli.output import Column
+from providers.base import PHONE_CHANNELS
+from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
@@ -99,7 +101,7 @@ def _report_delivery(
             "attempts": message.attempts,
             "deferred": delivery.reason if isinstance(delivery, Deferred) else None,
         }
-        if message.channel in ("sms", "whatsapp"):
+        if message.channel in PHONE_CHANNELS:
             count = count_segments(message.body_text)
             doc["segments"] = count.segments
             doc["encoding"] = count.encoding
@@ -232,7 +234,7 @@ def outbox_list(
     from omnitui.services import outbox
     from storage import queries
 
-    statuses = queries.OUTBOX_PENDING + (("sent", "delivered") if all_ else ())
+    statuses = OUTBOX_STATES if all_ else OUTBOX_UNFINISHED
     with runtime(ctx) as rt:
         outbox.recover_interrupted(rt.store())
         with rt.store().read() as session:

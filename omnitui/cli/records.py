@@ -21,6 +21,7 @@ from omnitui.cli.common import (
 )
 from omnitui.cli.output import Column
 from omnitui.text import first_line, span
+from storage.vocabulary import CONVERSATION_STATUSES
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
 conversations = typer.Typer(help="Conversations (threads on one channel).", no_args_is_help=True)
@@ -297,7 +298,7 @@ def conversations_list(
     `conversations assign`) is an error (exit 2); one on it may have none."""
     from storage import queries
 
-    if status not in ("open", "pending", "resolved", "snoozed", "all"):
+    if status not in (*CONVERSATION_STATUSES, "all"):
         raise UserError(
             f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
         )

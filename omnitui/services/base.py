@@ -21,8 +21,9 @@ from storage.models import (
     customer_t,
 )
 from storage.queries import id_fits
+from storage.vocabulary import CONVERSATION_STATUSES
 
-STATUSES = ("open", "pending", "resolved", "snoozed")
+STATUSES = CONVERSATION_STATUSES
 
 
 class ServiceError(Exception):

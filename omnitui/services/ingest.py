@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
-from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
+from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.services.dedupe import known_external_ids
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import sanitize_filename
@@ -33,7 +33,7 @@ from omnitui.threads import (
     normalize_subject,
     pair_key,
 )
-from providers.base import InboundMessage, PollBatch, StatusUpdate
+from providers.base import DEFAULT_REGION, PHONE_CHANNELS, InboundMessage, PollBatch, StatusUpdate
 from storage.blobs import put_blob
 from storage.bulk import bulk_insert, driver_executemany, driver_lookup, driver_time, insert_ids
 from storage.db import Store, utc
@@ -45,6 +45,7 @@ from storage.models import (
     syncstate_t,
     utcnow,
 )
+from storage.vocabulary import REOPENED_BY_CUSTOMER
 
 MESSAGE_COLUMNS = (
     "conversation_id",
@@ -68,7 +69,7 @@ MESSAGE_COLUMNS = (
 #: A customer's new message puts these back in front of the team: resolved
 #: and snoozed ones, and pending ones (pending means "waiting for the
 #: customer", and the customer has answered).
-REOPENED_STATUSES = frozenset({"resolved", "snoozed", "pending"})
+REOPENED_STATUSES = REOPENED_BY_CUSTOMER
 
 
 @dataclass
@@ -92,6 +93,8 @@ class _Item:
     #: is also how the conversation summary is compared and written back
     stored_at: object = None
     conversation_id: int | None = None
+    #: where a local number in this message is read (the configured region)
+    region: str = DEFAULT_REGION
 
 
 #: A number already in E.164 form, as Twilio and WhatsApp give every number.
@@ -113,7 +116,7 @@ def _normalized(channel: str, address: str, region: str) -> str:
 
 
 def ingest(
-    store: Store, account: str, batch: PollBatch, *, default_region: str = "US"
+    store: Store, account: str, batch: PollBatch, *, default_region: str = DEFAULT_REGION
 ) -> IngestResult:
     """Store ``batch`` from ``account`` and its cursors in one transaction."""
     blobs = {
@@ -160,6 +163,7 @@ def _store_messages(
                 ours=_normalized(msg.channel, ours, region),
                 sent_at=(sent := utc(msg.sent_at)),
                 stored_at=driver_time(sent, dialect),
+                region=region,
             )
         )
     result.status_updates += apply_status_updates(session, account, echoes)
@@ -190,7 +194,7 @@ def _reply_target(item: _Item) -> str:
     """Where answers to this conversation go: the sender, or its Reply-To."""
     reply_to = item.msg.reply_to
     if reply_to and item.msg.direction == "in":
-        return _normalized(item.msg.channel, reply_to, "US")
+        return _normalized(item.msg.channel, reply_to, item.region)
     return item.their
 
 
@@ -200,7 +204,7 @@ def _thread_key(item: _Item) -> str | None:
         return None
     if msg.thread_id:
         return msg.thread_id
-    if msg.channel in ("sms", "whatsapp"):
+    if msg.channel in PHONE_CHANNELS:
         return pair_key(item.ours, item.their)
     return item.their
 

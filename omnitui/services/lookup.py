@@ -9,6 +9,7 @@ import re
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_phone
+from providers.base import DEFAULT_REGION
 from storage import queries
 from storage.queries import CustomerRow
 
@@ -27,7 +28,7 @@ def typed_phone(text: str, default_region: str) -> str | None:
 
 
 def find_customers(
-    session: Session, query: str, *, default_region: str = "US", limit: int = 20
+    session: Session, query: str, *, default_region: str = DEFAULT_REGION, limit: int = 20
 ) -> list[CustomerRow]:
     """Customers matching ``query`` (see :func:`storage.queries.list_customers`),
     a national number read with ``default_region``."""

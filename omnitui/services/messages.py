@@ -21,7 +21,7 @@ from omnitui.services.customers import _live_customer
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
-from providers.base import CHANNELS
+from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS
 from storage.bulk import insert_ids
 from storage.db import Store
 from storage.models import (
@@ -32,6 +32,7 @@ from storage.models import (
     message_t,
     utcnow,
 )
+from storage.vocabulary import ACTIVE_STATUSES
 
 
 def _utf16_units(text: str) -> int:
@@ -173,7 +174,7 @@ def _thread_key(
     ours = info.addresses.get(channel, "")
     if channel == "email":
         return make_msgid(domain=ours.rpartition("@")[2] or None)  # a new thread
-    if channel in ("sms", "whatsapp"):
+    if channel in PHONE_CHANNELS:
         return pair_key(ours, theirs)
     # chat: the customer's room is where they talk to us (a Matrix room
     # id is not their user id); a chat with no room yet is keyed by them
@@ -270,7 +271,7 @@ def _reply_target(
                 c.customer_id == conv.customer_id,
                 c.channel == "email",
                 c.account.in_(carriers),
-                c.status.in_(("open", "pending")),
+                c.status.in_(ACTIVE_STATUSES),
             )
             .order_by(c.last_message_at.desc(), c.id.desc())
             .limit(1)
@@ -361,7 +362,7 @@ def send_new(
     customer_id: int | None = None,
     account: str | None = None,
     subject: str | None = None,
-    default_region: str = "US",
+    default_region: str = DEFAULT_REGION,
 ) -> int:
     """Queue a new outbound message to an address or a customer; returns its id."""
     info = _account_for(accounts, channel, account)

@@ -27,11 +27,14 @@ from email.utils import make_msgid
 from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
-from omnitui.addresses import PHONE_CHANNELS, InvalidAddress, normalize_address
+from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.services.leases import PROCESS_ID
 from omnitui.services.records import conversation_values, conversations_by_key, find_identities
 from omnitui.threads import pair_key
 from providers.base import (
+    CHAT_CHANNELS,
+    DEFAULT_REGION,
+    PHONE_CHANNELS,
     AuthError,
     DeliveryState,
     OutboundMessage,
@@ -56,7 +59,12 @@ from storage.models import (
     utcnow,
 )
 from storage.queries import id_fits
-from storage.vocabulary import OUTBOX_CHANGEABLE, OUTBOX_NEEDS_PERSON, OutboxState
+from storage.vocabulary import (
+    OUTBOX_AWAITING_OUTCOME,
+    OUTBOX_CHANGEABLE,
+    OUTBOX_NEEDS_PERSON,
+    OutboxState,
+)
 
 MAX_ATTEMPTS = 5
 #: A message "sending" for longer than this belongs to a dead process.
@@ -161,7 +169,7 @@ def _record_sent(
     message_id: int,
     result: SendResult,
     *,
-    expected: tuple[OutboxState, ...] = ("sending", "unconfirmed"),
+    expected: tuple[OutboxState, ...] = OUTBOX_AWAITING_OUTCOME,
 ) -> Delivery:
     """Mark ``message_id`` sent with the provider's id, if it is still in an
     ``expected`` state (a person may have decided otherwise meanwhile)."""
@@ -254,7 +262,7 @@ def _outbound(store: Store, message: Message) -> OutboundMessage:
         message_id=message.email_message_id,
         in_reply_to=in_reply_to,
         references=references,
-        thread_id=conv.thread_key if message.channel not in ("email", "sms", "whatsapp") else None,
+        thread_id=conv.thread_key if message.channel in CHAT_CHANNELS else None,
         reply_to_external_id=last_in.external_id if last_in is not None else None,
         idempotency_key=idempotency_key(message),
     )
@@ -550,7 +558,7 @@ def edit(store: Store, message_id: int, body: str, actor: str) -> None:
 
 
 def readdress(
-    store: Store, message_id: int, to: str, actor: str, *, default_region: str = "US"
+    store: Store, message_id: int, to: str, actor: str, *, default_region: str = DEFAULT_REGION
 ) -> str:
     """Send the unsent message ``message_id`` to ``to`` instead, and queue it
     again; returns the address as stored.

@@ -24,7 +24,14 @@ from sqlalchemy import select
 
 from omnitui.services import leases, outbox, snoozes
 from omnitui.services.ingest import ingest, load_cursors
-from providers.base import AuthError, PermanentError, Provider, ProviderError, TransientError
+from providers.base import (
+    DEFAULT_REGION,
+    AuthError,
+    PermanentError,
+    Provider,
+    ProviderError,
+    TransientError,
+)
 from storage.db import Store, StoreUnavailable
 from storage.models import SyncState, syncstate_t, utcnow
 
@@ -96,7 +103,7 @@ def sync_once(
     store: Store,
     provider: Provider,
     *,
-    default_region: str = "US",
+    default_region: str = DEFAULT_REGION,
     send: bool = True,
     owner: str = leases.PROCESS_ID,
 ) -> SyncReport:
@@ -173,7 +180,7 @@ def watch(
     providers: Sequence[tuple[Provider, float]],
     *,
     stop: threading.Event,
-    default_region: str = "US",
+    default_region: str = DEFAULT_REGION,
     on_report: Callable[[SyncReport], None] | None = None,
 ) -> None:
     """Run rounds for each (provider, interval) until ``stop`` is set.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from omnitui.services import AccountInfo
 from omnitui.tui.clock import Clock
 from omnitui.tui.drafts import Drafts
+from providers.base import DEFAULT_REGION
 from storage.db import Store
 from storage.queries import AccountHealth
 
@@ -33,7 +34,7 @@ class Desk:
     #: cursors blink (tests turn it off so screenshots are stable)
     blink: bool = True
     #: region for phone numbers typed without a country code
-    default_region: str = "US"
+    default_region: str = DEFAULT_REGION
     #: ``[agent] team`` from the config (see omnitui.services.team)
     team: tuple[str, ...] = ()
     #: the latest account health, refreshed by the app after each poll and check

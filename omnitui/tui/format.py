@@ -21,6 +21,7 @@ from omnitui.text import clean_text, first_line
 from omnitui.tui.clock import Clock
 from providers.email_quote import fold_quoted
 from storage.queries import ConversationRow, TimelineEntry
+from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 # Short text, not icons: readable in any font and over any SSH session.
 BADGES = {"email": "EML", "sms": "SMS", "whatsapp": "WA", "telegram": "TG", "matrix": "MX"}
@@ -282,7 +283,7 @@ def entry_text(
         text.append(f"  {plain(file.content_type)}, {human_size(file.size)}", style="dim")
     if entry.attachments:
         text.append("  (d saves)", style="dim")
-    if entry.error and entry.status in ("failed", "unconfirmed"):
+    if entry.error and entry.status in OUTBOX_NEEDS_PERSON:
         text.append(f"\n    ! {plain(entry.error)}", style="bold red")
         text.append("  (R retries)", style="dim")
     elif entry.delivery_error:

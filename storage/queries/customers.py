@@ -27,6 +27,7 @@ from storage.models import (
     note_t,
 )
 from storage.queries.ids import id_fits
+from storage.vocabulary import ACTIVE_STATUSES
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _customer_rows(
         for cid, n_open, last in session.execute(
             select(
                 c.customer_id,
-                func.sum(case((c.status.in_(("open", "pending")), 1), else_=0)),
+                func.sum(case((c.status.in_(ACTIVE_STATUSES), 1), else_=0)),
                 func.max(c.last_message_at),
             )
             .where(c.customer_id.in_(ids))

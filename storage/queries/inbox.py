@@ -26,6 +26,7 @@ from storage.models import (
     readmark_t,
 )
 from storage.queries.readmarks import MARKED_UNREAD
+from storage.vocabulary import ACTIVE_STATUSES, CONVERSATION_STATUSES
 
 INBOX_FILTERS = ("open", "mine", "unassigned", "pending", "snoozed", "resolved", "all")
 
@@ -102,8 +103,8 @@ def list_conversations(
     if view == "mine":
         stmt = stmt.where(c.assignee == (agent or ""), c.status != "resolved")
     elif view == "unassigned":
-        stmt = stmt.where(c.assignee.is_(None), c.status.in_(("open", "pending")))
-    elif view in ("open", "pending", "snoozed", "resolved"):
+        stmt = stmt.where(c.assignee.is_(None), c.status.in_(ACTIVE_STATUSES))
+    elif view in CONVERSATION_STATUSES:
         stmt = stmt.where(c.status == view)
     elif view != "all":
         raise ValueError(f"unknown view {view!r}: use one of {', '.join(INBOX_FILTERS)}")

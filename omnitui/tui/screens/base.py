@@ -32,6 +32,7 @@ from omnitui.tui.when import parse_when, presets
 from storage import queries
 from storage.db import StoreUnavailable
 from storage.queries import AccountHealth, ConversationRow
+from storage.vocabulary import PICKED_STATUSES
 
 CONVERSATION_PALETTE: tuple[PaletteEntry, ...] = (
     ("conversation: reply", "reply", "Write a reply on the conversation's channel"),
@@ -220,8 +221,7 @@ class DeskScreen(Screen[None]):
         if conv is None:
             return
         choices = [
-            Choice(s, Text(s + (" (now)" if s == conv.status else "")))
-            for s in ("open", "pending", "resolved")
+            Choice(s, Text(s + (" (now)" if s == conv.status else ""))) for s in PICKED_STATUSES
         ]
 
         def picked(status: str | None) -> None:

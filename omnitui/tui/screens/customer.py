@@ -30,6 +30,7 @@ from omnitui.tui.widgets.key_hints import KeyHints
 from omnitui.tui.widgets.timeline import Timeline, entry_id
 from storage import queries
 from storage.queries import AccountHealth, ConversationRow, CustomerRow, TimelineEntry
+from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 #: Timeline entries read at a time.
 TIMELINE_PAGE = 40
@@ -378,11 +379,7 @@ class CustomerScreen(DeskScreen):
 
     def action_retry(self) -> None:
         entry = self.timeline.current
-        if (
-            entry is None
-            or entry.kind != "message"
-            or entry.status not in ("failed", "unconfirmed")
-        ):
+        if entry is None or entry.kind != "message" or entry.status not in OUTBOX_NEEDS_PERSON:
             self.notify(
                 "Highlight a failed message (j/k) to retry it.", severity="warning", markup=False
             )

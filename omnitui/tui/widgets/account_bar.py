@@ -13,6 +13,7 @@ from textual.widgets import Static
 from omnitui.tui.clock import Clock
 from omnitui.tui.format import duration, plain
 from storage.queries import AccountHealth
+from storage.vocabulary import OUTBOX_IN_PROGRESS, OUTBOX_NEEDS_PERSON
 
 POLLED_ELSEWHERE = "polled by another process"
 SECRET_MISSING = "secret missing"  # noqa: S105 - a label, not a secret
@@ -49,8 +50,8 @@ def health_text(
             text.append(" ok just now" if age == "now" else f" ok {age} ago", style="green")
         else:
             text.append(" not polled yet", style="dim")
-        waiting = sum(h.outbox.get(s, 0) for s in ("queued", "sending"))
-        failed = sum(h.outbox.get(s, 0) for s in ("failed", "unconfirmed"))
+        waiting = sum(h.outbox.get(s, 0) for s in OUTBOX_IN_PROGRESS)
+        failed = sum(h.outbox.get(s, 0) for s in OUTBOX_NEEDS_PERSON)
         if waiting:
             text.append(f" · {waiting} waiting", style="yellow")
         if failed:

@@ -16,6 +16,7 @@ from textual.widget import Widget
 
 from omnitui.tui.format import DRAFT_MARK, badge, plain, status_text
 from storage.queries import ConversationRow, CustomerRow
+from storage.vocabulary import ACTIVE_STATUSES
 
 
 def _line(text: Text, width: int) -> Text:
@@ -58,7 +59,7 @@ def header_text(
     others = [
         c
         for c in conversations
-        if (c.status in ("open", "pending") or c.id in drafted) and c.id != current
+        if (c.status in ACTIVE_STATUSES or c.id in drafted) and c.id != current
     ]
     this = next((c for c in conversations if c.id == current), None)
     if this is not None:
