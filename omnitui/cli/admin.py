@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from omnitui.cli import output
 from omnitui.cli.common import JsonOpt, globals_of, handled, runtime, want_json
+from omnitui.cli.documents import AccountCheck, DatabaseCheck, DoctorReport, Upgrade, Written
+
+if TYPE_CHECKING:
+    from omnitui.runtime import Runtime
+    from providers.settings import AccountSettings
 
 db_app = typer.Typer(help="The store's schema.", no_args_is_help=True)
 
@@ -34,24 +39,24 @@ def init(
     dest = path or globals_of(ctx).config or default_config_path()
     written = write_example_config(dest, force=force)
     if want_json(ctx, json_out):
-        output.print_json({"path": str(written)})
+        output.print_json(Written(str(written)))
     else:
         output.say(f"Wrote {written}. Edit its [[accounts]], then run `omnitui doctor`.")
 
 
-def _check_account(rt: Any, account: Any) -> dict[str, Any]:
+def _check_account(rt: Runtime, account: AccountSettings) -> AccountCheck:
     from omnitui.config import ConfigError, redacted, resolve_secrets
     from providers.base import ProviderError
 
-    info: dict[str, Any] = {"name": account.name, "kind": account.kind, "ok": True, "error": None}
+    info = AccountCheck(name=account.name, kind=account.kind)
     try:
         secrets = resolve_secrets(account)
-        info["secrets"] = {key: redacted(value) for key, value in secrets.items()}
+        info.secrets = {key: redacted(value) for key, value in secrets.items()}
         provider = rt.provider(account.name)
         check = getattr(provider, "check", None)
-        info["check"] = check() if callable(check) else "no connectivity check for this kind"
+        info.check = check() if callable(check) else "no connectivity check for this kind"
     except (ConfigError, ProviderError) as exc:
-        info["ok"], info["error"] = False, str(exc)
+        info.ok, info.error = False, str(exc)
     return info
 
 
@@ -67,65 +72,56 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
     with runtime(ctx) as rt:
         bad_url = False
-        report: dict[str, Any] = {
-            "config": str(rt.config.path) if rt.config.path else None,
-            "agent": rt.agent,
-            "database": {"url": redact_url(rt.db_url), "ok": True, "error": None},
-            "accounts": [],
-        }
+        report = DoctorReport(
+            config=str(rt.config.path) if rt.config.path else None,
+            agent=rt.agent,
+            database=DatabaseCheck(url=redact_url(rt.db_url)),
+        )
         try:
             store = rt.store()
-            report["database"] |= {
-                "revision": current_revision(store.engine),
-                "head": head_revision(),
-                "engine": store.dialect,
-            }
+            report.database.revision = current_revision(store.engine)
+            report.database.head = head_revision()
+            report.database.engine = store.dialect
             with store.read() as session:
                 health = {
                     h.account: h for h in account_health(session, [a.name for a in rt.accounts])
                 }
         except (StoreError, ConfigError) as exc:
-            report["database"] |= {"ok": False, "error": str(exc)}
+            report.database.ok, report.database.error = False, str(exc)
             bad_url = isinstance(exc, ConfigError)
             health = {}
         for account in rt.accounts:
             info = _check_account(rt, account)
             h = health.get(account.name)
             if h is not None:
-                info |= {
-                    "last_success_at": h.last_success_at,
-                    "last_error": h.last_error,
-                    "outbox": h.outbox,
-                }
-            report["accounts"].append(info)
-    ok = report["database"]["ok"] and all(a["ok"] for a in report["accounts"])
-    report["ok"] = ok
+                info.last_success_at, info.last_error = h.last_success_at, h.last_error
+                info.outbox = dict(h.outbox)
+            report.accounts.append(info)
+    report.ok = report.database.ok and all(a.ok for a in report.accounts)
     if want_json(ctx, json_out):
         output.print_json(report)
     else:
         _print_doctor(report)
-    if not ok:
+    if not report.ok:
         raise typer.Exit(2 if bad_url else 1)
 
 
-def _print_doctor(report: dict[str, Any]) -> None:
-    db = report["database"]
-    output.say(f"config:   {report['config'] or 'none (defaults; run `omnitui init`)'}")
-    output.say(f"agent:    {report['agent']}")
-    state = "ok" if db["ok"] else f"FAILED: {db['error']}"
-    output.say(
-        f"database: {db['url']} ({db.get('engine', '?')}, schema {db.get('revision')}) {state}"
-    )
-    if not report["accounts"]:
+def _print_doctor(report: DoctorReport) -> None:
+    db = report.database
+    output.say(f"config:   {report.config or 'none (defaults; run `omnitui init`)'}")
+    output.say(f"agent:    {report.agent}")
+    state = "ok" if db.ok else f"FAILED: {db.error}"
+    output.say(f"database: {db.url} ({db.engine or '?'}, schema {db.revision}) {state}")
+    if not report.accounts:
         output.say("accounts: none configured")
-    for acc in report["accounts"]:
-        status = "ok" if acc["ok"] else f"FAILED: {acc['error']}"
-        secrets = ", ".join(f"{k}={v}" for k, v in acc.get("secrets", {}).items()) or "none"
-        output.say(f"account {acc['name']} ({acc['kind']}): {status}; secrets: {secrets}")
-        if acc.get("check"):
-            output.say(f"  check: {acc['check']}")
-        if acc.get("last_error"):
-            output.say(f"  last poll error: {acc['last_error']}")
+    for acc in report.accounts:
+        status = "ok" if acc.ok else f"FAILED: {acc.error}"
+        secrets = ", ".join(f"{k}={v}" for k, v in acc.secrets.items()) or "none"
+        output.say(f"account {acc.name} ({acc.kind}): {status}; secrets: {secrets}")
+        if acc.check:
+            output.say(f"  check: {acc.check}")
+        if acc.last_error:
+            output.say(f"  last poll error: {acc.last_error}")
 
 
 @db_app.command("upgrade")
@@ -145,7 +141,7 @@ def db_upgrade(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         finally:
             engine.dispose()
     if want_json(ctx, json_out):
-        output.print_json({"url": redact_url(rt.db_url), "from": before, "to": after})
+        output.print_json(Upgrade(redact_url(rt.db_url), before, after))
     elif before == after:
         output.say(f"{redact_url(rt.db_url)} is up to date ({after}).")
     else:

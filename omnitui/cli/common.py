@@ -20,13 +20,44 @@ import typer._click as click  # the click typer runs on (it vendors its own)
 from typer.core import TyperGroup
 
 from omnitui.cli import output
+from providers.base import CHANNELS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: sysexits' EX_TEMPFAIL: the store cannot serve right now, try again later.
 EX_TEMPFAIL = 75
 
+
+def check_channel(value: str | None) -> str | None:
+    """``--channel``'s value, one of the provider contract's :data:`CHANNELS`,
+    or a usage error (exit 2) naming them."""
+    if value is not None and value not in CHANNELS:
+        raise typer.BadParameter(f"unknown channel {value!r}: use one of {', '.join(CHANNELS)}")
+    return value
+
+
+# The options several commands take, declared once (a command names its own
+# help only where the option means something else there, as `--to` does).
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+BodyOpt = Annotated[
+    str | None, typer.Option("--body", help="The text (else --body-file, else stdin).")
+]
+BodyFileOpt = Annotated[Path | None, typer.Option("--body-file", help="Read the text from a file.")]
+_CHANNEL_HELP = f"A channel: {', '.join(CHANNELS[:-1])} or {CHANNELS[-1]}."
+ChannelOpt = Annotated[str, typer.Option("--channel", callback=check_channel, help=_CHANNEL_HELP)]
+MaybeChannelOpt = Annotated[
+    str | None, typer.Option("--channel", callback=check_channel, help=_CHANNEL_HELP)
+]
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="An account, by its name in the config.")
+]
+SubjectOpt = Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")]
+CustomerOpt = Annotated[int | None, typer.Option("--customer", help="Customer id.")]
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")
+]
+ConversationArg = Annotated[int, typer.Argument(help="Conversation id.")]
+OutgoingArg = Annotated[int, typer.Argument(help="Outgoing message id.")]
 
 
 @dataclass

@@ -6,14 +6,22 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from omnitui.cli import output
 from omnitui.cli.common import (
+    AccountOpt,
+    BodyFileOpt,
+    BodyOpt,
+    ChannelOpt,
+    ConversationArg,
+    CustomerOpt,
     JsonOpt,
+    MaybeChannelOpt,
+    OutgoingArg,
+    SubjectOpt,
     UserError,
     handled,
     keeping_text,
@@ -22,13 +30,14 @@ from omnitui.cli.common import (
     runtime,
     want_json,
 )
+from omnitui.cli.documents import Outgoing, SyncRound
 from omnitui.cli.output import Column
-from providers.base import PHONE_CHANNELS
 from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
     from omnitui.services.outbox import Delivery
+    from omnitui.services.sync import SyncReport
 
 #: sysexits' EX_SOFTWARE: the poller lost a worker it could not restart.
 EX_SOFTWARE = 70
@@ -57,12 +66,11 @@ def _deliver_now(rt: Runtime, message_id: int) -> Delivery | Deferred:
     or if this process holds no secret to send it with."""
     from omnitui.config import ConfigError
     from omnitui.services import outbox
-    from storage.models import Message
+    from storage import queries
 
     with rt.store().read() as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        account = message.account
+        account = queries.message_account(session, message_id)
+    assert account is not None  # the command has just queued or changed it
     try:
         provider = rt.provider(account)
     except ConfigError as exc:  # e.g. SecretUnavailable: an agent without the token
@@ -78,55 +86,30 @@ EXIT_UNCONFIRMED = 4
 def _report_delivery(
     ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery | Deferred
 ) -> None:
-    from omnitui.segments import count_segments
-    from storage.models import Message
-    from storage.queries import shown_state
-
-    with rt.store().read() as session:
-        message = session.get(Message, delivery.message_id)
-        assert message is not None
-        doc = {
-            "id": message.id,
-            "conversation_id": message.conversation_id,
-            "customer_id": message.customer_id,
-            "account": message.account,
-            "channel": message.channel,
-            "to": message.to_address,
-            "status": shown_state("out", message.outbox_state, message.delivery_state),
-            "outbox_state": message.outbox_state,
-            "delivery_state": message.delivery_state,
-            "delivery_error": message.delivery_error,
-            "external_id": message.external_id,
-            "error": message.error,
-            "attempts": message.attempts,
-            "deferred": delivery.reason if isinstance(delivery, Deferred) else None,
-        }
-        if message.channel in PHONE_CHANNELS:
-            count = count_segments(message.body_text)
-            doc["segments"] = count.segments
-            doc["encoding"] = count.encoding
+    deferred = delivery.reason if isinstance(delivery, Deferred) else None
+    doc = _outgoing(rt, delivery.message_id, deferred=deferred)
     if want_json(ctx, json_out):
         output.print_json(doc)
     elif isinstance(delivery, Deferred):
-        output.say(f"Message {doc['id']} queued to {doc['to']} on {doc['channel']}.")
+        output.say(f"Message {doc.id} queued to {doc.to} on {doc.channel}.")
         output.note(
             f"not sent from here: {delivery.reason}. It stays queued; the process that polls "
             "this account (`omnitui sync`, or a console with the secret) sends it."
         )
     elif delivery.state == "failed":
         output.error(
-            f"message {doc['id']} to {doc['to']} failed: {delivery.error}. It stays in the "
-            f"outbox: `omnitui outbox retry {doc['id']}` sends it again."
+            f"message {doc.id} to {doc.to} failed: {delivery.error}. It stays in the "
+            f"outbox: `omnitui outbox retry {doc.id}` sends it again."
         )
     elif delivery.state == "unconfirmed":
         output.error(
-            f"message {doc['id']} to {doc['to']} is unconfirmed: {delivery.error}. It is not "
+            f"message {doc.id} to {doc.to} is unconfirmed: {delivery.error}. It is not "
             "sent again by itself; `omnitui outbox list` shows it, `omnitui outbox retry "
-            f"{doc['id']}` sends it again if it did not arrive."
+            f"{doc.id}` sends it again if it did not arrive."
         )
     else:
-        cost = f" ({doc['segments']} segment(s), {doc['encoding']})" if "segments" in doc else ""
-        output.say(f"Message {doc['id']} {doc['status']} to {doc['to']} on {doc['channel']}{cost}.")
+        cost = f" ({doc.segments} segment(s), {doc.encoding})" if doc.segments is not None else ""
+        output.say(f"Message {doc.id} {doc.status} to {doc.to} on {doc.channel}{cost}.")
     if isinstance(delivery, Deferred):
         return
     if delivery.state == "failed":
@@ -135,20 +118,26 @@ def _report_delivery(
         raise typer.Exit(EXIT_UNCONFIRMED)
 
 
+def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> Outgoing:
+    """The document of the outgoing message a command has just acted on."""
+    from storage import queries
+
+    with rt.store().read() as session:
+        message = queries.outgoing_message(session, message_id)
+    assert message is not None  # outgoing messages are never deleted
+    return Outgoing.of(message, deferred=deferred)
+
+
 @handled
 def send(
     ctx: typer.Context,
-    channel: Annotated[
-        str, typer.Option("--channel", help="email, sms, whatsapp, telegram or matrix.")
-    ],
+    channel: ChannelOpt,
     to: Annotated[str | None, typer.Option("--to", help="Address or phone number.")] = None,
-    customer: Annotated[int | None, typer.Option("--customer", help="Customer id.")] = None,
-    account: Annotated[str | None, typer.Option("--account", help="Account to send from.")] = None,
-    subject: Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")] = None,
-    body: Annotated[str | None, typer.Option("--body", help="Message text.")] = None,
-    body_file: Annotated[
-        Path | None, typer.Option("--body-file", help="Read the text from a file.")
-    ] = None,
+    customer: CustomerOpt = None,
+    account: AccountOpt = None,
+    subject: SubjectOpt = None,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a new message (queued first, then delivered; exits 1 if delivery failed).
@@ -185,18 +174,16 @@ def send(
 @handled
 def reply(
     ctx: typer.Context,
-    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
-    channel: Annotated[
-        str | None, typer.Option("--channel", help="Reply on another of the customer's channels.")
-    ] = None,
-    subject: Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")] = None,
-    body: Annotated[str | None, typer.Option("--body", help="Message text.")] = None,
-    body_file: Annotated[
-        Path | None, typer.Option("--body-file", help="Read the text from a file.")
-    ] = None,
+    conversation_id: ConversationArg,
+    channel: MaybeChannelOpt = None,
+    subject: SubjectOpt = None,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Reply to a conversation (exits 1 if delivery failed; the message stays in the outbox).
+
+    --channel replies on another of the customer's channels.
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -240,25 +227,7 @@ def outbox_list(
         with rt.store().read() as session:
             rows = queries.outbox(session, statuses=statuses)
     if want_json(ctx, json_out):
-        output.print_json(
-            [
-                {
-                    "id": r.id,
-                    "conversation_id": r.conversation_id,
-                    "customer_id": r.customer_id,
-                    "customer_name": r.customer_name,
-                    "account": r.account,
-                    "channel": r.channel,
-                    "to": r.to,
-                    "status": r.status,
-                    "error": r.error,
-                    "attempts": r.attempts,
-                    "queued_at": r.queued_at,
-                    "next_attempt_at": r.next_attempt_at,
-                }
-                for r in rows
-            ]
-        )
+        output.print_json(rows)
         return
     output.print_table(
         "Outbox",
@@ -279,7 +248,7 @@ def outbox_list(
 @handled
 def outbox_retry(
     ctx: typer.Context,
-    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    message_id: OutgoingArg,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a failed or unconfirmed message again, with the text kept."""
@@ -298,43 +267,29 @@ def outbox_retry(
 @handled
 def outbox_discard(
     ctx: typer.Context,
-    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    message_id: OutgoingArg,
     json_out: JsonOpt = False,
 ) -> None:
     """Never send a queued, failed or unconfirmed message (it stays in the
     timeline as discarded; an unconfirmed one may still have arrived)."""
     from omnitui.services import outbox
-    from storage.models import Message
 
     with runtime(ctx) as rt:
         outbox.discard(rt.store(), message_id, rt.agent)
-        with rt.store().read() as session:
-            message = session.get(Message, message_id)
-            assert message is not None
-            doc = {
-                "id": message.id,
-                "conversation_id": message.conversation_id,
-                "customer_id": message.customer_id,
-                "channel": message.channel,
-                "to": message.to_address,
-                "status": message.outbox_state,
-                "outbox_state": message.outbox_state,
-            }
+        doc = _outgoing(rt, message_id)
     if want_json(ctx, json_out):
         output.print_json(doc)
     else:
-        output.say(f"Message {message_id} to {doc['to']} discarded: it will never be sent.")
+        output.say(f"Message {message_id} to {doc.to} discarded: it will never be sent.")
 
 
 @outbox_app.command("edit")
 @handled
 def outbox_edit(
     ctx: typer.Context,
-    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
-    body: Annotated[str | None, typer.Option("--body", help="The new text.")] = None,
-    body_file: Annotated[
-        Path | None, typer.Option("--body-file", help="Read the new text from a file.")
-    ] = None,
+    message_id: OutgoingArg,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change the text of a queued, failed or unconfirmed message and send it
@@ -353,7 +308,7 @@ def outbox_edit(
 @handled
 def outbox_readdress(
     ctx: typer.Context,
-    message_id: Annotated[int, typer.Argument(help="Outgoing message id.")],
+    message_id: OutgoingArg,
     to: Annotated[str, typer.Option("--to", help="The address or number to send it to.")],
     json_out: JsonOpt = False,
 ) -> None:
@@ -374,10 +329,11 @@ def sync(
     watch: Annotated[
         bool, typer.Option("--watch", help="Keep polling until SIGINT/SIGTERM (the default).")
     ] = False,
-    account: Annotated[str | None, typer.Option("--account", help="Only this account.")] = None,
+    account: AccountOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Poll accounts and deliver queued messages (--once, or until interrupted)."""
+    """Poll accounts and deliver queued messages (--once, or until interrupted);
+    --account: only that one."""
     from omnitui.services import leases, outbox
     from omnitui.services import sync as engine
 
@@ -431,25 +387,9 @@ def _daemon_logging() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _print_reports(ctx: typer.Context, json_out: bool, reports: list[Any]) -> None:
+def _print_reports(ctx: typer.Context, json_out: bool, reports: list[SyncReport]) -> None:
     if want_json(ctx, json_out):
-        output.print_json(
-            [
-                {
-                    "account": r.account,
-                    "ok": r.ok,
-                    "stored": r.stored,
-                    "duplicates": r.duplicates,
-                    "new_customers": r.new_customers,
-                    "status_updates": r.status_updates,
-                    "sent": r.sent,
-                    "send_failed": r.send_failed,
-                    "error": r.error,
-                    "held_by": r.held_by,
-                }
-                for r in reports
-            ]
-        )
+        output.print_json([SyncRound.of(r) for r in reports])
         return
     output.print_table(
         "Sync",

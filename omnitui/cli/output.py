@@ -29,6 +29,7 @@ import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from omnitui.text import INVISIBLE, clean_text
@@ -37,12 +38,27 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
+#: A dataclass field's ``metadata`` key naming its JSON key, for a key that
+#: cannot be a Python name (``"from"``).
+JSON_NAME = "json"
+
+
 def to_jsonable(value: Any) -> Any:
-    """``value`` as plain JSON types; datetimes as ISO 8601 UTC strings."""
+    """``value`` as plain JSON types: the one serializer of every document the
+    CLI prints, so a document has the schema of the dataclass it comes from.
+
+    A dataclass becomes an object of all its fields, in their order, keyed by
+    field name (or by ``metadata[JSON_NAME]``); datetimes become ISO 8601 UTC
+    strings, paths strings, tuples and sets lists."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.metadata.get(JSON_NAME, f.name): to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -246,10 +262,26 @@ def fail(message: str, *, code: int, kind: str, as_json: bool) -> None:
         print_error_json(message, code=code, kind=kind)
 
 
+@dataclasses.dataclass(frozen=True)
+class ErrorInfo:
+    """What the JSON error object of a failed command says (see :func:`fail`)."""
+
+    message: str
+    code: int
+    kind: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ErrorDocument:
+    """The JSON document of a failed command: ``{"error": {...}}``."""
+
+    error: ErrorInfo
+
+
 def print_error_json(message: str, *, code: int, kind: str) -> None:
     """The JSON error object of a failed command, on stdout (see :func:`fail`)."""
     text = clean_text(message, single_line=True)
-    print_json({"error": {"message": text, "code": code, "kind": kind}})
+    print_json(ErrorDocument(ErrorInfo(text, code, kind)))
 
 
 def note(message: str) -> None:

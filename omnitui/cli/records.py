@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from omnitui.cli import output
 from omnitui.cli.common import (
+    BodyFileOpt,
+    BodyOpt,
+    ConversationArg,
+    CustomerOpt,
     JsonOpt,
+    LimitOpt,
+    MaybeChannelOpt,
     UserError,
     handled,
     keeping_text,
@@ -19,18 +25,21 @@ from omnitui.cli.common import (
     runtime,
     want_json,
 )
+from omnitui.cli.documents import CustomerDetail, ReportDocument, SavedAttachment, conversation
 from omnitui.cli.output import Column
 from omnitui.text import first_line, span
 from storage.vocabulary import CONVERSATION_STATUSES
+
+if TYPE_CHECKING:
+    from omnitui.runtime import Runtime
+    from storage.queries import ConversationRow
+
+_STATUSES = ", ".join(CONVERSATION_STATUSES)
 
 customers = typer.Typer(help="Customers and their identities.", no_args_is_help=True)
 conversations = typer.Typer(help="Conversations (threads on one channel).", no_args_is_help=True)
 notes = typer.Typer(help="Internal notes (never sent to a customer).", no_args_is_help=True)
 attachments = typer.Typer(help="Files that came with messages.", no_args_is_help=True)
-
-LimitOpt = Annotated[
-    int, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -40,36 +49,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(attachments, name="attachments")
     app.command("search")(search)
     app.command("report")(report)
-
-
-def _customer_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "identities": [{"channel": i.channel, "address": i.address} for i in row.identities],
-        "open_conversations": row.open_conversations,
-        "last_message_at": row.last_message_at,
-        "merged_into_id": row.merged_into_id,
-    }
-
-
-def _conversation_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "customer_id": row.customer_id,
-        "customer_name": row.customer_name,
-        "account": row.account,
-        "channel": row.channel,
-        "subject": row.subject,
-        "preview": first_line(row.preview, 200),
-        "status": row.status,
-        "assignee": row.assignee,
-        "last_message_at": row.last_message_at,
-        "waiting_since": row.waiting_since,
-        "snoozed_until": row.snoozed_until,
-        "message_count": row.message_count,
-        "version": row.version,
-    }
 
 
 @customers.command("list")
@@ -89,7 +68,7 @@ def customers_list(
     with runtime(ctx) as rt, rt.store().read() as session:
         rows = find_customers(session, query or "", default_region=rt.default_region, limit=limit)
     if want_json(ctx, json_out):
-        output.print_json([_customer_json(r) for r in rows])
+        output.print_json(rows)
         return
     output.print_table(
         "Customers",
@@ -151,7 +130,7 @@ def attachments_save(
         except AttachmentError as exc:
             raise UserError(str(exc)) from None
     if want_json(ctx, json_out):
-        output.print_json({"id": row.id, "path": str(path), "size": row.size})
+        output.print_json(SavedAttachment(row.id, str(path), row.size))
         return
     output.say(f"Saved {path}")
 
@@ -171,39 +150,13 @@ def customers_show(
         row = queries.get_customer(session, customer_id)
         if row is None:
             raise not_found(f"there is no customer {customer_id}")
-        convs = queries.list_conversations(session, view="all", customer_id=customer_id, limit=100)
+        convs = queries.list_conversations(
+            session, view="all", agent=rt.agent, customer_id=customer_id, limit=100
+        )
         entries = queries.timeline(session, customer_id, limit=limit)
         audit = queries.audit_events(session, customer_id=customer_id, limit=50)
     if want_json(ctx, json_out):
-        doc = _customer_json(row)
-        doc["conversations"] = [_conversation_json(c) for c in convs]
-        doc["timeline"] = [
-            {
-                "kind": e.kind,
-                "id": e.id,
-                "conversation_id": e.conversation_id,
-                "channel": e.channel,
-                "direction": e.direction,
-                "author": e.author,
-                "subject": e.subject,
-                "body": e.body,
-                "at": e.at,
-                "status": e.status,
-                "error": e.error,
-                "attachments": [
-                    {
-                        "id": a.id,
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": a.size,
-                    }
-                    for a in e.attachments
-                ],
-            }
-            for e in entries
-        ]
-        doc["audit"] = audit
-        output.print_json(doc)
+        output.print_json(CustomerDetail.of(row, convs, entries, audit))
         return
     merged = f" (merged into {row.merged_into_id})" if row.merged_into_id else ""
     output.say(f"Customer {row.id}: {row.name}{merged}")
@@ -273,7 +226,7 @@ def customers_merge(
             row = queries.get_customer(session, keep)
     assert row is not None
     if want_json(ctx, json_out):
-        output.print_json(_customer_json(row))
+        output.print_json(row)
     else:
         output.say(
             f"Merged customer {other} into {keep} ({row.name}); "
@@ -285,9 +238,7 @@ def customers_merge(
 @handled
 def conversations_list(
     ctx: typer.Context,
-    status: Annotated[
-        str, typer.Option("--status", help="open, pending, resolved, snoozed or all.")
-    ] = "open",
+    status: Annotated[str, typer.Option("--status", help=f"{_STATUSES} or all.")] = "open",
     assignee: Annotated[
         str | None, typer.Option("--assignee", help="Only this agent's ('me' for yours).")
     ] = None,
@@ -299,18 +250,18 @@ def conversations_list(
     from storage import queries
 
     if status not in (*CONVERSATION_STATUSES, "all"):
-        raise UserError(
-            f"unknown status {status!r}: use open, pending, resolved, snoozed or all", 2
-        )
+        raise UserError(f"unknown status {status!r}: use {_STATUSES} or all", 2)
     from omnitui.services.snoozes import wake_due_snoozes
 
     with runtime(ctx) as rt:
         who = _team_member(rt, assignee)
         wake_due_snoozes(rt.store())  # a snooze past its time is open: the list says so
         with rt.store().read() as session:
-            rows = queries.list_conversations(session, view=status, assignee=who, limit=limit)
+            rows = queries.list_conversations(
+                session, view=status, agent=rt.agent, assignee=who, limit=limit
+            )
     if want_json(ctx, json_out):
-        output.print_json([_conversation_json(r) for r in rows])
+        output.print_json([conversation(r) for r in rows])
         return
     output.print_table(
         f"Conversations ({status})",
@@ -344,7 +295,7 @@ def conversations_list(
 @handled
 def conversations_assign(
     ctx: typer.Context,
-    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
+    conversation_id: ConversationArg,
     agent: Annotated[
         str | None, typer.Argument(help="Agent name; omit to unassign; 'me' for yourself.")
     ] = None,
@@ -360,7 +311,7 @@ def conversations_assign(
 
     with runtime(ctx) as rt:
         try:
-            conv = assign_checked(
+            assign_checked(
                 rt.store(),
                 conversation_id,
                 agent,
@@ -370,6 +321,7 @@ def conversations_assign(
             )
         except UnknownAgent as exc:
             raise UserError(f"{exc} Assign anyway with --new.", 2) from None
+        conv = _conversation(rt, conversation_id)
     _print_change(ctx, json_out, conv, f"assigned to {conv.assignee or 'nobody'}")
 
 
@@ -377,8 +329,8 @@ def conversations_assign(
 @handled
 def conversations_status(
     ctx: typer.Context,
-    conversation_id: Annotated[int, typer.Argument(help="Conversation id.")],
-    status: Annotated[str, typer.Argument(help="open, pending, resolved or snoozed.")],
+    conversation_id: ConversationArg,
+    status: Annotated[str, typer.Argument(help=f"{_STATUSES}.")],
     until: Annotated[
         datetime | None, typer.Option("--until", help="Wake time for snoozed (UTC).")
     ] = None,
@@ -388,13 +340,12 @@ def conversations_status(
     from omnitui import services
 
     with runtime(ctx) as rt:
-        conv = services.set_status(
-            rt.store(), conversation_id, status, rt.agent, snoozed_until=until
-        )
+        services.set_status(rt.store(), conversation_id, status, rt.agent, snoozed_until=until)
+        conv = _conversation(rt, conversation_id)
     _print_change(ctx, json_out, conv, f"is now {conv.status}")
 
 
-def _team_member(rt: Any, name: str | None) -> str | None:
+def _team_member(rt: Runtime, name: str | None) -> str | None:
     """The agent ``name`` filters by, as spelled on the team (``me`` is you), or
     a usage error naming the team when nobody on it has that name (a typo)."""
     from omnitui.services.team import UnknownAgent, member, who
@@ -408,17 +359,19 @@ def _team_member(rt: Any, name: str | None) -> str | None:
         raise UserError(str(exc), 2) from None
 
 
-def _print_change(ctx: typer.Context, json_out: bool, conv: Any, what: str) -> None:
+def _conversation(rt: Runtime, conversation_id: int) -> ConversationRow:
+    """The conversation a command has just changed, as ``conversations list`` shows it."""
+    from storage import queries
+
+    with rt.store().read() as session:
+        row = queries.get_conversation(session, conversation_id, agent=rt.agent)
+    assert row is not None  # conversations are never deleted
+    return conversation(row)
+
+
+def _print_change(ctx: typer.Context, json_out: bool, conv: ConversationRow, what: str) -> None:
     if want_json(ctx, json_out):
-        output.print_json(
-            {
-                "id": conv.id,
-                "status": conv.status,
-                "assignee": conv.assignee,
-                "snoozed_until": conv.snoozed_until,
-                "version": conv.version,
-            }
-        )
+        output.print_json(conv)
     else:
         output.say(f"Conversation {conv.id} {what}.")
 
@@ -427,11 +380,9 @@ def _print_change(ctx: typer.Context, json_out: bool, conv: Any, what: str) -> N
 @handled
 def notes_add(
     ctx: typer.Context,
-    body: Annotated[str | None, typer.Option("--body", help="The note text.")] = None,
-    body_file: Annotated[
-        Path | None, typer.Option("--body-file", help="Read the text from a file.")
-    ] = None,
-    customer: Annotated[int | None, typer.Option("--customer", help="Customer id.")] = None,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
+    customer: CustomerOpt = None,
     conversation: Annotated[
         int | None, typer.Option("--conversation", help="Conversation id.")
     ] = None,
@@ -440,6 +391,7 @@ def notes_add(
     """Add an internal note to a customer or a conversation (text from --body,
     --body-file or stdin)."""
     from omnitui import services
+    from storage import queries
 
     if (customer is None) == (conversation is None):
         raise UserError("give exactly one of --customer ID or --conversation ID", 2)
@@ -454,8 +406,11 @@ def notes_add(
             rt.store(), rt.agent, text, customer_id=customer, conversation_id=conversation
         )
         typed.stored()
+        with rt.store().read() as session:
+            note = queries.get_note(session, note_id)
+    assert note is not None  # notes are never deleted
     if want_json(ctx, json_out):
-        output.print_json({"id": note_id, "customer_id": customer, "conversation_id": conversation})
+        output.print_json(note)
     else:
         output.say(f"Note {note_id} saved.")
 
@@ -525,7 +480,7 @@ def _backlog(figures: dict[str, object]) -> list[object]:
 def report(
     ctx: typer.Context,
     since: Annotated[str, typer.Option("--since", help="Period: 7d, 24h, 90m, 2w.")] = "7d",
-    channel: Annotated[str | None, typer.Option("--channel", help="Only this channel.")] = None,
+    channel: MaybeChannelOpt = None,
     agent: Annotated[
         str | None, typer.Option("--agent", help="Only this agent's ('me' for yourself).")
     ] = None,
@@ -538,13 +493,9 @@ def report(
     are always wall-clock. An unknown --channel is an error (exit 2), and so is an
     --agent not on the team (see `conversations assign`); one on it may have
     nothing to report."""
-    from providers.base import CHANNELS
     from storage import reports
-    from storage.models import utcnow
 
-    if channel is not None and channel not in CHANNELS:
-        raise UserError(f"unknown channel {channel!r}: use one of {', '.join(CHANNELS)}", 2)
-    now = utcnow()
+    now = datetime.now(UTC)
     start = period_start(since, now)
     with runtime(ctx) as rt:
         who = _team_member(rt, agent)
@@ -557,22 +508,13 @@ def report(
                 agent=who,
                 hours=rt.config.business_hours,
             )
-    by_channel = {k: v.summary() for k, v in sorted(result.by_channel.items())}
-    by_agent = {k: v.summary() for k, v in sorted(result.by_agent.items())}
+    doc = ReportDocument.of(result)
     if want_json(ctx, json_out):
-        output.print_json(
-            {
-                "since": start,
-                "now": now,
-                "clock": result.clock,
-                "by_channel": by_channel,
-                "by_agent": by_agent,
-            }
-        )
+        output.print_json(doc)
         return
     clock = "wall clock" if result.hours is None else result.clock
     output.say(f"Response and resolution times: {clock}")
-    for title, groups in (("channel", by_channel), ("agent", by_agent)):
+    for title, groups in (("channel", doc.by_channel), ("agent", doc.by_agent)):
         output.print_table(  # 11 columns: as blocks on a narrow terminal
             f"By {title}, since {output.when(start)}",
             [

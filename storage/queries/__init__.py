@@ -24,20 +24,30 @@ from storage.queries.inbox import (
     INBOX_FILTERS,
     ConversationRow,
     customer_conversations,
+    get_conversation,
     list_conversations,
 )
-from storage.queries.outbox import OUTBOX_PENDING, OutboxRow, message_account, outbox
+from storage.queries.outbox import (
+    OUTBOX_PENDING,
+    OutboxRow,
+    OutgoingMessage,
+    message_account,
+    outbox,
+    outgoing_message,
+)
 from storage.queries.readmarks import MARKED_UNREAD, mark_read, mark_unread
 from storage.queries.search import COMMON_MATCHES, SEARCH_WINDOW, SearchHit, search, search_terms
 from storage.queries.timeline import (
     AttachmentRow,
     AuditRow,
+    NoteRow,
     TimelineEntry,
     attachments_of,
     audit_events,
     describe_event,
     event_until,
     get_attachment,
+    get_note,
     shown_state,
     timeline,
 )
@@ -56,7 +66,9 @@ __all__ = [
     "ConversationRow",
     "CustomerRow",
     "IdentityRow",
+    "NoteRow",
     "OutboxRow",
+    "OutgoingMessage",
     "SearchHit",
     "TimelineEntry",
     "account_health",
@@ -69,7 +81,9 @@ __all__ = [
     "describe_event",
     "event_until",
     "get_attachment",
+    "get_conversation",
     "get_customer",
+    "get_note",
     "id_fits",
     "list_conversations",
     "list_customers",
@@ -77,6 +91,7 @@ __all__ = [
     "mark_unread",
     "message_account",
     "outbox",
+    "outgoing_message",
     "people",
     "search",
     "search_terms",

@@ -25,6 +25,7 @@ from storage.models import (
     message_t,
     readmark_t,
 )
+from storage.queries.ids import id_fits
 from storage.queries.readmarks import MARKED_UNREAD
 from storage.vocabulary import ACTIVE_STATUSES, CONVERSATION_STATUSES
 
@@ -69,6 +70,7 @@ def list_conversations(
     agent: str | None = None,
     assignee: str | None = None,
     customer_id: int | None = None,
+    conversation_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
     with_preview: bool = True,
@@ -112,6 +114,8 @@ def list_conversations(
         stmt = stmt.where(c.assignee == assignee)
     if customer_id is not None:
         stmt = stmt.where(c.customer_id == customer_id)
+    if conversation_id is not None:
+        stmt = stmt.where(c.id == conversation_id)
     stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc()).limit(limit).offset(offset)
     rows = []
     for r in session.execute(stmt).mappings():
@@ -140,3 +144,16 @@ def customer_conversations(
     return list_conversations(
         session, view="all", agent=agent, customer_id=customer_id, limit=limit, with_preview=False
     )
+
+
+def get_conversation(
+    session: Session, conversation_id: int, *, agent: str | None = None
+) -> ConversationRow | None:
+    """The conversation ``conversation_id`` as the inbox lists it (``None`` if
+    there is no such conversation)."""
+    if not id_fits(session, conversation_id, conversation_t):
+        return None
+    rows = list_conversations(
+        session, view="all", agent=agent, conversation_id=conversation_id, limit=1
+    )
+    return rows[0] if rows else None

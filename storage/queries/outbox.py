@@ -12,6 +12,8 @@ from sqlmodel import Session
 
 from storage.db import utc
 from storage.models import customer_t, message_t
+from storage.queries.ids import id_fits
+from storage.queries.timeline import shown_state
 from storage.vocabulary import OUTBOX_UNFINISHED
 
 
@@ -85,6 +87,71 @@ def outbox(
         )
         for r in session.execute(stmt)
     ]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One outgoing message and both its states: what ``send``, ``reply`` and
+    the outbox commands report about the message they acted on."""
+
+    id: int
+    conversation_id: int
+    customer_id: int
+    account: str
+    channel: str
+    to: str
+    #: one word for people (see :func:`~storage.queries.timeline.shown_state`)
+    status: str
+    outbox_state: str | None
+    delivery_state: str | None
+    delivery_error: str | None
+    external_id: str | None
+    error: str | None
+    attempts: int
+    body: str
+
+
+def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | None:
+    """The outgoing message ``message_id`` (``None`` if there is no such message)."""
+    if not id_fits(session, message_id, message_t):
+        return None
+    m = message_t.c
+    r = session.execute(
+        select(
+            m.id,
+            m.conversation_id,
+            m.customer_id,
+            m.account,
+            m.channel,
+            m.to_address,
+            m.direction,
+            m.outbox_state,
+            m.delivery_state,
+            m.delivery_error,
+            m.external_id,
+            m.error,
+            m.attempts,
+            m.body_text,
+        ).where(m.id == message_id, m.direction == "out")
+    ).first()
+    if r is None:
+        return None
+    return OutgoingMessage(
+        id=r.id,
+        conversation_id=r.conversation_id,
+        customer_id=r.customer_id,
+        account=r.account,
+        channel=r.channel,
+        to=r.to_address,
+        status=shown_state(r.direction, r.outbox_state, r.delivery_state),
+        outbox_state=r.outbox_state,
+        delivery_state=r.delivery_state,
+        delivery_error=r.delivery_error,
+        external_id=r.external_id,
+        error=r.error,
+        attempts=r.attempts,
+        body=r.body_text,
+    )
 
 
 def message_account(session: Session, message_id: int) -> str | None:

@@ -83,6 +83,32 @@ class TimelineEntry:
     until: datetime | None = None
 
 
+@dataclass(frozen=True)
+class NoteRow:
+    """An internal note, as stored."""
+
+    id: int
+    customer_id: int
+    conversation_id: int | None
+    author: str
+    body: str
+    created_at: datetime
+
+
+def get_note(session: Session, note_id: int) -> NoteRow | None:
+    if not id_fits(session, note_id, note_t):
+        return None
+    n = note_t.c
+    row = session.execute(
+        select(n.id, n.customer_id, n.conversation_id, n.author, n.body, n.created_at).where(
+            n.id == note_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return NoteRow(row[0], row[1], row[2], row[3], row[4], utc(row[5]))
+
+
 def shown_state(direction: str | None, outbox_state: str | None, delivery_state: str | None) -> str:
     """What to show of a message's two states: "received" for a customer's;
     for an outbound one the outbox's state while it is ours to send (queued,
