@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer._click as click  # the click typer runs on (it vendors its own)
@@ -21,6 +21,9 @@ from typer.core import TyperGroup
 
 from omnitui.cli import output
 from providers.base import CHANNELS
+
+if TYPE_CHECKING:
+    from omnitui.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -348,7 +351,7 @@ def want_json(ctx: typer.Context, local: bool) -> bool:
 
 
 @contextmanager
-def runtime(ctx: typer.Context, *, demo: bool = False) -> Iterator[Any]:
+def runtime(ctx: typer.Context, *, demo: bool = False) -> Iterator[Runtime]:
     """The process's Runtime, closed when the command ends."""
     from omnitui.runtime import make_runtime
 
