@@ -15,6 +15,8 @@ matching:
   again later with backoff.
 * :class:`PermanentError` - the service rejected this request for good (bad
   address, 4xx other than 429); the message is ``failed``.
+  :class:`OutsideWindowError` is the one a person can act on: WhatsApp takes
+  only an approved template this long after the customer's last message.
 * :class:`UnconfirmedError` - raised by ``send`` only: the request went out
   and no answer came back (a read timeout after the POST, a connection
   dropped after the end of SMTP DATA). The service may have delivered the
@@ -31,7 +33,7 @@ a secret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -88,6 +90,20 @@ class TransientError(ProviderError):
 
 class PermanentError(ProviderError):
     """The service rejected this request; retrying the same request fails again."""
+
+
+class OutsideWindowError(PermanentError):
+    """WhatsApp refused free-form text: the customer last wrote more than 24
+    hours ago, and only an approved template may be sent (Twilio error 63016).
+    The same message with ``template`` set is accepted."""
+
+    MESSAGE = (
+        "more than 24 hours since the customer's last message: WhatsApp allows only "
+        "an approved template; pick one with --template NAME"
+    )
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)
 
 
 class UnconfirmedError(ProviderError):
@@ -148,6 +164,12 @@ class InboundMessage:
     problem: str | None = None
     #: where replies should go when not to the sender (e-mail Reply-To)
     reply_to: str | None = None
+    #: every To and Cc recipient as the message names them, in order (plain
+    #: addresses, without display names); ``to_address`` is the first of them
+    #: (ours, for a mail to the support address). E-mail only; a reply-all
+    #: answers ``to_addresses + cc_addresses`` less our own address.
+    to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +200,26 @@ class PollBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboundAttachment:
+    """A file to send with a message: its name as the customer will see it,
+    its content type (``image/*`` goes as a picture where the channel has
+    them) and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundTemplate:
+    """An approved message template (a Twilio Content SID, ``HX…``) and the
+    values of its variables by name (``{"1": "Ann"}`` fills ``{{1}}``)."""
+
+    content_sid: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A message to deliver.
 
@@ -185,6 +227,14 @@ class OutboundMessage:
     the Message-ID header) so a retried or echoed message is recognised.
     ``thread_id`` is the chat room or chat id to post into, when the channel
     has one; ``reply_to_external_id`` is the customer message answered.
+
+    ``cc`` and ``bcc`` are further e-mail recipients (plain addresses); Bcc
+    goes only to the SMTP envelope, never into a header. ``attachments``
+    must fit :meth:`Provider.limits` (a provider refuses those that do not
+    with :class:`PermanentError` before anything goes out). ``template``
+    sends an approved template instead of ``body_text`` (WhatsApp outside
+    the 24-hour window); ``body_text`` is then the text as the customer will
+    read it, kept for the timeline.
     """
 
     channel: Channel
@@ -200,6 +250,57 @@ class OutboundMessage:
     #: the same for every attempt at this message, so a service that
     #: deduplicates requests (Matrix transaction ids) posts it once
     idempotency_key: str | None = None
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    attachments: tuple[OutboundAttachment, ...] = ()
+    template: OutboundTemplate | None = None
+
+
+def _size(n: int) -> str:
+    """``n`` bytes for people: "25 MB", "700 KB", "12 bytes"."""
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.3g} MB"
+    if n >= 1024:
+        return f"{n / 1024:.3g} KB"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    """What files a channel of an account can carry, so a message that
+    cannot go is refused before it is queued.
+
+    ``max_attachment_bytes`` bounds each file, ``max_total_bytes`` all the
+    files of one message together (``None``: no bound of its own). When
+    ``can_attach`` is false, ``why_not`` says why for people.
+    """
+
+    max_attachment_bytes: int | None
+    max_total_bytes: int | None
+    can_attach: bool = True
+    why_not: str | None = None
+
+    def refusal(self, files: Iterable[tuple[str, int]]) -> str | None:
+        """Why the files ``(name, size in bytes)`` cannot be sent, or ``None``
+        when they fit."""
+        listed = list(files)
+        if not listed:
+            return None
+        if not self.can_attach:
+            return self.why_not or "this channel cannot carry files"
+        for name, size in listed:
+            if self.max_attachment_bytes is not None and size > self.max_attachment_bytes:
+                return (
+                    f"{name} is {_size(size)}; this channel takes files up to "
+                    f"{_size(self.max_attachment_bytes)}"
+                )
+        total = sum(size for _, size in listed)
+        if self.max_total_bytes is not None and total > self.max_total_bytes:
+            return (
+                f"the files come to {_size(total)}; this channel takes up to "
+                f"{_size(self.max_total_bytes)} in one message"
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +342,16 @@ class Provider(Protocol):
         """Deliver one message.
 
         Raises AuthError, TransientError or PermanentError when the service
-        surely did not take it, UnconfirmedError when it may have.
+        surely did not take it, UnconfirmedError when it may have (also when
+        only part of it went out: the text of a chat message posted and one
+        of its files refused; never retried, a person looks).
         """
+        ...
+
+    def limits(self, channel: Channel) -> SendLimits:
+        """The files ``channel`` can carry from this account. Never raises: a
+        provider that asks its service (Matrix) falls back to what the
+        settings tell (:meth:`providers.settings.AccountSettings.send_limits`)."""
         ...
 
     def close(self) -> None:

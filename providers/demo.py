@@ -33,6 +33,7 @@ from providers.base import (
     OutboundMessage,
     PermanentError,
     PollBatch,
+    SendLimits,
     SendResult,
     TransientError,
 )
@@ -43,6 +44,8 @@ OUR_BOT = "omnitui_demo_bot"
 BACKLOG_THREADS = 40
 BACKLOG_SPAN = timedelta(days=3)
 HOSTILE_THREAD = 5
+#: Files are taken and dropped; the bounds are those of a typical channel.
+LIMITS = SendLimits(max_attachment_bytes=10 * 1024 * 1024, max_total_bytes=25 * 1024 * 1024)
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,9 @@ class DemoProvider:
             references=tuple(ids[:-1]) if is_email else (),
             delivery_state="delivered" if direction == "out" else None,
         )
+
+    def limits(self, channel: Channel) -> SendLimits:
+        return LIMITS
 
     def send(self, message: OutboundMessage) -> SendResult:
         target = message.to_address.lower()

@@ -12,12 +12,19 @@ Mail without a Message-ID gets a stand-in named by a hash of its bytes rather
 than folder/UIDVALIDITY/UID: the hash survives a UIDVALIDITY change, so even
 such mail is not stored twice after a re-sync. Whatever the parser could not
 read or had to cut, it keeps the fetched bytes of as ``original.eml``.
+
+A reply carries its Cc in a header and its Bcc only in the SMTP envelope
+(RCPT TO): no Bcc header is ever written, neither in the mail sent nor in the
+copy appended to the Sent folder. Files go as base64 MIME parts, non-ASCII
+names as RFC 2231 ``filename*``. A mail over ``max_message_bytes`` is refused
+before the server is reached.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import smtplib
 import socket
 import ssl
@@ -38,6 +45,7 @@ from providers.base import (
     OutboundMessage,
     PermanentError,
     PollBatch,
+    SendLimits,
     SendResult,
     TransientError,
     UnconfirmedError,
@@ -47,6 +55,8 @@ from providers.settings import ImapSettings
 
 FETCH_BATCH = 200
 TIMEOUT = 30.0
+_CONTENT_TYPE = re.compile(r"([a-z0-9][a-z0-9!#$&^_.+-]*)/([a-z0-9][a-z0-9!#$&^_.+-]*)")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
 def _cursor(uidvalidity: int, last_uid: int) -> str:
@@ -99,15 +109,26 @@ class EmailProvider:
                 more = more or left
         return PollBatch(messages=tuple(messages), cursors=new_cursors, more=more)
 
+    def limits(self, channel: Channel) -> SendLimits:
+        return self.settings.send_limits(channel)
+
     def send(self, message: OutboundMessage) -> SendResult:
         try:
             mail = self._compose(message)
+            size = len(mail.as_bytes())
         except (ValueError, TypeError) as exc:  # e.g. a header the policy refuses
             raise PermanentError(f"the mail cannot be written: {exc}") from None
+        if size > self.settings.max_message_bytes:
+            raise PermanentError(
+                f"the mail is {size / (1024 * 1024):.1f} MB with its files encoded; the "
+                f"account sends up to {self.settings.max_message_bytes / (1024 * 1024):.1f} MB "
+                "(max_message_bytes)"
+            )
+        recipients = _envelope(message)
         with self._errors("SMTP"):
             smtp = self._smtp()
             try:
-                refused = smtp.send_message(mail)
+                refused = smtp.send_message(mail, to_addrs=recipients)
             except OSError as exc:
                 # After the final "." the server may have queued the mail;
                 # only its reply (a response error) says for sure it did not.
@@ -123,10 +144,15 @@ class EmailProvider:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
-        if refused:
-            raise PermanentError(f"SMTP refused {', '.join(refused)}: {refused}")
         if self.settings.sent_folder:
             self._append_sent(mail)
+        if refused:
+            # The others have it: sending again would give them a second copy.
+            words = "; ".join(f"{a}: {_reply_words(r)}" for a, r in refused.items())
+            raise UnconfirmedError(
+                f"SMTP sent the mail to {len(recipients) - len(refused)} of "
+                f"{len(recipients)} recipients and refused {words}; it is not sent again"
+            )
         return SendResult(
             external_id=str(mail["Message-ID"]), delivery_state="sent", sent_at=datetime.now(UTC)
         )
@@ -253,13 +279,44 @@ class EmailProvider:
         if message.references:
             mail["References"] = " ".join(message.references)
         mail["Auto-Submitted"] = "no"
+        if message.cc:
+            mail["Cc"] = ", ".join(message.cc)
         mail.set_content(message.body_text, charset="utf-8")
+        for attachment in message.attachments:
+            found = _CONTENT_TYPE.fullmatch(attachment.content_type.strip().lower())
+            main, sub = found.groups() if found else ("application", "octet-stream")
+            # bytes always go base64; the policy writes a non-ASCII name as
+            # RFC 2231 filename*=utf-8''...
+            name = _file_name(attachment.filename)
+            mail.add_attachment(attachment.data, maintype=main, subtype=sub, filename=name)
         return mail
 
     # -- errors -------------------------------------------------------------------
 
     def _errors(self, what: str) -> _ErrorMapper:
         return _ErrorMapper(self, what)
+
+
+def _envelope(message: OutboundMessage) -> list[str]:
+    """RCPT TO: the To, Cc and Bcc addresses, once each (Bcc is nowhere else)."""
+    seen: dict[str, str] = {}
+    for address in (message.to_address, *message.cc, *message.bcc):
+        plain = parseaddr(address)[1] or address.strip()
+        if plain:
+            seen.setdefault(plain.lower(), plain)
+    return list(seen.values())
+
+
+def _file_name(name: str) -> str:
+    """The name a file is sent under: no path, no control characters."""
+    cleaned = _UNSAFE_NAME.sub("_", name).strip(" .")
+    return cleaned[-200:] or "file"
+
+
+def _reply_words(reply: tuple[int, bytes | str]) -> str:
+    code, raw = reply
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
+    return f"{code} {text}"[:200]
 
 
 class _DataTracking:

@@ -17,9 +17,13 @@ name it in In-Reply-To. ``external_id`` is that id and a digest of the
 content (providers/email_identity.py): one Message-ID reused for different
 mails gives different external ids. Reply-To is ``ParsedEmail.reply_to``
 when present and ``message.reply_to`` only when it differs from the sender.
-``sent_at`` is UTC; a missing or unreadable Date (common, not a problem)
-uses ``fallback_date`` (IMAP INTERNALDATE) or now, and so does one over two
-days after it (spam pinning itself to the top). Nothing here opens a socket: html2text converts
+Every To and Cc address, in order and once each, goes to
+``message.to_addresses`` / ``message.cc_addresses`` (at most MAX_RECIPIENTS
+of each; display names, RFC 2047 included, are read and left out, so an
+encoded comma in a name never splits an address). ``sent_at`` is UTC; a
+missing or unreadable Date (common, not a problem) uses ``fallback_date``
+(IMAP INTERNALDATE) or now, and so does one over two days after it (spam
+pinning itself to the top). Nothing here opens a socket: html2text converts
 offline, image URLs are dropped, no part (message/external-body) is followed.
 
 The MIME tree is parsed with compat32 and header values are read with
@@ -65,6 +69,7 @@ _MAX_ID = 998  # RFC 5322's line limit; a longer "id" is junk
 _MAX_REFERENCES = 100
 MAX_SUBJECT = 2000
 MAX_PROBLEM = 500
+MAX_RECIPIENTS = 500
 ORIGINAL = "original.eml"
 # The headers read for the message itself, whose excess over _LEGACY_LIMIT is cut.
 _READ_HEADERS = ("From", "Sender", "To", "Cc", "Delivered-To", "Reply-To", "Date")
@@ -179,6 +184,7 @@ def _parse(raw: bytes, account_key: str, when: datetime) -> ParsedEmail:
             if len(shown) > 200:
                 problems.append(f"From cut at 200 of {len(shown):,} characters")
     to = _addresses(msg, "To") or _addresses(msg, "Cc") or _addresses(msg, "Delivered-To")
+    to_all, cc_all = _recipients(msg, "To", note), _recipients(msg, "Cc", note)
     replies = [address for _, address in _addresses(msg, "Reply-To") if address]
     subject = _subject(msg, note)
     in_reply_to = _first_id(_raw_header(msg, "In-Reply-To"), note, "In-Reply-To")
@@ -202,8 +208,23 @@ def _parse(raw: bytes, account_key: str, when: datetime) -> ParsedEmail:
         attachments=tuple(walker.attachments),
         problem=_problem_text(problems),
         reply_to=replies[0] if replies and replies[0] != from_address else None,
+        to_addresses=to_all,
+        cc_addresses=cc_all,
     )
     return ParsedEmail(message=message, reply_to=replies[0] if replies else None)
+
+
+def _recipients(msg: Message, name: str, note: Callable[[str], None]) -> tuple[str, ...]:
+    """The addresses of header ``name``, once each in their order (the case
+    of the first spelling kept), at most MAX_RECIPIENTS."""
+    seen: dict[str, str] = {}
+    for _, address in _addresses(msg, name):
+        address = address.strip()
+        if address and "@" in address and len(address) <= _MAX_ID:
+            seen.setdefault(address.lower(), address)
+    if len(seen) > MAX_RECIPIENTS:
+        note(f"{name} lists {len(seen):,} addresses; the first {MAX_RECIPIENTS} are kept")
+    return tuple(seen.values())[:MAX_RECIPIENTS]
 
 
 def _bodies(

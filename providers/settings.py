@@ -7,7 +7,8 @@ printing it); ``SECRETS`` lists each kind's secrets.
 
 Which channels an account carries and its own address on each follow from
 these settings alone (:meth:`AccountSettings.channels`,
-:meth:`AccountSettings.addresses`), so a process that only reads and writes
+:meth:`AccountSettings.addresses`), and so do the files each channel can
+carry (:meth:`AccountSettings.send_limits`), so a process that only reads and writes
 the store (an agent's console, ``omnitui send`` queuing a message) needs no
 secret: only the process that polls or sends resolves them.
 """
@@ -17,9 +18,9 @@ from __future__ import annotations
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from providers.base import DEFAULT_REGION
+from providers.base import DEFAULT_REGION, SendLimits
 
 if TYPE_CHECKING:
     from providers.base import Channel
@@ -27,6 +28,24 @@ if TYPE_CHECKING:
 #: The longest poll interval accepted (a day); beyond it the sleep overflows
 #: or the account is effectively never polled.
 MAX_POLL_INTERVAL = 86_400.0
+MB = 1024 * 1024
+#: What most mail servers take in one message (Gmail, Microsoft 365 and
+#: Fastmail all stop near it), encoded: the files are base64 in it.
+DEFAULT_MAX_MESSAGE_BYTES = 25 * MB
+#: Room kept in a mail for its headers and text when the files' share is
+#: worked out.
+MAIL_HEADROOM = 128 * 1024
+#: The Bot API's bound on a file a bot uploads (multipart/form-data); photos
+#: have a smaller one, bigger images go as documents.
+TELEGRAM_MAX_UPLOAD = 50 * MB
+TELEGRAM_MAX_PHOTO = 10 * MB
+TWILIO_NO_FILES = "Twilio MMS needs a public URL for each file; omnitui does not host files"
+
+
+def base64_room(encoded: int) -> int:
+    """How many bytes of files fit in ``encoded`` bytes of base64 with line
+    ends (57 bytes become a 76-character line and CRLF)."""
+    return max(encoded, 0) * 57 // 78
 
 
 class AccountSettings(BaseModel):
@@ -51,6 +70,12 @@ class AccountSettings(BaseModel):
 
         A channel may be missing: a Telegram bot's id is part of its token.
         """
+        raise NotImplementedError
+
+    def send_limits(self, channel: Channel) -> SendLimits:
+        """The files ``channel`` can carry, as far as the settings tell (no
+        secret read, no network). The provider's ``limits`` may know better
+        (a Matrix homeserver says its own bound)."""
         raise NotImplementedError
 
     @model_validator(mode="after")
@@ -81,6 +106,11 @@ class DemoSettings(AccountSettings):
 
         return {"email": OUR_EMAIL, "sms": OUR_NUMBER, "whatsapp": OUR_NUMBER, "telegram": OUR_BOT}
 
+    def send_limits(self, channel: Channel) -> SendLimits:
+        from providers.demo import LIMITS
+
+        return LIMITS
+
 
 Security = Literal["tls", "starttls", "none"]
 
@@ -106,12 +136,45 @@ class ImapSettings(AccountSettings):
     smtp_username: str | None = None
     smtp_password_env: str | None = None
     smtp_password_cmd: str | None = None
+    #: the largest mail the SMTP server takes, as sent (files base64-encoded)
+    max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=MB, le=1024 * MB)
 
     def channels(self) -> tuple[Channel, ...]:
         return ("email",)
 
     def addresses(self) -> dict[str, str]:
         return {"email": parseaddr(self.from_address)[1].lower() or self.username.lower()}
+
+    def send_limits(self, channel: Channel) -> SendLimits:
+        room = base64_room(self.max_message_bytes - MAIL_HEADROOM)
+        return SendLimits(max_attachment_bytes=room, max_total_bytes=room)
+
+
+class TwilioTemplate(BaseModel):
+    """An approved WhatsApp template: the name agents pick it by, its Content
+    SID at Twilio and the names of its variables in order ("1" for {{1}})."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
+    content_sid: str = Field(max_length=64)
+    variables: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("content_sid")
+    @classmethod
+    def _content_sid(cls, value: str) -> str:
+        if not value.startswith("HX") or not value[2:].isalnum() or not value.isascii():
+            raise ValueError('a content_sid starts with "HX" (Twilio Content API, e.g. HXb5b6...)')
+        return value
+
+    @field_validator("variables")
+    @classmethod
+    def _variable_names(cls, value: list[str]) -> list[str]:
+        if any(not name or not name.isascii() or not name.isprintable() for name in value):
+            raise ValueError('a variable name is printable ASCII text, such as "1"')
+        if len(set(value)) != len(value):
+            raise ValueError("each variable is named once")
+        return value
 
 
 class TwilioSettings(AccountSettings):
@@ -126,6 +189,9 @@ class TwilioSettings(AccountSettings):
     messaging_service_sid: str | None = None
     api_base: str | None = None
     default_region: str = DEFAULT_REGION
+    #: approved templates, the only messages WhatsApp takes 24 hours after
+    #: the customer's last one
+    templates: list[TwilioTemplate] = Field(default_factory=list)
 
     def channels(self) -> tuple[Channel, ...]:
         return ("sms", "whatsapp") if self.whatsapp_number else ("sms",)
@@ -135,6 +201,25 @@ class TwilioSettings(AccountSettings):
         if self.whatsapp_number:
             numbers["whatsapp"] = self.whatsapp_number.removeprefix("whatsapp:")
         return numbers
+
+    def send_limits(self, channel: Channel) -> SendLimits:
+        return SendLimits(0, 0, can_attach=False, why_not=TWILIO_NO_FILES)
+
+    def template(self, name: str) -> TwilioTemplate:
+        """The template called ``name``; ``KeyError`` naming those there are."""
+        for template in self.templates:
+            if template.name == name:
+                return template
+        known = ", ".join(t.name for t in self.templates) or "none is configured"
+        raise KeyError(f"no template {name!r} in account {self.name} ({known})")
+
+    @model_validator(mode="after")
+    def _unique_templates(self) -> TwilioSettings:
+        names = [t.name for t in self.templates]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"template names must be unique: {', '.join(twice)}")
+        return self
 
 
 class TelegramSettings(AccountSettings):
@@ -150,6 +235,9 @@ class TelegramSettings(AccountSettings):
 
     def addresses(self) -> dict[str, str]:
         return {}  # "bot<id>", and the id is the first part of the token
+
+    def send_limits(self, channel: Channel) -> SendLimits:
+        return SendLimits(max_attachment_bytes=TELEGRAM_MAX_UPLOAD, max_total_bytes=None)
 
 
 class MatrixSettings(AccountSettings):
@@ -171,6 +259,10 @@ class MatrixSettings(AccountSettings):
 
     def addresses(self) -> dict[str, str]:
         return {"matrix": self.user_id}
+
+    def send_limits(self, channel: Channel) -> SendLimits:
+        # The homeserver's m.upload.size, which only the provider can ask for.
+        return SendLimits(max_attachment_bytes=None, max_total_bytes=None)
 
     @model_validator(mode="after")
     def _password_or_token(self) -> MatrixSettings:

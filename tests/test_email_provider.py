@@ -17,8 +17,16 @@ from omnitui.cli import app
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import load_cursors
 from omnitui.services.sync import sync_once
-from providers.base import PollBatch, TransientError
+from providers.base import (
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentError,
+    PollBatch,
+    TransientError,
+    UnconfirmedError,
+)
 from providers.email import EmailProvider
+from providers.settings import ImapSettings
 from storage.db import Store
 from storage.models import Conversation, SyncState
 from storage.queries import list_conversations
@@ -324,3 +332,135 @@ def test_a_silent_server_times_out(
             provider.poll({})
     finally:
         silent.close()
+
+
+def _sent_copies(mailbox: Mailbox) -> list[bytes]:
+    conn = mailbox.server.imap(mailbox.user)
+    try:
+        conn.select("Sent", readonly=True)
+        _, found = conn.search(None, "ALL")
+        copies = []
+        for number in found[0].split():
+            _, data = conn.fetch(number, "(BODY.PEEK[])")
+            copies.append(bytes(data[0][1]))  # type: ignore[index]
+        return copies
+    finally:
+        conn.logout()
+
+
+def test_cc_bcc_and_files_reach_the_server_and_bcc_stays_in_the_envelope(
+    mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 40  # every byte value, base64 round trip
+    photo = b"\x89PNG\r\n\x1a\n" + b"\x00\xff" * 3000
+    outbound = OutboundMessage(
+        channel="email",
+        to_address="ann@example.com",
+        body_text="Your invoice and the photo, as promised.",
+        subject="Invoice",
+        message_id="<out1@shop.example>",
+        cc=("Bo Example <bo@example.com>", "carl@example.com"),
+        bcc=("boss@shop.example",),
+        attachments=(
+            OutboundAttachment("Rechnung März.pdf", "application/pdf", pdf),
+            OutboundAttachment("photo.png", "image/png", photo),
+        ),
+    )
+    result = provider.send(outbound)
+    assert result.external_id == "<out1@shop.example>"
+    [received] = smtp_peer.received
+    assert received.rcpt_tos == [
+        "ann@example.com",
+        "bo@example.com",
+        "carl@example.com",
+        "boss@shop.example",
+    ]
+    for data in (received.data, *_sent_copies(mailbox)):
+        assert b"\nbcc:" not in data.lower() and b"boss@shop.example" not in data
+        sent = email.message_from_bytes(data, policy=default_policy)
+        assert sent["To"] == "ann@example.com"
+        assert [a.addr_spec for a in sent["Cc"].addresses] == [
+            "bo@example.com",
+            "carl@example.com",
+        ]
+        assert sent.get_content_type() == "multipart/mixed"
+        text, *files = sent.iter_parts()
+        assert text.get_content().strip() == outbound.body_text  # type: ignore[attr-defined]
+        assert [
+            (f.get_filename(), f.get_content_type(), f["Content-Transfer-Encoding"]) for f in files
+        ] == [
+            ("Rechnung März.pdf", "application/pdf", "base64"),
+            ("photo.png", "image/png", "base64"),
+        ]
+        assert [f.get_payload(decode=True) for f in files] == [pdf, photo]  # type: ignore[attr-defined]
+    # RFC 2231 for the non-ASCII name, not an encoded word inside quotes
+    assert b"filename*=utf-8''Rechnung%20M%C3%A4rz.pdf" in received.data
+
+
+def test_a_mail_over_max_message_bytes_is_refused_before_the_server(
+    provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    provider.settings = provider.settings.model_copy(update={"max_message_bytes": 1024 * 1024})
+    limits = provider.limits("email")
+    assert limits.can_attach and limits.max_total_bytes is not None
+    assert 600_000 < limits.max_total_bytes < 1024 * 1024  # room for the base64 of the files
+    assert limits.refusal([("big.bin", 900_000)]) is not None
+    assert limits.refusal([("ok.bin", 500_000)]) is None
+    big = OutboundAttachment("big.bin", "application/octet-stream", b"x" * 900_000)
+    with pytest.raises(PermanentError, match="max_message_bytes"):
+        provider.send(
+            OutboundMessage(
+                channel="email", to_address="ann@example.com", body_text="x", attachments=(big,)
+            )
+        )
+    assert smtp_peer.received == []
+    assert EmailProvider.limits(provider, "email") == provider.settings.send_limits("email")
+
+
+def test_the_default_mail_limit_is_25_mb() -> None:
+    settings = ImapSettings(
+        name="m", host="h", username="u", password_env="X", from_address="s@x.org", smtp_host="h"
+    )
+    assert settings.max_message_bytes == 25 * 1024 * 1024
+    assert settings.send_limits("email").refusal([("a.pdf", 17 * 1024 * 1024)]) is None
+    assert settings.send_limits("email").refusal([("a.pdf", 20 * 1024 * 1024)]) is not None
+
+
+def test_inbound_to_and_cc_lists_every_recipient(mailbox: Mailbox, provider: EmailProvider) -> None:
+    mailbox.deliver(
+        raw(
+            1,
+            extra=(
+                f"\r\nCc: =?utf-8?q?M=C3=BCller=2C_Bo?= <bo@example.com>, carl@example.com,"
+                f"\r\n =?iso-8859-1?q?Zo=E9?= <zoe@example.com>, {SUPPORT}"
+            ),
+        ).replace(f"To: {SUPPORT}".encode(), f"To: {SUPPORT}, Dan <dan@example.com>".encode())
+    )
+    [message] = provider.poll({}).messages
+    assert message.to_address == SUPPORT
+    assert message.to_addresses == (SUPPORT, "dan@example.com")
+    assert message.cc_addresses == (
+        "bo@example.com",
+        "carl@example.com",
+        "zoe@example.com",
+        SUPPORT,
+    )
+    assert message.problem is None
+
+
+def test_a_cc_refused_after_the_others_took_the_mail_is_unconfirmed_not_failed(
+    mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    # A failed message may be retried, and Ann would get it twice.
+    smtp_peer.refuse_address("gone@example.com", "550 5.1.1 no such user")
+    outbound = OutboundMessage(
+        channel="email",
+        to_address="ann@example.com",
+        body_text="Hi",
+        subject="S",
+        cc=("gone@example.com",),
+    )
+    with pytest.raises(UnconfirmedError, match=r"1 of 2 recipients.*gone@example.com: 550"):
+        provider.send(outbound)
+    assert smtp_peer.received[0].rcpt_tos == ["ann@example.com"]
+    assert len(_sent_copies(mailbox)) == 1

@@ -29,6 +29,8 @@ class Received:
 class Handler:
     received: list[Received] = field(default_factory=list)
     refusals: list[str] = field(default_factory=list)
+    #: RCPT TO addresses always answered with the reply given
+    refused_addresses: dict[str, str] = field(default_factory=dict)
     #: seconds the next DATA answers are held back after the mail was taken
     #: (a slow server: the client's timeout runs out first)
     slow_answers: list[float] = field(default_factory=list)
@@ -38,6 +40,8 @@ class Handler:
     ) -> str:
         if self.refusals:
             return self.refusals.pop(0)
+        if address in self.refused_addresses:
+            return self.refused_addresses[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -83,6 +87,10 @@ class SmtpPeer:
     def refuse_next(self, reply: str) -> None:
         """Answer the next RCPT with ``reply`` (e.g. "550 5.1.1 mailbox unavailable")."""
         self.handler.refusals.append(reply)
+
+    def refuse_address(self, address: str, reply: str) -> None:
+        """Answer every RCPT TO ``address`` with ``reply``; the others are taken."""
+        self.handler.refused_addresses[address] = reply
 
     def start(self) -> None:
         self.controller.start()
