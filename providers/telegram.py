@@ -7,6 +7,14 @@ worker, and both libraries are asyncio frameworks built around their own
 polling loop. Photos, documents, voice and video come as attachments (up to
 the Bot API's 20 MB); larger files stay a placeholder that says so.
 
+A reply with files goes as one upload call per file (multipart/form-data):
+sendPhoto for a JPEG, PNG or WebP picture up to the Bot API's 10 MB for
+photos, sendDocument for anything else up to 50 MB. The text rides as the
+first file's caption when it fits (1,024 characters), else it is posted first
+with sendMessage. Each call is classified as one send is; once one part is
+posted, any later failure leaves the message ``unconfirmed`` (sending it again
+would post the first parts twice).
+
 The cursor is the getUpdates offset. Telegram forgets updates below the
 offset we send, so an update is acknowledged only by the poll after the one
 whose batch the store kept: a failed store write re-reads the same updates.
@@ -14,6 +22,8 @@ whose batch the store kept: a failed store write re-reads the same updates.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,16 +34,19 @@ from providers.base import (
     Channel,
     InboundAttachment,
     InboundMessage,
+    OutboundAttachment,
     OutboundMessage,
     PermanentError,
     PollBatch,
+    ProviderError,
+    SendLimits,
     SendResult,
     TransientError,
     UnconfirmedError,
 )
 from providers.download import MAX_ATTACHMENT, read_capped
 from providers.http_errors import never_connected
-from providers.settings import TelegramSettings
+from providers.settings import TELEGRAM_MAX_PHOTO, TelegramSettings
 
 DEFAULT_API = "https://api.telegram.org"
 TIMEOUT = 30.0
@@ -48,6 +61,20 @@ FILE_KINDS = (
     ("voice", "voice.ogg", "audio/ogg"),
     ("video_note", "video-note.mp4", "video/mp4"),
 )
+#: The longest caption, in UTF-16 code units as Telegram counts them.
+MAX_CAPTION = 1024
+#: Pictures sendPhoto takes (others, GIF and SVG among them, go as documents).
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\"]+')
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _file_name(name: str) -> str:
+    """The name a file is uploaded under: no path, no quotes or control characters."""
+    return _UNSAFE_NAME.sub("_", name).strip(" .")[-200:] or "file"
 
 
 def _name(user: Mapping[str, Any]) -> str:
@@ -115,17 +142,36 @@ class TelegramProvider:
     def address_for(self, channel: Channel) -> str:
         return f"bot{self.bot_id}"
 
-    def _call(self, method: str, *, sending: bool = False, **params: Any) -> Any:
-        """Call ``method``. With ``sending``, a failure after the request went
-        out is :class:`UnconfirmedError` (Telegram may have posted it)."""
+    def limits(self, channel: Channel) -> SendLimits:
+        return self.settings.send_limits(channel)
+
+    def _call(
+        self,
+        method: str,
+        *,
+        sending: bool = False,
+        upload: tuple[str, OutboundAttachment] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Call ``method``; ``upload`` (form field, file) sends it as
+        multipart/form-data. With ``sending``, a failure after the request
+        went out is :class:`UnconfirmedError` (Telegram may have posted it)."""
         import requests  # deferred like every SDK: not needed for --help
 
         if self._session is None:
             self._session = requests.Session()
         base = (self.settings.api_base or DEFAULT_API).rstrip("/")
+        body: dict[str, Any] = {"json": params}
+        if upload is not None:
+            field, file = upload
+            form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in params.items()}
+            body = {
+                "data": form,
+                "files": {field: (_file_name(file.filename), file.data, file.content_type)},
+            }
         try:
             response = self._session.post(
-                f"{base}/bot{self._token}/{method}", json=params, timeout=TIMEOUT
+                f"{base}/bot{self._token}/{method}", timeout=TIMEOUT, **body
             )
             payload = response.json()
         except requests.RequestException as exc:
@@ -140,6 +186,8 @@ class TelegramProvider:
             text = f"Telegram {method}: HTTP {response.status_code}, not JSON"
             if sending and response.status_code < 300:
                 raise UnconfirmedError(f"{text}; Telegram may have posted it") from None
+            if response.status_code == 413:
+                raise PermanentError(f"{text}: the file is too large for Telegram") from None
             raise TransientError(text) from None
         if payload.get("ok"):
             return payload.get("result")
@@ -248,14 +296,45 @@ class TelegramProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         chat = message.thread_id or message.to_address
-        params: dict[str, Any] = {"chat_id": chat, "text": message.body_text}
+        files = message.attachments
+        refusal = self.limits("telegram").refusal((f.filename, len(f.data)) for f in files)
+        if refusal:
+            raise PermanentError(f"Telegram: {refusal}")
+        first: dict[str, Any] = {}
         replied = (message.reply_to_external_id or "").split(":")
         if len(replied) >= 2 and replied[0] == chat:
-            params["reply_parameters"] = {
+            first["reply_parameters"] = {
                 "message_id": int(replied[1]),
                 "allow_sending_without_reply": True,
             }
-        sent = self._call("sendMessage", sending=True, **params)
+        text = message.body_text
+        caption = text if files and text and _utf16_len(text) <= MAX_CAPTION else None
+        # (method, params, upload) for each part, in the order the customer sees them
+        calls: list[tuple[str, dict[str, Any], tuple[str, OutboundAttachment] | None]] = []
+        if not files or (text and caption is None):
+            calls.append(("sendMessage", {"text": text}, None))
+        for file in files:
+            photo = (
+                file.content_type.lower() in PHOTO_TYPES and len(file.data) <= TELEGRAM_MAX_PHOTO
+            )
+            params = {"caption": caption} if caption is not None and not calls else {}
+            field = "photo" if photo else "document"
+            calls.append(("sendPhoto" if photo else "sendDocument", params, (field, file)))
+        posted: list[Any] = []
+        for n, (method, params, upload) in enumerate(calls):
+            extra = first if n == 0 else {}
+            try:
+                posted.append(
+                    self._call(method, sending=True, upload=upload, chat_id=chat, **params, **extra)
+                )
+            except ProviderError as exc:
+                if not posted:
+                    raise
+                raise UnconfirmedError(
+                    f"Telegram posted {n} of {len(calls)} parts of the message, then: {exc}; "
+                    "it is not sent again, so nothing is posted twice"
+                ) from None
+        sent = posted[0]
         return SendResult(
             external_id=f"{chat}:{sent['message_id']}",
             delivery_state="sent",

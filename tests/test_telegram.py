@@ -13,12 +13,20 @@ from omnitui.services import ingest as ingest_module
 from omnitui.services.ingest import ingest, load_cursors
 from omnitui.services.sync import sync_once
 from providers import telegram
-from providers.base import AuthError, PermanentError, TransientError
+from providers.base import (
+    AuthError,
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentError,
+    TransientError,
+    UnconfirmedError,
+)
 from providers.settings import TelegramSettings
 from providers.telegram import TelegramProvider
 from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Customer, Message, message_t
+from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.telegram import TOKEN, TelegramServer
 
 ANN = 4242
@@ -233,3 +241,120 @@ def test_many_files_are_taken_a_few_per_batch(
         server.user_says(ANN, document=server.add_file(f"d{n}", b"x" * 20))
     assert sync_once(store, provider).stored == 3  # three batches in one round
     assert len(server.offsets) >= 3 and len(attachments_of(store)) == 3
+
+
+# -- files sent to the customer ------------------------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 64 + b"\xff\xd9"
+PDF = b"%PDF-1.4\n" + bytes(reversed(range(256))) * 100
+
+
+def outbound(text: str, *files: OutboundAttachment, reply_to: str | None = None) -> OutboundMessage:
+    return OutboundMessage(
+        channel="telegram",
+        to_address=str(ANN),
+        thread_id=str(ANN),
+        body_text=text,
+        attachments=files,
+        reply_to_external_id=reply_to,
+    )
+
+
+def test_files_are_uploaded_as_photo_and_document_with_the_text_as_caption(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    result = provider.send(
+        outbound(
+            "Here is your invoice — and the parcel.",
+            OutboundAttachment("parcel.jpg", "image/jpeg", JPEG),
+            OutboundAttachment("Rechnung März 42.pdf", "application/pdf", PDF),
+            reply_to=f"{ANN}:7",
+        )
+    )
+    assert server.send_order == ["sendPhoto", "sendDocument"] and server.sent == []
+    photo, document = server.uploads
+    assert (photo.field, photo.filename, photo.content_type) == (
+        "photo",
+        "parcel.jpg",
+        "image/jpeg",
+    )
+    assert (document.field, document.filename) == ("document", "Rechnung März 42.pdf")
+    assert document.content_type == "application/pdf"
+    assert (photo.data, document.data) == (JPEG, PDF)
+    assert photo.params["caption"] == "Here is your invoice — and the parcel."
+    assert (
+        photo.params["chat_id"] == str(ANN) and photo.params["reply_parameters"]["message_id"] == 7
+    )
+    assert "caption" not in document.params and "reply_parameters" not in document.params
+    assert result.external_id.startswith(f"{ANN}:")
+
+
+def test_a_text_too_long_for_a_caption_goes_first_then_the_files(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    text = "é" * 1025
+    provider.send(outbound(text, OutboundAttachment("notes.txt", "text/plain", b"line\n" * 9)))
+    assert server.send_order == ["sendMessage", "sendDocument"]
+    assert server.sent[0]["text"] == text
+    assert "caption" not in server.uploads[0].params
+    assert server.uploads[0].data == b"line\n" * 9
+
+
+def test_pictures_sendphoto_cannot_take_go_as_documents(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    big = b"\xff\xd8" + b"\x00" * (10 * 1024 * 1024)  # over the 10 MB for photos
+    provider.send(
+        outbound(
+            "",
+            OutboundAttachment("anim.gif", "image/gif", b"GIF89a\x01\x00"),
+            OutboundAttachment("huge.jpg", "image/jpeg", big),
+        )
+    )
+    assert server.send_order == ["sendDocument", "sendDocument"] and server.sent == []
+    assert [u.data for u in server.uploads] == [b"GIF89a\x01\x00", big]
+
+
+def test_a_file_over_the_bot_upload_limit_is_refused_before_anything_is_posted(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    assert provider.limits("telegram").max_attachment_bytes == 50 * 1024 * 1024
+    too_big = OutboundAttachment("video.mp4", "video/mp4", b"\x00" * (50 * 1024 * 1024 + 1))
+    with pytest.raises(PermanentError, match="50 MB"):
+        provider.send(outbound("see the video", too_big))
+    assert server.send_order == []
+
+
+def test_a_part_refused_after_the_text_went_out_is_unconfirmed_not_failed(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    # A failed message may be retried, and the text would be posted twice.
+    server.fail_next(400, "Bad Request: file is empty", method="sendDocument")
+    with pytest.raises(UnconfirmedError, match=r"posted 1 of 2 parts.*file is empty"):
+        provider.send(outbound("x" * 2000, OutboundAttachment("a.pdf", "application/pdf", PDF)))
+    assert server.send_order == ["sendMessage"]
+
+
+def test_an_upload_refused_first_is_a_plain_error(
+    server: TelegramServer, provider: TelegramProvider
+) -> None:
+    server.fail_next(429, "Too Many Requests", retry_after=3, method="sendPhoto")
+    with pytest.raises(TransientError, match="429"):
+        provider.send(outbound("hi", OutboundAttachment("p.png", "image/png", b"\x89PNG")))
+    assert server.send_order == []
+
+
+def test_an_upload_whose_answer_is_lost_is_unconfirmed(server: TelegramServer) -> None:
+    host, port = server.httpd.server_address[:2]
+    proxy = LostAnswerProxy(str(host), int(port)).start()
+    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=proxy.url)
+    provider = TelegramProvider("tg", settings, {"bot_token": TOKEN})
+    try:
+        proxy.lose_next_answers = 1
+        with pytest.raises(UnconfirmedError) as info:
+            provider.send(outbound("hi", OutboundAttachment("a.pdf", "application/pdf", PDF)))
+        assert TOKEN.split(":")[1] not in str(info.value)
+        assert [u.data for u in server.uploads] == [PDF]  # it did arrive
+    finally:
+        provider.close()
+        proxy.stop()

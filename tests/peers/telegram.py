@@ -1,24 +1,69 @@
 """A local stand-in for the Telegram Bot API methods the provider uses:
 getUpdates (with offset semantics: updates below the offset are forgotten),
-sendMessage, getMe, getFile and file downloads; Bot API error JSON and
-failures on demand."""
+sendMessage, sendPhoto and sendDocument (a multipart/form-data upload, whose
+file bytes are recorded as received), getMe, getFile and file downloads; Bot
+API error JSON and failures on demand."""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 TOKEN = "123456:test-token-abc"
+#: The Bot API's bound on an uploaded photo; bigger ones are refused.
+MAX_PHOTO = 10 * 1024 * 1024
+
+
+@dataclass
+class Upload:
+    """One sendPhoto / sendDocument as it arrived."""
+
+    method: str
+    params: dict[str, Any]  # the other form fields, JSON ones decoded
+    field: str  # "photo" or "document"
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def parse_form(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, files) of a multipart/form-data body; files map a field to
+    (filename, content type, bytes)."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    tree = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    fields: dict[str, Any] = {}
+    files: dict[str, Any] = {}
+    for part in tree.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_param("filename", header="content-disposition")
+        data = part.get_payload(decode=True)
+        if filename is not None:
+            files[str(name)] = (str(filename), part.get_content_type(), data)
+        else:
+            text = data.decode()
+            try:
+                fields[str(name)] = json.loads(text) if text[:1] in "{[" else text
+            except ValueError:
+                fields[str(name)] = text
+    return fields, files
 
 
 class TelegramServer:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.updates: list[dict[str, Any]] = []
-        self.sent: list[dict[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []  # sendMessage's parameters
+        self.uploads: list[Upload] = []  # sendPhoto / sendDocument
+        #: every send method called, in order
+        self.send_order: list[str] = []
+        #: faults kept for the next call of one method
+        self.method_faults: dict[str, list[dict[str, Any]]] = {}
         self.offsets: list[int] = []
         self.faults: list[dict[str, Any]] = []
         self.files: dict[str, bytes] = {}  # file_id -> content, served under /file/
@@ -99,11 +144,22 @@ class TelegramServer:
         self.files[file_id] = data
         return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(data)}
 
-    def fail_next(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def fail_next(
+        self,
+        code: int,
+        description: str,
+        retry_after: int | None = None,
+        *,
+        method: str | None = None,
+    ) -> None:
+        """Answer the next call (of ``method`` only, if given) with an error."""
         fault: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
             fault["parameters"] = {"retry_after": retry_after}
-        self.faults.append(fault)
+        if method is None:
+            self.faults.append(fault)
+        else:
+            self.method_faults.setdefault(method, []).append(fault)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -142,16 +198,26 @@ class TelegramServer:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                params = json.loads(self.rfile.read(length) or b"{}")
+                raw = self.rfile.read(length)
+                ctype = self.headers.get("Content-Type", "")
+                files: dict[str, Any] = {}
+                if ctype.startswith("multipart/form-data"):
+                    params, files = parse_form(ctype, raw)
+                else:
+                    params = json.loads(raw or b"{}")
                 prefix, _, method = self.path.lstrip("/").partition("/")
                 if prefix != f"bot{server.token}":
                     self._reply(
                         401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
                     )
                     return
-                if server.faults:
-                    fault = server.faults.pop(0)
+                if server.faults or server.method_faults.get(method):
+                    queue = server.method_faults.get(method) or server.faults
+                    fault = queue.pop(0)
                     self._reply(fault["error_code"], fault)
+                    return
+                if method in ("sendPhoto", "sendDocument"):
+                    self._upload(method, params, files)
                     return
                 result = server._method(method, params)
                 if method == "getFile" and result is None:
@@ -165,6 +231,39 @@ class TelegramServer:
                     )
                     return
                 self._reply(200, {"ok": True, "result": result})
+
+            def _upload(self, method: str, params: dict[str, Any], files: dict[str, Any]) -> None:
+                field = "photo" if method == "sendPhoto" else "document"
+                if field not in files:
+                    self._reply(
+                        400,
+                        {"ok": False, "error_code": 400, "description": f"Bad Request: no {field}"},
+                    )
+                    return
+                filename, content_type, data = files[field]
+                if field == "photo" and len(data) > MAX_PHOTO:
+                    self._reply(
+                        400,
+                        {"ok": False, "error_code": 400, "description": "Bad Request: too big"},
+                    )
+                    return
+                _, message_id = server._ids()
+                server.uploads.append(Upload(method, params, field, filename, content_type, data))
+                server.send_order.append(method)
+                message: dict[str, Any] = {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": {"id": int(params["chat_id"]), "type": "private"},
+                }
+                if "caption" in params:
+                    message["caption"] = params["caption"]
+                unique = f"up{message_id}"
+                described = {"file_id": unique, "file_unique_id": unique, "file_size": len(data)}
+                if field == "photo":
+                    message["photo"] = [{**described, "width": 1, "height": 1}]
+                else:
+                    message["document"] = {**described, "file_name": filename}
+                self._reply(200, {"ok": True, "result": message})
 
         return Handler
 
@@ -185,6 +284,7 @@ class TelegramServer:
         if method == "sendMessage":
             _, message_id = self._ids()
             self.sent.append(params)
+            self.send_order.append(method)
             return {
                 "message_id": message_id,
                 "date": int(time.time()),
