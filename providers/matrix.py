@@ -7,6 +7,14 @@ mautrix are asyncio clients with their own loops, and end-to-end encryption
 (their main extra) is out of scope for a support inbox bot. The cursor is
 /sync's ``next_batch``; each room is a conversation; our own events are
 skipped (echoes); invites are accepted when ``accept_invites`` is on.
+
+A reply with files uploads each to the media repository first (nothing is in
+the room yet, so a failed upload is a plain error), then posts the text as
+an ``m.text`` event and each file as an ``m.image`` (``image/*``) or
+``m.file`` event. Every event has its own transaction id from the message's
+idempotency key (the key for the text, ``key-f1``, ``key-f2``... for the
+files), so sending the message again never posts any part twice. The
+homeserver's upload bound (``m.upload.size``) is asked once and kept.
 """
 
 from __future__ import annotations
@@ -23,9 +31,12 @@ from providers.base import (
     Channel,
     InboundAttachment,
     InboundMessage,
+    OutboundAttachment,
     OutboundMessage,
     PermanentError,
     PollBatch,
+    ProviderError,
+    SendLimits,
     SendResult,
     TransientError,
     UnconfirmedError,
@@ -45,6 +56,9 @@ MAX_GAP_EVENTS = 10_000
 MEDIA_TYPES = ("m.image", "m.file", "m.audio", "m.video")
 #: Authenticated media (Matrix 1.11), then the older unauthenticated path.
 MEDIA_PATHS = ("/_matrix/client/v1/media/download", "/_matrix/media/v3/download")
+#: Where the homeserver says its upload bound, newest first.
+MEDIA_CONFIG_PATHS = ("/_matrix/client/v1/media/config", "/_matrix/media/v3/config")
+UPLOAD_PATH = "/_matrix/media/v3/upload"
 
 
 class MatrixProvider:
@@ -58,6 +72,7 @@ class MatrixProvider:
         self._token = secrets.get("access_token")
         self._session: Any = None
         self._names: dict[str, str] = {}
+        self._limits: SendLimits | None = None
 
     def address_for(self, channel: Channel) -> str:
         return self.settings.user_id
@@ -65,10 +80,19 @@ class MatrixProvider:
     # -- HTTP ----------------------------------------------------------------------
 
     def _request(
-        self, method: str, path: str, *, auth: bool = True, sending: bool = False, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        sending: bool = False,
+        prefix: str = API,
+        content_type: str | None = None,
+        **kwargs: Any,
     ) -> Any:
-        """One Client-Server API call. With ``sending``, a failure after the
-        request went out is :class:`UnconfirmedError`."""
+        """One Client-Server API call (``prefix`` + ``path``). With
+        ``sending``, a failure after the request went out is
+        :class:`UnconfirmedError`."""
         import requests  # deferred: not needed for --help
 
         if self._session is None:
@@ -76,7 +100,9 @@ class MatrixProvider:
         if auth and not self._token:
             self._login()
         headers = {"Authorization": f"Bearer {self._token}"} if auth else {}
-        url = self.settings.homeserver.rstrip("/") + API + path
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        url = self.settings.homeserver.rstrip("/") + prefix + path
         try:
             response = self._session.request(
                 method, url, headers=headers, timeout=TIMEOUT, **kwargs
@@ -257,25 +283,69 @@ class MatrixProvider:
                 return (InboundAttachment(name, ctype, data),), ""
         return (), "the file is no longer available"
 
+    def limits(self, channel: Channel) -> SendLimits:
+        """The homeserver's ``m.upload.size`` for each file (asked once); the
+        settings' answer while the homeserver cannot be asked."""
+        if self._limits is not None:
+            return self._limits
+        for path in MEDIA_CONFIG_PATHS:
+            try:
+                config = self._request("GET", "", prefix=path)
+            except PermanentError:
+                continue  # a homeserver without this endpoint: the older one
+            except ProviderError:
+                return self.settings.send_limits(channel)
+            size = config.get("m.upload.size") if isinstance(config, Mapping) else None
+            bound = size if isinstance(size, int) and size > 0 else None
+            self._limits = SendLimits(max_attachment_bytes=bound, max_total_bytes=None)
+            return self._limits
+        return self.settings.send_limits(channel)
+
     def send(self, message: OutboundMessage) -> SendResult:
         room = message.thread_id or message.to_address
-        # The transaction id is the message's own: the homeserver answers a
-        # repeated PUT with the first event, so a retried send is posted once.
-        txn = quote(message.idempotency_key or uuid.uuid4().hex, safe="")
-        result = self._request(
-            "PUT",
-            f"/rooms/{quote(room)}/send/m.room.message/{txn}",
-            sending=True,
-            json={"msgtype": "m.text", "body": message.body_text},
-        )
+        files = message.attachments
+        if files:  # the bound costs a request the first time: only when it matters
+            refusal = self.limits("matrix").refusal((f.filename, len(f.data)) for f in files)
+            if refusal:
+                raise PermanentError(f"Matrix: {refusal}")
+        # Uploads first: until an event is posted the customer sees nothing.
+        urls = [self._upload(file) for file in files]
+        # Each event's transaction id follows from the message's own: the
+        # homeserver answers a repeated PUT with the first event, so a retried
+        # send posts every part once.
+        events: list[tuple[str, dict[str, Any]]] = []
+        for txn, content in zip(_txns(message), _contents(message, urls), strict=True):
+            result = self._request(
+                "PUT",
+                f"/rooms/{quote(room)}/send/m.room.message/{quote(txn, safe='')}",
+                sending=True,
+                json=content,
+            )
+            events.append((txn, result))
         return SendResult(
-            external_id=result["event_id"], delivery_state="sent", sent_at=datetime.now(UTC)
+            external_id=events[0][1]["event_id"], delivery_state="sent", sent_at=datetime.now(UTC)
         )
 
+    def _upload(self, file: OutboundAttachment) -> str:
+        """The ``mxc://`` URI of ``file`` in the media repository."""
+        result = self._request(
+            "POST",
+            "",
+            prefix=UPLOAD_PATH,
+            params={"filename": file.filename},
+            content_type=file.content_type or "application/octet-stream",
+            data=file.data,
+        )
+        uri = result.get("content_uri") if isinstance(result, Mapping) else None
+        if not isinstance(uri, str) or not uri.startswith("mxc://"):
+            raise TransientError(f"Matrix {self.settings.homeserver}: the upload gave no mxc URI")
+        return uri
+
     def find_sent(self, message: OutboundMessage, attempted_at: datetime) -> SendResult | None:
-        """Our event with this message's transaction id among the room's newest
-        events; else the same PUT again, which the homeserver turns into the
-        first event if it had it (transaction ids make it idempotent)."""
+        """Our events with this message's transaction ids among the room's
+        newest events; unless all are there, the same PUTs again, which the
+        homeserver turns into the first events where it had them
+        (transaction ids make them idempotent)."""
         if not message.idempotency_key:
             return None
         room = message.thread_id or message.to_address
@@ -284,18 +354,20 @@ class MatrixProvider:
             f"/rooms/{quote(room)}/messages",
             params={"dir": "b", "limit": str(TIMELINE_LIMIT)},
         )
+        ours: dict[str, Mapping[str, Any]] = {}
         for event in page.get("chunk", ()):
-            unsigned = event.get("unsigned") or {}
-            if (
-                event.get("sender") == self.settings.user_id
-                and unsigned.get("transaction_id") == message.idempotency_key
-            ):
-                at = event.get("origin_server_ts")
-                return SendResult(
-                    external_id=event["event_id"],
-                    delivery_state="sent",
-                    sent_at=datetime.fromtimestamp(at / 1000, UTC) if at else None,
-                )
+            txn = (event.get("unsigned") or {}).get("transaction_id")
+            if event.get("sender") == self.settings.user_id and isinstance(txn, str):
+                ours.setdefault(txn, event)
+        wanted = _txns(message)
+        if all(txn in ours for txn in wanted):
+            first = ours[wanted[0]]
+            at = first.get("origin_server_ts")
+            return SendResult(
+                external_id=first["event_id"],
+                delivery_state="sent",
+                sent_at=datetime.fromtimestamp(at / 1000, UTC) if at else None,
+            )
         return self.send(message)
 
     def check(self) -> str:
@@ -306,3 +378,34 @@ class MatrixProvider:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _has_text(message: OutboundMessage) -> bool:
+    return bool(message.body_text) or not message.attachments
+
+
+def _txns(message: OutboundMessage) -> list[str]:
+    """The transaction id of each event of ``message``: the text's is the
+    idempotency key itself (as before files existed), the files' add -f1, -f2..."""
+    key = message.idempotency_key or uuid.uuid4().hex
+    files = [f"{key}-f{n}" for n in range(1, len(message.attachments) + 1)]
+    return [key, *files] if _has_text(message) else files
+
+
+def _contents(message: OutboundMessage, urls: list[str]) -> list[dict[str, Any]]:
+    """The content of each event of ``message``, in the order of :func:`_txns`."""
+    contents: list[dict[str, Any]] = []
+    if _has_text(message):
+        contents.append({"msgtype": "m.text", "body": message.body_text})
+    for file, url in zip(message.attachments, urls, strict=True):
+        mimetype = file.content_type or "application/octet-stream"
+        contents.append(
+            {
+                "msgtype": "m.image" if mimetype.lower().startswith("image/") else "m.file",
+                "body": file.filename,
+                "filename": file.filename,
+                "url": url,
+                "info": {"mimetype": mimetype, "size": len(file.data)},
+            }
+        )
+    return contents

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import select
@@ -15,13 +17,21 @@ from omnitui.services import ingest as ingest_module
 from omnitui.services.ingest import ingest, load_cursors
 from omnitui.services.sync import sync_once
 from providers import matrix
-from providers.base import AuthError
+from providers.base import (
+    AuthError,
+    OutboundAttachment,
+    OutboundMessage,
+    PermanentError,
+    SendResult,
+    TransientError,
+)
 from providers.matrix import MatrixProvider
 from providers.settings import MatrixSettings
 from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Conversation, Message, message_t
-from tests.peers.synapse import Client, SynapseServer, SynapseUnavailable
+from tests.peers.lost_answer import LostAnswerProxy
+from tests.peers.synapse import MAX_UPLOAD, Client, SynapseServer, SynapseUnavailable
 
 BOT_PASSWORD = "bot-password-1"
 
@@ -217,3 +227,145 @@ def test_a_busy_room_loses_nothing_between_polls(
         customer.say(room, f"message {n}")
     sync_once(store, provider)
     assert [m.body_text for m in room_messages(store, room)] == [f"message {n}" for n in range(8)]
+
+
+# -- files sent to the customer ------------------------------------------------------
+
+
+def _joined_room(store: Store, customer: Client, provider: MatrixProvider) -> str:
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    sync_once(store, provider)
+    return room
+
+
+def _reply(room: str, text: str, *files: OutboundAttachment, key: str) -> OutboundMessage:
+    return OutboundMessage(
+        channel="matrix",
+        to_address=room,
+        thread_id=room,
+        body_text=text,
+        attachments=files,
+        idempotency_key=key,
+    )
+
+
+def test_files_are_uploaded_then_posted_after_the_text_and_download_whole(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = _joined_room(store, customer, provider)
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 50
+    pdf = b"%PDF-1.4\n" + bytes(reversed(range(256))) * 70
+    key = f"out-{uuid.uuid4().hex[:8]}"
+    message = _reply(
+        room,
+        "Here is the label and the receipt.",
+        OutboundAttachment("label.png", "image/png", png),
+        OutboundAttachment("Quittung März.pdf", "application/pdf", pdf),
+        key=key,
+    )
+    result = provider.send(message)
+    events = list(reversed(customer.messages(room)))[-3:]
+    assert [e["content"]["msgtype"] for e in events] == ["m.text", "m.image", "m.file"]
+    assert events[0]["event_id"] == result.external_id
+    assert events[0]["content"]["body"] == "Here is the label and the receipt."
+    image, file = events[1]["content"], events[2]["content"]
+    assert (image["body"], image["info"]) == (
+        "label.png",
+        {"mimetype": "image/png", "size": len(png)},
+    )
+    assert (file["body"], file["info"]["mimetype"], file["info"]["size"]) == (
+        "Quittung März.pdf",
+        "application/pdf",
+        len(pdf),
+    )
+    assert customer.download(image["url"]) == png
+    assert customer.download(file["url"]) == pdf
+    # each part has its own stable transaction id: sending again posts nothing new
+    count = len(customer.messages(room))
+    provider.send(message)
+    assert len(customer.messages(room)) == count
+    assert [e["event_id"] for e in reversed(customer.messages(room))][-3:] == [
+        e["event_id"] for e in events
+    ]
+    mine = provider._request("GET", f"/rooms/{room}/messages", params={"dir": "b", "limit": "3"})
+    assert [e["unsigned"]["transaction_id"] for e in reversed(mine["chunk"])] == [
+        key,
+        f"{key}-f1",
+        f"{key}-f2",
+    ]
+    assert provider.find_sent(message, result.sent_at or datetime.now(UTC)) == SendResult(
+        external_id=result.external_id, delivery_state="sent", sent_at=ANY
+    )
+
+
+def test_files_without_text_post_only_the_files(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = _joined_room(store, customer, provider)
+    before = len(customer.messages(room))
+    provider.send(_reply(room, "", OutboundAttachment("a.txt", "text/plain", b"hi\n"), key="k1"))
+    [event] = customer.messages(room)[: len(customer.messages(room)) - before]
+    assert event["content"]["msgtype"] == "m.file"
+    assert customer.download(event["content"]["url"]) == b"hi\n"
+
+
+def test_the_upload_bound_is_the_homeservers(
+    synapse: SynapseServer, provider: MatrixProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert provider.limits("matrix").max_attachment_bytes == MAX_UPLOAD
+    older = MatrixProvider("mx", provider.settings, {"password": BOT_PASSWORD})
+    monkeypatch.setattr(
+        matrix,
+        "MEDIA_CONFIG_PATHS",
+        ("/_matrix/client/v1/media/nowhere", "/_matrix/media/v3/config"),
+    )
+    try:
+        assert older.limits("matrix").max_attachment_bytes == MAX_UPLOAD  # the older endpoint
+    finally:
+        older.close()
+    gone = MatrixProvider(
+        "mx",
+        provider.settings.model_copy(update={"homeserver": "http://127.0.0.1:1"}),
+        {"password": BOT_PASSWORD},
+    )
+    assert gone.limits("matrix") == gone.settings.send_limits("matrix")  # no bound known
+    gone.close()
+
+
+def test_a_file_over_the_bound_is_refused_before_anything_is_posted(
+    store: Store, customer: Client, provider: MatrixProvider
+) -> None:
+    room = _joined_room(store, customer, provider)
+    before = len(customer.messages(room))
+    big = OutboundAttachment("big.bin", "application/octet-stream", b"\x00" * (MAX_UPLOAD + 1))
+    with pytest.raises(PermanentError, match="8 MB"):
+        provider.send(_reply(room, "the file", big, key="k2"))
+    assert len(customer.messages(room)) == before
+
+
+def test_an_upload_whose_answer_is_lost_posts_nothing_and_may_be_retried(
+    store: Store, synapse: SynapseServer, customer: Client
+) -> None:
+    proxy = LostAnswerProxy("127.0.0.1", synapse.port).start()
+    settings = MatrixSettings(
+        name="mx",
+        homeserver=proxy.url,
+        user_id="@supportbot:localhost",
+        password_env="UNUSED",
+        accept_invites=True,
+    )
+    provider = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
+    try:
+        room = _joined_room(store, customer, provider)
+        provider.limits("matrix")  # asked once, kept
+        before = len(customer.messages(room))
+        message = _reply(room, "hi", OutboundAttachment("a.txt", "text/plain", b"x"), key="k3")
+        proxy.lose_next_answers = 1
+        with pytest.raises(TransientError):  # only the media repository has it
+            provider.send(message)
+        assert proxy.lost == 1 and len(customer.messages(room)) == before
+        provider.send(message)
+        assert len(customer.messages(room)) == before + 2
+    finally:
+        provider.close()
+        proxy.stop()

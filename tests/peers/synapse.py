@@ -36,7 +36,10 @@ rc_invites:
   per_user: {per_second: 1000, burst_count: 1000}
 suppress_key_server_warning: true
 trusted_key_servers: []
+max_upload_size: 8M
 """
+#: the m.upload.size the homeserver above announces
+MAX_UPLOAD = 8 * 1024 * 1024
 
 
 class SynapseUnavailable(Exception):
@@ -212,6 +215,17 @@ class Client:
         self._txn += 1
         path = f"/rooms/{room}/send/m.room.message/f{self._txn}-{time.monotonic_ns()}"
         return str(self._call("PUT", path, json=content)["event_id"])
+
+    def download(self, mxc: str) -> bytes:
+        """The bytes behind ``mxc://server/id`` (authenticated media)."""
+        server_media = mxc.removeprefix("mxc://")
+        response = requests.get(
+            f"{self.url.replace('/v3', '/v1')}/media/download/{server_media}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        response.raise_for_status()
+        return response.content
 
     def set_name(self, name: str) -> None:
         self._call("PUT", f"/profile/{self.user_id}/displayname", json={"displayname": name})
