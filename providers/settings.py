@@ -15,12 +15,14 @@ secret: only the process that polls or sends resolves them.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from providers.base import DEFAULT_REGION, SendLimits
+from providers.base import DEFAULT_REGION, OutboundTemplate, SendLimits
 
 if TYPE_CHECKING:
     from providers.base import Channel
@@ -150,15 +152,41 @@ class ImapSettings(AccountSettings):
         return SendLimits(max_attachment_bytes=room, max_total_bytes=room)
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
 class TwilioTemplate(BaseModel):
     """An approved WhatsApp template: the name agents pick it by, its Content
-    SID at Twilio and the names of its variables in order ("1" for {{1}})."""
+    SID at Twilio, the names of its variables in order ("1" for {{1}}) and,
+    optionally, its approved wording (``text``, with the {{1}} placeholders)
+    for showing and storing what the customer reads."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")
     content_sid: str = Field(max_length=64)
     variables: list[str] = Field(default_factory=list, max_length=100)
+    text: str | None = Field(default=None, max_length=4096)
+
+    def fill(self, values: Mapping[str, str]) -> OutboundTemplate:
+        """The template to send with ``values``; ``ValueError`` when one of
+        its variables is missing or a value names none of them."""
+        missing = [v for v in self.variables if v not in values]
+        unknown = sorted(set(values) - set(self.variables))
+        if missing or unknown:
+            wanted = ", ".join(self.variables) or "none"
+            raise ValueError(
+                f"template {self.name} takes the variables {wanted}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(unknown)}" if unknown else "")
+            )
+        return OutboundTemplate(self.content_sid, {v: str(values[v]) for v in self.variables})
+
+    def render(self, values: Mapping[str, str]) -> str | None:
+        """``text`` with its placeholders filled (``None`` without a ``text``)."""
+        if self.text is None:
+            return None
+        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), self.text)
 
     @field_validator("content_sid")
     @classmethod

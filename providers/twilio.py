@@ -8,6 +8,12 @@ omnitui, come back as ``direction="out"``; those not yet final are kept in
 the cursor and fetched again on later polls, so delivered/undelivered shows
 up even after the overlap has passed.
 
+WhatsApp takes free-form text only within 24 hours of the customer's last
+message; after that only an approved template (a Content SID with its
+variables, ``OutboundMessage.template``), and Twilio's refusal (63016) is
+:class:`OutsideWindowError`. Files are refused: Twilio fetches media from a
+public URL, and omnitui hosts none.
+
 ``api_base`` points the SDK at a proxy or a local test server through its
 own seam: an ``http_client`` that rewrites the API's base URL.
 """
@@ -28,16 +34,18 @@ from providers.base import (
     DeliveryState,
     InboundMessage,
     OutboundMessage,
+    OutsideWindowError,
     PermanentError,
     PollBatch,
     ProviderError,
+    SendLimits,
     SendResult,
     StatusUpdate,
     TransientError,
     UnconfirmedError,
 )
 from providers.http_errors import never_connected
-from providers.settings import TwilioSettings
+from providers.settings import TWILIO_NO_FILES, TwilioSettings
 
 TWILIO_BASE = "https://api.twilio.com"
 OVERLAP = timedelta(minutes=2)
@@ -63,6 +71,8 @@ STATUS: dict[str, DeliveryState] = {
 #: How far back the message list is read to find an unanswered send.
 RECONCILE_SKEW = timedelta(minutes=2)
 RECONCILE_PAGE = 50
+#: "Failed to send freeform message because you are outside the allowed window"
+OUTSIDE_WINDOW = 63016
 
 
 def _wire(channel: str, number: str) -> str:
@@ -187,12 +197,20 @@ class TwilioProvider:
 
     # -- sending -------------------------------------------------------------------
 
+    def limits(self, channel: Channel) -> SendLimits:
+        return self.settings.send_limits(channel)
+
     def send(self, message: OutboundMessage) -> SendResult:
+        if message.attachments:
+            raise PermanentError(TWILIO_NO_FILES)
         channel = message.channel if message.channel in self._numbers else "sms"
-        params: dict[str, Any] = {
-            "to": _wire(channel, message.to_address),
-            "body": message.body_text,
-        }
+        params: dict[str, Any] = {"to": _wire(channel, message.to_address)}
+        if message.template is not None:
+            params["content_sid"] = message.template.content_sid
+            if message.template.variables:
+                params["content_variables"] = json.dumps(dict(message.template.variables))
+        else:
+            params["body"] = message.body_text
         if self.settings.messaging_service_sid and channel == "sms":
             params["messaging_service_sid"] = self.settings.messaging_service_sid
         else:
@@ -208,7 +226,9 @@ class TwilioProvider:
     def find_sent(self, message: OutboundMessage, attempted_at: datetime) -> SendResult | None:
         """Twilio's record of an unanswered create: a message from our number
         (any, with a messaging service) to theirs with the same body, created
-        at or after the attempt (less a little clock skew), oldest first."""
+        at or after the attempt (less a little clock skew), oldest first.
+        For a template, Twilio keeps the rendered text: ``body_text`` should
+        be that (``TwilioTemplate.render``)."""
         channel = message.channel if message.channel in self._numbers else "sms"
         filters: dict[str, Any] = {"to": _wire(channel, message.to_address)}
         if not (self.settings.messaging_service_sid and channel == "sms"):
@@ -260,6 +280,8 @@ class TwilioProvider:
             yield
         except TwilioRestException as exc:
             text = f"Twilio {exc.status}: {exc.code or ''} {exc.msg}".replace("  ", " ")
+            if exc.code == OUTSIDE_WINDOW:
+                raise OutsideWindowError(f"{OutsideWindowError.MESSAGE} (Twilio 63016)") from None
             if exc.status in (401, 403):
                 raise AuthError(f"{text}; check account_sid and the auth token") from None
             if exc.status == 429 or exc.status >= 500:
@@ -293,4 +315,6 @@ def _delivery_error(m: Any) -> str | None:
     """Twilio's error code and words for a message, as one line."""
     if not m.error_code:
         return "canceled" if str(m.status) == "canceled" else None
+    if str(m.error_code) == str(OUTSIDE_WINDOW):  # also reported after the create
+        return f"{m.error_code} {OutsideWindowError.MESSAGE}"
     return f"{m.error_code} {m.error_message or ''}".strip()

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from omnitui import services
@@ -14,7 +15,10 @@ from omnitui.services.ingest import ingest, load_cursors
 from omnitui.services.sync import sync_once
 from providers.base import (
     AuthError,
+    OutboundAttachment,
     OutboundMessage,
+    OutboundTemplate,
+    OutsideWindowError,
     PermanentError,
     TransientError,
     UnconfirmedError,
@@ -344,3 +348,119 @@ def test_a_read_timeout_on_send_is_unconfirmed(
     server.slow_creates.append(1.0)
     with pytest.raises(UnconfirmedError):
         provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="x"))
+
+
+# -- WhatsApp's 24-hour window and templates -------------------------------------------
+
+TEMPLATE_SID = "HX" + "b5" * 16
+
+
+def whatsapp(text: str, template: OutboundTemplate | None = None) -> OutboundMessage:
+    return OutboundMessage(channel="whatsapp", to_address=ANN, body_text=text, template=template)
+
+
+def test_free_form_whatsapp_after_24_hours_is_outside_the_window(
+    server: TwilioServer, provider: TwilioProvider
+) -> None:
+    server.add_inbound(
+        f"whatsapp:{ANN}", f"whatsapp:{WA}", "Hola", at=datetime.now(UTC) - timedelta(hours=25)
+    )
+    with pytest.raises(OutsideWindowError) as info:
+        provider.send(whatsapp("Are you still there?"))
+    assert isinstance(info.value, PermanentError)
+    assert "more than 24 hours since the customer's last message" in str(info.value)
+    assert "--template NAME" in str(info.value)
+    assert [m for m in server.messages if m["direction"] != "inbound"] == []
+    # within the window, and on SMS, free-form text goes
+    server.add_inbound(f"whatsapp:{ANN}", f"whatsapp:{WA}", "Still here", at=None)
+    provider.send(whatsapp("Good news"))
+    provider.send(OutboundMessage(channel="sms", to_address=ANN, body_text="SMS is not WhatsApp"))
+
+
+def test_a_template_is_sent_by_content_sid_outside_the_window(
+    server: TwilioServer, provider: TwilioProvider
+) -> None:
+    server.add_template(TEMPLATE_SID, "Hello {{1}}, your order {{2}} has shipped.")
+    template = OutboundTemplate(TEMPLATE_SID, {"1": "Ann", "2": "#1234"})
+    result = provider.send(whatsapp("Hello Ann, your order #1234 has shipped.", template))
+    [created] = [m for m in server.messages if m["sid"] == result.external_id]
+    assert created["_content_sid"] == TEMPLATE_SID
+    assert created["body"] == "Hello Ann, your order #1234 has shipped."
+    assert (created["from"], created["to"]) == (f"whatsapp:{WA}", f"whatsapp:{ANN}")
+
+
+def test_the_window_closed_after_the_create_reads_clearly_in_the_delivery_error(
+    store: Store, server: TwilioServer, provider: TwilioProvider
+) -> None:
+    # Twilio may take the create and fail the message with 63016 later.
+    sid = server.add_outbound(f"whatsapp:{WA}", f"whatsapp:{ANN}", "Hi", status="failed")
+    server.set_status(sid, "failed", error_code=63016)
+    sync_once(store, provider)
+    [row] = messages(store)
+    assert row.delivery_state == "failed"
+    assert (row.delivery_error or "").startswith("63016 more than 24 hours since")
+
+
+def test_twilio_takes_no_files(server: TwilioServer, provider: TwilioProvider) -> None:
+    limits = provider.limits("whatsapp")
+    assert not limits.can_attach
+    assert limits.why_not == (
+        "Twilio MMS needs a public URL for each file; omnitui does not host files"
+    )
+    assert limits.refusal([("a.pdf", 10)]) == limits.why_not
+    photo = OutboundAttachment("a.jpg", "image/jpeg", b"\xff\xd8")
+    with pytest.raises(PermanentError, match="public URL"):
+        provider.send(
+            OutboundMessage(channel="sms", to_address=ANN, body_text="x", attachments=(photo,))
+        )
+    assert server.posts() == 0
+
+
+def _settings(**extra: object) -> TwilioSettings:
+    return TwilioSettings.model_validate(
+        {
+            "name": "wa",
+            "account_sid": "AC" + "0" * 32,
+            "auth_token_env": "X",
+            "phone_number": OURS,
+            "whatsapp_number": f"whatsapp:{WA}",
+            **extra,
+        }
+    )
+
+
+def test_templates_in_the_settings_are_checked_and_filled() -> None:
+    settings = _settings(
+        templates=[
+            {
+                "name": "shipped",
+                "content_sid": TEMPLATE_SID,
+                "variables": ["1", "2"],
+                "text": "Hello {{1}}, your order {{2}} has shipped.",
+            },
+            {"name": "hello", "content_sid": "HX" + "a1" * 16},
+        ]
+    )
+    shipped = settings.template("shipped")
+    assert shipped.fill({"1": "Ann", "2": "#7"}) == OutboundTemplate(
+        TEMPLATE_SID, {"1": "Ann", "2": "#7"}
+    )
+    assert shipped.render({"1": "Ann", "2": "#7"}) == "Hello Ann, your order #7 has shipped."
+    assert settings.template("hello").render({}) is None
+    with pytest.raises(ValueError, match="missing 2"):
+        shipped.fill({"1": "Ann"})
+    with pytest.raises(ValueError, match="unknown 3"):
+        shipped.fill({"1": "Ann", "2": "#7", "3": "x"})
+    with pytest.raises(KeyError, match="shipped, hello"):
+        settings.template("nope")
+    with pytest.raises(ValidationError, match="template names must be unique: hello"):
+        _settings(
+            templates=[
+                {"name": "hello", "content_sid": TEMPLATE_SID},
+                {"name": "hello", "content_sid": "HX" + "a1" * 16},
+            ]
+        )
+    with pytest.raises(ValidationError, match='starts with "HX"'):
+        _settings(templates=[{"name": "x", "content_sid": "MG" + "a1" * 16}])
+    with pytest.raises(ValidationError, match="each variable is named once"):
+        _settings(templates=[{"name": "x", "content_sid": TEMPLATE_SID, "variables": ["1", "1"]}])

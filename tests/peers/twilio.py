@@ -3,8 +3,12 @@
 Form-encoded create, newest-first list with ``To``/``From``/``DateSent>``
 filters and ``PageSize``/``Page`` paging via ``next_page_uri``, RFC 2822
 dates, string ``num_segments``, Twilio's error JSON, HTTP Basic auth, and
-failures on demand. State lives in memory; the real ``twilio`` SDK talks to
-it through the provider's ``api_base``.
+failures on demand. WhatsApp's 24-hour window is enforced as Twilio does:
+free-form text to a number whose last inbound message is older than 24 hours
+(or that never wrote) is refused with 63016; a ``ContentSid`` of a template
+added with :meth:`TwilioServer.add_template` is accepted and stored with the
+text rendered from ``ContentVariables``. State lives in memory; the real
+``twilio`` SDK talks to it through the provider's ``api_base``.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 E164 = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
+WINDOW = timedelta(hours=24)
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 
 
 def rfc2822(at: datetime) -> str:
@@ -49,6 +55,8 @@ class TwilioServer:
         self.slow_creates: list[float] = []
         #: creates whose connection is dropped after the message is stored
         self.dropped_creates = 0
+        #: Content SID -> the approved text with {{1}} placeholders
+        self.templates: dict[str, str] = {}
         self.lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -120,6 +128,33 @@ class TwilioServer:
                 from_=from_, to=to, body=body, direction="outbound-api", status=status, at=at
             )["sid"]
         )
+
+    def add_template(self, content_sid: str, text: str) -> None:
+        """An approved template creates may name by its Content SID."""
+        self.templates[content_sid] = text
+
+    def in_window(self, customer: str, now: datetime | None = None) -> bool:
+        """Whether ``customer`` (``whatsapp:+...``) wrote in the last 24 hours."""
+        now = now or datetime.now(UTC)
+        with self.lock:
+            return any(
+                m["direction"] == "inbound" and m["from"] == customer and now - m["_at"] < WINDOW
+                for m in self.messages
+            )
+
+    def _render(self, content_sid: str, variables: str | None) -> str | None:
+        """The template's text with ``variables`` (JSON) filled, or None when
+        a variable is missing or not text."""
+        try:
+            values = json.loads(variables) if variables else {}
+        except ValueError:
+            return None
+        if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
+            return None
+        text = self.templates[content_sid]
+        if any(m.group(1) not in values for m in PLACEHOLDER.finditer(text)):
+            return None
+        return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]), text)
 
     def posts(self) -> int:
         """How many creates (POSTs to Messages) arrived."""
@@ -232,17 +267,39 @@ class TwilioServer:
                 if not E164.match(to):
                     self._error(400, 21211, f"Invalid 'To' Phone Number: {to}")
                     return
-                if "Body" not in form:
+                sid = form.get("ContentSid")
+                if sid is not None:
+                    if sid not in server.templates:
+                        self._error(400, 21655, "The ContentSid is Invalid")
+                        return
+                    body = server._render(sid, form.get("ContentVariables"))
+                    if body is None:
+                        self._error(400, 21656, "The ContentVariables Parameter is invalid")
+                        return
+                elif "Body" not in form:
                     self._error(400, 21602, "Message body is required.")
                     return
+                else:
+                    body = form["Body"]
+                    if to.startswith("whatsapp:") and not server.in_window(to):
+                        self._error(
+                            400,
+                            63016,
+                            "Failed to send freeform message because you are outside the "
+                            "allowed window. If you are using WhatsApp, please use a Message "
+                            "Template.",
+                        )
+                        return
                 msg = server._record(
                     from_=form.get("From", ""),
                     to=to,
-                    body=form["Body"],
+                    body=body,
                     direction="outbound-api",
                     status="queued",
                     at=None,
                 )
+                if sid is not None:
+                    msg["_content_sid"] = sid
                 if server.dropped_creates:
                     server.dropped_creates -= 1
                     self.close_connection = True
