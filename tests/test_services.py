@@ -11,7 +11,14 @@ import pytest
 from sqlalchemy import select, update
 
 from omnitui import services
-from omnitui.services import AccountInfo, ConflictError, InvalidRequest, ServiceError, sync
+from omnitui.services import (
+    AccountInfo,
+    ConflictError,
+    InvalidRequest,
+    ServiceError,
+    readmarks,
+    sync,
+)
 from omnitui.services.ingest import ingest
 from omnitui.services.snoozes import WAKE_ACTOR, wake_due_snoozes
 from omnitui.threads import reply_subject
@@ -155,8 +162,7 @@ def test_inbox_views_unread_and_mine(store: Store) -> None:
         unassigned = queries.list_conversations(s, view="unassigned", agent="alice")
     assert [c.id for c in mine] == [conv.id] and mine[0].unread
     assert conv.id not in [c.id for c in unassigned]
-    with store.write() as s:
-        queries.mark_read(s, "alice", conv.id or 0)
+    readmarks.mark_read(store, "alice", conv.id or 0)
     with store.read() as s:
         assert not queries.list_conversations(s, view="mine", agent="alice")[0].unread
     with pytest.raises(ValueError, match="unknown view"), store.read() as s:

@@ -35,7 +35,7 @@ from storage.queries.outbox import (
     outbox,
     outgoing_message,
 )
-from storage.queries.readmarks import MARKED_UNREAD, mark_read, mark_unread
+from storage.queries.readmarks import MARKED_UNREAD
 from storage.queries.search import COMMON_MATCHES, SEARCH_WINDOW, SearchHit, search, search_terms
 from storage.queries.timeline import (
     AttachmentRow,
@@ -87,8 +87,6 @@ __all__ = [
     "id_fits",
     "list_conversations",
     "list_customers",
-    "mark_read",
-    "mark_unread",
     "message_account",
     "outbox",
     "outgoing_message",

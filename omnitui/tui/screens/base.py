@@ -18,7 +18,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from omnitui import services
-from omnitui.services import team
+from omnitui.services import readmarks, team
 from omnitui.services.lookup import find_customers
 from omnitui.tui.bindings import CONVERSATION_BINDINGS
 from omnitui.tui.commands import PaletteEntry
@@ -187,11 +187,9 @@ class DeskScreen(Screen[None]):
         if conv is None:
             return
         read = self.unread_toggles and conv.unread
-        with self.desk.store.write() as session:
-            if read:
-                queries.mark_read(session, self.desk.agent, conv.id)
-            else:
-                queries.mark_unread(session, self.desk.agent, conv.id)
+        (readmarks.mark_read if read else readmarks.mark_unread)(
+            self.desk.store, self.desk.agent, conv.id
+        )
         self.notify(f"#{conv.id} marked {'read' if read else 'unread'}", markup=False)
         self.marked_unread()
 

@@ -13,7 +13,7 @@ from textual.binding import BindingType
 from textual.widgets import OptionList
 
 from omnitui import services
-from omnitui.services import outbox
+from omnitui.services import outbox, readmarks
 from omnitui.services.attachments import AttachmentError, downloads_dir, save_attachment
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
@@ -142,8 +142,7 @@ class CustomerScreen(DeskScreen):
     def _mark_read(self) -> None:
         conv = self.target()
         if conv is not None and conv.unread:
-            with self.desk.store.write() as session:
-                queries.mark_read(session, self.desk.agent, conv.id)
+            readmarks.mark_read(self.desk.store, self.desk.agent, conv.id)
 
     def _show_header(self) -> None:
         if self.customer is not None:
