@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from omnitui import services
+from omnitui.events import describe_event
 from omnitui.services import (
     AccountInfo,
     ConflictError,
@@ -383,11 +384,11 @@ def test_due_snoozes_wake_up_open_and_audited(store: Store) -> None:
         listed = [c.id for c in queries.list_conversations(s, view="open")]
     assert (events[0].actor, events[0].action) == (WAKE_ACTOR, "wake")
     assert events[0].detail["after"] == {"status": "open", "snoozed_until": None}
-    assert [(e.kind, e.author, e.body) for e in entries if e.kind == "event"][-1] == (
-        "event",
-        WAKE_ACTOR,
-        "woke up: the snooze ended, open again",
-    )
+    assert [
+        (e.kind, e.author, describe_event(e.action or "", e.detail))
+        for e in entries
+        if e.kind == "event"
+    ][-1] == ("event", WAKE_ACTOR, "woke up: the snooze ended, open again")
     assert soon.id in listed
 
 

@@ -204,8 +204,16 @@ def customers_show(
         output.print_table(
             "Changes",
             [Column("at"), Column("who", wrap=True), Column("what"), Column("detail", wrap=True)],
-            [(a.at, a.actor, a.action, a.detail) for a in audit],
+            [(a.at, a.actor, a.action, _event_text(a.action, a.detail)) for a in audit],
         )
+
+
+def _event_text(action: str, detail: dict[str, Any]) -> str:
+    """A change in the words the console's timeline uses, its time in UTC."""
+    from omnitui.events import describe_event, event_until
+
+    until = event_until(detail)
+    return describe_event(action, detail) + (f" until {output.when(until)}" if until else "")
 
 
 @customers.command("merge")

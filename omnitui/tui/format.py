@@ -16,6 +16,7 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
 
+from omnitui.events import describe_event, event_until
 from omnitui.services.attachments import human_size
 from omnitui.text import clean_text, first_line
 from omnitui.tui.clock import Clock
@@ -245,9 +246,10 @@ def entry_text(
     text = Hanging()
     when = stamp(clock, entry.at, long=True)
     if entry.kind == "event":  # who changed what: one quiet line, placed by its time
-        text.append(f" · {plain(entry.author)} {plain(entry.body)}", style="dim italic")
-        if entry.until is not None:
-            text.append(f" until {stamp(clock, entry.until, long=True)}", style="dim italic")
+        what = describe_event(entry.action or "", entry.detail)
+        text.append(f" · {plain(entry.author)} {plain(what)}", style="dim italic")
+        if (until := event_until(entry.detail)) is not None:
+            text.append(f" until {stamp(clock, until, long=True)}", style="dim italic")
         if entry.conversation_id:
             text.append(f" (#{entry.conversation_id})", style="dim")
         return text

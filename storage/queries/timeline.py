@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -59,7 +59,7 @@ def get_attachment(session: Session, attachment_id: int) -> AttachmentRow | None
 
 @dataclass(frozen=True)
 class TimelineEntry:
-    kind: str  # "message" | "note"
+    kind: str  # "message" | "note" | "event"
     id: int
     conversation_id: int | None
     channel: str | None
@@ -79,8 +79,10 @@ class TimelineEntry:
     outbox_state: str | None = None
     delivery_state: str | None = None
     delivery_error: str | None = None
-    #: an event's own time to show (a snooze's wake-up), see :func:`event_until`
-    until: datetime | None = None
+    #: an event's action and detail as recorded (``kind == "event"``); the
+    #: words for people are :func:`omnitui.events.describe_event`'s
+    action: str | None = None
+    detail: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -204,58 +206,18 @@ def timeline(
                 None,
                 None,
                 e.actor,
-                e.action,
-                describe_event(e),
+                None,
+                "",
                 e.at,
                 None,
-                until=event_until(e),
+                action=e.action,
+                detail=e.detail,
             )
             for e in audit_events(session, customer_id=customer_id, limit=limit)
             if before is None or e.at < before
         ]
     entries.sort(key=lambda e: (e.at, e.kind, e.id))
     return entries[-limit:]
-
-
-def describe_event(event: AuditRow) -> str:
-    """One line for a change: "assigned to bob", "status: resolved", ...
-
-    A time in the change (a snooze's wake-up) is not in the line: it is
-    :func:`event_until`, for the face to show in its own way."""
-    after = event.detail.get("after", {})
-    if not isinstance(after, dict):
-        after = {}
-    message = event.detail.get("message")
-    if event.action == "assign":
-        return f"assigned to {after.get('assignee') or 'nobody'}"
-    if event.action == "status":
-        return f"status: {after.get('status')}"
-    if event.action == "wake":
-        return "woke up: the snooze ended, open again"
-    if event.action == "merge":
-        name, merged = event.detail.get("merged_name"), event.detail.get("merged")
-        return f"merged {name} (#{merged}) into this customer"
-    if event.action == "outbox.retry":
-        return f"sent message {message} again"
-    if event.action == "outbox.edit":
-        return f"edited message {message} and sent it again"
-    if event.action == "outbox.readdress":
-        return f"re-addressed message {message} to {event.detail.get('to')}"
-    if event.action == "outbox.discard":
-        return f"discarded message {message} (never sent)"
-    return event.action
-
-
-def event_until(event: AuditRow) -> datetime | None:
-    """The wake-up time of a snooze (``None`` for other changes)."""
-    after = event.detail.get("after", {})
-    until = after.get("snoozed_until") if isinstance(after, dict) else None
-    if not isinstance(until, str) or not until:
-        return None
-    try:
-        return utc(datetime.fromisoformat(until))
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -293,6 +255,3 @@ def _json_object(raw: str) -> dict[str, Any]:
     except ValueError:
         return {"text": raw}
     return value if isinstance(value, dict) else {"value": value}
-
-
-# --- appended for the console (omnitui.tui) ---
