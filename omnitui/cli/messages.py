@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -36,7 +35,7 @@ from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
-    from omnitui.services.outbox import Delivery
+    from omnitui.services.outbox import Deferred, Delivery
     from omnitui.services.sync import SyncReport
 
 #: sysexits' EX_SOFTWARE: the poller lost a worker it could not restart.
@@ -52,30 +51,11 @@ def register(app: typer.Typer) -> None:
     app.add_typer(outbox_app, name="outbox")
 
 
-@dataclass(frozen=True)
-class Deferred:
-    """The message stays queued: this process cannot send for its account (a
-    secret it cannot read); the poller sends it."""
-
-    message_id: int
-    reason: str
-
-
 def _deliver_now(rt: Runtime, message_id: int) -> Delivery | Deferred:
-    """Try the queued message right away; it stays in the outbox if that fails,
-    or if this process holds no secret to send it with."""
-    from omnitui.config import ConfigError
+    """Try the queued message right away (see ``services.outbox.deliver_now``)."""
     from omnitui.services import outbox
-    from storage import queries
 
-    with rt.store().read() as session:
-        account = queries.message_account(session, message_id)
-    assert account is not None  # the command has just queued or changed it
-    try:
-        provider = rt.provider(account)
-    except ConfigError as exc:  # e.g. SecretUnavailable: an agent without the token
-        return Deferred(message_id, str(exc))
-    return outbox.deliver(rt.store(), provider, message_id)
+    return outbox.deliver_now(rt.store(), rt.provider, message_id)
 
 
 #: exit code of send/reply when the provider may or may not have the message:
@@ -86,6 +66,8 @@ EXIT_UNCONFIRMED = 4
 def _report_delivery(
     ctx: typer.Context, json_out: bool, rt: Runtime, delivery: Delivery | Deferred
 ) -> None:
+    from omnitui.services.outbox import Deferred
+
     deferred = delivery.reason if isinstance(delivery, Deferred) else None
     doc = _outgoing(rt, delivery.message_id, deferred=deferred)
     if want_json(ctx, json_out):
@@ -334,7 +316,6 @@ def sync(
 ) -> None:
     """Poll accounts and deliver queued messages (--once, or until interrupted);
     --account: only that one."""
-    from omnitui.services import leases, outbox
     from omnitui.services import sync as engine
 
     if once and watch:
@@ -352,11 +333,9 @@ def sync(
         providers = [(rt.provider(a.name), float(a.poll_interval)) for a in settings]
         store = rt.store()
         if once:
-            outbox.recover_interrupted(store)
-            reports = []
-            for provider, _interval in providers:
-                reports.append(engine.sync_once(store, provider, default_region=rt.default_region))
-                leases.release(store, provider.account)
+            reports = engine.sync_round(
+                store, [p for p, _interval in providers], default_region=rt.default_region
+            )
             _print_reports(ctx, json_out, reports)
             if any(not r.ok for r in reports):
                 raise typer.Exit(1)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -58,7 +59,7 @@ from storage.models import (
     message_t,
     utcnow,
 )
-from storage.queries import id_fits
+from storage.queries import id_fits, message_account
 from storage.vocabulary import (
     OUTBOX_AWAITING_OUTCOME,
     OUTBOX_CHANGEABLE,
@@ -648,3 +649,41 @@ def _pair_conversation(session: Session, message: Message, theirs: str, now: dat
         .values(message_count=c.message_count + 1, last_message_at=now, waiting_since=None)
     )
     return found
+
+
+# -- sending right after queuing (``omnitui send``/``reply``, the console) --
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The message stays queued: this process cannot send for its account (a
+    secret it cannot read here); the process that polls the account sends it."""
+
+    message_id: int
+    reason: str
+
+
+def deliver_now(
+    store: Store, provider_for: Callable[[str], Provider], message_id: int
+) -> Delivery | Deferred:
+    """Try queued ``message_id`` right away, as both faces do after queuing.
+
+    ``provider_for(account)`` builds the account's provider (``Runtime.provider``);
+    when it raises :class:`~omnitui.config.ConfigError` (e.g. the secret cannot be
+    read in this process) nothing is sent and the message stays queued for the
+    poller: :class:`Deferred` says why. A failed or unconfirmed send stays in the
+    outbox (the :class:`Delivery` says so). Raises :class:`OutboxNotFound` for an
+    id that names no message, :class:`OutboxError` when another worker (a poll
+    round) claimed it first; that worker reports the outcome.
+    """
+    from omnitui.config import ConfigError
+
+    with store.read() as session:
+        account = message_account(session, message_id) if id_fits(session, message_id) else None
+    if account is None:
+        raise OutboxNotFound(f"there is no outgoing message {message_id}")
+    try:
+        provider = provider_for(account)
+    except ConfigError as exc:  # SecretUnavailable: an agent without the token
+        return Deferred(message_id, str(exc))
+    return deliver(store, provider, message_id)

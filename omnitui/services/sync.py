@@ -2,7 +2,8 @@
 
 :func:`sync_once` does one full round for one account: poll until the
 provider has nothing more, storing each batch with its cursor, then deliver
-what waits in the outbox. Errors are recorded on the account's SyncState
+what waits in the outbox; :func:`sync_round` does it once for each account
+(``omnitui sync --once``). Errors are recorded on the account's SyncState
 (shown by ``omnitui sync``, ``doctor`` and the TUI) and never stop other
 accounts. :func:`watch` repeats rounds on each account's own interval with
 exponential backoff and jitter after failures, until asked to stop; a store
@@ -148,6 +149,23 @@ def sync_once(
             report.sent += 1
             log.info("reconciled message=%d external_id=%s", found.message_id, found.external_id)
     return report
+
+
+def sync_round(
+    store: Store, providers: Sequence[Provider], *, default_region: str = "US"
+) -> list[SyncReport]:
+    """One round of each account (``omnitui sync --once``), the same round
+    :func:`watch` repeats: first the sends a dead process left behind are
+    marked unconfirmed (as :func:`watch` does before its first round), then
+    each account is polled and its due outbox delivered (:func:`sync_once`)
+    and its lease given back, so the next poller need not wait for it to expire.
+    """
+    outbox.recover_interrupted(store)
+    reports = []
+    for provider in providers:
+        reports.append(sync_once(store, provider, default_region=default_region))
+        leases.release(store, provider.account)
+    return reports
 
 
 def next_delay(interval: float, failures: int, retry_after: float | None = None) -> float:

@@ -20,7 +20,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.worker import Worker, WorkerState
 
-from omnitui.config import ConfigError, key_error
+from omnitui.config import key_error
 from omnitui.services import leases, outbox, snoozes, sync
 from omnitui.services.lookup import find_customers
 from omnitui.tui import ui_state
@@ -256,23 +256,16 @@ class OmniApp(App[None]):
         )
 
     def _deliver(self, message_id: int) -> None:
-        store = self.desk.store
         try:
-            with store.read() as session:
-                account = queries.message_account(session, message_id)
-            if account is None:
-                return
-            try:
-                provider = self.runtime.provider(account)
-            except ConfigError as exc:  # no secret here: the poller sends it
-                self.post_message(DeliveryDeferred(message_id, str(exc)))
-                return
-            delivery = outbox.deliver(store, provider, message_id)
+            delivery = outbox.deliver_now(self.desk.store, self.runtime.provider, message_id)
         except outbox.OutboxError:
             return  # a poll round claimed it first; it reports the outcome itself
         except StoreUnavailable as exc:
             # it waits in the outbox (or is reconciled as unconfirmed): the poller sends it
             self.post_message(StoreProblem("write", str(exc)))
+            return
+        if isinstance(delivery, outbox.Deferred):  # no secret here: the poller sends it
+            self.post_message(DeliveryDeferred(message_id, delivery.reason))
             return
         self.post_message(OutboxDelivered(message_id, delivery.state, delivery.error))
 
