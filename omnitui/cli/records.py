@@ -143,18 +143,25 @@ def customers_show(
     limit: LimitOpt = 200,
     json_out: JsonOpt = False,
 ) -> None:
-    """One customer: identities, conversations and the timeline of messages and notes."""
+    """One customer: identities, conversations and the timeline of messages and notes.
+
+    A customer merged into another is shown as the one that remains (as the
+    console opens it); stderr says so."""
+    from omnitui.services.customers import live_customer_id
     from storage import queries
 
     with runtime(ctx) as rt, rt.store().read() as session:
-        row = queries.get_customer(session, customer_id)
+        shown = live_customer_id(session, customer_id)
+        row = queries.get_customer(session, shown) if shown is not None else None
         if row is None:
             raise not_found(f"there is no customer {customer_id}")
         convs = queries.list_conversations(
-            session, view="all", agent=rt.agent, customer_id=customer_id, limit=100
+            session, view="all", agent=rt.agent, customer_id=row.id, limit=100
         )
-        entries = queries.timeline(session, customer_id, limit=limit)
-        audit = queries.audit_events(session, customer_id=customer_id, limit=50)
+        entries = queries.timeline(session, row.id, limit=limit)
+        audit = queries.audit_events(session, customer_id=row.id, limit=50)
+    if row.id != customer_id:
+        output.note(f"customer {customer_id} was merged into {row.id}: showing {row.id}")
     if want_json(ctx, json_out):
         output.print_json(CustomerDetail.of(row, convs, entries, audit))
         return

@@ -1,4 +1,5 @@
-"""Customers: following merges to the customer that remains, and merging
+"""Customers: following merges to the customer that remains (the one rule
+the faces and services use for a customer id), and merging
 one customer into another (nothing is deleted; the other stays a pointer).
 """
 
@@ -14,22 +15,36 @@ from storage.db import Store
 from storage.models import (
     Customer,
     conversation_t,
+    customer_t,
     identity_t,
     message_t,
     note_t,
     utcnow,
 )
+from storage.queries import id_fits
+
+
+def live_customer_id(session: Session, customer_id: int) -> int | None:
+    """The customer ``customer_id`` is now: itself, or, once merged, the one it
+    was merged into (followed to the end); ``None`` when there is no such
+    customer. Every face and service that takes a customer id asks this, so a
+    merged id means the same customer everywhere."""
+    customer = (
+        session.get(Customer, customer_id) if id_fits(session, customer_id, customer_t) else None
+    )
+    seen: set[int] = set()
+    while customer is not None and customer.merged_into_id is not None:
+        if customer.id in seen:  # a cycle cannot be made by merge_customers; never loop on one
+            break
+        seen.add(customer.id or 0)
+        customer = session.get(Customer, customer.merged_into_id)
+    return customer.id if customer is not None else None
 
 
 def _live_customer(session: Session, customer_id: int) -> Customer:
     """The customer ``customer_id``, following merges to the one that remains."""
-    seen: set[int] = set()
-    customer: Customer | None = _get(session, Customer, customer_id, "customer")
-    while customer is not None and customer.merged_into_id is not None:
-        if customer.id in seen:
-            break
-        seen.add(customer.id or 0)
-        customer = session.get(Customer, customer.merged_into_id)
+    live = live_customer_id(session, customer_id)
+    customer = session.get(Customer, live) if live is not None else None
     if customer is None:
         raise NotFound(f"there is no customer {customer_id}")
     return customer

@@ -97,6 +97,14 @@ def _outgoing(channel: str, body: str, subject: str | None) -> str | None:
     return one_line(subject) or None
 
 
+def _needs_subject(channel: str, subject: str | None) -> None:
+    """A message that starts an e-mail thread needs a subject given for it
+    (``omnitui send``, a reply switched to e-mail with no open thread there;
+    the console asks for one, the CLI's ``--subject``)."""
+    if channel == "email" and not subject:
+        raise InvalidRequest("a new e-mail needs a subject: nothing was queued")
+
+
 def _queue(
     session: Session,
     *,
@@ -342,6 +350,7 @@ def reply(
                 author=author,
                 subject=subject or reply_subject(joined.subject),
             )
+        _needs_subject(channel, subject)  # the agent names a new e-mail thread
         info = _account_for(accounts, channel, None)
         new = _conversation_for(
             session, info, channel, conv.customer_id, target.address, subject or conv.subject
@@ -367,8 +376,7 @@ def send_new(
     """Queue a new outbound message to an address or a customer; returns its id."""
     info = _account_for(accounts, channel, account)
     subject = one_line(subject) or None  # it also names a new conversation
-    if channel == "email" and not subject:
-        raise InvalidRequest("a new e-mail needs a subject (--subject)")
+    _needs_subject(channel, subject)
     with store.write() as session:
         if to is not None:
             try:

@@ -15,6 +15,7 @@ from textual.widgets import OptionList
 from omnitui import services
 from omnitui.services import outbox, readmarks
 from omnitui.services.attachments import AttachmentError, downloads_dir, save_attachment
+from omnitui.services.customers import live_customer_id
 from omnitui.tui.bindings import CUSTOMER_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
@@ -116,10 +117,9 @@ class CustomerScreen(DeskScreen):
         store = self.desk.store
         limit = max(TIMELINE_PAGE, len(self.entries))
         with store.read() as session:
-            customer = queries.get_customer(session, self.customer_id)
-            # merged away meanwhile (here or elsewhere): follow to the one that remains
-            while customer is not None and customer.merged_into_id is not None:
-                customer = queries.get_customer(session, customer.merged_into_id)
+            # merged away meanwhile (here or elsewhere): the one that remains
+            live = live_customer_id(session, self.customer_id)
+            customer = queries.get_customer(session, live) if live is not None else None
             if customer is None:
                 self.notify(
                     f"Customer {self.customer_id} no longer exists.", severity="error", markup=False
@@ -342,9 +342,6 @@ class CustomerScreen(DeskScreen):
             )
         else:
             route = event.route  # the conversation the composer's head names
-            if route.channel == "email" and route.conversation_id is None and not event.subject:
-                self.notify("A new e-mail needs a subject.", severity="warning", markup=False)
-                return
             queued: list[int] = []
             accounts, joined = self.desk.accounts(), route.conversation_id
 
@@ -384,7 +381,7 @@ class CustomerScreen(DeskScreen):
             )
             return
         try:
-            outbox.retry(self.desk.store, entry.id)
+            outbox.retry_by(self.desk.store, entry.id, self.desk.agent)  # audited, as elsewhere
         except outbox.OutboxError as exc:
             self.notify(str(exc), severity="error", markup=False)
             self.reload()
