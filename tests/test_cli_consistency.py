@@ -336,17 +336,17 @@ LISTS: list[tuple[tuple[str, ...], list[list[str]]]] = [
     (("search", "order"), [["kind", "id", "customer", "conv", "channel", "at", "snippet"]]),
     (("outbox", "list"), [["id", "conv", "channel", "to", "status", "attempts", "error"]]),
 ]
-REPORT = [
+REPORT = [  # the console's words (omnitui.services.reports.COLUMNS)
     "opened",
     "resolved",
     "in",
     "out",
-    "1st resp p50",
-    "p90",
-    "resolve p50",
-    "p90",
-    "failed",
-    "backlog <1h/1-4h/4-24h/1-3d/>3d",
+    "1st p50",
+    "1st p90",
+    "res p50",
+    "res p90",
+    "failed sends",
+    "waiting <1h/1-4h/4-24h/1-3d/>3d",
 ]
 
 

@@ -27,7 +27,7 @@ from omnitui.cli.common import (
 )
 from omnitui.cli.documents import CustomerDetail, ReportDocument, SavedAttachment, conversation
 from omnitui.cli.output import Column
-from omnitui.text import first_line, span
+from omnitui.text import first_line
 from storage.vocabulary import CONVERSATION_STATUSES
 
 if TYPE_CHECKING:
@@ -486,11 +486,6 @@ def period_start(text: str, now: datetime, option: str = "--since") -> datetime:
         raise UserError(too_far, 2) from None
 
 
-def _backlog(figures: dict[str, object]) -> list[object]:
-    buckets = figures["backlog"]
-    return list(buckets.values()) if isinstance(buckets, dict) else []
-
-
 @handled
 def report(
     ctx: typer.Context,
@@ -502,63 +497,47 @@ def report(
     json_out: JsonOpt = False,
 ) -> None:
     """Per channel and per agent: opened/resolved, messages in/out, first-response and
-    resolution time (median, p90), backlog waiting <1h/1-4h/4-24h/1-3d/>3d, failed sends.
+    resolution time (median, p90), failed sends, and the conversations waiting for us
+    now by how long (<1h/1-4h/4-24h/1-3d/>3d).
 
-    Times are wall-clock unless the config sets [reports] business_hours; backlog ages
-    are always wall-clock. An unknown --channel is an error (exit 2), and so is an
+    Times are wall-clock unless the config sets [reports] business_hours; waiting
+    ages are always wall-clock. An unknown --channel is an error (exit 2), and so is an
     --agent not on the team (see `conversations assign`); one on it may have
     nothing to report."""
-    from storage import reports
+    from omnitui.services import reports
 
     now = datetime.now(UTC)
     start = period_start(since, now)
     with runtime(ctx) as rt:
         who = _team_member(rt, agent)
-        with rt.store().read() as session:
-            result = reports.report(
-                session,
-                since=start,
-                now=now,
-                channel=channel,
-                agent=who,
-                hours=rt.config.business_hours,
-            )
-    doc = ReportDocument.of(result)
+        result = reports.team_report(
+            rt.store(),
+            since=start,
+            now=now,
+            channel=channel,
+            agent=who,
+            hours=rt.config.business_hours,
+        )
     if want_json(ctx, json_out):
-        output.print_json(doc)
+        output.print_json(ReportDocument.of(result))
         return
-    clock = "wall clock" if result.hours is None else result.clock
-    output.say(f"Response and resolution times: {clock}")
-    for title, groups in (("channel", doc.by_channel), ("agent", doc.by_agent)):
+    output.say(f"Response and resolution times: {reports.clock_text(result)}")
+    output.say(reports.LEGEND)
+    waiting = f"{reports.WAITING} {'/'.join(reports.WAITING_BUCKETS)}"
+    for title, rows in reports.groups(result):
         output.print_table(  # 11 columns: as blocks on a narrow terminal
             f"By {title}, since {output.when(start)}",
             [
                 Column(title, wrap=True),
-                Column("opened"),
-                Column("resolved"),
-                Column("in"),
-                Column("out"),
-                Column("1st resp p50"),
-                Column("p90"),
-                Column("resolve p50"),
-                Column("p90"),
-                Column("failed"),
-                Column("backlog <1h/1-4h/4-24h/1-3d/>3d"),
+                *(Column(c.one_line()) for c in reports.COLUMNS),
+                Column(waiting),
             ],
             [
                 (
                     name,
-                    f["opened"],
-                    f["resolved"],
-                    f["messages_in"],
-                    f["messages_out"],
-                    span(f["first_response_median_s"]),
-                    span(f["first_response_p90_s"]),
-                    span(f["resolution_median_s"]),
-                    span(f["resolution_p90_s"]),
-                    f["failed_sends"],
-                    "/".join(str(n) for n in _backlog(f)),
+                    *reports.cells(figures),
+                    "/".join(str(n) for n in reports.waiting_cells(figures)),
                 )
-                for name, f in groups.items()
+                for name, figures in rows
             ],
         )

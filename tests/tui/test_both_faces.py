@@ -171,3 +171,39 @@ async def test_retry_in_the_customer_view_is_audited_as_in_the_cli(
         await pilot.press("R")
         await pilot.pause()
     assert _audited(seeded, in_console) == [("alice", "outbox.retry")]
+
+
+# -- the report's columns ----------------------------------------------------------
+
+
+def _heads(stdout: str) -> list[list[str]]:
+    rows = [line for line in stdout.splitlines() if line.startswith("┃")]
+    return [[c.strip() for c in line.strip("┃").split("┃")] for line in rows]
+
+
+def _cells(stdout: str, name: str) -> list[str]:
+    (row,) = [line for line in stdout.splitlines() if line.startswith(f"│ {name} ")]
+    return [c.strip() for c in row.strip("│").split("│")]
+
+
+async def test_the_report_has_the_same_columns_in_both_faces(app: OmniApp, seeded: Seeded) -> None:
+    from textual.widgets import DataTable, Static
+
+    out = cli(seeded, "report", "--since", "5000d").stdout
+    by_channel, by_agent = _heads(out)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("o")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = pilot.app.screen
+        shown = {}
+        for kind in ("channel", "agent"):
+            table = screen.query_one(f"#by-{kind}", DataTable)
+            shown[kind] = [" ".join(str(c.label).split()) for c in table.columns.values()]
+        email = [str(c) for c in screen.query_one("#by-channel", DataTable).get_row_at(0)]
+        titles = " ".join(str(s.render()) for s in screen.query(Static))
+    assert by_channel[:-1] == shown["channel"] and by_agent[:-1] == shown["agent"]
+    assert by_channel[-1] == "waiting <1h/1-4h/4-24h/1-3d/>3d" and "Waiting for us" in titles
+    assert "backlog" not in out.lower()
+    assert _cells(out, "email")[: len(email)] == email  # the same figures, formatted alike

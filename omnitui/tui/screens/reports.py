@@ -20,34 +20,28 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
-from omnitui.text import span
+from omnitui.services import reports
 from omnitui.tui.bindings import REPORTS_BINDINGS
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
 from omnitui.tui.widgets.key_hints import KeyHints
-from storage import reports
 from storage.business_hours import BusinessHours
+from storage.reports import Report
 
 PERIODS = (
     ("7 days", timedelta(days=7)),
     ("30 days", timedelta(days=30)),
     ("1 day", timedelta(days=1)),
 )
-#: Two-line headers, short enough that every column shows at 80 columns (the
-#: old one-line headers needed 115). The waiting buckets have their own table.
-COLUMNS = (
-    "\n",
-    "\nopened",
-    "\nresolved",
-    "\nin",
-    "\nout",
-    "1st\np50",
-    "1st\np90",
-    "res\np50",
-    "res\np90",
-    "failed\nsends",
-)
-LEGEND = "1st: first response · res: resolution · p50 median, p90 slowest tenth"
+
+
+def _heads(group: str) -> tuple[str, ...]:
+    """The two-line headers of a table (the CLI's words, from
+    :data:`omnitui.services.reports.COLUMNS`), short enough that every column
+    shows at 80 columns. The waiting buckets have their own table."""
+    return (f"\n{group}", *("\n".join(c.head) for c in reports.COLUMNS))
+
+
 #: Names (channels, agents) are cut to this many cells.
 NAME_WIDTH = 12
 
@@ -58,7 +52,7 @@ class ReportReady(Message):
 
     period: int
     channel: str | None
-    result: reports.Report | None
+    result: Report | None
     error: str | None
 
 
@@ -80,7 +74,7 @@ class ReportsScreen(Screen[None]):
                 yield DataTable(
                     id=table_id, cursor_type="none", zebra_stripes=True, header_height=2
                 )
-            yield Static(Text("Waiting for us now (open and pending)", style="bold"))
+            yield Static(Text(reports.WAITING_TITLE, style="bold"))
             yield DataTable(id="backlog", cursor_type="none", zebra_stripes=True)
             yield Static(id="volume-label")
             yield Sparkline([], id="volume")
@@ -120,14 +114,13 @@ class ReportsScreen(Screen[None]):
         # runs in a worker thread: only post (post_message is thread-safe)
         now = self.desk.clock.now()
         try:
-            with self.desk.store.read() as session:
-                result = reports.report(
-                    session,
-                    since=now - PERIODS[period][1],
-                    now=now,
-                    channel=channel,
-                    hours=self.hours,
-                )
+            result = reports.team_report(
+                self.desk.store,
+                since=now - PERIODS[period][1],
+                now=now,
+                channel=channel,
+                hours=self.hours,
+            )
         except SQLAlchemyError as exc:
             self.post_message(ReportReady(period, channel, None, f"cannot read the store: {exc}"))
             return
@@ -141,40 +134,26 @@ class ReportsScreen(Screen[None]):
             return
         self._show(message.result)
 
-    def _show(self, result: reports.Report) -> None:
+    def _show(self, result: Report) -> None:
         label = PERIODS[self.period][0]
         if self.channel is None:
             self.channels = sorted(result.by_channel)
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
-        clock = "wall clock" if result.hours is None else result.clock
-        title.append(f"\nResponse and resolution times: {clock}", style="dim")
-        title.append(f"\n{LEGEND}", style="dim")
+        title.append(f"\nResponse and resolution times: {reports.clock_text(result)}", style="dim")
+        title.append(f"\n{reports.LEGEND}", style="dim")
         self.query_one("#reports-title", Static).update(title)
         backlog = self.query_one("#backlog", DataTable)
         backlog.clear(columns=True)
-        backlog.add_columns("", "", *(name for name, _limit in reports.BACKLOG_BUCKETS))
-        for table_id, kind, groups in (
-            ("#by-channel", "channel", result.by_channel),
-            ("#by-agent", "agent", result.by_agent),
-        ):
-            table = self.query_one(table_id, DataTable)
+        backlog.add_columns("", "", *reports.WAITING_BUCKETS)
+        for kind, rows in reports.groups(result):
+            table = self.query_one(f"#by-{kind}", DataTable)
             table.clear(columns=True)
-            table.add_columns(*COLUMNS)
-            for name, figures in sorted(groups.items()):
-                f = figures.summary()
-                table.add_row(
-                    _name(name),
-                    f["opened"],
-                    f["resolved"],
-                    f["messages_in"],
-                    f["messages_out"],
-                    span(f["first_response_median_s"]),
-                    span(f["first_response_p90_s"]),
-                    span(f["resolution_median_s"]),
-                    span(f["resolution_p90_s"]),
-                    f["failed_sends"],
+            table.add_columns(*_heads(kind))
+            for name, figures in rows:
+                table.add_row(_name(name), *reports.cells(figures))
+                backlog.add_row(
+                    Text(kind, style="dim"), _name(name), *reports.waiting_cells(figures)
                 )
-                backlog.add_row(Text(kind, style="dim"), _name(name), *figures.backlog.values())
         days = result.days()
         volume = [float(result.daily_in.get(day, 0)) for day in days]
         response = [
