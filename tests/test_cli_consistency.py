@@ -110,7 +110,7 @@ BAD_VALUE = [
     ("customers", "show", "x"),
     ("customers", "show"),
     ("conversations", "assign", "one"),
-    ("conversations", "status", "1", "snoozed", "--until", "tomorrow"),
+    ("conversations", "status", "1", "snoozed", "--until", "someday"),
     ("search", "x", "--limit", "0"),
     ("outbox", "retry", "one"),
     ("outbox", "list", "--bogus"),

@@ -108,3 +108,24 @@ def test_a_reply_switched_to_email_names_its_new_thread(store: Store) -> None:
     with store.read() as s:
         message = s.get(Message, mid)
         assert message is not None and (message.channel, message.subject) == ("email", "Hi")
+
+
+def test_one_parser_reads_snooze_times_for_both_faces() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from omnitui.when import read_time, wake_time
+
+    now = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
+    cet = timezone(timedelta(hours=1))
+    assert read_time("2026-04-01T09:00:00", now, UTC) == datetime(2026, 4, 1, 9, tzinfo=UTC)
+    assert read_time("2026-04-01 09:00:00", now, cet) == datetime(2026, 4, 1, 8, tzinfo=UTC)
+    assert read_time("2026-04-01T09:00+02:00", now, cet) == datetime(2026, 4, 1, 7, tzinfo=UTC)
+    assert read_time("2026-04-01T09:00:00Z", now, cet) == datetime(2026, 4, 1, 9, tzinfo=UTC)
+    assert read_time("2026-04-01", now, UTC) == datetime(2026, 4, 1, 9, tzinfo=UTC)
+    assert read_time("tomorrow", now, UTC) == datetime(2026, 3, 3, 9, tzinfo=UTC)
+    assert read_time("2001-01-01", now, UTC) == datetime(2001, 1, 1, 9, tzinfo=UTC)  # read
+    with pytest.raises(ValueError, match="not in the future"):  # but no snooze then
+        wake_time("2001-01-01", now, UTC)
+    for text in ("soon", "2026-13-01T09:00", "25:00", ""):
+        with pytest.raises(ValueError, match="not a time omnitui understands"):
+            read_time(text, now, UTC)

@@ -347,15 +347,25 @@ def conversations_status(
     conversation_id: ConversationArg,
     status: Annotated[str, typer.Argument(help=f"{_STATUSES}.")],
     until: Annotated[
-        datetime | None, typer.Option("--until", help="Wake time for snoozed (UTC).")
+        str | None,
+        typer.Option(
+            "--until",
+            help="Wake time for snoozed, as the console takes it: 2h, tomorrow 14:00, fri, "
+            "2026-04-01 9:00, 2026-04-01T09:00:00+02:00 (UTC unless an offset is given).",
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Change a conversation's status."""
     from omnitui import services
+    from omnitui.when import read_time
 
+    try:
+        wake = read_time(until, datetime.now(UTC), UTC) if until is not None else None
+    except ValueError as exc:
+        raise UserError(f"--until: {exc}", 2) from None
     with runtime(ctx) as rt:
-        services.set_status(rt.store(), conversation_id, status, rt.agent, snoozed_until=until)
+        services.set_status(rt.store(), conversation_id, status, rt.agent, snoozed_until=wake)
         conv = _conversation(rt, conversation_id)
     _print_change(ctx, json_out, conv, f"is now {conv.status}")
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from omnitui.services.base import STATUSES, ConflictError, InvalidRequest, _audit, _get
+from omnitui.when import not_in_future
 from storage.db import Store, utc
 from storage.models import (
     Conversation,
@@ -109,9 +110,7 @@ def set_status(
         if until is None:
             raise InvalidRequest("snoozing needs a time to wake up (snoozed_until)")
         if until <= utc(now or utcnow()):
-            raise InvalidRequest(
-                f"cannot snooze until {until:%Y-%m-%d %H:%M} UTC: that is not in the future"
-            )
+            raise InvalidRequest(not_in_future(until))
     return _change_conversation(
         store,
         conversation_id,

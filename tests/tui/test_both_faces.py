@@ -207,3 +207,50 @@ async def test_the_report_has_the_same_columns_in_both_faces(app: OmniApp, seede
     assert by_channel[-1] == "waiting <1h/1-4h/4-24h/1-3d/>3d" and "Waiting for us" in titles
     assert "backlog" not in out.lower()
     assert _cells(out, "email")[: len(email)] == email  # the same figures, formatted alike
+
+
+# -- one snooze parser --------------------------------------------------------------
+
+
+def _snoozed_until(seeded: Seeded, conversation_id: int) -> str:
+    from storage.models import Conversation
+
+    with seeded.store.read() as session:
+        conv = session.get(Conversation, conversation_id)
+        assert conv is not None and conv.status == "snoozed" and conv.snoozed_until
+        return f"{conv.snoozed_until:%Y-%m-%d %H:%M}"
+
+
+async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seeded: Seeded) -> None:
+    from textual.widgets import Static
+
+    from omnitui.tui.screens.pick import PickScreen
+    from tests.tui.test_flows import BOB_CONV, FAY_CONV, goto_row
+
+    typed = "2099-04-01 13:15"  # the console's zone is UTC here, as the CLI's
+    cli(seeded, "conversations", "status", str(BOB_CONV), "snoozed", "--until", typed)
+    assert _snoozed_until(seeded, BOB_CONV) == "2099-04-01 13:15"
+    # the console's words work in the CLI too (the CLI took only ISO datetimes)
+    cli(seeded, "conversations", "status", str(ANN_EMAIL_CONV), "snoozed", "--until", "tomorrow")
+    assert _snoozed_until(seeded, ANN_EMAIL_CONV).endswith(" 09:00")
+    refused = {}
+    for text in ("someday", "2001-01-01 10:00"):
+        args = ("conversations", "status", str(FAY_CONV), "snoozed", "--until", text)
+        said = cli(seeded, *args, code=2).stderr.removeprefix("omnitui: error: ")
+        refused[text] = said.removeprefix("--until: ").strip()
+    assert "not a time" in refused["someday"]
+    assert "not in the future" in refused["2001-01-01 10:00"]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await goto_row(pilot, FAY_CONV)
+        for text, why in refused.items():
+            await pilot.press("z", *text, "enter")
+            await pilot.pause()
+            picker = pilot.app.screen
+            assert isinstance(picker, PickScreen)  # still asking, and saying why
+            hint = str(picker.query_one("#pick-hint", Static).render())
+            assert why in hint, (why, hint)  # the same words
+            await pilot.press("escape")
+            await pilot.pause()
+        await pilot.press("z", *typed, "enter")
+        await pilot.pause()
+    assert _snoozed_until(seeded, FAY_CONV) == "2099-04-01 13:15"

@@ -13,7 +13,7 @@ from omnitui.tui.clock import Clock
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.format import duration, entry_text, waiting
 from omnitui.tui.snippets import fill_snippet, snippet_values
-from omnitui.tui.when import parse_when, presets
+from omnitui.when import parse_when, presets
 from storage.queries import TimelineEntry
 
 # Monday 2 March 2026, 11:00 UTC; the agent is at UTC+1

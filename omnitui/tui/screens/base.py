@@ -28,7 +28,7 @@ from omnitui.tui.messages import StoreProblem
 from omnitui.tui.screens import assign
 from omnitui.tui.screens.assign import TeamRead
 from omnitui.tui.screens.pick import Choice, PickScreen
-from omnitui.tui.when import parse_when, presets
+from omnitui.when import presets, wake_time
 from storage import queries
 from storage.db import StoreUnavailable
 from storage.queries import AccountHealth, ConversationRow
@@ -262,7 +262,7 @@ class DeskScreen(Screen[None]):
             PickScreen(
                 f"Snooze #{conv.id} until",
                 choices,
-                typed=lambda text: parse_when(text, clock.now(), clock.tz),
+                typed=lambda text: wake_time(text, clock.now(), clock.tz),  # says why not
                 placeholder="2h, tomorrow 14:00, fri, 2026-04-01 9:00 … or pick below",
                 blink=self.desk.blink,
                 hint="enter: snooze · esc: cancel",
