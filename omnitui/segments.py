@@ -8,8 +8,8 @@ is never split between parts). A single character outside both tables turns
 the whole text into UCS-2, where a character beyond the Basic Multilingual
 Plane (most emoji) takes two units, also never split.
 
-The composer shows this while the agent types; WhatsApp has no segments but
-the same numbers tell how long a message reads on a phone.
+The composer shows this while the agent types, and ``omnitui send`` reports it,
+for SMS only (:func:`segments_for`): WhatsApp has no segments.
 """
 
 from __future__ import annotations
@@ -82,3 +82,13 @@ def count_segments(text: str) -> SegmentCount:
             used = 0
         used += cost
     return SegmentCount(encoding, units, segments, per, per - used)
+
+
+#: The channels billed by the segment: SMS only (WhatsApp has no segments).
+SEGMENTED_CHANNELS = frozenset({"sms"})
+
+
+def segments_for(channel: str | None, text: str) -> SegmentCount | None:
+    """What ``text`` costs on ``channel``, or ``None`` where segments mean
+    nothing: the composer's counter and ``omnitui send``'s report both ask this."""
+    return count_segments(text) if channel in SEGMENTED_CHANNELS else None

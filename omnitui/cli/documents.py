@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 from omnitui.cli.output import JSON_NAME
 from omnitui.text import first_line
-from providers.base import PHONE_CHANNELS
 
 if TYPE_CHECKING:
     from omnitui.services.sync import SyncReport
@@ -81,8 +80,8 @@ class Outgoing:
     the message with both its states (``status`` is the word shown to people).
 
     ``deferred``: why this process did not send it (it stays queued for the
-    poller), else ``null``. ``segments`` and ``encoding``: what an SMS or
-    WhatsApp text costs (``null`` on other channels)."""
+    poller), else ``null``. ``segments`` and ``encoding``: what an SMS text
+    costs (``null`` on other channels, WhatsApp included: it has no segments)."""
 
     id: int
     conversation_id: int
@@ -103,11 +102,10 @@ class Outgoing:
 
     @classmethod
     def of(cls, message: OutgoingMessage, *, deferred: str | None = None) -> Outgoing:
-        from omnitui.segments import count_segments
+        from omnitui.segments import segments_for
 
         segments = encoding = None
-        if message.channel in PHONE_CHANNELS:
-            count = count_segments(message.body)
+        if (count := segments_for(message.channel, message.body)) is not None:
             segments, encoding = count.segments, count.encoding
         own = {f.name: getattr(message, f.name) for f in fields(message) if f.name != "body"}
         return cls(**own, deferred=deferred, segments=segments, encoding=encoding)

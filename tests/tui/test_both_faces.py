@@ -254,3 +254,30 @@ async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seed
         await pilot.press("z", *typed, "enter")
         await pilot.pause()
     assert _snoozed_until(seeded, FAY_CONV) == "2099-04-01 13:15"
+
+
+# -- segments: SMS only -------------------------------------------------------------
+
+
+async def test_segments_are_counted_for_sms_only_in_both_faces(
+    app: OmniApp, seeded: Seeded
+) -> None:
+    from tests.tui.test_flows import BOB_CONV
+
+    body = "Open on Sunday 10-16"
+    doc = {
+        channel: json.loads(cli(seeded, "reply", str(conv), "--body", body, "--json").stdout)
+        for channel, conv in (("whatsapp", BOB_CONV), ("sms", ANN_SMS_CONV))
+    }
+    assert doc["whatsapp"]["channel"] == "whatsapp"
+    assert (doc["whatsapp"]["segments"], doc["whatsapp"]["encoding"]) == (None, None)
+    assert (doc["sms"]["segments"], doc["sms"]["encoding"]) == (1, "GSM-7")
+    async with app.run_test(size=(100, 30)) as pilot:
+        heads = {}
+        for channel, conv in (("whatsapp", BOB_CONV), ("sms", ANN_SMS_CONV)):
+            screen = await open_conversation(pilot, conv)
+            await pilot.press("r", *body)
+            heads[channel] = str(screen.composer.head.render())
+            await pilot.press("escape", "escape")
+            await pilot.pause()
+    assert "GSM-7" not in heads["whatsapp"] and "GSM-7 · 1 segment" in heads["sms"]

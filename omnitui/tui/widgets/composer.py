@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Input, Static, TextArea
 
-from omnitui.segments import count_segments
+from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
 from omnitui.tui.bindings import COMPOSER_BINDINGS
 from omnitui.tui.drafts import Draft, Drafts
@@ -218,8 +218,8 @@ class Composer(Vertical):
                 head.append(" new conversation on ")
             head.append_text(badge(self.channel))
             head.append(f" to {plain(route.address if route else '')}")
-            if self.channel == "sms":  # WhatsApp has no segments
-                head.append(f"  {count_segments(self.body.text).describe()}", style="dim")
+            if (cost := segments_for(self.channel, self.body.text)) is not None:
+                head.append(f"  {cost.describe()}", style="dim")
             others = [BADGES.get(ch, ch) for ch, _ in self.target.channels] if self.target else []
             switch = f" · c / ctrl+o: {' '.join(others)}" if len(others) > 1 else ""
             self.border_title = f"Reply{switch}"
