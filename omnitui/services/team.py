@@ -45,10 +45,21 @@ def who(name: str | None, me: str) -> str | None:
     return me if cleaned.lower() == ME else cleaned
 
 
+def spelling(name: str, known: Sequence[str]) -> str | None:
+    """``name`` as ``known`` (the team) spells it ("Bob" is bob), or ``None``."""
+    return {n.casefold(): n for n in known}.get(name.casefold())
+
+
+def closest(name: str, known: Sequence[str]) -> str | None:
+    """The name on the team ``name`` is most likely a typo of, if any."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return close[0] if close else None
+
+
 def unknown_text(name: str, known: Sequence[str]) -> str:
     """Why ``name`` is refused, and what to do, for people."""
-    close = difflib.get_close_matches(name, list(known), n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
+    close = closest(name, known)
+    hint = f" Did you mean {close!r}?" if close else ""
     listed = ", ".join(known) or "nobody yet"
     return f"nobody on the team is called {name!r} (the team: {listed}).{hint}"
 
@@ -57,7 +68,7 @@ def member(store: Store, name: str, *, configured: Sequence[str] = (), me: str =
     """``name`` as spelled on the :func:`team` ("Bob" is bob, not a second
     person), or :class:`UnknownAgent` when nobody on it has that name."""
     known = team(store, configured=configured, me=me)
-    spelled = {n.casefold(): n for n in known}.get(name.casefold())
+    spelled = spelling(name, known)
     if spelled is None:
         raise UnknownAgent(unknown_text(name, known))
     return spelled

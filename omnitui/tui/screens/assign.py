@@ -4,7 +4,6 @@ name typed, and a second question before a name nobody on the team has
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -45,17 +44,12 @@ def assign_picker(
     )
 
 
-def known_spelling(name: str, names: Sequence[str]) -> str | None:
-    """``name`` as the team spells it, or ``None`` if nobody has it."""
-    return {n.casefold(): n for n in names}.get(name.casefold())
-
-
 def confirm_new(name: str, names: Sequence[str]) -> PickScreen[Answer]:
     """The second question: really assign to ``name``, whom nobody has?"""
-    close = difflib.get_close_matches(name, list(names), n=1)
+    close = team.closest(name, names)
     choices: list[Choice[Answer]] = []
     if close:
-        choices.append(Choice((close[0], False), Text(f"no, assign to {plain(close[0])}")))
+        choices.append(Choice((close, False), Text(f"no, assign to {plain(close)}")))
     choices.append(Choice((name, True), Text(f"yes, assign to {plain(name)} (new on the team)")))
     choices.append(Choice((None, False), Text("no, cancel", style="dim")))
     return PickScreen(team.unknown_text(name, names), choices, hint="enter: choose · esc: cancel")
@@ -85,7 +79,7 @@ def ask(
         if who is None:
             done(None, False)
             return
-        spelled = known_spelling(who, names)
+        spelled = team.spelling(who, names)
         if spelled is not None:
             done(spelled, False)
             return
