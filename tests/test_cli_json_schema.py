@@ -115,7 +115,9 @@ TIMELINE_ENTRY = {
     "outbox_state": Opt(str),
     "delivery_state": Opt(str),
     "delivery_error": Opt(str),
-    "until": Opt(WHEN),
+    # an event's recorded change (the timeline here holds messages and notes only)
+    "action": Opt(str),
+    "detail": Opt(dict),
 }
 AUDIT = {
     "id": int,

@@ -152,7 +152,7 @@ def sync_once(
 
 
 def sync_round(
-    store: Store, providers: Sequence[Provider], *, default_region: str = "US"
+    store: Store, providers: Sequence[Provider], *, default_region: str = DEFAULT_REGION
 ) -> list[SyncReport]:
     """One round of each account (``omnitui sync --once``), the same round
     :func:`watch` repeats: first the sends a dead process left behind are
