@@ -1,6 +1,8 @@
 """The console's App: wiring only. It builds the :class:`Desk` the screens
 work with, runs the background workers (polling, delivery), checks the store
-for changes from other processes, and opens screens on request.
+for changes from other processes, and opens screens on request. Like the
+screens it never touches the store on the UI thread (see
+:mod:`omnitui.tui.workers`).
 
 The screens live in :mod:`omnitui.tui.screens`, the widgets in
 :mod:`omnitui.tui.widgets`, every key in :mod:`omnitui.tui.bindings`.
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -18,13 +19,12 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App
 from textual.binding import BindingType
-from textual.worker import Worker, WorkerState
 
 from omnitui.config import key_error
 from omnitui.services import leases, outbox, snoozes, sync
 from omnitui.services.lookup import find_customers
 from omnitui.tui import ui_state
-from omnitui.tui.bindings import APP_BINDINGS, binding_ids, unknown_keymap_ids
+from omnitui.tui.bindings import APP_BINDINGS, binding_ids, key_of, unknown_keymap_ids
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
 from omnitui.tui.crash import write_crash_log
@@ -49,8 +49,8 @@ from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING, AccountBar
+from omnitui.tui.workers import WorkerFailures, pending_reads
 from storage import queries
-from storage.db import StoreUnavailable
 from storage.queries import ChangeMarker
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ SearchPick = tuple[int, int | None, str, tuple[str, ...]]
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 
 
-class OmniApp(App[None]):
+class OmniApp(WorkerFailures, App[None]):
     CSS_PATH = "omnitui.tcss"
     TITLE = "omnitui"
     BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
@@ -97,6 +97,7 @@ class OmniApp(App[None]):
             blink=blink,
             default_region=runtime.default_region,
             team=runtime.config.team,
+            keymap=dict(runtime.config.keymap),
         )
         self._stop = threading.Event()
         self._marker: ChangeMarker | None = None
@@ -107,7 +108,7 @@ class OmniApp(App[None]):
         #: where the traceback went, after an unexpected error
         self.crash_log: Path | None = None
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
-        self.key_gate = KeyGate(self)
+        self.key_gate = KeyGate(self, lambda: pending_reads(self.workers, self))
 
     async def on_event(self, event: events.Event) -> None:
         # typed-ahead keys wait for the screen or composer they were meant for
@@ -136,13 +137,7 @@ class OmniApp(App[None]):
         """Look at the store for changes (here or from other processes) and at account
         health, in a worker thread: the health query alone can take tens of ms on a
         big store, too long for the UI thread."""
-        self.run_worker(
-            partial(self._check, force),
-            name="check the store",
-            group="check",
-            thread=True,
-            exit_on_error=False,
-        )
+        self._check(force)
 
     def _tick(self) -> None:
         # a check still waiting on a locked or unreachable store: no second one
@@ -150,17 +145,15 @@ class OmniApp(App[None]):
         if not any(w.group == "check" and not w.is_finished for w in self.workers):
             self.check_changes()
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def _check(self, force: bool) -> None:
-        try:
-            # due snoozes reopen first (audited, so the marker below moves)
-            snoozes.wake_due_snoozes(self.desk.store, self.desk.clock.now())
-            with self.desk.store.read() as session:
-                marker = queries.change_marker(session)
-                health = queries.account_health(session, list(self.desk.account_names))
-            held = leases.holders(self.desk.store, list(self.desk.account_names))
-        except StoreUnavailable as exc:
-            self.post_message(StoreProblem("read", str(exc)))
-            return
+        # a store that cannot serve: StoreProblem("read") from omnitui.tui.workers
+        # due snoozes reopen first (audited, so the marker below moves)
+        snoozes.wake_due_snoozes(self.desk.store, self.desk.clock.now())
+        with self.desk.store.read() as session:
+            marker = queries.change_marker(session)
+            health = queries.account_health(session, list(self.desk.account_names))
+        held = leases.holders(self.desk.store, list(self.desk.account_names))
         self.post_message(StoreChecked(marker, health, force, held))
 
     def on_store_checked(self, message: StoreChecked) -> None:
@@ -178,11 +171,7 @@ class OmniApp(App[None]):
             screen.show_health(message.health)
             changed = self._marker is not None and message.marker != self._marker
             if message.force or changed:
-                try:
-                    screen.reload()
-                except StoreUnavailable as exc:  # gone again since the check
-                    self.post_message(StoreProblem("read", str(exc)))
-                    return
+                screen.reload()
         self._marker = message.marker
 
     def on_store_problem(self, message: StoreProblem) -> None:
@@ -245,25 +234,16 @@ class OmniApp(App[None]):
             )
         )
 
+    # not exclusive: a second reply does not supersede the first one's delivery
+    @work(thread=True, exclusive=False, exit_on_error=False, group="outbox")
     def deliver(self, message_id: int) -> None:
-        """Send a queued message in a worker thread; the outcome comes back as a message."""
-        self.run_worker(
-            partial(self._deliver, message_id),
-            name=f"deliver {message_id}",
-            group="outbox",
-            thread=True,
-            exit_on_error=False,
-        )
-
-    def _deliver(self, message_id: int) -> None:
+        """Send a queued message in a worker thread; the outcome comes back as a
+        message. A store that cannot serve shows on the health line (the message
+        waits in the outbox, or is reconciled as unconfirmed: the poller sends it)."""
         try:
             delivery = outbox.deliver_now(self.desk.store, self.runtime.provider, message_id)
         except outbox.OutboxError:
             return  # a poll round claimed it first; it reports the outcome itself
-        except StoreUnavailable as exc:
-            # it waits in the outbox (or is reconciled as unconfirmed): the poller sends it
-            self.post_message(StoreProblem("write", str(exc)))
-            return
         if isinstance(delivery, outbox.Deferred):  # no secret here: the poller sends it
             self.post_message(DeliveryDeferred(message_id, delivery.reason))
             return
@@ -287,7 +267,7 @@ class OmniApp(App[None]):
         if message.status == "failed":
             self.notify(
                 f"Message {message.message_id} was not sent: {plain(message.error)}",
-                title="Send failed (R retries)",
+                title=f"Send failed ({key_of('message.retry', self.keymap)} retries)",
                 severity="error",
                 timeout=10,
                 markup=False,
@@ -296,7 +276,7 @@ class OmniApp(App[None]):
             self.notify(
                 f"Message {message.message_id} may or may not have arrived: "
                 f"{plain(message.error)}. It is not sent again by itself.",
-                title="Send unconfirmed (R sends it again)",
+                title=f"Send unconfirmed ({key_of('message.retry', self.keymap)} sends it again)",
                 severity="warning",
                 timeout=10,
                 markup=False,
@@ -306,18 +286,6 @@ class OmniApp(App[None]):
         if isinstance(screen, DeskScreen) and screen.is_mounted:
             screen.reload()
         self.check_changes()
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(
-                f"{event.worker.name}: {plain(str(error))}",
-                title="Background work failed",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
 
     # -- screens ---------------------------------------------------------------------
 
@@ -358,6 +326,7 @@ class OmniApp(App[None]):
         store = self.desk.store
 
         def lookup(query: str) -> list[Choice[SearchPick]]:
+            # runs in the picker's worker thread
             with store.read() as session:
                 hits = queries.search(session, query, limit=30)
             terms = tuple(queries.search_terms(query))
@@ -386,7 +355,7 @@ class OmniApp(App[None]):
                 lookup=lookup,
                 placeholder="words (prefixes match)",
                 blink=self.desk.blink,
-                hint="enter: open the customer · esc: cancel",
+                hint="open the customer",
             ),
             picked,
         )
@@ -397,6 +366,7 @@ class OmniApp(App[None]):
         region = self.desk.default_region
 
         def lookup(query: str) -> list[Choice[int]]:
+            # runs in the picker's worker thread
             with store.read() as session:
                 rows = find_customers(session, query, default_region=region, limit=20)
             return [customer_choice(r) for r in rows]
@@ -411,7 +381,7 @@ class OmniApp(App[None]):
                 lookup=lookup,
                 placeholder="name, phone or e-mail",
                 blink=self.desk.blink,
-                hint="enter: open · esc: cancel",
+                hint="open",
             ),
             picked,
         )

@@ -160,6 +160,26 @@ OUTBOX_EDIT_BINDINGS = [
     Binding("escape", "cancel", "Cancel", id="outbox_edit.cancel"),
 ]
 
+PICK_BINDINGS = [
+    Binding(
+        "enter",
+        "choose",
+        "Choose",
+        id="pick.choose",
+        show=False,
+        tooltip="Take the typed answer, else the highlighted one.",
+    ),
+    Binding("escape", "cancel", "Cancel", id="pick.cancel"),
+    Binding("down", "move(1)", "Down", show=False, id="pick.down"),
+    Binding("up", "move(-1)", "Up", show=False, id="pick.up"),
+]
+
+HELP_BINDINGS = [
+    Binding("escape,q,question_mark", "close", "Close", id="help.close"),
+    Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
+    Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up"),
+]
+
 HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Lists", LIST_BINDINGS),
@@ -169,7 +189,9 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Composer", COMPOSER_BINDINGS),
     ("Reports", REPORTS_BINDINGS),
     ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
+    ("Pickers and this help", PICK_BINDINGS + HELP_BINDINGS),
 )
+_BY_ID = {b.id: b for _title, bindings in HELP_SECTIONS for b in bindings if b.id}
 
 
 def binding_ids() -> set[str]:
@@ -187,6 +209,13 @@ def keys_for(binding: Binding, keymap: Mapping[str, str]) -> str:
     """The keys that trigger ``binding`` once ``keymap`` is applied, for people."""
     keys = keymap.get(binding.id or "", binding.key)
     return ", ".join(_pretty(key.strip()) for key in keys.split(","))
+
+
+def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
+    """The first key that triggers binding ``binding_id`` once ``keymap`` is
+    applied, for people: what a hint such as ``esc: cancel`` names."""
+    keys = keymap.get(binding_id) or _BY_ID[binding_id].key
+    return _pretty(keys.split(",")[0].strip())
 
 
 _NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}

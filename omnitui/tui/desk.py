@@ -30,13 +30,15 @@ class Desk:
     #: builds the account descriptions on first use (from the settings: no secret needed)
     load_accounts: Callable[[], dict[str, AccountInfo]]
     #: send queued message ``id`` in a worker thread; the app posts the outcome
-    deliver: Callable[[int], None]
+    deliver: Callable[[int], object]
     #: cursors blink (tests turn it off so screenshots are stable)
     blink: bool = True
     #: region for phone numbers typed without a country code
     default_region: str = DEFAULT_REGION
     #: ``[agent] team`` from the config (see omnitui.services.team)
     team: tuple[str, ...] = ()
+    #: ``[keymap]`` from the config (binding id -> keys): hints name the keys in force
+    keymap: Mapping[str, str] = field(default_factory=dict)
     #: the latest account health, refreshed by the app after each poll and check
     health: list[AccountHealth] = field(default_factory=list)
     #: per account, why this console does not poll it ("polled by another

@@ -1,55 +1,43 @@
 """Opening a message's files with the desktop's viewer (``v``): which file,
-when there are several, then the copy and the opener in a worker (reading
-the blob and starting a program are I/O)."""
+when there are several, and what to say once the opener has it. The copy and
+the opener run in the customer screen's worker (reading the blob and
+starting a program are I/O)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual.screen import Screen
+from textual.app import App
+from textual.notifications import SeverityLevel
 
-from omnitui.services.attachments import AttachmentError, human_size, open_attachment
+from omnitui.services.attachments import human_size
 from omnitui.tui.format import plain
 from omnitui.tui.screens.pick import Choice, PickScreen
-from storage.db import Store
 from storage.queries import AttachmentRow
 
 
-def choose_and_open(screen: Screen[Any], store: Store, files: Sequence[AttachmentRow]) -> None:
+def choose_file(
+    app: App[Any], files: Sequence[AttachmentRow], open_one: Callable[[AttachmentRow], object]
+) -> None:
     """Open the one file of a message, or the one the agent picks."""
     if len(files) == 1:
-        _start(screen, store, files[0])
+        open_one(files[0])
         return
     choices = [Choice(f, Text(f"{plain(f.filename)}  ({human_size(f.size)})")) for f in files]
-    screen.app.push_screen(
-        PickScreen("Open which file?", choices, hint="enter: open · esc: cancel"),
-        lambda f: _start(screen, store, f) if f is not None else None,
-    )
+
+    def picked(file: AttachmentRow | None) -> None:
+        if file is not None:
+            open_one(file)
+
+    app.push_screen(PickScreen("Open which file?", choices, hint="open"), picked)
 
 
-def _start(screen: Screen[Any], store: Store, file: AttachmentRow) -> None:
-    screen.run_worker(
-        partial(_open, screen, store, file),
-        name=f"open {plain(file.filename)}",
-        group="open-file",
-        thread=True,
-        exit_on_error=False,
-    )
-
-
-def _open(screen: Screen[Any], store: Store, file: AttachmentRow) -> None:
-    # a worker thread: only hand the outcome to the UI thread
-    app = screen.app
-    try:
-        path, code = open_attachment(store, file)
-    except AttachmentError as exc:
-        app.call_from_thread(app.notify, str(exc), severity="error", markup=False, timeout=8)
-        return
+def opened_text(path: Path, code: int | None, save_key: str) -> tuple[str, SeverityLevel]:
+    """What the agent is told once the opener has ``path`` (``code``: its exit code)."""
     if code:
-        text = f"The opener exited with code {code} for {path.name}; d saves the file instead."
-        app.call_from_thread(app.notify, text, severity="warning", markup=False, timeout=8)
-        return
-    app.call_from_thread(app.notify, f"Opened {path.name}", markup=False)
+        text = f"The opener exited with code {code} for {path.name}; {save_key} saves the file"
+        return f"{text} instead.", "warning"
+    return f"Opened {path.name}", "information"

@@ -9,7 +9,7 @@ literally, never interpreted, and escape sequences never reach the terminal.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -19,6 +19,7 @@ from rich.text import Text
 from omnitui.events import describe_event, event_until
 from omnitui.services.attachments import human_size
 from omnitui.text import clean_text, first_line
+from omnitui.tui.bindings import key_of
 from omnitui.tui.clock import Clock
 from providers.email_quote import fold_quoted
 from storage.queries import ConversationRow, TimelineEntry
@@ -240,9 +241,11 @@ def entry_text(
     *,
     expanded: bool = False,
     found: re.Pattern[str] | None = None,
+    keys: Mapping[str, str] | None = None,
 ) -> Text:
     """One message or note of the timeline: a head line, then the body, with
-    the words of ``found`` (a search hit) highlighted."""
+    the words of ``found`` (a search hit) highlighted; ``keys`` is the
+    ``[keymap]`` in force (the hints name its keys)."""
     text = Hanging()
     when = stamp(clock, entry.at, long=True)
     if entry.kind == "event":  # who changed what: one quiet line, placed by its time
@@ -284,10 +287,10 @@ def entry_text(
         text.append(f"\n    + {plain(file.filename)}", style="cyan")
         text.append(f"  {plain(file.content_type)}, {human_size(file.size)}", style="dim")
     if entry.attachments:
-        text.append("  (d saves)", style="dim")
+        text.append(f"  ({key_of('message.save_attachments', keys or {})} saves)", style="dim")
     if entry.error and entry.status in OUTBOX_NEEDS_PERSON:
         text.append(f"\n    ! {plain(entry.error)}", style="bold red")
-        text.append("  (R retries)", style="dim")
+        text.append(f"  ({key_of('message.retry', keys or {})} retries)", style="dim")
     elif entry.delivery_error:
         text.append(f"\n    ! {plain(entry.delivery_error)}", style="bold red")
     return text

@@ -21,7 +21,9 @@ a callback waited in its queue), so the console cannot stop taking keys.
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from collections.abc import Callable, Sequence
 from functools import partial
 from time import monotonic
 from typing import Any
@@ -31,6 +33,7 @@ from textual.app import App
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.worker import Worker
 
 #: Rounds along the focus chain after each key (enter -> row selected ->
 #: open customer -> push screen needs three).
@@ -42,8 +45,11 @@ WATCHDOG = 2.0
 class KeyGate:
     """One key at a time: the next is held until the previous one has settled."""
 
-    def __init__(self, app: App[Any]) -> None:
+    def __init__(self, app: App[Any], pending: Callable[[], Sequence[Worker[Any]]] = list) -> None:
         self.app = app
+        #: the workers a key waits for (unfinished reads of the screens)
+        self.pending = pending
+        self._waiting: asyncio.Future[Any] | None = None
         self.held: deque[events.Key] = deque()
         self.busy = False
         self._run = 0  # which key's walk is current (a stale callback does nothing)
@@ -56,6 +62,12 @@ class KeyGate:
             self.held.append(events.Key(event.key, event.character))
             return False
         self.busy = True
+        if self.pending():  # the screen is still reading what the key acts on
+            self.held.append(events.Key(event.key, event.character))
+            self._run += 1
+            self._watch(self._run, WATCHDOG)
+            self._await_work(self._run)
+            return False
         return True
 
     def dispatched(self) -> None:
@@ -83,7 +95,22 @@ class KeyGate:
         elif rounds > 1:
             self._walk(run, self._route(), rounds - 1, screen)
         else:
+            self._await_work(run)
+
+    def _await_work(self, run: int) -> None:
+        """Release the held keys once the screens' workers are done and what
+        they posted has been handled (one more walk), else now."""
+        if run != self._run:
+            return
+        pending = self.pending()
+        if not pending:
             self._release(run)
+            return
+        self._progress = monotonic()
+        self._waiting = asyncio.ensure_future(_finished(pending))
+        self._waiting.add_done_callback(
+            lambda _done: self._walk(run, self._route(), 1, self.app.screen)
+        )
 
     def _watch(self, run: int, delay: float) -> None:
         self._watchdog = self.app.set_timer(delay, partial(self._check, run))
@@ -108,3 +135,8 @@ class KeyGate:
         held, self.held = list(self.held), deque()
         for key in held:
             self.app.post_message(key)
+
+
+async def _finished(workers: Sequence[Worker[Any]]) -> None:
+    # failed or cancelled is finished too (the failure is told elsewhere)
+    await asyncio.gather(*(w.wait() for w in workers), return_exceptions=True)

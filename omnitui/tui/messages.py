@@ -1,13 +1,26 @@
 """Messages the console's workers and widgets post (workers only post messages;
-the UI thread reads them and refreshes what is on screen)."""
+the UI thread reads them and refreshes what is on screen; see
+:mod:`omnitui.tui.workers`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from textual.message import Message
 
-from storage.queries import AccountHealth, ChangeMarker
+from omnitui.services import ReplyTarget
+from storage.queries import (
+    AccountHealth,
+    ChangeMarker,
+    ConversationRow,
+    CustomerRow,
+    OutboxRow,
+    TimelineEntry,
+)
+from storage.reports import Report
 
 
 @dataclass
@@ -89,3 +102,149 @@ class StoreProblem(Message):
 
     source: str
     problem: str | None = None
+
+
+# -- results of the screens' workers (each says what it answers: a handler
+#    drops an answer to a question no longer asked) --------------------------
+
+
+@dataclass
+class InboxRead(Message):
+    """The inbox's first ``limit`` rows under ``view`` (read number ``ticket``)."""
+
+    ticket: int
+    view: str
+    limit: int
+    rows: list[ConversationRow]
+
+    def can_replace(self, message: Message) -> bool:
+        # a burst of reloads needs the newest answer only
+        return isinstance(message, InboxRead) and message.ticket > self.ticket
+
+
+@dataclass
+class InboxPage(Message):
+    """A further page of the inbox under ``view``, from row ``offset``."""
+
+    view: str
+    offset: int
+    rows: list[ConversationRow]
+
+
+@dataclass
+class CustomerRead(Message):
+    """A customer (``None``: gone), their conversations and the newest
+    ``limit`` timeline entries (``has_older``: more exist before them)."""
+
+    ticket: int
+    asked_id: int
+    customer: CustomerRow | None
+    conversations: list[ConversationRow]
+    entries: list[TimelineEntry]
+    has_older: bool
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CustomerRead) and message.ticket > self.ticket
+
+
+@dataclass
+class OlderRead(Message):
+    """Timeline entries before ``before``, for the customer ``customer_id``."""
+
+    customer_id: int
+    before: datetime
+    entries: list[TimelineEntry]
+    has_older: bool
+
+
+@dataclass
+class RoutesRead(Message):
+    """Where a reply on each of the customer's channels goes, for the composer
+    to open on ``conversation_id`` as ``mode`` (``None``: as its draft was)."""
+
+    conversation_id: int
+    channels: tuple[tuple[str, str], ...]
+    routes: tuple[ReplyTarget, ...]
+    mode: str | None
+    focus: bool
+    #: then move the composer to the next channel (c pressed while it was closed)
+    switch: bool = False
+
+
+@dataclass
+class Saved(Message):
+    """A write the agent asked for is kept: ``text`` says what was done.
+    ``queued`` names messages to deliver now; ``sent`` is set by the composer's
+    sends (the composer clears its draft then)."""
+
+    text: str
+    queued: tuple[int, ...] = ()
+    sent: bool = False
+
+
+@dataclass
+class ReadMarked(Message):
+    """Conversation ``conversation_id`` is marked read (or unread) for the agent;
+    ``asked`` when the agent pressed the key (a mark made by opening is silent)."""
+
+    conversation_id: int
+    read: bool
+    asked: bool = True
+
+
+@dataclass
+class TeamRead(Message):
+    """The team, for assigning ``conversation``."""
+
+    conversation: ConversationRow
+    names: list[str]
+
+
+@dataclass
+class ChoicesFound(Message):
+    """What a picker's lookup found for ``query``."""
+
+    query: str
+    choices: list[Any]
+
+
+@dataclass
+class FilesSaved(Message):
+    """Attachments written into ``directory``."""
+
+    directory: Path
+    paths: list[Path]
+
+
+@dataclass
+class FileOpened(Message):
+    """A file was handed to the desktop's opener (``code``: its exit code, when
+    it exited; ``None`` while it still runs)."""
+
+    path: Path
+    code: int | None
+
+
+@dataclass
+class OutboxRead(Message):
+    """The messages waiting for a person."""
+
+    ticket: int
+    rows: list[OutboxRow]
+
+
+@dataclass
+class AddressesRead(Message):
+    """The customer's addresses on the message's channel, for re-addressing."""
+
+    row: OutboxRow
+    addresses: list[str]
+
+
+@dataclass
+class ReportReady(Message):
+    """A report for the period and channel asked."""
+
+    period: int
+    channel: str | None
+    result: Report

@@ -5,10 +5,8 @@ name typed, and a second question before a name nobody on the team has
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rich.text import Text
-from textual.message import Message
 
 from omnitui.services import team
 from omnitui.tui.format import plain
@@ -17,14 +15,6 @@ from storage.queries import ConversationRow
 
 #: what the picker answers: (assignee or None for nobody, confirmed as new)
 Answer = tuple[str | None, bool]
-
-
-@dataclass
-class TeamRead(Message):
-    """The team, read off the UI thread, for assigning ``conversation``."""
-
-    conversation: ConversationRow
-    names: list[str]
 
 
 def assign_picker(
@@ -40,7 +30,8 @@ def assign_picker(
         typed=lambda text: text,
         placeholder="type a name, or pick below",
         blink=blink,
-        hint="enter: assign · up/down: pick · esc: cancel",
+        hint="assign",
+        moves=True,
     )
 
 
@@ -52,7 +43,7 @@ def confirm_new(name: str, names: Sequence[str]) -> PickScreen[Answer]:
         choices.append(Choice((close, False), Text(f"no, assign to {plain(close)}")))
     choices.append(Choice((name, True), Text(f"yes, assign to {plain(name)} (new on the team)")))
     choices.append(Choice((None, False), Text("no, cancel", style="dim")))
-    return PickScreen(team.unknown_text(name, names), choices, hint="enter: choose · esc: cancel")
+    return PickScreen(team.unknown_text(name, names), choices)
 
 
 def ask(

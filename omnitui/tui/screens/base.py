@@ -2,18 +2,19 @@
 (assign, status, snooze) and on its customer (merge), each asked through a
 picker and carried out by :mod:`omnitui.services`.
 
-A conflict (someone else changed the conversation since it was read) is told
-to the agent and the view is read again; nothing is overwritten.
+Every read and write runs in a worker that posts a message back (see
+:mod:`omnitui.tui.workers`). A conflict (someone else changed the
+conversation since it was read) is told to the agent and the view is read
+again; nothing is overwritten.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any, ClassVar
+from datetime import datetime
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.binding import BindingType
 from textual.screen import Screen
 
@@ -24,13 +25,12 @@ from omnitui.tui.bindings import CONVERSATION_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import badge, plain
-from omnitui.tui.messages import StoreProblem
+from omnitui.tui.messages import ReadMarked, Saved, TeamRead
 from omnitui.tui.screens import assign
-from omnitui.tui.screens.assign import TeamRead
 from omnitui.tui.screens.pick import Choice, PickScreen
+from omnitui.tui.workers import WorkerFailures
 from omnitui.when import presets, wake_time
 from storage import queries
-from storage.db import StoreUnavailable
 from storage.queries import AccountHealth, ConversationRow
 from storage.vocabulary import PICKED_STATUSES
 
@@ -60,7 +60,7 @@ def customer_choice(row: queries.CustomerRow) -> Choice[int]:
     return Choice(row.id, label)
 
 
-class DeskScreen(Screen[None]):
+class DeskScreen(WorkerFailures, Screen[None]):
     """A screen of the console with a conversation in focus."""
 
     BINDINGS: ClassVar[list[BindingType]] = [*CONVERSATION_BINDINGS]
@@ -70,9 +70,11 @@ class DeskScreen(Screen[None]):
         super().__init__()
         self.desk = desk
         self._shown_once = False
+        #: the number of the latest read asked for: only its answer is shown
+        self.ticket = 0
 
     def on_screen_resume(self) -> None:
-        # the first resume follows on_mount, which has just read everything
+        # the first resume follows on_mount, which has just asked for everything
         if self._shown_once:
             self.reload()
         self._shown_once = True
@@ -85,11 +87,20 @@ class DeskScreen(Screen[None]):
         raise NotImplementedError
 
     def reload(self) -> None:
-        """Read what is shown from the store again."""
+        """Read what is shown from the store again (in a worker; the answer
+        arrives as a message)."""
         raise NotImplementedError
+
+    def reread(self) -> None:
+        self.reload()
 
     def show_health(self, health: list[AccountHealth]) -> None:
         """Update the account bar."""
+
+    def next_ticket(self) -> int:
+        """A number for a new read; an answer carrying an older one is dropped."""
+        self.ticket += 1
+        return self.ticket
 
     # -- helpers ---------------------------------------------------------------
 
@@ -99,40 +110,26 @@ class DeskScreen(Screen[None]):
             self.notify("No conversation selected.", severity="warning", markup=False)
         return conv
 
-    def carry_out(self, work: Callable[[], Any], done: str) -> bool:
-        """Run a service call; tell the agent how it went and read the view again."""
-        try:
-            work()
-        except services.ConflictError as exc:
-            self.notify(
-                str(exc),
-                title="Changed by someone else",
-                severity="error",
-                timeout=10,
-                markup=False,
-            )
-            self.reload()
-            return False
-        except services.ServiceError as exc:
-            self.notify(str(exc), title="Not done", severity="error", timeout=8, markup=False)
-            return False
-        except StoreUnavailable as exc:
-            # nothing was kept; what the agent typed stays in the composer and its draft
-            self.app.post_message(StoreProblem("write", str(exc)))
-            self.notify(str(exc), title="Not saved", severity="error", timeout=10, markup=False)
-            return False
-        self.notify(done, markup=False)
+    @on(Saved)
+    def _saved(self, message: Saved) -> None:
+        """A change the agent asked for is kept: say so and read the view again
+        (refusals and conflicts arrive at :mod:`omnitui.tui.workers`)."""
+        for message_id in message.queued:
+            self.desk.deliver(message_id)
+        self.notify(message.text, markup=False)
+        self.after_saved(message)
         self.reload()
-        return True
+
+    def after_saved(self, message: Saved) -> None:
+        """What else follows a kept change on this screen (the composer clears)."""
 
     # -- assign --------------------------------------------------------------
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="assign")
     def _assign(self, conv: ConversationRow, who: str | None) -> None:
         store, agent = self.desk.store, self.desk.agent
-        self.carry_out(
-            lambda: services.assign(store, conv.id, who, agent, expected_version=conv.version),
-            f"#{conv.id} assigned to {who}" if who else f"#{conv.id} unassigned",
-        )
+        services.assign(store, conv.id, who, agent, expected_version=conv.version)
+        self.post_message(Saved(_assigned(conv, who)))
 
     def action_assign_me(self) -> None:
         if conv := self._need_target():
@@ -143,18 +140,10 @@ class DeskScreen(Screen[None]):
             self._assign(conv, None)
 
     def action_assign(self) -> None:
-        conv = self._need_target()
-        if conv is None:
-            return
-        # the team is read from the store: off the UI thread
-        self.run_worker(
-            partial(self._read_team, conv),
-            name="read the team",
-            group="team",
-            thread=True,
-            exit_on_error=False,
-        )
+        if conv := self._need_target():
+            self._read_team(conv)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="team")
     def _read_team(self, conv: ConversationRow) -> None:
         names = team.team(self.desk.store, configured=self.desk.team, me=self.desk.agent)
         self.post_message(TeamRead(conv, names))
@@ -162,23 +151,26 @@ class DeskScreen(Screen[None]):
     @on(TeamRead)
     def _ask_assignee(self, message: TeamRead) -> None:
         conv = message.conversation
-        store, agent, configured = self.desk.store, self.desk.agent, self.desk.team
 
         def done(who: str | None, new: bool) -> None:
-            self.carry_out(
-                lambda: team.assign_checked(
-                    store,
-                    conv.id,
-                    who,
-                    agent,
-                    configured=configured,
-                    allow_new=new,
-                    expected_version=conv.version,
-                ),
-                f"#{conv.id} assigned to {who}" if who else f"#{conv.id} unassigned",
-            )
+            self._assign_checked(conv, who, new)
 
-        assign.ask(self.app.push_screen, conv, message.names, agent, done, blink=self.desk.blink)
+        assign.ask(
+            self.app.push_screen, conv, message.names, self.desk.agent, done, blink=self.desk.blink
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="assign")
+    def _assign_checked(self, conv: ConversationRow, who: str | None, new: bool) -> None:
+        team.assign_checked(
+            self.desk.store,
+            conv.id,
+            who,
+            self.desk.agent,
+            configured=self.desk.team,
+            allow_new=new,
+            expected_version=conv.version,
+        )
+        self.post_message(Saved(_assigned(conv, who)))
 
     # -- read marks ----------------------------------------------------------
 
@@ -186,12 +178,21 @@ class DeskScreen(Screen[None]):
         conv = self._need_target()
         if conv is None:
             return
-        read = self.unread_toggles and conv.unread
-        (readmarks.mark_read if read else readmarks.mark_unread)(
-            self.desk.store, self.desk.agent, conv.id
-        )
-        self.notify(f"#{conv.id} marked {'read' if read else 'unread'}", markup=False)
-        self.marked_unread()
+        self.mark(conv.id, read=self.unread_toggles and conv.unread)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="readmark")
+    def mark(self, conversation_id: int, *, read: bool, asked: bool = True) -> None:
+        """Mark ``conversation_id`` read or unread for the agent."""
+        mark = readmarks.mark_read if read else readmarks.mark_unread
+        mark(self.desk.store, self.desk.agent, conversation_id)
+        self.post_message(ReadMarked(conversation_id, read, asked))
+
+    @on(ReadMarked)
+    def _marked(self, message: ReadMarked) -> None:
+        if message.asked:
+            state = "read" if message.read else "unread"
+            self.notify(f"#{message.conversation_id} marked {state}", markup=False)
+            self.marked_unread()
 
     #: whether ``u`` on an unread conversation marks it read (the inbox)
     unread_toggles = True
@@ -202,17 +203,26 @@ class DeskScreen(Screen[None]):
 
     # -- status and snooze --------------------------------------------------
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="status")
+    def _set_status(
+        self, conv: ConversationRow, status: str, until: datetime | None, done: str
+    ) -> None:
+        services.set_status(
+            self.desk.store,
+            conv.id,
+            status,
+            self.desk.agent,
+            snoozed_until=until,
+            expected_version=conv.version,
+            now=self.desk.clock.now(),  # "in 1 hour" is the console's hour
+        )
+        self.post_message(Saved(done))
+
     def action_set_status(self, status: str) -> None:
         conv = self._need_target()
         if conv is None:
             return
-        store, agent = self.desk.store, self.desk.agent
-        self.carry_out(
-            lambda: services.set_status(
-                store, conv.id, status, agent, expected_version=conv.version
-            ),
-            f"#{conv.id} is {status}",
-        )
+        self._set_status(conv, status, None, f"#{conv.id} is {status}")
 
     def action_status(self) -> None:
         conv = self._need_target()
@@ -227,7 +237,7 @@ class DeskScreen(Screen[None]):
                 self.action_set_status(status)
 
         self.app.push_screen(
-            PickScreen(f"Status of #{conv.id}", choices, hint="enter: set · esc: cancel"),
+            PickScreen(f"Status of #{conv.id}", choices, hint="set"),
             picked,
         )
 
@@ -240,23 +250,11 @@ class DeskScreen(Screen[None]):
             Choice(when, Text(f"{label}  ({clock.local(when):%a %d %b %H:%M})"))
             for label, when in presets(clock.now(), clock.tz)
         ]
-        store, agent = self.desk.store, self.desk.agent
 
-        def picked(until: Any) -> None:
-            if until is None:
-                return
-            self.carry_out(
-                lambda: services.set_status(
-                    store,
-                    conv.id,
-                    "snoozed",
-                    agent,
-                    snoozed_until=until,
-                    expected_version=conv.version,
-                    now=clock.now(),  # "in 1 hour" is the console's hour
-                ),
-                f"#{conv.id} snoozed until {clock.local(until):%a %d %b %H:%M}",
-            )
+        def picked(until: datetime | None) -> None:
+            if until is not None:
+                done = f"#{conv.id} snoozed until {clock.local(until):%a %d %b %H:%M}"
+                self._set_status(conv, "snoozed", until, done)
 
         self.app.push_screen(
             PickScreen(
@@ -265,7 +263,7 @@ class DeskScreen(Screen[None]):
                 typed=lambda text: wake_time(text, clock.now(), clock.tz),  # says why not
                 placeholder="2h, tomorrow 14:00, fri, 2026-04-01 9:00 … or pick below",
                 blink=self.desk.blink,
-                hint="enter: snooze · esc: cancel",
+                hint="snooze",
             ),
             picked,
         )
@@ -278,24 +276,29 @@ class DeskScreen(Screen[None]):
             return
         keep_id = conv.customer_id
         keep_name = plain(conv.customer_name)
+        store, region = self.desk.store, self.desk.default_region
 
         def lookup(query: str) -> list[Choice[int]]:
-            with self.desk.store.read() as session:
-                rows = find_customers(
-                    session, query, default_region=self.desk.default_region, limit=20
-                )
+            # runs in the picker's worker thread
+            with store.read() as session:
+                rows = find_customers(session, query, default_region=region, limit=20)
             return [customer_choice(r) for r in rows if r.id != keep_id]
 
         def picked(other: int | None) -> None:
             if other is None:
                 return
+
+            def sure(yes: bool | None) -> None:
+                if yes:
+                    self._merge(keep_id, other)
+
             self.app.push_screen(
                 PickScreen(
                     f"Merge customer #{other} into {keep_name} (#{keep_id})? "
                     "Their identities, conversations and notes move over.",
                     [Choice(True, Text("yes, merge")), Choice(False, Text("no"))],
                 ),
-                lambda sure: self._merge(keep_id, other) if sure else None,
+                sure,
             )
 
         self.app.push_screen(
@@ -304,14 +307,16 @@ class DeskScreen(Screen[None]):
                 lookup=lookup,
                 placeholder="name, phone or e-mail",
                 blink=self.desk.blink,
-                hint="enter: merge the highlighted customer · esc: cancel",
+                hint="merge the highlighted customer",
             ),
             picked,
         )
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="merge")
     def _merge(self, keep_id: int, other_id: int) -> None:
-        store, agent = self.desk.store, self.desk.agent
-        self.carry_out(
-            lambda: services.merge_customers(store, keep_id, other_id, agent),
-            f"customer #{other_id} merged into #{keep_id}",
-        )
+        services.merge_customers(self.desk.store, keep_id, other_id, self.desk.agent)
+        self.post_message(Saved(f"customer #{other_id} merged into #{keep_id}"))
+
+
+def _assigned(conv: ConversationRow, who: str | None) -> str:
+    return f"#{conv.id} assigned to {who}" if who else f"#{conv.id} unassigned"

@@ -1,26 +1,39 @@
 """The customer view: who they are, one timeline of every channel and every
-note, and the composer to answer on any of their channels."""
+note, and the composer to answer on any of their channels.
+
+What it shows is read, and what the agent writes is saved, in workers that
+post messages back (:mod:`omnitui.tui.workers`)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import OptionList
 
 from omnitui import services
-from omnitui.services import outbox, readmarks
-from omnitui.services.attachments import AttachmentError, downloads_dir, save_attachment
+from omnitui.services import ReplyTarget, outbox
+from omnitui.services.attachments import downloads_dir, open_attachment, save_attachment
 from omnitui.services.customers import live_customer_id
-from omnitui.tui.bindings import CUSTOMER_BINDINGS
+from omnitui.tui.bindings import CUSTOMER_BINDINGS, key_of
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
-from omnitui.tui.files import choose_and_open
+from omnitui.tui.files import choose_file, opened_text
 from omnitui.tui.format import plain
+from omnitui.tui.messages import (
+    CustomerRead,
+    FileOpened,
+    FilesSaved,
+    OlderRead,
+    RoutesRead,
+    Saved,
+)
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.snippets import fill_snippet, snippet_values
@@ -30,7 +43,13 @@ from omnitui.tui.widgets.customer_header import CustomerHeader
 from omnitui.tui.widgets.key_hints import KeyHints
 from omnitui.tui.widgets.timeline import Timeline, entry_id
 from storage import queries
-from storage.queries import AccountHealth, ConversationRow, CustomerRow, TimelineEntry
+from storage.queries import (
+    AccountHealth,
+    AttachmentRow,
+    ConversationRow,
+    CustomerRow,
+    TimelineEntry,
+)
 from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
 #: Timeline entries read at a time.
@@ -74,11 +93,17 @@ class CustomerScreen(DeskScreen):
         self.conversations: dict[int, ConversationRow] = {}
         self.entries: list[TimelineEntry] = []
         self.has_older = False
+        #: whether the first read has been shown
+        self.loaded = False
+        #: move to the newest entry once the next read is shown (after a send)
+        self._to_last = False
 
     def compose(self) -> ComposeResult:
         yield CustomerHeader(id="customer-header")
-        yield Timeline(self.desk.clock, id="timeline")
-        yield Composer(self.desk.drafts, blink=self.desk.blink, id="composer")
+        yield Timeline(self.desk.clock, keymap=self.desk.keymap, id="timeline")
+        yield Composer(
+            self.desk.drafts, blink=self.desk.blink, keymap=self.desk.keymap, id="composer"
+        )
         yield AccountBar(id="health")
         yield KeyHints(id="keys")
 
@@ -93,16 +118,84 @@ class CustomerScreen(DeskScreen):
     def on_mount(self) -> None:
         self.composer.display = False
         self.timeline.found = self.found
+        self.timeline.focus()
         self.reload()
+
+    # -- reading ---------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the customer, their conversations and the loaded timeline again
+        (the first time down to the search hit it opens at)."""
+        limit = max(TIMELINE_PAGE, len(self.entries))
+        until = self.initial_entry if not self.loaded else None
+        self._read(self.next_ticket(), self.customer_id, limit, until)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="customer")
+    def _read(self, ticket: int, customer_id: int, limit: int, until: str | None) -> None:
+        with self.desk.store.read() as session:
+            # merged away meanwhile (here or elsewhere): the one that remains
+            live = live_customer_id(session, customer_id)
+            customer = queries.get_customer(session, live) if live is not None else None
+            if customer is None:
+                self.post_message(CustomerRead(ticket, customer_id, None, [], [], False))
+                return
+            convs = queries.customer_conversations(session, customer.id, agent=self.desk.agent)
+            entries = queries.timeline(session, customer.id, limit=limit + 1, with_events=True)
+            has_older = len(entries) > limit
+            entries = entries[-limit:]
+            # a search hit further back: older pages until it is among them
+            for _page in range(SEARCH_PAGES):
+                if until is None or not has_older or until in {entry_id(e) for e in entries}:
+                    break
+                older = queries.timeline(
+                    session,
+                    customer.id,
+                    limit=TIMELINE_PAGE + 1,  # one more: whether more exist
+                    before=entries[0].at,
+                    with_events=True,
+                )
+                has_older = len(older) > TIMELINE_PAGE
+                entries = older[-TIMELINE_PAGE:] + entries
+        self.post_message(CustomerRead(ticket, customer_id, customer, convs, entries, has_older))
+
+    @on(CustomerRead)
+    def _show(self, message: CustomerRead) -> None:
+        if message.ticket != self.ticket:
+            return  # a newer read is on its way
+        customer = message.customer
+        if customer is None:
+            self.notify(
+                f"Customer {message.asked_id} no longer exists.", severity="error", markup=False
+            )
+            if self.app.screen is self:  # else when it is back in view (read again then)
+                self.app.pop_screen()
+            return
+        first, self.loaded = not self.loaded, True
+        self.customer_id = customer.id
+        self.customer = customer
+        self.conversations = {c.id: c for c in message.conversations}
+        self.has_older = message.has_older
+        self.entries = message.entries
+        self.timeline.show(
+            self.entries, self.conversations, customer.name, has_older=self.has_older
+        )
+        if first:
+            self._first_shown()
+        elif self._to_last:
+            self.timeline.action_last()  # the reply or note just saved
+        self._to_last = False
+        self._mark_read()
+        self._show_header()
+
+    def _first_shown(self) -> None:
         if self.initial_entry is None and self.conversation_id is None:
             # opened as a customer (go to): at the conversation with a draft
             drafted = self.desk.drafts.conversation_ids()
             self.conversation_id = next((c for c in self.conversations if c in drafted), None)
         if self.initial_entry is not None:
-            self._show_entry(self.initial_entry)
+            self.timeline.highlight_entry(self.initial_entry)
         elif self.conversation_id is not None:
             self.timeline.highlight_conversation(self.conversation_id)
-        self.timeline.focus()
         conv = self.target()
         if self.initial_compose is not None:
             self.open_composer(self.initial_compose)
@@ -110,39 +203,10 @@ class CustomerScreen(DeskScreen):
             # a draft left here earlier is shown again, as reply or note, not hidden
             self.open_composer(None, focus=False)
 
-    # -- reading ---------------------------------------------------------------
-
-    def reload(self) -> None:
-        """Read the customer, their conversations and the loaded timeline again."""
-        store = self.desk.store
-        limit = max(TIMELINE_PAGE, len(self.entries))
-        with store.read() as session:
-            # merged away meanwhile (here or elsewhere): the one that remains
-            live = live_customer_id(session, self.customer_id)
-            customer = queries.get_customer(session, live) if live is not None else None
-            if customer is None:
-                self.notify(
-                    f"Customer {self.customer_id} no longer exists.", severity="error", markup=False
-                )
-                self.app.pop_screen()
-                return
-            self.customer_id = customer.id
-            convs = queries.customer_conversations(session, customer.id, agent=self.desk.agent)
-            entries = queries.timeline(session, customer.id, limit=limit + 1, with_events=True)
-        self.customer = customer
-        self.conversations = {c.id: c for c in convs}
-        self.has_older = len(entries) > limit
-        self.entries = entries[-limit:]
-        self.timeline.show(
-            self.entries, self.conversations, customer.name, has_older=self.has_older
-        )
-        self._mark_read()
-        self._show_header()
-
     def _mark_read(self) -> None:
         conv = self.target()
         if conv is not None and conv.unread:
-            readmarks.mark_read(self.desk.store, self.desk.agent, conv.id)
+            self.mark(conv.id, read=True, asked=False)
 
     def _show_header(self) -> None:
         if self.customer is not None:
@@ -154,32 +218,33 @@ class CustomerScreen(DeskScreen):
                 drafted=self.desk.drafts.conversation_ids(),
             )
 
-    def _show_entry(self, key: str) -> None:
-        """Highlight entry ``key``, reading older pages until it is loaded."""
-        for _page in range(SEARCH_PAGES):
-            if self.timeline.highlight_entry(key) or not self.has_older:
-                return
-            self._read_older()
-
     @on(Timeline.NeedOlder)
     def load_older(self) -> None:
         # NeedOlder can come twice (highlight, then a click): only load while still there
         if not self.entries or not self.timeline.at_oldest:
             return
-        self._read_older()
+        self._read_older(self.customer_id, self.entries[0].at)
 
-    def _read_older(self) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="older")
+    def _read_older(self, customer_id: int, before: datetime) -> None:
         with self.desk.store.read() as session:
             older = queries.timeline(
-                session,
-                self.customer_id,
-                limit=TIMELINE_PAGE + 1,
-                before=self.entries[0].at,
-                with_events=True,
+                session, customer_id, limit=TIMELINE_PAGE + 1, before=before, with_events=True
             )
-        self.has_older = len(older) > TIMELINE_PAGE
+        has_older = len(older) > TIMELINE_PAGE
+        self.post_message(OlderRead(customer_id, before, older[-TIMELINE_PAGE:], has_older))
+
+    @on(OlderRead)
+    def _show_older(self, message: OlderRead) -> None:
+        if (
+            message.customer_id != self.customer_id
+            or not self.entries
+            or message.before != self.entries[0].at
+        ):
+            return  # read again meanwhile
+        self.has_older = message.has_older
         keep = entry_id(self.entries[0])  # continue upwards from where the agent was
-        self.entries = older[-TIMELINE_PAGE:] + self.entries
+        self.entries = message.entries + self.entries
         name = self.customer.name if self.customer else ""
         self.timeline.show(
             self.entries, self.conversations, name, has_older=self.has_older, keep=keep
@@ -204,43 +269,61 @@ class CustomerScreen(DeskScreen):
 
     # -- composing -------------------------------------------------------------
 
-    def open_composer(self, mode: str | None, *, focus: bool = True) -> None:
+    def open_composer(self, mode: str | None, *, focus: bool = True, switch: bool = False) -> None:
         """Show the composer on the conversation in focus, as ``mode`` (``None``:
-        as its draft was last written)."""
+        as its draft was last written), once where each channel's reply goes is
+        read; ``switch`` then moves it to the next channel."""
         conv = self.target()
         if conv is None or self.customer is None:
             self.notify(
                 "This customer has no conversation to answer yet.", severity="warning", markup=False
             )
             return
-        carried = {ch for info in self.desk.accounts().values() for ch in info.channels}
+        accounts = self.desk.accounts()
+        carried = {ch for info in accounts.values() for ch in info.channels}
         identities = [(i.channel, i.address) for i in self.customer.identities]
         channels = tuple(
             (ch, address)
             for ch, address in channel_choices(conv.channel, conv.their_address, identities)
             if ch == conv.channel or ch in carried
         )
-        composer = self.composer
-        target = Target(conv.id, conv.channel, channels, self._routes(conv, channels))
-        if composer.target != target or composer.mode != mode or not composer.display:
-            composer.open(target, mode)
-        composer.display = True
-        if focus:
-            composer.body.focus()
+        self._read_routes(conv.id, channels, mode, focus, switch)
 
-    def _routes(
-        self, conv: ConversationRow, channels: tuple[tuple[str, str], ...]
-    ) -> tuple[services.ReplyTarget, ...]:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
+    def _read_routes(
+        self,
+        conversation_id: int,
+        channels: tuple[tuple[str, str], ...],
+        mode: str | None,
+        focus: bool,
+        switch: bool,
+    ) -> None:
         """Where a reply on each channel goes, as services.reply will put it."""
+        accounts = self.desk.accounts()
         routes = []
         for channel, _address in channels:
             try:
                 routes.append(
-                    services.reply_target(self.desk.store, self.desk.accounts(), conv.id, channel)
+                    services.reply_target(self.desk.store, accounts, conversation_id, channel)
                 )
             except services.ServiceError:
                 continue  # no account or address for it: the composer offers it, send says why
-        return tuple(routes)
+        self.post_message(RoutesRead(conversation_id, channels, tuple(routes), mode, focus, switch))
+
+    @on(RoutesRead)
+    def _open_composer(self, message: RoutesRead) -> None:
+        conv = self.conversations.get(message.conversation_id)
+        if conv is None:
+            return
+        composer, mode = self.composer, message.mode
+        target = Target(conv.id, conv.channel, message.channels, message.routes)
+        if composer.target != target or composer.mode != mode or not composer.display:
+            composer.open(target, mode)
+        composer.display = True
+        if message.switch:
+            composer.switch_channel()
+        if message.focus:
+            composer.body.focus()
 
     def action_reply(self) -> None:
         self.open_composer("reply")
@@ -250,8 +333,9 @@ class CustomerScreen(DeskScreen):
 
     def action_switch_channel(self) -> None:
         if not self.composer.display or self.composer.mode != "reply":
-            self.open_composer("reply")
-        self.composer.switch_channel()
+            self.open_composer("reply", switch=True)
+        else:
+            self.composer.switch_channel()
 
     def action_send(self) -> None:
         self.composer.action_send()
@@ -290,7 +374,7 @@ class CustomerScreen(DeskScreen):
             PickScreen(
                 f"Discard the draft of #{conv}? What was typed is gone for good.",
                 [Choice(False, Text("no, keep it")), Choice(True, Text("yes, discard it"))],
-                hint="enter: choose · esc: keep it",
+                cancel="keep it",
             ),
             picked,
         )
@@ -323,90 +407,98 @@ class CustomerScreen(DeskScreen):
             for name, text in self.desk.snippets.items()
         ]
         self.app.push_screen(
-            PickScreen("Insert a snippet", choices, hint="enter: insert · esc: cancel"),
+            PickScreen("Insert a snippet", choices, hint="insert"),
             lambda text: self.composer.insert(text) if text else None,
         )
 
     @on(Composer.Send)
     def _send(self, event: Composer.Send) -> None:
-        store, agent = self.desk.store, self.desk.agent
         if not event.body.strip():
             self.notify("Nothing to send: the message is empty.", severity="warning", markup=False)
             return
+        if any(w.group == "send" and not w.is_finished for w in self.workers):
+            self.notify("Still saving the last one…", severity="warning", markup=False)
+            return
         if event.mode == "note":
-            done = self.carry_out(
-                lambda: services.add_note(
-                    store, agent, event.body, conversation_id=event.conversation_id
-                ),
-                "Note saved (internal)",
+            self._save_note(event.conversation_id, event.body)
+            return
+        # the conversation the composer's head names; services.reply says what it refuses
+        self._queue_reply(event.conversation_id, event.route, event.body, event.subject)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="send")
+    def _save_note(self, conversation_id: int, body: str) -> None:
+        services.add_note(self.desk.store, self.desk.agent, body, conversation_id=conversation_id)
+        self.post_message(Saved("Note saved (internal)", sent=True))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="send")
+    def _queue_reply(
+        self, conversation_id: int, route: ReplyTarget, body: str, subject: str | None
+    ) -> None:
+        store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
+        if route.conversation_id is not None:  # into that conversation, on its own channel
+            queued = services.reply(store, accounts, route.conversation_id, body, agent)
+        else:  # a new conversation on route.channel
+            queued = services.reply(
+                store,
+                accounts,
+                conversation_id,
+                body,
+                agent,
+                channel=route.channel,
+                subject=subject,
             )
-        else:
-            route = event.route  # the conversation the composer's head names
-            queued: list[int] = []
-            accounts, joined = self.desk.accounts(), route.conversation_id
+        self.post_message(Saved("Reply queued", queued=(queued,), sent=True))
 
-            def queue() -> None:
-                if joined is not None:  # into that conversation, on its own channel
-                    queued.append(services.reply(store, accounts, joined, event.body, agent))
-                else:  # a new conversation on route.channel
-                    queued.append(
-                        services.reply(
-                            store,
-                            accounts,
-                            event.conversation_id,
-                            event.body,
-                            agent,
-                            channel=route.channel,
-                            subject=event.subject,
-                        )
-                    )
-
-            done = self.carry_out(queue, "Reply queued")
-            for message_id in queued:
-                self.desk.deliver(message_id)
-        if done:
+    def after_saved(self, message: Saved) -> None:
+        if message.sent:  # the composer's text is in the store: clear it
             self.composer.sent()
             self._show_header()
             self.composer.display = False
             self.timeline.action_last()
             self.timeline.focus()
+            self._to_last = True  # and again once the new entry is read
 
     # -- the rest ----------------------------------------------------------------
 
     def action_retry(self) -> None:
         entry = self.timeline.current
         if entry is None or entry.kind != "message" or entry.status not in OUTBOX_NEEDS_PERSON:
+            down, up = (key_of(f"list.{step}", self.desk.keymap) for step in ("down", "up"))
             self.notify(
-                "Highlight a failed message (j/k) to retry it.", severity="warning", markup=False
-            )
-            return
-        try:
-            outbox.retry_by(self.desk.store, entry.id, self.desk.agent)  # audited, as elsewhere
-        except outbox.OutboxError as exc:
-            self.notify(str(exc), severity="error", markup=False)
-            self.reload()
-            return
-        self.desk.deliver(entry.id)
-        self.notify("Queued again", markup=False)
-        self.reload()
-
-    def action_save_attachments(self) -> None:
-        entry = self.timeline.current
-        if entry is None or not entry.attachments:
-            self.notify(
-                "Highlight a message with files (j/k) to save them.",
+                f"Highlight a failed message ({down}/{up}) to retry it.",
                 severity="warning",
                 markup=False,
             )
             return
-        directory = downloads_dir()
-        try:
-            saved = [save_attachment(self.desk.store, f, directory) for f in entry.attachments]
-        except AttachmentError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+        self._retry(entry.id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="retry")
+    def _retry(self, message_id: int) -> None:
+        outbox.retry_by(self.desk.store, message_id, self.desk.agent)  # audited, as elsewhere
+        self.post_message(Saved("Queued again", queued=(message_id,)))
+
+    def action_save_attachments(self) -> None:
+        entry = self.timeline.current
+        if entry is None or not entry.attachments:
+            down, up = (key_of(f"list.{step}", self.desk.keymap) for step in ("down", "up"))
+            self.notify(
+                f"Highlight a message with files ({down}/{up}) to save them.",
+                severity="warning",
+                markup=False,
+            )
             return
-        names = ", ".join(path.name for path in saved)
-        self.notify(f"Saved to {directory}: {names}", markup=False)
+        self._save_files(entry.attachments)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="files")
+    def _save_files(self, files: Sequence[AttachmentRow]) -> None:
+        directory = downloads_dir()
+        saved = [save_attachment(self.desk.store, f, directory) for f in files]
+        self.post_message(FilesSaved(directory, saved))
+
+    @on(FilesSaved)
+    def _files_saved(self, message: FilesSaved) -> None:
+        names = ", ".join(path.name for path in message.paths)
+        self.notify(f"Saved to {message.directory}: {names}", markup=False)
 
     # marking unread here leaves the customer: staying would read it again
     unread_toggles = False
@@ -417,13 +509,25 @@ class CustomerScreen(DeskScreen):
     def action_open_attachment(self) -> None:
         entry = self.timeline.current
         if entry is None or not entry.attachments:
+            down, up = (key_of(f"list.{step}", self.desk.keymap) for step in ("down", "up"))
             self.notify(
-                "Highlight a message with files (j/k) to open one.",
+                f"Highlight a message with files ({down}/{up}) to open one.",
                 severity="warning",
                 markup=False,
             )
             return
-        choose_and_open(self, self.desk.store, entry.attachments)
+        choose_file(self.app, entry.attachments, self._open_file)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="open-file")
+    def _open_file(self, file: AttachmentRow) -> None:
+        path, code = open_attachment(self.desk.store, file)
+        self.post_message(FileOpened(path, code))
+
+    @on(FileOpened)
+    def _file_opened(self, message: FileOpened) -> None:
+        save = key_of("message.save_attachments", self.desk.keymap)
+        text, severity = opened_text(message.path, message.code, save)
+        self.notify(text, severity=severity, markup=False, timeout=8 if message.code else None)
 
     def action_back(self) -> None:
         self.composer.save_now()

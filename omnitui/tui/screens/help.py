@@ -3,32 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from omnitui.tui.bindings import HELP_SECTIONS, keys_for
+from omnitui.tui.bindings import HELP_BINDINGS, HELP_SECTIONS, key_of, keys_for
 
-#: What the inbox and the prompts show, for a new agent.
-READING: tuple[tuple[str, str], ...] = (
-    ("*", "unread: something new since you last opened the conversation, or marked with u"),
-    ("Wait", "how long the customer has waited for our answer (blank: we spoke last)"),
-    (
-        "Status",
-        "open · pending (waiting for the customer; their reply reopens it) · "
-        "snoozed (back at its time) · resolved",
-    ),
-    (
-        "Snooze",
-        "type 90m, 2h, 3d, 1w, 14:00, tomorrow [14:00], next week, fri [9:00], "
-        "2026-04-01 [9:00] (a day alone means 9:00), or pick one",
-    ),
-)
+
+def reading(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """What the inbox and the prompts show, for a new agent."""
+    unread = key_of("conversation.mark_unread", keymap)
+    return (
+        (
+            "*",
+            "unread: something new since you last opened the conversation, "
+            f"or marked with {unread}",
+        ),
+        ("Wait", "how long the customer has waited for our answer (blank: we spoke last)"),
+        (
+            "Status",
+            "open · pending (waiting for the customer; their reply reopens it) · "
+            "snoozed (back at its time) · resolved",
+        ),
+        (
+            "Snooze",
+            "type 90m, 2h, 3d, 1w, 14:00, tomorrow [14:00], next week, fri [9:00], "
+            "2026-04-01 [9:00] (a day alone means 9:00), or pick one",
+        ),
+    )
 
 
 def help_table(keymap: Mapping[str, str]) -> Table:
@@ -36,7 +44,7 @@ def help_table(keymap: Mapping[str, str]) -> Table:
     table.add_column("keys", style="bold", no_wrap=True, width=14)
     table.add_column("action", ratio=1)
     table.add_row(Text("The inbox", style="bold underline"), "")
-    for mark, meaning in READING:
+    for mark, meaning in reading(keymap):
         table.add_row(mark, meaning)
     table.add_row("", "")
     for title, bindings in HELP_SECTIONS:
@@ -54,11 +62,7 @@ def help_table(keymap: Mapping[str, str]) -> Table:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [
-        Binding("escape,q,question_mark", "close", "Close", id="help.close"),
-        Binding("j,down", "scroll(1)", "Down", show=False, id="help.down"),
-        Binding("k,up", "scroll(-1)", "Up", show=False, id="help.up"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*HELP_BINDINGS]
 
     def __init__(self, keymap: Mapping[str, str]) -> None:
         super().__init__(classes="help")
@@ -66,7 +70,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
-            yield Static(Text("omnitui keys  (esc closes)", style="bold"), id="help-title")
+            close = key_of("help.close", self.keymap)
+            yield Static(Text(f"omnitui keys  ({close} closes)", style="bold"), id="help-title")
             yield Static(help_table(self.keymap), id="help-table")
 
     def action_scroll(self, step: int) -> None:

@@ -1,11 +1,14 @@
 """The inbox: conversations across all accounts and channels, newest activity
-first, one page at a time, under a filter (open, mine, unassigned, …)."""
+first, one page at a time, under a filter (open, mine, unassigned, …).
+
+Pages are read in workers (:mod:`omnitui.tui.workers`); a filter switched
+while a read is on its way shows the newer filter's rows only."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import DataTable
@@ -13,7 +16,7 @@ from textual.widgets import DataTable
 from omnitui.tui.bindings import FILTER_KEYS, INBOX_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
-from omnitui.tui.messages import OpenCustomer
+from omnitui.tui.messages import InboxPage, InboxRead, OpenCustomer
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.filter_bar import FilterBar
@@ -56,22 +59,32 @@ class InboxScreen(DeskScreen):
     def target(self) -> ConversationRow | None:
         return self.table.current
 
-    def _fetch(self, limit: int, offset: int = 0) -> list[ConversationRow]:
+    def _fetch(self, view: str, limit: int, offset: int = 0) -> list[ConversationRow]:
+        # in a worker thread
         with self.desk.store.read() as session:
             return queries.list_conversations(
-                session, view=self.view, agent=self.desk.agent, limit=limit, offset=offset
+                session, view=view, agent=self.desk.agent, limit=limit, offset=offset
             )
 
     def reload(self, *, fresh: bool = False) -> None:
         """Read the loaded pages again (at least one; only one when ``fresh``),
         keeping the cursor's conversation."""
+        limit = PAGE_SIZE if fresh else max(PAGE_SIZE, len(self.table.order))
+        self._read(self.next_ticket(), self.view, limit)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inbox")
+    def _read(self, ticket: int, view: str, limit: int) -> None:
+        self.post_message(InboxRead(ticket, view, limit, self._fetch(view, limit)))
+
+    @on(InboxRead)
+    def _show(self, message: InboxRead) -> None:
+        if message.ticket != self.ticket:
+            return  # a newer read is on its way
         table = self.table
-        limit = PAGE_SIZE if fresh else max(PAGE_SIZE, len(table.order))
-        rows = self._fetch(limit)
         current = table.current
         table.drafted = self.desk.drafts.conversation_ids()
-        table.show(rows, keep=current.id if current else None)
-        self.more = len(rows) == limit
+        table.show(message.rows, keep=current.id if current else None)
+        self.more = len(message.rows) == message.limit
         self._show_counts()
 
     def _show_counts(self) -> None:
@@ -85,9 +98,18 @@ class InboxScreen(DeskScreen):
         # NearEnd may arrive in a burst; only the first one still finds us near the end
         if not self.more or not self.table.near_end():
             return
-        rows = self._fetch(PAGE_SIZE, offset=len(self.table.order))
-        self.more = len(rows) == PAGE_SIZE
-        self.table.append(rows)
+        self._read_page(self.view, len(self.table.order))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inbox-page")
+    def _read_page(self, view: str, offset: int) -> None:
+        self.post_message(InboxPage(view, offset, self._fetch(view, PAGE_SIZE, offset)))
+
+    @on(InboxPage)
+    def _show_page(self, message: InboxPage) -> None:
+        if message.view != self.view or message.offset != len(self.table.order):
+            return  # the filter changed, or the rows were read again meanwhile
+        self.more = len(message.rows) == PAGE_SIZE
+        self.table.append(message.rows)
         self._show_counts()
 
     def show_health(self, health: list[AccountHealth]) -> None:

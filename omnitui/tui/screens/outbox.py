@@ -10,15 +10,13 @@ decisions are :mod:`omnitui.services.outbox`'s functions, audited with the agent
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.message import Message
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -29,7 +27,7 @@ from omnitui.tui.bindings import LIST_BINDINGS, OUTBOX_BINDINGS
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import badge, plain, stamp, status_text
-from omnitui.tui.messages import OpenCustomer
+from omnitui.tui.messages import AddressesRead, OpenCustomer, OutboxRead, Saved
 from omnitui.tui.screens.base import DeskScreen
 from omnitui.tui.screens.outbox_edit import EditScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
@@ -38,31 +36,6 @@ from omnitui.tui.widgets.key_hints import KeyHints
 from storage import queries
 from storage.queries import AccountHealth, ConversationRow, OutboxRow
 from storage.vocabulary import OUTBOX_NEEDS_PERSON
-
-
-@dataclass
-class OutboxRead(Message):
-    """The messages waiting for a person, read in a worker."""
-
-    rows: list[OutboxRow]
-
-
-@dataclass
-class OutboxActed(Message):
-    """A decision was carried out (``ok``) or refused; ``send`` starts delivery."""
-
-    message_id: int
-    ok: bool
-    text: str
-    send: bool = False
-
-
-@dataclass
-class AddressesRead(Message):
-    """The customer's addresses on the message's channel, for re-addressing."""
-
-    row: OutboxRow
-    addresses: list[str]
 
 
 class OutboxList(OptionList):
@@ -131,22 +104,18 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         self.query_one(AccountBar).show(health, self.desk.clock)
 
     def reload(self) -> None:
-        self.run_worker(
-            self._read,
-            name="read the outbox",
-            group="outbox-screen",
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+        self._read(self.next_ticket())
 
-    def _read(self) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outbox-screen")
+    def _read(self, ticket: int) -> None:
         with self.desk.store.read() as session:
             rows = queries.outbox(session, statuses=OUTBOX_NEEDS_PERSON)
-        self.post_message(OutboxRead(rows))
+        self.post_message(OutboxRead(ticket, rows))
 
     @on(OutboxRead)
     def _show(self, message: OutboxRead) -> None:
+        if message.ticket != self.ticket:
+            return  # a newer read is on its way
         keep = self.current.id if self.current is not None else None
         self.rows, self.loaded = message.rows, True
         options = self.options
@@ -182,34 +151,13 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
 
     # -- deciding ------------------------------------------------------------------
 
-    def _act(self, work: Callable[[], object], message_id: int, done: str, *, send: bool) -> None:
-        """Run ``work`` (an outbox decision) in a worker; the outcome comes back as
-        :class:`OutboxActed`."""
-
-        def run() -> None:
-            try:
-                work()
-            except outbox.OutboxError as exc:
-                self.post_message(OutboxActed(message_id, False, str(exc)))
-                return
-            self.post_message(OutboxActed(message_id, True, done, send))
-
-        self.run_worker(
-            run, name=f"outbox {message_id}", group="outbox-act", thread=True, exit_on_error=False
-        )
-
-    @on(OutboxActed)
-    def _acted(self, message: OutboxActed) -> None:
-        if message.ok and message.send:
-            self.desk.deliver(message.message_id)
-        self.notify(
-            message.text,
-            severity="information" if message.ok else "error",
-            title="" if message.ok else "Not done",
-            timeout=5 if message.ok else 10,
-            markup=False,
-        )
-        self.reload()
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outbox-act")
+    def _act(self, decide: Callable[[], object], message_id: int, done: str, *, send: bool) -> None:
+        """Carry out ``decide`` (an outbox decision, audited with the agent's
+        name); ``send``: deliver the message now. A refusal arrives at
+        :mod:`omnitui.tui.workers` (told, and the list read again)."""
+        decide()
+        self.post_message(Saved(done, queued=(message_id,) if send else ()))
 
     def action_retry(self) -> None:
         if row := self._need_row():
@@ -242,7 +190,6 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
                 f"Discard message {row.id} to {plain(row.to)}? It is never sent, and stays "
                 f"in the timeline struck through.{maybe}",
                 [Choice(False, Text("no, keep it")), Choice(True, Text("yes, discard it"))],
-                hint="enter: choose · esc: cancel",
             ),
             decided,
         )
@@ -267,6 +214,7 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
                 f"Edit message {row.id} to {plain(row.customer_name)} ({plain(row.to)})",
                 row.body,
                 blink=self.desk.blink,
+                keymap=self.desk.keymap,
             ),
             edited,
         )
@@ -275,16 +223,13 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         row = self._need_row()
         if row is None:
             return
-        store = self.desk.store
+        self._read_addresses(row)
 
-        def read() -> None:
-            with store.read() as session:
-                found = queries.customer_addresses(session, row.customer_id, row.channel)
-            self.post_message(AddressesRead(row, found))
-
-        self.run_worker(
-            read, name="read the addresses", group="outbox-act", thread=True, exit_on_error=False
-        )
+    @work(thread=True, exclusive=True, exit_on_error=False, group="addresses")
+    def _read_addresses(self, row: OutboxRow) -> None:
+        with self.desk.store.read() as session:
+            found = queries.customer_addresses(session, row.customer_id, row.channel)
+        self.post_message(AddressesRead(row, found))
 
     @on(AddressesRead)
     def _ask_address(self, message: AddressesRead) -> None:
@@ -312,7 +257,7 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
                 typed=typed,
                 placeholder="another address, or pick one of theirs below",
                 blink=self.desk.blink,
-                hint="enter: send it there · esc: cancel",
+                hint="send it there",
             ),
             picked,
         )

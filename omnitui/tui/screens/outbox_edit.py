@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.text import Text
@@ -11,7 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from omnitui.tui.bindings import OUTBOX_EDIT_BINDINGS
+from omnitui.tui.bindings import OUTBOX_EDIT_BINDINGS, key_of
 
 
 class EditScreen(ModalScreen[str | None]):
@@ -19,8 +20,11 @@ class EditScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [*OUTBOX_EDIT_BINDINGS]
 
-    def __init__(self, title: str, body: str, *, blink: bool = True) -> None:
+    def __init__(
+        self, title: str, body: str, *, blink: bool = True, keymap: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__()
+        self.keymap: Mapping[str, str] = keymap or {}
         self.title_text = title
         self.body = body
         self.blink = blink
@@ -31,8 +35,9 @@ class EditScreen(ModalScreen[str | None]):
             area = TextArea(self.body, id="edit-body", soft_wrap=True, show_line_numbers=False)
             area.cursor_blink = self.blink
             yield area
+            save, cancel = (key_of(f"outbox_edit.{n}", self.keymap) for n in ("save", "cancel"))
             yield Static(
-                Text("ctrl+s: save and send · esc: cancel (nothing changes)", style="dim"),
+                Text(f"{save}: save and send · {cancel}: cancel (nothing changes)", style="dim"),
                 id="edit-hint",
             )
 
@@ -43,7 +48,11 @@ class EditScreen(ModalScreen[str | None]):
         text = self.query_one(TextArea).text
         if not text.strip():
             self.query_one("#edit-hint", Static).update(
-                Text("The text is empty: escape, then x discards the message.", style="bold red")
+                Text(
+                    f"The text is empty: {key_of('outbox_edit.cancel', self.keymap)}, then "
+                    f"{key_of('outbox.discard', self.keymap)} discards the message.",
+                    style="bold red",
+                )
             )
             return
         self.dismiss(text)

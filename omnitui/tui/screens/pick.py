@@ -5,7 +5,11 @@ It shows fixed choices, or choices looked up from what the agent types, or
 accepts a typed answer (a name, a time) through a parser; ``enter`` takes
 the typed answer when there is one and a parser, else the highlighted choice.
 A parser returns ``None`` for what it does not understand, or raises
-``ValueError`` with words saying why.
+``ValueError`` with words saying why. A lookup reads the store, so it runs in
+the picker's worker thread; the choices it finds come back as a message.
+
+The hint under the list names the keys in force (after the ``[keymap]``):
+``enter: snooze · esc: cancel``.
 """
 
 from __future__ import annotations
@@ -15,15 +19,17 @@ from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from omnitui.tui.bindings import LIST_BINDINGS
+from omnitui.tui.bindings import LIST_BINDINGS, PICK_BINDINGS, key_of
+from omnitui.tui.messages import ChoicesFound
+from omnitui.tui.workers import WorkerFailures
 
 T = TypeVar("T")
 
@@ -38,14 +44,13 @@ class PickList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [*LIST_BINDINGS]
 
 
-class PickScreen(ModalScreen[T | None], Generic[T]):
-    """Ask one question; dismisses with the answer, or ``None`` on escape."""
+class PickScreen(WorkerFailures, ModalScreen[T | None], Generic[T]):
+    """Ask one question; dismisses with the answer, or ``None`` on escape.
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="pick.cancel"),
-        Binding("down", "move(1)", "Down", show=False, id="pick.down"),
-        Binding("up", "move(-1)", "Up", show=False, id="pick.up"),
-    ]
+    ``hint`` says what choosing does ("snooze"), ``cancel`` what escaping
+    does; ``moves`` also names the keys that move through the choices."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*PICK_BINDINGS]
 
     def __init__(
         self,
@@ -55,7 +60,9 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
         lookup: Callable[[str], Sequence[Choice[T]]] | None = None,
         typed: Callable[[str], T | None] | None = None,
         placeholder: str = "",
-        hint: str = "",
+        hint: str = "choose",
+        cancel: str = "cancel",
+        moves: bool = False,
         initial: str = "",
         blink: bool = True,
     ) -> None:
@@ -65,7 +72,8 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
         self.lookup = lookup
         self.typed = typed
         self.placeholder = placeholder
-        self.hint = hint
+        self.verb, self.cancel_verb, self.moves = hint, cancel, moves
+        self.hint = ""
         self.initial = initial
         self.blink = blink
 
@@ -81,16 +89,43 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
                 field.cursor_blink = self.blink
                 yield field
             yield PickList(id="pick-list")
-            yield Static(Text(self.hint, style="dim"), id="pick-hint")
+            yield Static(id="pick-hint")
 
     def on_mount(self) -> None:
+        self.hint = self._hint()
+        self._say(self.hint)
         if self.lookup is not None and self.initial:
-            self.choices = list(self.lookup(self.initial))
+            self._look_up(self.initial)
         self._fill()
         if self.has_input:
             self.query_one("#pick-input", Input).focus()
         else:
             self.query_one(PickList).focus()
+
+    def _hint(self) -> str:
+        keymap = getattr(self.app, "keymap", {})
+        parts = [f"{key_of('pick.choose', keymap)}: {self.verb}"]
+        if self.moves:
+            parts.append(f"{key_of('pick.up', keymap)}/{key_of('pick.down', keymap)}: pick")
+        parts.append(f"{key_of('pick.cancel', keymap)}: {self.cancel_verb}")
+        return " · ".join(parts)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="lookup")
+    def _look_up(self, query: str) -> None:
+        assert self.lookup is not None
+        self.post_message(ChoicesFound(query, list(self.lookup(query))))
+
+    @on(ChoicesFound)
+    def _found(self, message: ChoicesFound) -> None:
+        if message.query != self._query():
+            return  # typed on meanwhile: the answer to the newer query follows
+        self.choices = message.choices
+        self._fill()
+
+    def _query(self) -> str:
+        if not self.has_input:
+            return ""
+        return self.query_one("#pick-input", Input).value.strip()
 
     def _fill(self) -> None:
         options = self.query_one(PickList)
@@ -101,8 +136,11 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
     def _changed(self, event: Input.Changed) -> None:
         if self.lookup is not None:
             query = event.value.strip()
-            self.choices = list(self.lookup(query)) if query else []
-            self._fill()
+            if query:
+                self._look_up(query)
+            else:
+                self.choices = []
+                self._fill()
         self._say(self.hint)
 
     @on(Input.Submitted, "#pick-input")
@@ -122,6 +160,15 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
             return
         self._choose(self.query_one(PickList).highlighted)
 
+    def action_choose(self) -> None:
+        """The ``pick.choose`` key when remapped away from enter (enter itself
+        reaches the input or the list first)."""
+        if self.has_input:
+            field = self.query_one("#pick-input", Input)
+            self._submitted(Input.Submitted(field, field.value))
+        else:
+            self._choose(self.query_one(PickList).highlighted)
+
     @on(OptionList.OptionSelected, "#pick-list")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -129,7 +176,8 @@ class PickScreen(ModalScreen[T | None], Generic[T]):
 
     def _choose(self, index: int | None) -> None:
         if index is None or not 0 <= index < len(self.choices):
-            self._say("Nothing to choose: type to search, or escape to cancel.", error=True)
+            cancel = key_of("pick.cancel", getattr(self.app, "keymap", {}))
+            self._say(f"Nothing to choose: type to search, or {cancel} to cancel.", error=True)
             return
         self.dismiss(self.choices[index].value)
 

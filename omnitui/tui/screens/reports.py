@@ -6,17 +6,14 @@ business hours of the config when it sets them; the title says which clock."""
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
-from sqlalchemy.exc import SQLAlchemyError
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Sparkline, Static
 
@@ -24,7 +21,9 @@ from omnitui.services import reports
 from omnitui.tui.bindings import REPORTS_BINDINGS
 from omnitui.tui.desk import Desk
 from omnitui.tui.format import plain
+from omnitui.tui.messages import ReportReady
 from omnitui.tui.widgets.key_hints import KeyHints
+from omnitui.tui.workers import WorkerFailures
 from storage.business_hours import BusinessHours
 from storage.reports import Report
 
@@ -46,17 +45,7 @@ def _heads(group: str) -> tuple[str, ...]:
 NAME_WIDTH = 12
 
 
-@dataclass
-class ReportReady(Message):
-    """A report computed in the worker thread, for the period and channel asked."""
-
-    period: int
-    channel: str | None
-    result: Report | None
-    error: str | None
-
-
-class ReportsScreen(Screen[None]):
+class ReportsScreen(WorkerFailures, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*REPORTS_BINDINGS]
 
     def __init__(self, desk: Desk, hours: BusinessHours | None = None) -> None:
@@ -101,37 +90,23 @@ class ReportsScreen(Screen[None]):
         title = Text(f"Reports · last {label} · {self.channel or 'all channels'}", style="bold")
         title.append("   computing…", style="dim")
         self.query_one("#reports-title", Static).update(title)
-        self.run_worker(
-            partial(self._compute, self.period, self.channel),
-            name="report",
-            group="report",
-            thread=True,
-            exclusive=True,
-            exit_on_error=False,
-        )
+        self._compute(self.period, self.channel)
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report")
     def _compute(self, period: int, channel: str | None) -> None:
-        # runs in a worker thread: only post (post_message is thread-safe)
         now = self.desk.clock.now()
-        try:
-            result = reports.team_report(
-                self.desk.store,
-                since=now - PERIODS[period][1],
-                now=now,
-                channel=channel,
-                hours=self.hours,
-            )
-        except SQLAlchemyError as exc:
-            self.post_message(ReportReady(period, channel, None, f"cannot read the store: {exc}"))
-            return
-        self.post_message(ReportReady(period, channel, result, None))
+        result = reports.team_report(
+            self.desk.store,
+            since=now - PERIODS[period][1],
+            now=now,
+            channel=channel,
+            hours=self.hours,
+        )
+        self.post_message(ReportReady(period, channel, result))
 
     def on_report_ready(self, message: ReportReady) -> None:
         if (message.period, message.channel) != (self.period, self.channel):
             return  # keys moved on meanwhile: a newer report is on its way
-        if message.result is None:
-            self.notify(message.error or "the report failed", severity="error", markup=False)
-            return
         self._show(message.result)
 
     def _show(self, result: Report) -> None:

@@ -10,7 +10,7 @@ screen's job: the composer posts :class:`Composer.Send` and is told
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -25,7 +25,7 @@ from textual.widgets import Input, Static, TextArea
 
 from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
-from omnitui.tui.bindings import COMPOSER_BINDINGS
+from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.format import BADGES, badge, plain
 
@@ -113,9 +113,18 @@ class Composer(Vertical):
     class WantDiscard(Message):
         """The agent asked to throw the draft away (the screen asks first)."""
 
-    def __init__(self, drafts: Drafts, *, blink: bool = True, id: str | None = None) -> None:
+    def __init__(
+        self,
+        drafts: Drafts,
+        *,
+        blink: bool = True,
+        keymap: Mapping[str, str] | None = None,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
         self.drafts = drafts
+        #: the ``[keymap]`` in force: the hints name its keys
+        self.keymap: Mapping[str, str] = keymap or {}
         self.target: Target | None = None
         self._save_timer: Timer | None = None
         self._loading = False
@@ -221,12 +230,24 @@ class Composer(Vertical):
             if (cost := segments_for(self.channel, self.body.text)) is not None:
                 head.append(f"  {cost.describe()}", style="dim")
             others = [BADGES.get(ch, ch) for ch, _ in self.target.channels] if self.target else []
-            switch = f" · c / ctrl+o: {' '.join(others)}" if len(others) > 1 else ""
+            keys = f"{self._key('composer.channel_key')} / {self._key('composer.channel')}"
+            switch = f" · {keys}: {' '.join(others)}" if len(others) > 1 else ""
             self.border_title = f"Reply{switch}"
-        self.border_subtitle = "ctrl+s send · ctrl+t snippet · ctrl+n note/reply · esc leave"
+        self.border_subtitle = " · ".join(
+            f"{self._key(f'composer.{name}')} {what}"
+            for name, what in (
+                ("send", "send"),
+                ("snippet", "snippet"),
+                ("toggle_note", "note/reply"),
+                ("leave", "leave"),
+            )
+        )
         self.head.update(head)
         self.set_class(self.mode == "note", "note")
         self.subject_row.display = self._needs_subject()
+
+    def _key(self, binding_id: str) -> str:
+        return key_of(binding_id, self.keymap)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
@@ -256,7 +277,9 @@ class Composer(Vertical):
             return
         if self.mode == "note":
             self.notify(
-                "Notes are internal: switch to reply (ctrl+n) to pick a channel.", markup=False
+                f"Notes are internal: switch to reply ({self._key('composer.toggle_note')}) "
+                "to pick a channel.",
+                markup=False,
             )
             return
         channels = [ch for ch, _ in self.target.channels]

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
-from omnitui.tui.bindings import LIST_BINDINGS, TIMELINE_BINDINGS
+from omnitui.tui.bindings import LIST_BINDINGS, TIMELINE_BINDINGS, key_of
 from omnitui.tui.clock import Clock
 from omnitui.tui.format import entry_text, thread_header
 from storage.queries import ConversationRow, TimelineEntry
@@ -39,9 +39,13 @@ class Timeline(OptionList):
     class NeedOlder(Message):
         """The agent reached the oldest loaded entry and more exist."""
 
-    def __init__(self, clock: Clock, *, id: str | None = None) -> None:
+    def __init__(
+        self, clock: Clock, *, keymap: Mapping[str, str] | None = None, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.clock = clock
+        #: the ``[keymap]`` in force: the "older entries" line names its keys
+        self.keymap: Mapping[str, str] = keymap or {}
         self.entries: list[TimelineEntry] = []
         self.by_id: dict[str, TimelineEntry] = {}
         self.conversations: Mapping[int, ConversationRow] = {}
@@ -76,9 +80,9 @@ class Timeline(OptionList):
     def _build_options(self) -> list[Option]:
         options: list[Option] = []
         if self.has_older:
-            options.append(
-                Option(Text("  older entries load here (home, k or click)", style="dim"), OLDER_ID)
-            )
+            first, up = key_of("list.first", self.keymap), key_of("list.up", self.keymap)
+            older = Text(f"  older entries load here ({first}, {up} or click)", style="dim")
+            options.append(Option(older, OLDER_ID))
         thread: int | None = None
         for n, entry in enumerate(self.entries):
             if entry.kind == "message" and entry.conversation_id != thread:
@@ -93,6 +97,7 @@ class Timeline(OptionList):
                 self.clock,
                 expanded=key in self.expanded,
                 found=self.found,
+                keys=self.keymap,
             )
             options.append(Option(prompt, key))
         return options
@@ -157,6 +162,7 @@ class Timeline(OptionList):
             self.clock,
             expanded=key in self.expanded,
             found=self.found,
+            keys=self.keymap,
         )
         try:
             self.replace_option_prompt(key, prompt)
