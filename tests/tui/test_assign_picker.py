@@ -11,7 +11,8 @@ from omnitui import services
 from omnitui.runtime import Runtime
 from omnitui.tui.screens.pick import PickList, PickScreen
 from tests.tui.conftest import Seeded, make_test_app
-from tests.tui.test_flows import BOB_CONV, FAY_CONV, conversation, goto_row, settle
+from tests.tui.test_flows import BOB_CONV, FAY_CONV, conversation, goto_row
+from tests.tui.waiting import press, settle
 
 
 def _choices(pilot: Pilot[None]) -> list[str]:
@@ -32,8 +33,9 @@ async def test_the_picker_lists_the_team(seeded: Seeded) -> None:
     services.add_note(seeded.store, "fred", "called", conversation_id=FAY_CONV)
     app = make_test_app(_with_team(seeded, "hal"))
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, BOB_CONV)
-        await pilot.press("a")
+        await press(pilot, "a")
         await settle(pilot)
         assert _choices(pilot) == [
             "me (alice)",
@@ -48,11 +50,12 @@ async def test_the_picker_lists_the_team(seeded: Seeded) -> None:
 async def test_a_typo_is_caught_by_the_second_question(seeded: Seeded) -> None:
     app = make_test_app(_with_team(seeded, "bob"))
     async with app.run_test(size=(100, 30)) as pilot:
-        await goto_row(pilot, BOB_CONV)
-        await pilot.press("a")
         await settle(pilot)
-        await pilot.press(*"bbo", "enter")
-        await pilot.pause()
+        await goto_row(pilot, BOB_CONV)
+        await press(pilot, "a")
+        await settle(pilot)
+        await press(pilot, *"bbo", "enter")
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, PickScreen)
         assert "nobody on the team is called 'bbo'" in screen.title_text
@@ -62,25 +65,25 @@ async def test_a_typo_is_caught_by_the_second_question(seeded: Seeded) -> None:
             "no, cancel",
         ]
         assert conversation(seeded, BOB_CONV).assignee is None  # nothing yet
-        await pilot.press("enter")  # the suggestion
-        await pilot.pause()
-        assert conversation(seeded, BOB_CONV).assignee == "bob"
-        await pilot.press("a")
+        await press(pilot, "enter")  # the suggestion
         await settle(pilot)
-        await pilot.press(*"zed", "enter")
-        await pilot.pause()
-        await pilot.press("escape")  # not sure after all
-        await pilot.pause()
         assert conversation(seeded, BOB_CONV).assignee == "bob"
-        await pilot.press("a")
+        await press(pilot, "a")
         await settle(pilot)
-        await pilot.press(*"Bob", "enter")  # the team's spelling, no question
-        await pilot.pause()
+        await press(pilot, *"zed", "enter")
+        await settle(pilot)
+        await press(pilot, "escape")  # not sure after all
+        await settle(pilot)
+        assert conversation(seeded, BOB_CONV).assignee == "bob"
+        await press(pilot, "a")
+        await settle(pilot)
+        await press(pilot, *"Bob", "enter")  # the team's spelling, no question
+        await settle(pilot)
         assert not isinstance(pilot.app.screen, PickScreen)
-        await pilot.press("a")
+        await press(pilot, "a")
         await settle(pilot)
-        await pilot.press(*"zed", "enter")
-        await pilot.pause()
-        await pilot.press("enter")  # no close match: "yes" comes first
-        await pilot.pause()
+        await press(pilot, *"zed", "enter")
+        await settle(pilot)
+        await press(pilot, "enter")  # no close match: "yes" comes first
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "zed"

@@ -8,8 +8,9 @@ from omnitui.threads import reply_subject
 from omnitui.tui.app import OmniApp
 from storage.models import Message, message_t
 from tests.tui.conftest import Seeded
-from tests.tui.test_flows import open_conversation, settle
+from tests.tui.test_flows import open_conversation
 from tests.tui.test_safety_and_keys import screen_text
+from tests.tui.waiting import press, settle
 
 ANN_EMAIL_CONV = 2
 ANN_SMS_CONV = 3
@@ -27,11 +28,12 @@ async def test_after_a_channel_switch_the_head_names_where_the_reply_goes(
     app: OmniApp, seeded: Seeded
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("c")  # e-mail -> Ann's SMS thread
+        await press(pilot, "c")  # e-mail -> Ann's SMS thread
         head = str(screen.composer.head.render())
         assert f"#{ANN_SMS_CONV} on SMS" in head and f"#{ANN_EMAIL_CONV}" not in head
-        await pilot.press(*"On its way", "ctrl+s")
+        await press(pilot, *"On its way", "ctrl+s")
         await settle(pilot)
     (msg,) = sent(seeded)
     assert (msg.conversation_id, msg.channel) == (ANN_SMS_CONV, "sms")
@@ -41,12 +43,13 @@ async def test_a_switch_to_email_continues_the_open_email_thread(
     app: OmniApp, seeded: Seeded
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_SMS_CONV)
-        await pilot.press("c")  # SMS -> e-mail: Ann's open thread, not a new one
+        await press(pilot, "c")  # SMS -> e-mail: Ann's open thread, not a new one
         assert screen.composer.channel == "email"
         assert f"#{ANN_EMAIL_CONV} on EML" in str(screen.composer.head.render())
         assert not screen.composer.subject_row.display  # no subject: it is a reply
-        await pilot.press(*"Details by mail", "ctrl+s")
+        await press(pilot, *"Details by mail", "ctrl+s")
         await settle(pilot)
     (msg,) = sent(seeded)
     assert (msg.conversation_id, msg.channel) == (ANN_EMAIL_CONV, "email")
@@ -55,8 +58,9 @@ async def test_a_switch_to_email_continues_the_open_email_thread(
 
 async def test_whatsapp_shows_no_sms_segment_counter(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, BOB_WA_CONV)
-        await pilot.press("r", *"Open on Sunday 10-16")
+        await press(pilot, "r", *"Open on Sunday 10-16")
         head = str(screen.composer.head.render())
         assert "on WA" in head and "segment" not in head and "GSM" not in head
 
@@ -66,8 +70,9 @@ async def test_the_subject_field_is_labelled(app: OmniApp, seeded: Seeded) -> No
 
     services.set_status(seeded.store, ANN_EMAIL_CONV, "resolved", "alice")
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_SMS_CONV)
-        await pilot.press("c")
-        await pilot.pause()
+        await press(pilot, "c")
+        await settle(pilot)
         assert screen.composer.subject_row.display
         assert "Subject: " in screen_text(pilot.app)

@@ -13,6 +13,7 @@ from omnitui.tui.drafts import Drafts
 from omnitui.tui.screens.customer import CustomerScreen
 from tests.tui.conftest import Seeded
 from tests.tui.test_flows import open_conversation
+from tests.tui.waiting import press, settle
 
 ANN_EMAIL_CONV = 2
 
@@ -24,20 +25,21 @@ def drafts_on_disk(seeded: Seeded) -> Drafts:
 
 async def test_undo_on_a_draft_of_many_lines_does_not_crash(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r")
+        await press(pilot, "r")
         lines = [f"line {n} of the answer" for n in range(9)]
         for line in lines:
-            await pilot.press(*line, "enter")
+            await press(pilot, *line, "enter")
         for _ in range(len(lines) + 3):  # undo it all, and then some
-            await pilot.press("ctrl+z")
-        await pilot.pause()
+            await press(pilot, "ctrl+z")
+        await settle(pilot)
         assert pilot.app.screen is screen and screen.composer.body.has_focus
         text = screen.composer.body.text
         assert "\n".join(lines).startswith(text)
-        await pilot.press(*"still here")
+        await press(pilot, *"still here")
         assert screen.composer.body.text.endswith("still here")
-        await pilot.press("ctrl+y")  # redo is guarded the same way
+        await press(pilot, "ctrl+y")  # redo is guarded the same way
         assert not list(Path(app.runtime.data_dir).glob("crash-*.log"))
     # (an exception in the app would be re-raised here by run_test)
 
@@ -46,11 +48,12 @@ async def test_typed_text_is_on_disk_within_a_second_while_typing(
     app: OmniApp, seeded: Seeded
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r")
+        await press(pilot, "r")
         typed: list[tuple[float, str]] = []
         for char in "steady typing, never a pause":
-            await pilot.press(char)
+            await press(pilot, char)
             now = time.monotonic()
             typed.append((now, screen.composer.body.text))
             # everything typed more than a second ago is on disk, composer still open
@@ -72,10 +75,11 @@ async def test_an_unexpected_error_logs_keeps_the_draft_and_exits_non_zero(
     monkeypatch.setattr(CustomerScreen, "action_retry", broken)
     with pytest.raises(RuntimeError, match="nobody expected"):  # Pilot re-raises it
         async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
             await open_conversation(pilot, ANN_EMAIL_CONV)
-            await pilot.press("r", *"keep me", "escape")  # the draft is not saved yet
-            await pilot.press("R")
-            await pilot.pause()
+            await press(pilot, "r", *"keep me", "escape")  # the draft is not saved yet
+            await press(pilot, "R")
+            await settle(pilot)
     assert app.return_code not in (None, 0)
     assert drafts_on_disk(seeded).get(ANN_EMAIL_CONV).body == "keep me"
     (log,) = Path(seeded.runtime.data_dir).glob("crash-*.log")

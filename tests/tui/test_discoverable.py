@@ -25,6 +25,7 @@ from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.key_hints import KeyHints
 from tests.tui.conftest import Seeded, make_test_app
 from tests.tui.test_safety_and_keys import screen_text
+from tests.tui.waiting import press, settle
 
 
 def help_text(keymap: dict[str, str]) -> str:
@@ -35,7 +36,8 @@ def help_text(keymap: dict[str, str]) -> str:
 
 async def test_help_explains_the_inbox_and_lists_the_reports_keys(app: OmniApp) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("question_mark")
+        await settle(pilot)
+        await press(pilot, "question_mark")
         assert isinstance(pilot.app.screen, HelpScreen)
         shown = screen_text(app)
         assert "unread" in shown and "waited for our answer" in shown  # at the top
@@ -47,25 +49,25 @@ async def test_help_explains_the_inbox_and_lists_the_reports_keys(app: OmniApp) 
 
 async def test_help_opens_from_the_composer(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("enter", "r")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "enter", "r")
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert isinstance(pilot.app.focused, TextArea)
-        await pilot.press("f1")
+        await press(pilot, "f1")
         assert isinstance(pilot.app.screen, HelpScreen)
 
 
 async def test_palette_entries_show_their_keys(app: OmniApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+p")
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "ctrl+p")
+        await settle(pilot)
         palette = pilot.app.screen
         assert isinstance(palette, CommandPalette)
-        await pilot.press(*"reports")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)  # the palette searches in its own worker
+        await press(pilot, *"reports")
+        await settle(pilot)
         from textual.widgets import OptionList
 
         options = palette.query_one(OptionList)
@@ -78,6 +80,7 @@ async def test_a_remapped_key_is_what_the_key_bar_shows(seeded: Seeded) -> None:
     rt.config = dataclasses.replace(rt.config, keymap={"conversation.reply": "e", "app.help": "f2"})
     app = make_test_app(rt)
     async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
         assert isinstance(pilot.app.screen, InboxScreen)
         hints = str(pilot.app.screen.query_one(KeyHints).render())
         assert " e Reply" in hints and " r Reply" not in hints
@@ -108,9 +111,11 @@ def test_an_unknown_keymap_id_stops_the_console_with_exit_2(tmp_path: Path) -> N
 async def test_the_theme_is_remembered(runtime: Runtime, seeded: Seeded) -> None:
     first = make_test_app(runtime)
     async with first.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         assert pilot.app.theme == "textual-dark"
         await pilot.app.run_action("toggle_theme")
         assert pilot.app.theme == "textual-light"
     again = make_test_app(runtime)
     async with again.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         assert pilot.app.theme == "textual-light"

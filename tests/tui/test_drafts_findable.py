@@ -13,7 +13,8 @@ from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
 from storage.models import Note
 from tests.tui.conftest import Seeded
-from tests.tui.test_flows import open_conversation, settle
+from tests.tui.test_flows import open_conversation
+from tests.tui.waiting import press, settle
 
 ANN_EMAIL_CONV = 2
 ANN_SMS_CONV = 3
@@ -25,11 +26,12 @@ def on_disk(seeded: Seeded) -> Drafts:
 
 async def test_conversations_with_a_draft_are_marked(app: OmniApp) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r", *"half a thought", "escape")
+        await press(pilot, "r", *"half a thought", "escape")
         header = str(screen.query_one("#customer-header").render())
         assert f"#{ANN_EMAIL_CONV} " in header and f"{DRAFT_MARK} draft" in header
-        await pilot.press("escape")
+        await press(pilot, "escape")
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
         marked = [
@@ -49,9 +51,10 @@ async def test_opening_a_customer_with_a_draft_opens_the_drafted_conversation(
     # the draft is on Ann's SMS thread; her newest conversation is the e-mail one
     app.desk.drafts.put(ANN_SMS_CONV, Draft(body="About the parcel: "))
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("g", *"ann@example.com")
-        await pilot.pause()
-        await pilot.press("enter")
+        await settle(pilot)
+        await press(pilot, "g", *"ann@example.com")
+        await settle(pilot)
+        await press(pilot, "enter")
         await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
@@ -64,16 +67,17 @@ async def test_opening_a_customer_with_a_draft_opens_the_drafted_conversation(
 
 async def test_reply_and_note_share_one_text(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r", *"Refund checked, all fine")
-        await pilot.press("ctrl+n")  # on second thought: an internal note
+        await press(pilot, "r", *"Refund checked, all fine")
+        await press(pilot, "ctrl+n")  # on second thought: an internal note
         assert (screen.composer.mode, screen.composer.body.text) == (
             "note",
             "Refund checked, all fine",
         )
-        await pilot.press("ctrl+n", "ctrl+n")  # and back and forth
+        await press(pilot, "ctrl+n", "ctrl+n")  # and back and forth
         assert screen.composer.body.text == "Refund checked, all fine"
-        await pilot.press("ctrl+s")
+        await press(pilot, "ctrl+s")
         await settle(pilot)
     with seeded.store.read() as session:
         (note,) = session.execute(select(Note)).scalars()
@@ -83,27 +87,28 @@ async def test_reply_and_note_share_one_text(app: OmniApp, seeded: Seeded) -> No
 
 async def test_discard_draft_by_key_and_from_the_palette(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r", *"not meant to be", "ctrl+g")
+        await press(pilot, "r", *"not meant to be", "ctrl+g")
         assert isinstance(pilot.app.screen, PickScreen)
-        await pilot.press("escape")  # asked first: escape keeps it
+        await press(pilot, "escape")  # asked first: escape keeps it
         assert screen.composer.body.text == "not meant to be"
-        await pilot.press("ctrl+g", "down", "enter")
-        await pilot.pause()
+        await press(pilot, "ctrl+g", "down", "enter")
+        await settle(pilot)
         assert pilot.app.screen is screen and not screen.composer.display
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty
         # from the timeline: the palette entry
-        await pilot.press("r", *"again", "escape")
-        await pilot.press("ctrl+p", *"discard draft")
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "r", *"again", "escape")
+        await press(pilot, "ctrl+p", *"discard draft")
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
         assert isinstance(pilot.app.screen, PickScreen)
-        await pilot.press("down", "enter")
-        await pilot.pause()
+        await press(pilot, "down", "enter")
+        await settle(pilot)
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty
         assert f"{DRAFT_MARK}" not in str(screen.query_one("#customer-header").render())
         # and the key on the timeline
-        await pilot.press("r", *"third time", "escape", "X", "down", "enter")
-        await pilot.pause()
+        await press(pilot, "r", *"third time", "escape", "X", "down", "enter")
+        await settle(pilot)
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty and not screen.composer.display

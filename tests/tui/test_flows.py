@@ -17,6 +17,7 @@ from omnitui.tui.screens.pick import PickScreen
 from providers.base import InboundAttachment, InboundMessage, PollBatch
 from storage.models import Conversation, Customer, Message, Note, message_t
 from tests.tui.conftest import NOW, Seeded
+from tests.tui.waiting import press, settle
 
 ANN_EMAIL_CONV = 2
 ANN_SMS_CONV = 3
@@ -33,24 +34,17 @@ async def goto_row(pilot: Pilot[None], conversation_id: int) -> None:
         if current is not None and current.id == conversation_id:
             return
         key = "j" if screen.table.order.index(conversation_id) > screen.table.cursor_row else "k"
-        await pilot.press(key)
+        await press(pilot, key)
     raise AssertionError(f"conversation {conversation_id} is not in the inbox")
 
 
 async def open_conversation(pilot: Pilot[None], conversation_id: int) -> CustomerScreen:
     await goto_row(pilot, conversation_id)
-    await pilot.press("enter")
-    await pilot.pause()
+    await press(pilot, "enter")
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let delivery workers finish and their messages be handled."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
 
 
 def outgoing(seeded: Seeded) -> list[Message]:
@@ -71,23 +65,25 @@ def conversation(seeded: Seeded, conv_id: int) -> Conversation:
 
 async def test_inbox_lists_newest_activity_first(app: OmniApp) -> None:
     async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         assert screen.table.order == [7, 6, 5, 4, 2, 3, 1]
         cells = screen.table.get_row_at(0)
         assert [c.plain for c in cells[:3]] == ["*", "TG", "50m"]
-        await pilot.press("7")
+        await press(pilot, "7")
         assert screen.view == "all"
-        await pilot.press("2")
+        await press(pilot, "2")
         assert screen.view == "mine" and screen.table.order == []
 
 
 async def test_reply_goes_through_the_outbox(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r")
-        await pilot.press(*"Refund sent today.")
-        await pilot.press("ctrl+s")
+        await press(pilot, "r")
+        await press(pilot, *"Refund sent today.")
+        await press(pilot, "ctrl+s")
         await settle(pilot)
         sent = outgoing(seeded)
         assert [(m.conversation_id, m.channel, m.body_text, m.outbox_state) for m in sent] == [
@@ -102,12 +98,13 @@ async def test_reply_on_another_channel_continues_the_timeline(
     app: OmniApp, seeded: Seeded
 ) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("c")  # from e-mail to the customer's SMS number
+        await press(pilot, "c")  # from e-mail to the customer's SMS number
         assert screen.composer.channel == "sms"
-        await pilot.press(*"Your refund is on its way")
+        await press(pilot, *"Your refund is on its way")
         assert "GSM-7 · 1 segment" in str(screen.composer.head.render())
-        await pilot.press("ctrl+s")
+        await press(pilot, "ctrl+s")
         await settle(pilot)
         (msg,) = outgoing(seeded)
         assert (msg.channel, msg.to_address, msg.customer_id) == (
@@ -122,11 +119,12 @@ async def test_reply_on_another_channel_continues_the_timeline(
 
 async def test_note_is_internal(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, BOB_CONV)
-        await pilot.press("n")
+        await press(pilot, "n")
         assert screen.composer.has_class("note")
-        await pilot.press(*"VIP, call back")
-        await pilot.press("ctrl+enter")
+        await press(pilot, *"VIP, call back")
+        await press(pilot, "ctrl+enter")
         await settle(pilot)
     with seeded.store.read() as session:
         notes = list(session.execute(select(Note)).scalars())
@@ -138,22 +136,23 @@ async def test_note_is_internal(app: OmniApp, seeded: Seeded) -> None:
 
 async def test_assign_to_me_and_to_someone(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, BOB_CONV)
-        await pilot.press("a")
+        await press(pilot, "a")
         await settle(pilot)  # the team is read off the UI thread
         assert isinstance(pilot.app.screen, PickScreen)
-        await pilot.press("enter")  # the first choice: me
-        await pilot.pause()
+        await press(pilot, "enter")  # the first choice: me
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "alice"
         await goto_row(pilot, FAY_CONV)
-        await pilot.press("a")
+        await press(pilot, "a")
         await settle(pilot)
-        await pilot.press(*"bob", "enter")
-        await pilot.pause()
-        await pilot.press("enter")  # yes: bob is new on the team
-        await pilot.pause()
+        await press(pilot, *"bob", "enter")
+        await settle(pilot)
+        await press(pilot, "enter")  # yes: bob is new on the team
+        await settle(pilot)
         assert conversation(seeded, FAY_CONV).assignee == "bob"
-        await pilot.press("2")  # mine
+        await press(pilot, "2")  # mine
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         assert screen.table.order == [BOB_CONV]
@@ -161,11 +160,12 @@ async def test_assign_to_me_and_to_someone(app: OmniApp, seeded: Seeded) -> None
 
 async def test_resolve_from_the_customer_view(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, BOB_CONV)
-        await pilot.press("s", "down", "down", "enter")  # open, pending, resolved
-        await pilot.pause()
+        await press(pilot, "s", "down", "down", "enter")  # open, pending, resolved
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).status == "resolved"
-        await pilot.press("escape")
+        await press(pilot, "escape")
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         assert BOB_CONV not in screen.table.order
@@ -173,16 +173,17 @@ async def test_resolve_from_the_customer_view(app: OmniApp, seeded: Seeded) -> N
 
 async def test_snooze_with_a_preset_and_typed(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, BOB_CONV)
-        await pilot.press("z", "enter")  # in 1 hour
-        await pilot.pause()
+        await press(pilot, "z", "enter")  # in 1 hour
+        await settle(pilot)
         conv = conversation(seeded, BOB_CONV)
         assert conv.status == "snoozed"
         assert conv.snoozed_until is not None
         assert conv.snoozed_until.replace(tzinfo=NOW.tzinfo) == NOW + timedelta(hours=1)
         await goto_row(pilot, FAY_CONV)
-        await pilot.press("z", *"tomorrow 14:00", "enter")
-        await pilot.pause()
+        await press(pilot, "z", *"tomorrow 14:00", "enter")
+        await settle(pilot)
         conv = conversation(seeded, FAY_CONV)
         assert conv.status == "snoozed"
         assert conv.snoozed_until is not None
@@ -191,11 +192,12 @@ async def test_snooze_with_a_preset_and_typed(app: OmniApp, seeded: Seeded) -> N
 
 async def test_conflict_is_shown_and_the_view_refreshed(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, BOB_CONV)
         # someone else takes it after this inbox was read
         services.assign(seeded.store, BOB_CONV, "bob", "bob")
-        await pilot.press("a", "enter")
-        await pilot.pause()
+        await press(pilot, "a", "enter")
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "bob"
         messages = [n.message for n in pilot.app._notifications]
         assert any("changed by bob" in m for m in messages), messages
@@ -207,12 +209,13 @@ async def test_conflict_is_shown_and_the_view_refreshed(app: OmniApp, seeded: Se
 
 async def test_merge_two_customers(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, BOB_CONV)
-        await pilot.press("m", *"Carl")
-        await pilot.pause()
-        await pilot.press("enter")  # Carl Chat
-        await pilot.press("enter")  # yes, merge
-        await pilot.pause()
+        await press(pilot, "m", *"Carl")
+        await settle(pilot)
+        await press(pilot, "enter")  # Carl Chat
+        await press(pilot, "enter")  # yes, merge
+        await settle(pilot)
         with seeded.store.read() as session:
             carl = session.get(Customer, seeded.customers["carl"])
             assert carl is not None
@@ -223,10 +226,11 @@ async def test_merge_two_customers(app: OmniApp, seeded: Seeded) -> None:
 
 async def test_search_opens_the_customer(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("slash", *"sunday")
-        await pilot.pause()
-        await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "slash", *"sunday")
+        await settle(pilot)
+        await press(pilot, "enter")
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.customer_id == seeded.customers["bob"]
@@ -234,8 +238,9 @@ async def test_search_opens_the_customer(app: OmniApp, seeded: Seeded) -> None:
 
 async def test_jump_to_customer_by_address(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("g", *"fail@", "enter")
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "g", *"fail@", "enter")
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.customer_id == seeded.customers["fay"]
@@ -243,14 +248,15 @@ async def test_jump_to_customer_by_address(app: OmniApp, seeded: Seeded) -> None
 
 async def test_failed_send_is_shown_and_retried(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, FAY_CONV)
-        await pilot.press("r", *"hello", "ctrl+s")
+        await press(pilot, "r", *"hello", "ctrl+s")
         await settle(pilot)
         (msg,) = outgoing(seeded)
         assert msg.outbox_state == "failed" and msg.attempts == 1
         assert screen.timeline.current is not None
         assert screen.timeline.current.status == "failed"
-        await pilot.press("R")
+        await press(pilot, "R")
         await settle(pilot)
         (msg,) = outgoing(seeded)
         assert msg.outbox_state == "failed" and msg.attempts == 2
@@ -259,9 +265,10 @@ async def test_failed_send_is_shown_and_retried(app: OmniApp, seeded: Seeded) ->
 
 async def test_snippet_fills_the_customer_name(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r", "ctrl+t", "enter")
-        await pilot.pause()
+        await press(pilot, "r", "ctrl+t", "enter")
+        await settle(pilot)
         assert screen.composer.body.text == (
             "Thanks for reaching out, Ann Example! I'm looking into it now."
         )
@@ -269,11 +276,11 @@ async def test_snippet_fills_the_customer_name(app: OmniApp) -> None:
 
 async def test_palette_runs_noun_verb_commands(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, BOB_CONV)
-        await pilot.press("ctrl+p", *"assign to me")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "ctrl+p", *"assign to me")
+        await press(pilot, "enter")
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "alice"
 
 
@@ -283,22 +290,18 @@ async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
     from tests.tui.conftest import _phone
 
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         before = len(screen.table.order)
         # the first look at the store (on mount) has taken its marker: what follows is new
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         # as if another process (omnitui sync) stored a message
         new = _phone("SM-new", "+14155550999", 100, "New customer here")
         ingest(seeded.store, "demo", PollBatch(messages=(new,), cursors={}))
         app.check_changes()
-        # the console notices within about a second (a worker checks the store)
-        for _ in range(40):
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-            if len(screen.table.order) == before + 1:
-                break
+        # the console notices: its worker checks the store, then reads the inbox again
+        await settle(pilot)
         assert len(screen.table.order) == before + 1
         assert screen.table.current is not None
 
@@ -321,14 +324,14 @@ async def test_files_are_listed_and_saved_with_d(
     )
     ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
         dora = next(r.id for r in inbox.table.rows_by_id.values() if r.customer_name == "Dora Old")
         screen = await open_conversation(pilot, dora)
         entry = screen.timeline.current
         assert entry is not None and [a.filename for a in entry.attachments] == ["invoice 1042.pdf"]
-        await pilot.press("d")
-        await pilot.pause()
+        await press(pilot, "d")
+        await settle(pilot)
     saved = tmp_path / "downloads" / "invoice 1042.pdf"
     assert saved.read_bytes() == b"%PDF-1.4 invoice"

@@ -20,7 +20,8 @@ from storage import queries
 from storage.models import Identity, Message, message_t
 from tests.helpers import ScriptedProvider
 from tests.tui.conftest import NOW, Seeded, make_test_app
-from tests.tui.test_flows import BOB_CONV, FAY_CONV, settle
+from tests.tui.test_flows import BOB_CONV, FAY_CONV
+from tests.tui.waiting import press, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -57,7 +58,7 @@ def _actions(seeded: Seeded) -> list[tuple[str, str, Any]]:
 
 
 async def _outbox(pilot: Pilot[None]) -> OutboxScreen:
-    await pilot.press("O")
+    await press(pilot, "O")
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, OutboxScreen)
@@ -66,12 +67,13 @@ async def _outbox(pilot: Pilot[None]) -> OutboxScreen:
 
 async def _select(pilot: Pilot[None], screen: OutboxScreen, mid: int) -> None:
     while screen.current is not None and screen.current.id != mid:
-        await pilot.press("j")
+        await press(pilot, "j")
 
 
 async def test_the_outbox_lists_what_waits_for_a_person(app: OmniApp, seeded: Seeded) -> None:
     fay, bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         screen = await _outbox(pilot)
         assert [(r.id, r.status, r.attempts) for r in screen.rows] == [
             (fay, "failed", 1),
@@ -81,9 +83,9 @@ async def test_the_outbox_lists_what_waits_for_a_person(app: OmniApp, seeded: Se
         for part in ("EML", "Fay Fail", "fail@example.com", "1 attempt"):
             assert part in text
         assert "refused" in text  # the error
-        await pilot.press("escape")
-        await pilot.pause()
-        await pilot.press("ctrl+p", *"outbox: show", "enter")  # the palette knows it too
+        await press(pilot, "escape")
+        await settle(pilot)
+        await press(pilot, "ctrl+p", *"outbox: show", "enter")  # the palette knows it too
         await settle(pilot)
         assert isinstance(pilot.app.screen, OutboxScreen)
 
@@ -91,9 +93,9 @@ async def test_the_outbox_lists_what_waits_for_a_person(app: OmniApp, seeded: Se
 async def test_retry_sends_it_again(app: OmniApp, seeded: Seeded) -> None:
     fay, _bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _outbox(pilot)
-        await pilot.press("R")
         await settle(pilot)
+        await _outbox(pilot)
+        await press(pilot, "R")
         await settle(pilot)  # the delivery worker, then the list read again
         assert (_msg(seeded, fay).outbox_state, _msg(seeded, fay).attempts) == ("failed", 2)
         assert _actions(seeded) == [("alice", "outbox.retry", fay)]
@@ -104,13 +106,13 @@ async def test_edit_puts_the_new_text_on_the_message_and_sends_it(
 ) -> None:
     _fay, bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         screen = await _outbox(pilot)
         await _select(pilot, screen, bob)
-        await pilot.press("e")
-        await pilot.pause()
-        assert isinstance(pilot.app.screen, EditScreen)
-        await pilot.press("end", *" Happy Sunday!", "ctrl+s")
+        await press(pilot, "e")
         await settle(pilot)
+        assert isinstance(pilot.app.screen, EditScreen)
+        await press(pilot, "end", *" Happy Sunday!", "ctrl+s")
         await settle(pilot)
         sent = _msg(seeded, bob)
         assert sent.body_text == "Yes, 10 to 16 on Sundays. Happy Sunday!"
@@ -124,17 +126,17 @@ async def test_readdress_checks_the_address_and_sends_it_there(
 ) -> None:
     fay, _bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         await _outbox(pilot)
-        await pilot.press("t")
+        await press(pilot, "t")
         await settle(pilot)
         picker = pilot.app.screen
         assert isinstance(picker, PickScreen)
-        await pilot.press(*"fay at example", "enter")
-        await pilot.pause()
+        await press(pilot, *"fay at example", "enter")
+        await settle(pilot)
         assert pilot.app.screen is picker  # refused, saying why
         assert "not an e-mail address" in str(picker.query_one("#pick-hint").render())
-        await pilot.press(*(["backspace"] * 14), *"Fay@Example.com", "enter")
-        await settle(pilot)
+        await press(pilot, *(["backspace"] * 14), *"Fay@Example.com", "enter")
         await settle(pilot)
         moved = _msg(seeded, fay)
         assert (moved.to_address, moved.outbox_state) == ("fay@example.com", "sent")
@@ -149,21 +151,21 @@ async def test_readdress_checks_the_address_and_sends_it_there(
 async def test_discard_asks_then_never_sends(app: OmniApp, seeded: Seeded) -> None:
     fay, _bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         screen = await _outbox(pilot)
-        await pilot.press("x")
-        await pilot.pause()
-        await pilot.press("enter")  # "no, keep it" comes first
+        await press(pilot, "x")
+        await settle(pilot)
+        await press(pilot, "enter")  # "no, keep it" comes first
         await settle(pilot)
         assert _msg(seeded, fay).outbox_state == "failed"
-        await pilot.press("x", "j", "enter")
-        await settle(pilot)
+        await press(pilot, "x", "j", "enter")
         await settle(pilot)
         assert _msg(seeded, fay).outbox_state == "discarded"
         assert [r.id for r in screen.rows] == [_bob]
         assert _actions(seeded) == [("alice", "outbox.discard", fay)]
-        await pilot.press("escape")
-        await pilot.press("g", *"fail@", "enter")
-        await pilot.pause()
+        await press(pilot, "escape")
+        await press(pilot, "g", *"fail@", "enter")
+        await settle(pilot)
         customer = pilot.app.screen
         assert isinstance(customer, CustomerScreen)
         (entry,) = [e for e in customer.timeline.entries if e.id == fay and e.kind == "message"]
@@ -176,16 +178,17 @@ async def test_discard_asks_then_never_sends(app: OmniApp, seeded: Seeded) -> No
 async def test_enter_opens_the_customer_at_the_message(app: OmniApp, seeded: Seeded) -> None:
     _fay, bob = _waiting(seeded)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         screen = await _outbox(pilot)
         await _select(pilot, screen, bob)
-        await pilot.press("enter")
-        await pilot.pause()
+        await press(pilot, "enter")
+        await settle(pilot)
         customer = pilot.app.screen
         assert isinstance(customer, CustomerScreen)
         assert customer.customer_id == seeded.customers["bob"]
         current = customer.timeline.current
         assert current is not None and current.id == bob
-        await pilot.press("escape")
+        await press(pilot, "escape")
         await settle(pilot)
         assert pilot.app.screen is screen
 

@@ -28,6 +28,7 @@ from providers.base import InboundMessage, PollBatch
 from storage.queries import list_conversations
 from tests.tui.conftest import OUR_EMAIL, T0, Seeded, make_test_app
 from tests.tui.test_flows import goto_row, open_conversation
+from tests.tui.waiting import press, settle
 
 ANN_EMAIL_CONV = 2
 CELL_W = 12.2  # one terminal cell in Rich's SVG export
@@ -129,12 +130,13 @@ async def test_the_composer_keeps_the_message_answered_in_view(seeded: Seeded) -
     ingest(seeded.store, "demo", PollBatch(messages=(*more, last), cursors={}))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         assert screen.timeline.current is not None
         assert "THIS ONE" in screen.timeline.current.body
         assert any("THIS ONE" in line for line in screen_lines(app))
-        await pilot.press("r")
-        await pilot.pause()
+        await press(pilot, "r")
+        await settle(pilot)
         assert screen.composer.display and screen.composer.body.has_focus
         lines = screen_lines(app)
         composer_top = next(n for n, line in enumerate(lines) if "Reply" in line and "▔" in line)
@@ -149,14 +151,15 @@ async def test_a_reply_opened_from_the_inbox_shows_the_message_answered(seeded: 
     ingest(seeded.store, "demo", PollBatch(messages=(*more, last), cursors={}))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
         await goto_row(pilot, ANN_EMAIL_CONV)
-        await pilot.press("r")  # straight into the composer
-        await pilot.pause()
+        await press(pilot, "r")  # straight into the composer
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen) and screen.composer.display
-        await pilot.pause()
+        await settle(pilot)
         lines = screen_lines(app)
         composer_top = next(n for n, line in enumerate(lines) if "Reply" in line and "▔" in line)
         shown = [n for n, line in enumerate(lines) if "THIS ONE" in line]
@@ -172,6 +175,7 @@ async def test_the_customer_header_keeps_to_two_lines_at_80_columns(seeded: Seed
         services.merge_customers(seeded.store, ids["ann"], ids[other], "test")
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         header = screen.query_one(CustomerHeader)
         assert header.size.height == 2
@@ -181,6 +185,7 @@ async def test_the_customer_header_keeps_to_two_lines_at_80_columns(seeded: Seed
         assert lines[1].startswith(" this: EML #2 open"), lines[1]
         assert lines[2].startswith(" ──"), lines[2]  # the timeline follows at once
     async with make_test_app(seeded.runtime).run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, ANN_EMAIL_CONV)
         first = screen_lines(pilot.app)[0]  # type: ignore[arg-type]
         for shown in ("ann@example.com", "555000", "dora@example.com", "mallory@example.com"):
@@ -192,8 +197,9 @@ async def test_the_customer_header_keeps_to_two_lines_at_80_columns(seeded: Seed
 
 async def test_search_results_are_drawn_in_normal_text_colours(app: OmniApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("slash", *"refund")
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "slash", *"refund")
+        await settle(pilot)
         runs = screen_runs(app)
         badge = next(r for r in runs if r.text.strip() == "EML" and r.line > 5)
         body = next(r for r in runs if "news on my" in r.text)  # "refund" is highlighted
@@ -222,9 +228,10 @@ async def test_badges_are_legible_without_colour(
     seeded.runtime.config = dataclasses.replace(seeded.runtime.config, theme=theme)
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         assert app.no_color
-        await pilot.press("j")  # the cursor off the first row (Carl's Telegram)
-        await pilot.pause()
+        await press(pilot, "j")  # the cursor off the first row (Carl's Telegram)
+        await settle(pilot)
         inbox = [r for r in screen_runs(app) if r.text.strip() in BADGES.values()]
         assert {r.text.strip() for r in inbox} >= {"EML", "TG", "SMS", "WA"}
         await open_conversation(pilot, ANN_EMAIL_CONV)
@@ -269,13 +276,14 @@ async def test_inbox_columns_shrink_back_when_the_wide_row_goes(seeded: Seeded) 
     services.assign(seeded.store, long_conv, "someone-with-a-long-name", "test")
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(160, 48)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         wide = _columns(screen.table)
         assert long_conv in screen.table.rows_by_id
         services.set_status(seeded.store, long_conv, "resolved", "test")
-        await pilot.press("1")  # the open view again, read afresh
-        await pilot.pause()
+        await press(pilot, "1")  # the open view again, read afresh
+        await settle(pilot)
         assert long_conv not in screen.table.rows_by_id
         narrow = _columns(screen.table)
         longest = max(len(r.customer_name) for r in screen.table.rows_by_id.values())
@@ -301,6 +309,7 @@ async def test_the_subject_keeps_a_fair_share_of_80_columns(seeded: Seeded) -> N
     )
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         columns = _columns(screen.table)
@@ -322,6 +331,7 @@ async def test_a_wrapped_body_line_continues_under_the_indent(seeded: Seeded) ->
     ingest(seeded.store, "demo", PollBatch(messages=(_mail("wrap", 45, words),), cursors={}))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, ANN_EMAIL_CONV)
         lines = screen_lines(app)
         body = [line for line in lines if "word" in line]
@@ -337,10 +347,8 @@ async def test_a_wrapped_body_line_continues_under_the_indent(seeded: Seeded) ->
 
 
 async def _reports(pilot: Pilot[None]) -> ReportsScreen:
-    await pilot.press("o")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await press(pilot, "o")
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, ReportsScreen)
     return screen
@@ -348,6 +356,7 @@ async def _reports(pilot: Pilot[None]) -> ReportsScreen:
 
 async def test_reports_show_every_column_at_80_columns(app: OmniApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         screen = await _reports(pilot)
         for table in screen.query(DataTable):
             needed = sum(c.get_render_width(table) for c in table.columns.values())
@@ -359,6 +368,7 @@ async def test_reports_show_every_column_at_80_columns(app: OmniApp) -> None:
 
 async def test_reports_have_the_key_bar(app: OmniApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
         screen = await _reports(pilot)
         assert screen.query(KeyHints)
         last = screen_lines(app)[-1]

@@ -26,6 +26,7 @@ from tests.tui.conftest import (
     make_test_app,
 )
 from tests.tui.test_flows import open_conversation
+from tests.tui.waiting import press, settle
 
 MALLORY_CONV = 5
 
@@ -42,6 +43,7 @@ def screen_text(app: OmniApp) -> str:
 
 async def test_hostile_markup_and_escapes_are_shown_literally(app: OmniApp) -> None:
     async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
         inbox = screen_text(app)
         assert HOSTILE_NAME in inbox
         assert "[link=https://evil.example]click me[/link] RED" in inbox
@@ -58,13 +60,14 @@ async def test_hostile_markup_and_escapes_are_shown_literally(app: OmniApp) -> N
 
 async def test_help_lists_every_binding(app: OmniApp) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
-        await pilot.press("question_mark")
+        await settle(pilot)
+        await press(pilot, "question_mark")
         assert isinstance(pilot.app.screen, HelpScreen)
         shown = screen_text(app)
         for _title, bindings in HELP_SECTIONS[:3]:
             for binding in bindings:
                 assert binding.id is not None and binding.id in shown, binding.id
-        await pilot.press("escape")
+        await press(pilot, "escape")
         assert isinstance(pilot.app.screen, InboxScreen)
 
 
@@ -79,11 +82,12 @@ async def test_keymap_remaps_a_binding(seeded: Seeded) -> None:
     rt.config = dataclasses.replace(rt.config, keymap={"inbox.next_filter": "x"})
     app = make_test_app(rt)
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
-        await pilot.press("x")
+        await press(pilot, "x")
         assert screen.view == "mine"
-        await pilot.press("f")  # no longer bound
+        await press(pilot, "f")  # no longer bound
         assert screen.view == "mine"
 
 
@@ -108,14 +112,15 @@ async def test_inbox_loads_one_page_at_a_time(seeded: Seeded) -> None:
     _many(seeded.runtime, 250)
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         assert len(screen.table.order) == PAGE_SIZE
-        await pilot.press("end")
-        await pilot.pause()
+        await press(pilot, "end")
+        await settle(pilot)
         assert len(screen.table.order) == 2 * PAGE_SIZE
-        await pilot.press("end")
-        await pilot.pause()
+        await press(pilot, "end")
+        await settle(pilot)
         assert len(screen.table.order) == 257  # 250 + the 7 seeded
         assert screen.table.row_count == 257
 
@@ -124,16 +129,17 @@ async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) 
     _many(seeded.runtime, 1, per_customer=250)
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("g", *"+14155560000", "enter")
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "g", *"+14155560000", "enter")
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert len(screen.entries) == TIMELINE_PAGE and screen.has_older
         assert screen.timeline.option_count < TIMELINE_PAGE + 10
         loaded = TIMELINE_PAGE
         while loaded < 250:
-            await pilot.press("home")
-            await pilot.pause()
+            await press(pilot, "home")
+            await settle(pilot)
             loaded = min(loaded + TIMELINE_PAGE, 250)
             assert len(screen.entries) == loaded
         assert not screen.has_older
@@ -142,41 +148,43 @@ async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) 
 async def test_draft_survives_leaving_and_quitting(seeded: Seeded) -> None:
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, 2)
-        await pilot.press("r", *"half a thought")
-        await pilot.press("escape", "escape")  # leave the composer, then the customer
+        await press(pilot, "r", *"half a thought")
+        await press(pilot, "escape", "escape")  # leave the composer, then the customer
         assert isinstance(pilot.app.screen, InboxScreen)
         screen = await open_conversation(pilot, 2)
         assert screen.composer.display
         assert screen.composer.body.text == "half a thought"
-        await pilot.press("r", *" more")
-        await pilot.press("q")  # focus is in the composer: q is typed, not quit
+        await press(pilot, "r", *" more")
+        await press(pilot, "q")  # focus is in the composer: q is typed, not quit
         assert screen.composer.body.text == "half a thought moreq"
-        await pilot.press("escape", "q")
+        await press(pilot, "escape", "q")
     assert (seeded.runtime.data_dir / "drafts.json").exists()
     again = make_test_app(seeded.runtime)
     async with again.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, 2)
         assert screen.composer.body.text == "half a thought moreq"
-        await pilot.press("n")  # reply and note share the draft: the text stays
+        await press(pilot, "n")  # reply and note share the draft: the text stays
         assert (screen.composer.mode, screen.composer.body.text) == ("note", "half a thought moreq")
 
 
 async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded) -> None:
     services.set_status(seeded.store, 2, "resolved", "alice")  # Ann has no open e-mail thread
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
-        await pilot.press("c")
+        await press(pilot, "c")
         assert screen.composer.channel == "email"
         assert screen.composer.subject_row.display
         assert "new conversation on" in str(screen.composer.head.render())
-        await pilot.press(*"Details by mail", "ctrl+s")
-        await pilot.pause()
+        await press(pilot, *"Details by mail", "ctrl+s")
+        await settle(pilot)
         assert screen.composer.body.text == "Details by mail"  # refused: no subject
         screen.composer.subject.focus()
-        await pilot.press(*"Your refund", "ctrl+s")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await press(pilot, *"Your refund", "ctrl+s")
+        await settle(pilot)
     from sqlalchemy import select
 
     from storage.models import Message
@@ -215,6 +223,7 @@ async def test_emoji_codes_and_invisible_characters_never_reach_the_screen(
     ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         (eve,) = [r for r in screen.table.rows_by_id.values() if r.customer_name == INVISIBLE_NAME]
@@ -245,12 +254,13 @@ async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
     from storage.models import Message
 
     async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, 3)  # Ann's SMS conversation
-        await pilot.press("r")
+        await press(pilot, "r")
         assert screen.composer.channel == "sms"
         screen.composer.body.text = "x" * 1601
-        await pilot.press("ctrl+s")
-        await pilot.pause()
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
         (note,) = app._notifications  # the toast the agent sees
         assert "too long for sms: 1,601 characters, at most 1,600" in note.message
         assert screen.composer.display and screen.composer.body.text == "x" * 1601

@@ -20,6 +20,7 @@ from providers.base import InboundAttachment, InboundMessage, PollBatch
 from storage import queries
 from tests.tui.conftest import NOW, OUR_EMAIL, Seeded
 from tests.tui.test_flows import ANN_EMAIL_CONV, BOB_CONV, goto_row, open_conversation
+from tests.tui.waiting import press, settle
 
 
 def _message_id(seeded: Seeded, customer: str, words: str) -> int:
@@ -30,7 +31,7 @@ def _message_id(seeded: Seeded, customer: str, words: str) -> int:
 
 
 async def _customer(pilot: Pilot[None]) -> CustomerScreen:
-    await pilot.pause()
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
@@ -44,9 +45,10 @@ async def test_search_opens_the_customer_at_the_hit(
     monkeypatch.setattr(customer_screen, "TIMELINE_PAGE", page)
     hit = _message_id(seeded, "ann", "order 1234")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("slash", *"1234")
-        await pilot.pause()
-        await pilot.press("enter")
+        await settle(pilot)
+        await press(pilot, "slash", *"1234")
+        await settle(pilot)
+        await press(pilot, "enter")
         screen = await _customer(pilot)
         current = screen.timeline.current
         assert current is not None and (current.kind, current.id) == ("message", hit)
@@ -72,36 +74,38 @@ async def test_jump_finds_phone_numbers_in_any_format_and_names_without_accents(
     )
     ingest(seeded.store, "demo", PollBatch(messages=(zoe,), cursors={}))
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         for typed, who in (
             ("(415) 555-0100", seeded.customers["ann"]),
             ("+1 415 555 0177", seeded.customers["bob"]),
             ("4155550100", seeded.customers["ann"]),
         ):
-            await pilot.press("g", *typed)
-            await pilot.pause()
-            await pilot.press("enter")
+            await press(pilot, "g", *typed)
+            await settle(pilot)
+            await press(pilot, "enter")
             screen = await _customer(pilot)
             assert screen.customer_id == who, typed
-            await pilot.press("escape")
-            await pilot.pause()
-        await pilot.press("g", *"zoe", "enter")
+            await press(pilot, "escape")
+            await settle(pilot)
+        await press(pilot, "g", *"zoe", "enter")
         screen = await _customer(pilot)
         assert screen.customer is not None and screen.customer.name == "Zoë Krüger"
 
 
 async def test_the_timeline_stops_at_its_ends(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         timeline = screen.timeline
-        await pilot.press("end")
+        await press(pilot, "end")
         last = timeline.current_id
-        await pilot.press("j")
+        await press(pilot, "j")
         assert timeline.current_id == last
-        await pilot.press("down")
+        await press(pilot, "down")
         assert timeline.current_id == last
-        await pilot.press("home")
+        await press(pilot, "home")
         first = timeline.current_id
-        await pilot.press("k", "up")
+        await press(pilot, "k", "up")
         assert timeline.current_id == first
         assert first != last
 
@@ -116,8 +120,8 @@ async def test_audit_lines_show_times_as_the_console_does(app: OmniApp, seeded: 
         now=NOW,
     )
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.pause()
-        await pilot.press("7")  # all: a snoozed conversation is not in "open"
+        await settle(pilot)
+        await press(pilot, "7")  # all: a snoozed conversation is not in "open"
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         events = [e for e in screen.timeline.entries if e.kind == "event" and e.author == "bob"]
         prompt = screen.timeline.get_option(entry_id(events[0])).prompt
@@ -138,31 +142,32 @@ async def test_mark_unread_with_u(app: OmniApp, seeded: Seeded) -> None:
     # we spoke last on Dora's conversation: nothing is waiting, still it can be marked
     services.reply(seeded.store, seeded.runtime.account_infos(), dora, "Here it is", "alice")
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, BOB_CONV)
-        await pilot.press("escape")
-        await pilot.pause()
+        await press(pilot, "escape")
+        await settle(pilot)
         assert not _unread(seeded, BOB_CONV)
-        await pilot.press("u")
-        await pilot.pause()
+        await press(pilot, "u")
+        await settle(pilot)
         assert _unread(seeded, BOB_CONV)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen) and inbox.table.rows_by_id[BOB_CONV].unread
-        await pilot.press("u")  # in the inbox, u toggles
-        await pilot.pause()
+        await press(pilot, "u")  # in the inbox, u toggles
+        await settle(pilot)
         assert not _unread(seeded, BOB_CONV)
         await open_conversation(pilot, BOB_CONV)
-        await pilot.press("u")  # in the customer view: unread, and back to the inbox
-        await pilot.pause()
+        await press(pilot, "u")  # in the customer view: unread, and back to the inbox
+        await settle(pilot)
         assert isinstance(pilot.app.screen, InboxScreen)
         assert _unread(seeded, BOB_CONV)
         await goto_row(pilot, dora)
         assert not _unread(seeded, dora)
-        await pilot.press("u")
-        await pilot.pause()
+        await press(pilot, "u")
+        await settle(pilot)
         assert _unread(seeded, dora)
         await open_conversation(pilot, dora)
-        await pilot.press("escape")
-        await pilot.pause()
+        await press(pilot, "escape")
+        await settle(pilot)
         assert not _unread(seeded, dora)  # opening it reads it
 
 
@@ -206,14 +211,13 @@ async def test_v_opens_a_file_with_the_opener(app: OmniApp, seeded: Seeded, open
         InboundAttachment("photo.jpg", "image/jpeg", b"\xff\xd8\xff photo"),
     )
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, dora)
-        await pilot.press("v")
-        await pilot.pause()
+        await press(pilot, "v")
+        await settle(pilot)
         assert isinstance(pilot.app.screen, PickScreen)  # two files: which one?
-        await pilot.press("j", "enter")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()  # the worker waits for the opener
-        await pilot.pause()
+        await press(pilot, "j", "enter")
+        await settle(pilot)
     (path,) = opener.read_text().splitlines()
     opened = Path(path)
     assert opened.name == "photo.jpg" and opened.read_bytes() == b"\xff\xd8\xff photo"
@@ -226,9 +230,9 @@ async def test_a_launcher_is_not_opened(app: OmniApp, seeded: Seeded, opener: Pa
         seeded, InboundAttachment("invoice.pdf.desktop", "application/x-desktop", b"[Desktop]")
     )
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         await open_conversation(pilot, dora)
-        await pilot.press("v")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await press(pilot, "v")
+        await settle(pilot)
         assert any("not a document" in n.message for n in pilot.app._notifications)
     assert not opener.exists()

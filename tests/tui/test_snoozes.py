@@ -12,6 +12,7 @@ from omnitui.tui.app import OmniApp
 from omnitui.tui.clock import Clock
 from omnitui.tui.screens.inbox import InboxScreen
 from tests.tui.conftest import NOW, Seeded
+from tests.tui.waiting import settle
 
 ANN_EMAIL_CONV = 2
 
@@ -21,7 +22,7 @@ async def until(pilot: Pilot[None], condition: object, seconds: float = 10.0) ->
     deadline = time.monotonic() + seconds
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, "the console never got there"
-        await pilot.app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause(0.05)
 
 
@@ -35,10 +36,10 @@ async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded
         now=NOW,  # the console's clock
     )
     async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert ANN_EMAIL_CONV not in screen.table.order  # snoozed: not in "open"
         app.desk.clock = Clock(fixed=NOW + timedelta(seconds=90), tz=UTC)
         # no key pressed, no message arrived: the console's periodic check wakes it

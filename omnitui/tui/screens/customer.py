@@ -177,25 +177,35 @@ class CustomerScreen(DeskScreen):
         self.has_older = message.has_older
         self.entries = message.entries
         self.timeline.show(
-            self.entries, self.conversations, customer.name, has_older=self.has_older
+            self.entries,
+            self.conversations,
+            customer.name,
+            has_older=self.has_older,
+            keep=self._first_entry() if first else None,
         )
         if first:
-            self._first_shown()
+            self._open_first()
         elif self._to_last:
             self.timeline.action_last()  # the reply or note just saved
         self._to_last = False
         self._mark_read()
         self._show_header()
 
-    def _first_shown(self) -> None:
-        if self.initial_entry is None and self.conversation_id is None:
+    def _first_entry(self) -> str | None:
+        """The entry to show first: the search hit, else the newest of the
+        conversation asked for (None: the newest entry)."""
+        if self.initial_entry is not None:
+            return self.initial_entry
+        if self.conversation_id is None:
             # opened as a customer (go to): at the conversation with a draft
             drafted = self.desk.drafts.conversation_ids()
             self.conversation_id = next((c for c in self.conversations if c in drafted), None)
-        if self.initial_entry is not None:
-            self.timeline.highlight_entry(self.initial_entry)
-        elif self.conversation_id is not None:
-            self.timeline.highlight_conversation(self.conversation_id)
+        for entry in reversed(self.entries):
+            if entry.kind == "message" and entry.conversation_id == self.conversation_id:
+                return entry_id(entry)
+        return None
+
+    def _open_first(self) -> None:
         conv = self.target()
         if self.initial_compose is not None:
             self.open_composer(self.initial_compose)
