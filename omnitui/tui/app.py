@@ -166,7 +166,7 @@ class OmniApp(WorkerFailures, App[None]):
         }
         self.store_problems["read"] = None
         self._show_store_problem()
-        screen = self.screen
+        screen = self.screen if self.screen_stack else None
         if isinstance(screen, DeskScreen) and screen.is_mounted:
             screen.show_health(message.health)
             changed = self._marker is not None and message.marker != self._marker
@@ -195,6 +195,8 @@ class OmniApp(WorkerFailures, App[None]):
 
     def _show_store_problem(self) -> None:
         # a screen opened meanwhile learns it here too: this runs every check
+        if not self.screen_stack:
+            return  # closing: a check's answer came after the last screen went
         for bar in self.screen.query(AccountBar):
             bar.show_problem(self.store_problem)
 
@@ -282,7 +284,7 @@ class OmniApp(WorkerFailures, App[None]):
                 markup=False,
             )
         # the message's new status is on screen at once; health follows from the check
-        screen = self.screen
+        screen = self.screen if self.screen_stack else None
         if isinstance(screen, DeskScreen) and screen.is_mounted:
             screen.reload()
         self.check_changes()

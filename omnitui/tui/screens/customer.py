@@ -275,7 +275,8 @@ class CustomerScreen(DeskScreen):
         self._show_header()
 
     def show_health(self, health: list[AccountHealth]) -> None:
-        self.query_one(AccountBar).show(health, self.desk.clock, self.desk.polling)
+        for bar in self.query(AccountBar):  # none while the screen closes
+            bar.show(health, self.desk.clock, self.desk.polling)
 
     # -- composing -------------------------------------------------------------
 

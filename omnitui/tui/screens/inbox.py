@@ -113,7 +113,8 @@ class InboxScreen(DeskScreen):
         self._show_counts()
 
     def show_health(self, health: list[AccountHealth]) -> None:
-        self.query_one(AccountBar).show(health, self.desk.clock, self.desk.polling)
+        for bar in self.query(AccountBar):  # none while the screen closes
+            bar.show(health, self.desk.clock, self.desk.polling)
 
     # -- filters ---------------------------------------------------------------
 

@@ -101,7 +101,8 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         return None  # no conversation actions here
 
     def show_health(self, health: list[AccountHealth]) -> None:
-        self.query_one(AccountBar).show(health, self.desk.clock)
+        for bar in self.query(AccountBar):  # none while the screen closes
+            bar.show(health, self.desk.clock)
 
     def reload(self) -> None:
         self._read(self.next_ticket())
