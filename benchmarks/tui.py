@@ -114,10 +114,23 @@ class Frames:
         return (after[-1] if after else start) - start
 
 
+async def _settle(pilot: Pilot[None]) -> None:
+    """Until the app's workers are done (the console reads the store in them)
+    and what they posted has been handled and painted."""
+    for _ in range(200):
+        await pilot.pause()
+        running = [w for w in pilot.app.workers if not w.is_finished]
+        if not running:
+            await pilot.pause()
+            return
+        await asyncio.gather(*(w.wait() for w in running), return_exceptions=True)
+    raise AssertionError("the app never settled")
+
+
 async def _press(pilot: Pilot[None], frames: Frames, key: str) -> float:
     start = time.perf_counter()
     await pilot.press(key)
-    await pilot.pause()
+    await _settle(pilot)
     return frames.since(start)
 
 
@@ -164,7 +177,7 @@ async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
     app = make_app(rt, poll=False)
     frames = Frames(app)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        await _settle(pilot)
         screen = app.screen
         assert isinstance(screen, InboxScreen) and screen.table.row_count > 0
         results["first"] = frames.since(start)
@@ -176,7 +189,7 @@ async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
         for _ in range(repeat):
             t = time.perf_counter()
             app.post_message(OpenCustomer(big.id))
-            await pilot.pause()
+            await _settle(pilot)
             customer = app.screen
             assert (
                 isinstance(customer, customer_screen.CustomerScreen)
@@ -184,7 +197,7 @@ async def console(url: str, data: Path, repeat: int) -> dict[str, float]:
             )
             opens.append(frames.since(t))
             await pilot.press("escape")
-            await pilot.pause()
+            await _settle(pilot)
         results["open"] = statistics.median(opens)
     rt.close()
     return results

@@ -33,6 +33,7 @@ from providers.settings import (
     TwilioSettings,
 )
 from storage.db import open_store
+from tests.tui.waiting import settle
 
 UNSET = "OMNITUI_LP_UNSET_VAR"
 CONFIG = f"""
@@ -307,8 +308,7 @@ async def test_the_console_opens_and_works_without_secrets(config: Path, tmp_pat
 async def _until(pilot: Any, done: Callable[[], bool]) -> None:
     """Let workers finish and their messages be handled until ``done()`` holds."""
     for _ in range(50):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         if done():
             return
     raise AssertionError("the console never got there")

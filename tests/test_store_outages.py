@@ -42,6 +42,7 @@ from tests.faults import (
 )
 from tests.helpers import batch, sms
 from tests.peers.postgres import _bin
+from tests.tui.waiting import settle
 
 
 @pytest.fixture
@@ -324,7 +325,7 @@ async def test_the_console_shows_a_store_it_cannot_read_and_recovers_by_itself(
     try:
         async with app.run_test(size=(120, 30)) as pilot:
             bar = pilot.app.screen.query_one(AccountBar)
-            await pilot.app.workers.wait_for_complete()
+            await settle(pilot)
 
             async def until(ok: Any) -> None:
                 deadline = time.monotonic() + 60
@@ -340,7 +341,7 @@ async def test_the_console_shows_a_store_it_cannot_read_and_recovers_by_itself(
             assert "locked by another program" in str(bar.content)
             await until(lambda line: "STORE UNAVAILABLE" not in line)
             app.action_reload()  # and reading works again
-            await pilot.app.workers.wait_for_complete()
+            await settle(pilot)
             assert pilot.app.is_running
     finally:
         runtime.close()
