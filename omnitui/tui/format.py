@@ -178,8 +178,9 @@ def thread_header(conv: ConversationRow | None, channel: str | None, width: int)
     return text
 
 
-def _body_lines(body: str, expanded: bool) -> tuple[list[str], str]:
-    """The lines to show and, when some are hidden, what the fold says."""
+def _body_lines(body: str, expanded: bool, unfold: str = "enter") -> tuple[list[str], str]:
+    """The lines to show and, when some are hidden, what the fold says
+    (``unfold``: the key that shows them)."""
     text = clean_text(body).rstrip()
     if expanded:
         return text.splitlines() or [""], ""
@@ -187,8 +188,9 @@ def _body_lines(body: str, expanded: bool) -> tuple[list[str], str]:
     new, history = fold_quoted(text)
     lines = new.rstrip().splitlines() or [""]
     if len(lines) > FOLDED_LINES:
-        return lines[:FOLDED_LINES], f"… {len(lines) - FOLDED_LINES} more lines (enter shows all)"
-    return lines, "… quoted text hidden (enter shows it)" if history.strip() else ""
+        more = len(lines) - FOLDED_LINES
+        return lines[:FOLDED_LINES], f"… {more} more lines ({unfold} shows all)"
+    return lines, f"… quoted text hidden ({unfold} shows it)" if history.strip() else ""
 
 
 def words_pattern(terms: Sequence[str]) -> re.Pattern[str] | None:
@@ -274,7 +276,7 @@ def entry_text(
         text.append(f"  {when}  ", style="dim")
         text.append_text(status_text(entry.status))
         body_style = "dim strike" if entry.status == "discarded" else ""
-    lines, fold = _body_lines(entry.body, expanded)
+    lines, fold = _body_lines(entry.body, expanded, key_of("timeline.toggle", keys or {}))
     for line in lines:
         text.append("\n    ")
         shown = Text(line, style=body_style)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.widgets import TextArea
+from textual.widgets import Static, TextArea
 from typer.testing import CliRunner
 
 from omnitui.cli import app as cli_app
@@ -22,6 +22,7 @@ from omnitui.tui.bindings import REPORTS_BINDINGS
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen, help_table
 from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.pick import PickScreen
 from omnitui.tui.widgets.key_hints import KeyHints
 from tests.tui.conftest import Seeded, make_test_app
 from tests.tui.test_safety_and_keys import screen_text
@@ -85,6 +86,41 @@ async def test_a_remapped_key_is_what_the_key_bar_shows(seeded: Seeded) -> None:
         hints = str(pilot.app.screen.query_one(KeyHints).render())
         assert " e Reply" in hints and " r Reply" not in hints
         assert hints.startswith(" f2 help")
+
+
+async def test_hints_in_pickers_composer_and_help_name_the_remapped_keys(seeded: Seeded) -> None:
+    rt = seeded.runtime
+    keymap = {
+        "pick.cancel": "f4",
+        "composer.send": "ctrl+j",
+        "composer.toggle_note": "ctrl+b",
+        "help.close": "f3",
+        "conversation.mark_unread": "U",
+    }
+    rt.config = dataclasses.replace(rt.config, keymap=keymap)
+    app = make_test_app(rt)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "z")
+        picker = pilot.app.screen
+        assert isinstance(picker, PickScreen)
+        assert str(picker.query_one("#pick-hint", Static).render()) == (
+            "enter: snooze · f4: cancel"
+        )
+        await press(pilot, "f4")
+        assert isinstance(pilot.app.screen, InboxScreen)
+        await press(pilot, "enter", "r")
+        customer = pilot.app.screen
+        assert isinstance(customer, CustomerScreen)
+        subtitle = str(customer.composer.border_subtitle)
+        assert subtitle.startswith("ctrl+j send") and "ctrl+b note/reply" in subtitle
+        await press(pilot, "escape", "f1")
+        help_screen = pilot.app.screen
+        assert isinstance(help_screen, HelpScreen)
+        shown = screen_text(pilot.app)
+        assert "omnitui keys  (f3 closes)" in shown and "or marked with U" in shown
+        await press(pilot, "f3")
+        assert pilot.app.screen is customer
 
 
 def test_an_unknown_keymap_id_is_a_config_error(seeded: Seeded) -> None:
