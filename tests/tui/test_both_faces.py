@@ -22,6 +22,7 @@ from omnitui.tui.widgets.timeline import entry_id
 from storage.models import AuditEvent, Message, message_t
 from tests.tui.conftest import NOW, Seeded
 from tests.tui.test_flows import ANN_EMAIL_CONV, ANN_SMS_CONV, open_conversation
+from tests.tui.waiting import press, settle
 
 CONFIG = """
 [agent]
@@ -50,8 +51,7 @@ def cli(seeded: Seeded, *args: str, code: int = 0) -> Result:
 
 async def open_customer(pilot: Pilot[None], customer_id: int) -> CustomerScreen:
     pilot.app.post_message(OpenCustomer(customer_id))
-    await pilot.pause()
-    await pilot.pause()
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
@@ -78,6 +78,7 @@ async def test_a_merged_customer_is_the_one_that_remains_in_both_faces(
     text = cli(seeded, "customers", "show", str(merged)).stdout
     assert f"Customer {ann}: Ann Example" in text
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         screen = await open_customer(pilot, merged)
         assert screen.customer is not None and screen.customer.id == ann
         assert set(screen.conversations) == {c["id"] for c in doc["conversations"]}
@@ -100,7 +101,8 @@ async def test_changes_read_the_same_in_customers_show_and_the_timeline(
         assert line in shown, shown
     assert f"status: snoozed until {until:%Y-%m-%d %H:%M}" in shown  # the CLI's UTC
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.press("7")  # all: a snoozed conversation is not in "open"
+        await settle(pilot)
+        await press(pilot, "7")  # all: a snoozed conversation is not in "open"
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         events = [e for e in screen.timeline.entries if e.kind == "event" and e.author == "bob"]
         seen = [screen.timeline.get_option(entry_id(e)).prompt for e in events]
@@ -123,11 +125,12 @@ async def test_a_switch_to_email_without_a_subject_is_refused_alike(
     assert "a new e-mail needs a subject" in said
     assert outgoing(seeded) == []  # nothing queued
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         screen = await open_conversation(pilot, ANN_SMS_CONV)
-        await pilot.press("c")
+        await press(pilot, "c")
         assert screen.composer.channel == "email" and screen.composer.subject_row.display
-        await pilot.press(*"By mail", "ctrl+s")
-        await pilot.pause()
+        await press(pilot, *"By mail", "ctrl+s")
+        await settle(pilot)
         assert screen.composer.body.text == "By mail"  # kept
         toasts = [n.message for n in pilot.app._notifications]
     assert said in toasts, toasts  # the same words
@@ -165,11 +168,12 @@ async def test_retry_in_the_customer_view_is_audited_as_in_the_cli(
     assert _audited(seeded, by_cli) == [("alice", "outbox.retry")]
     in_console = _failed_reply(seeded, ANN_EMAIL_CONV)
     async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
         monkeypatch.setattr(app.desk, "deliver", lambda _id: None)  # not sent: only audited
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         assert screen.timeline.highlight_entry(f"m{in_console}")
-        await pilot.press("R")
-        await pilot.pause()
+        await press(pilot, "R")
+        await settle(pilot)
     assert _audited(seeded, in_console) == [("alice", "outbox.retry")]
 
 
@@ -192,10 +196,9 @@ async def test_the_report_has_the_same_columns_in_both_faces(app: OmniApp, seede
     out = cli(seeded, "report", "--since", "5000d").stdout
     by_channel, by_agent = _heads(out)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("o")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
+        await press(pilot, "o")
+        await settle(pilot)
         screen = pilot.app.screen
         shown = {}
         for kind in ("channel", "agent"):
@@ -241,18 +244,19 @@ async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seed
     assert "not a time" in refused["someday"]
     assert "not in the future" in refused["2001-01-01 10:00"]
     async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
         await goto_row(pilot, FAY_CONV)
         for text, why in refused.items():
-            await pilot.press("z", *text, "enter")
-            await pilot.pause()
+            await press(pilot, "z", *text, "enter")
+            await settle(pilot)
             picker = pilot.app.screen
             assert isinstance(picker, PickScreen)  # still asking, and saying why
             hint = str(picker.query_one("#pick-hint", Static).render())
             assert why in hint, (why, hint)  # the same words
-            await pilot.press("escape")
-            await pilot.pause()
-        await pilot.press("z", *typed, "enter")
-        await pilot.pause()
+            await press(pilot, "escape")
+            await settle(pilot)
+        await press(pilot, "z", *typed, "enter")
+        await settle(pilot)
     assert _snoozed_until(seeded, FAY_CONV) == "2099-04-01 13:15"
 
 
@@ -273,11 +277,12 @@ async def test_segments_are_counted_for_sms_only_in_both_faces(
     assert (doc["whatsapp"]["segments"], doc["whatsapp"]["encoding"]) == (None, None)
     assert (doc["sms"]["segments"], doc["sms"]["encoding"]) == (1, "GSM-7")
     async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
         heads = {}
         for channel, conv in (("whatsapp", BOB_CONV), ("sms", ANN_SMS_CONV)):
             screen = await open_conversation(pilot, conv)
-            await pilot.press("r", *body)
+            await press(pilot, "r", *body)
             heads[channel] = str(screen.composer.head.render())
-            await pilot.press("escape", "escape")
-            await pilot.pause()
+            await press(pilot, "escape", "escape")
+            await settle(pilot)
     assert "GSM-7" not in heads["whatsapp"] and "GSM-7 · 1 segment" in heads["sms"]

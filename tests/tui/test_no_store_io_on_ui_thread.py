@@ -120,8 +120,8 @@ async def test_a_days_work_never_touches_the_store_on_the_ui_thread(
     _long_history(seeded)
     fay_reply, _bob_reply = _waiting(seeded)  # a failed and an unconfirmed reply
     app: OmniApp = make_test_app(seeded.runtime)
+    on_ui_thread.armed = True  # from the start: the first screen's first read too
     async with app.run_test(size=(120, 40)) as pilot:
-        on_ui_thread.armed = True
         await settle(pilot)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen) and inbox.table.order
@@ -194,6 +194,6 @@ async def test_a_days_work_never_touches_the_store_on_the_ui_thread(
         await _back_to_inbox(pilot)
         await press(pilot, "u")
         await press(pilot, "ctrl+r")
-        on_ui_thread.armed = False
+    on_ui_thread.armed = False  # and to the end: quitting too
 
     assert on_ui_thread.calls == [], "\n".join(sorted(set(on_ui_thread.calls)))
