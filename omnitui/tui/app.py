@@ -49,7 +49,7 @@ from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from omnitui.tui.widgets.account_bar import POLLED_ELSEWHERE, SECRET_MISSING, AccountBar
-from omnitui.tui.workers import WorkerFailures, pending_reads
+from omnitui.tui.workers import WorkerFailures, screen_work
 from storage import queries
 from storage.queries import ChangeMarker
 
@@ -108,7 +108,7 @@ class OmniApp(WorkerFailures, App[None]):
         #: where the traceback went, after an unexpected error
         self.crash_log: Path | None = None
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
-        self.key_gate = KeyGate(self, lambda: pending_reads(self.workers, self))
+        self.key_gate = KeyGate(self, lambda: screen_work(self.workers, self))
 
     async def on_event(self, event: events.Event) -> None:
         # typed-ahead keys wait for the screen or composer they were meant for

@@ -47,7 +47,7 @@ class KeyGate:
 
     def __init__(self, app: App[Any], pending: Callable[[], Sequence[Worker[Any]]] = list) -> None:
         self.app = app
-        #: the workers a key waits for (unfinished reads of the screens)
+        #: the workers a key waits for (the screens' unfinished reads and writes)
         self.pending = pending
         self._waiting: asyncio.Future[Any] | None = None
         self.held: deque[events.Key] = deque()
@@ -108,9 +108,11 @@ class KeyGate:
             return
         self._progress = monotonic()
         self._waiting = asyncio.ensure_future(_finished(pending))
-        self._waiting.add_done_callback(
-            lambda _done: self._walk(run, self._route(), 1, self.app.screen)
-        )
+        self._waiting.add_done_callback(lambda _done: self._after_work(run))
+
+    def _after_work(self, run: int) -> None:
+        if run == self._run and self.app.screen_stack:  # (none left: the app is closing)
+            self._walk(run, self._route(), 1, self.app.screen)
 
     def _watch(self, run: int, delay: float) -> None:
         self._watchdog = self.app.set_timer(delay, partial(self._check, run))

@@ -54,7 +54,7 @@ BACKGROUND_WRITES = frozenset({"outbox"})
 UNGATED = frozenset({"report", "open-file", "poll"})
 
 
-def pending_reads(workers: Iterable[Worker[Any]], app: object) -> list[Worker[Any]]:
+def screen_work(workers: Iterable[Worker[Any]], app: object) -> list[Worker[Any]]:
     """The unfinished workers of the screens (not the app's own: its check of
     the store and its deliveries) that keys typed ahead wait for, so a key
     acts on what the screen has just read (the customer opened, the picker's
