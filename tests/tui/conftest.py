@@ -173,12 +173,3 @@ def make_test_app(runtime: Runtime) -> OmniApp:
 def app(seeded: Seeded) -> OmniApp:
     return make_test_app(seeded.runtime)
 
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Headless Textual runs race the app's own timers and workers now and then
-    # on a loaded 2-core machine; a keystroke test that fails for that reason
-    # passes when run again. Retried at most twice, and the retry is reported
-    # (R in the progress line), so a real failure still fails.
-    for item in items:
-        if "tests/tui/" in str(item.fspath).replace("\\", "/"):
-            item.add_marker(pytest.mark.flaky(reruns=2))
