@@ -6,15 +6,12 @@ secrets. Every command that works on the store alone, ``send``/``reply``
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from omnitui.cli import app
 from omnitui.config import SecretUnavailable, load_config
 from omnitui.runtime import Runtime, make_runtime
 from omnitui.services import AccountInfo, leases
@@ -22,7 +19,7 @@ from omnitui.services.ingest import ingest
 from omnitui.tui.app import make_app
 from omnitui.tui.clock import Clock
 from omnitui.tui.widgets.account_bar import AccountBar
-from providers.base import InboundMessage, PollBatch
+from providers.base import InboundMessage
 from providers.registry import KINDS, load_provider_class
 from providers.settings import (
     AccountSettings,
@@ -32,9 +29,12 @@ from providers.settings import (
     TelegramSettings,
     TwilioSettings,
 )
-from storage.db import open_store
+from tests.helpers import T0, Run, batch, cli_runner, email, opened, sms, write_config
+from tests.tui.pilots import until
 
 UNSET = "OMNITUI_LP_UNSET_VAR"
+SUPPORT = "support@example.com"
+BOB = "Is the shop open on Sunday?"
 CONFIG = f"""
 [agent]
 name = "alice"
@@ -44,9 +44,9 @@ name = "mail"
 kind = "imap"
 host = "127.0.0.1"
 port = 1
-username = "support@example.com"
+username = "{SUPPORT}"
 password_env = "{UNSET}"
-from_address = "Support <support@example.com>"
+from_address = "Support <{SUPPORT}>"
 smtp_host = "127.0.0.1"
 smtp_port = 1
 
@@ -59,36 +59,13 @@ phone_number = "+14155550100"
 whatsapp_number = "whatsapp:+14155550101"
 api_base = "http://127.0.0.1:1"
 """
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def _inbound() -> tuple[tuple[str, InboundMessage], ...]:
+    """Ann's e-mail to the mail account, Bob's SMS to the sms account."""
     return (
-        (
-            "mail",
-            InboundMessage(
-                external_id="<ann1@mail.example.com>",
-                channel="email",
-                from_address="ann@example.com",
-                to_address="support@example.com",
-                sent_at=T0,
-                body_text="Where is my refund?",
-                from_name="Ann Example",
-                subject="Refund",
-                message_id="<ann1@mail.example.com>",
-            ),
-        ),
-        (
-            "sms",
-            InboundMessage(
-                external_id="SM-bob-1",
-                channel="sms",
-                from_address="+14155550177",
-                to_address="+14155550100",
-                sent_at=T0 + timedelta(minutes=5),
-                body_text="Is the shop open on Sunday?",
-            ),
-        ),
+        ("mail", email("ann1", subject="Refund", body="Where is my refund?", ours=SUPPORT)),
+        ("sms", sms("SM-bob-1", "+14155550177", minutes=5, body=BOB, ours="+14155550100")),
     )
 
 
@@ -99,35 +76,21 @@ def _no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    return path
+    return write_config(tmp_path, CONFIG)
 
 
 @pytest.fixture
 def seeded_db(db_url: str, tmp_path: Path) -> str:
     """``db_url`` with Ann's e-mail (conversation 1) and Bob's SMS (conversation 2)."""
-    store = open_store(db_url, tmp_path / "data")
-    try:
+    with opened(db_url, tmp_path / "data") as store:
         for account, message in _inbound():
-            batch = PollBatch(messages=(message,), cursors={})
-            ingest(store, account, batch, default_region="US")
-    finally:
-        store.close()
+            ingest(store, account, batch(message, cursor=None), default_region="US")
     return db_url
 
 
 @pytest.fixture
-def cli(config: Path, seeded_db: str) -> Any:
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, ["--config", str(config), "--db", seeded_db, *args])
-        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    return run
+def cli(config: Path, seeded_db: str) -> Run:
+    return cli_runner(config, seeded_db)
 
 
 def test_the_config_loads_without_its_secrets(config: Path) -> None:
@@ -271,19 +234,19 @@ async def test_the_console_opens_and_works_without_secrets(config: Path, tmp_pat
     rt = make_runtime(config, f"sqlite:///{tmp_path / 'console.db'}")
     store = rt.store()
     for account, message in _inbound():
-        ingest(store, account, PollBatch(messages=(message,), cursors={}), default_region="US")
+        ingest(store, account, batch(message, cursor=None), default_region="US")
     console = make_app(rt, clock=Clock(fixed=T0 + timedelta(hours=1), tz=UTC), blink=False)
     try:
         async with console.run_test(size=(120, 30)) as pilot:
             missing = {"mail": "secret missing", "sms": "secret missing"}
-            await _until(pilot, lambda: console.desk.polling == missing)
+            await until(pilot, lambda: console.desk.polling == missing)
             bar = str(console.screen.query_one(AccountBar).render())
             assert "mail secret missing" in bar and "sms secret missing" in bar
 
             # a poller elsewhere takes the mail account
             assert leases.acquire(store, "mail", owner="server:1:abcd") is None
             await pilot.press("ctrl+r")
-            await _until(pilot, lambda: console.desk.polling["mail"] != "secret missing")
+            await until(pilot, lambda: console.desk.polling["mail"] != "secret missing")
             assert console.desk.polling["mail"] == "polled by another process"
             assert "mail polled by another process" in str(
                 console.screen.query_one(AccountBar).render()
@@ -299,27 +262,13 @@ async def test_the_console_opens_and_works_without_secrets(config: Path, tmp_pat
                 notes = [n.message for n in console._notifications]
                 return any(f"Message {queued} is queued" in n and UNSET in n for n in notes)
 
-            await _until(pilot, told)
+            await until(pilot, told)
     finally:
         rt.close()
 
 
-async def _until(pilot: Any, done: Callable[[], bool]) -> None:
-    """Let workers finish and their messages be handled until ``done()`` holds."""
-    for _ in range(50):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if done():
-            return
-    raise AssertionError("the console never got there")
-
-
 def test_runtime_without_config_has_no_accounts(tmp_path: Path) -> None:
-    rt = Runtime(config=load_config(_write(tmp_path, "")), db_url="sqlite://", data_dir=tmp_path)
+    rt = Runtime(
+        config=load_config(write_config(tmp_path, "")), db_url="sqlite://", data_dir=tmp_path
+    )
     assert rt.account_infos() == {} and rt.pollers() == ([], {})
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "c.toml"
-    path.write_text(text, encoding="utf-8")
-    return path

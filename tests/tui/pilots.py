@@ -6,9 +6,12 @@ race, not a flake; these waits are how a test says what it waits for."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import Callable
 
+from textual.app import App
 from textual.pilot import Pilot
 from textual.worker import WorkerCancelled, WorkerState
 
@@ -18,6 +21,13 @@ from omnitui.tui.screens.inbox import InboxScreen
 #: Seconds a wait may take before the test fails. Only a hang gets near it:
 #: the slowest wait in the suite, on a loaded 2-core machine, is under 2 s.
 PATIENCE = 30.0
+
+
+def screen_text(app: App[None]) -> str:
+    """What the terminal shows, as plain text (from the SVG screenshot)."""
+    svg = app.export_screenshot()
+    parts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    return html.unescape("".join(parts)).replace("\xa0", " ")
 
 
 async def workers_done(pilot: Pilot[None]) -> None:

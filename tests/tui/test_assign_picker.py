@@ -10,8 +10,8 @@ from textual.pilot import Pilot
 from omnitui import services
 from omnitui.runtime import Runtime
 from omnitui.tui.screens.pick import PickList, PickScreen
-from tests.tui.conftest import Seeded, make_test_app
-from tests.tui.test_flows import BOB_CONV, FAY_CONV, conversation, goto_row, settle
+from tests.tui.conftest import BOB_CONV, FAY_CONV, Seeded, conversation, make_test_app
+from tests.tui.pilots import goto_row, settle
 
 
 def _choices(pilot: Pilot[None]) -> list[str]:
@@ -52,7 +52,7 @@ async def test_a_typo_is_caught_by_the_second_question(seeded: Seeded) -> None:
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"bbo", "enter")
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, PickScreen)
         assert "nobody on the team is called 'bbo'" in screen.title_text
@@ -63,24 +63,24 @@ async def test_a_typo_is_caught_by_the_second_question(seeded: Seeded) -> None:
         ]
         assert conversation(seeded, BOB_CONV).assignee is None  # nothing yet
         await pilot.press("enter")  # the suggestion
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "bob"
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"zed", "enter")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("escape")  # not sure after all
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "bob"
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"Bob", "enter")  # the team's spelling, no question
-        await pilot.pause()
+        await settle(pilot)
         assert not isinstance(pilot.app.screen, PickScreen)
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"zed", "enter")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")  # no close match: "yes" comes first
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "zed"

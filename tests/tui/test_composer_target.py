@@ -7,13 +7,9 @@ from sqlalchemy import select
 from omnitui.threads import reply_subject
 from omnitui.tui.app import OmniApp
 from storage.models import Message, message_t
-from tests.tui.conftest import Seeded
-from tests.tui.test_flows import open_conversation, settle
-from tests.tui.test_safety_and_keys import screen_text
-
-ANN_EMAIL_CONV = 2
-ANN_SMS_CONV = 3
-BOB_WA_CONV = 4
+from tests.tui.conftest import ANN_EMAIL_CONV, ANN_SMS_CONV, Seeded
+from tests.tui.conftest import BOB_CONV as BOB_WA_CONV
+from tests.tui.pilots import open_conversation, screen_text, settle
 
 
 def sent(seeded: Seeded) -> list[Message]:
@@ -68,6 +64,6 @@ async def test_the_subject_field_is_labelled(app: OmniApp, seeded: Seeded) -> No
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conversation(pilot, ANN_SMS_CONV)
         await pilot.press("c")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.composer.subject_row.display
         assert "Subject: " in screen_text(pilot.app)

@@ -11,10 +11,8 @@ import pytest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.screens.customer import CustomerScreen
-from tests.tui.conftest import Seeded
-from tests.tui.test_flows import open_conversation
-
-ANN_EMAIL_CONV = 2
+from tests.tui.conftest import ANN_EMAIL_CONV, Seeded
+from tests.tui.pilots import open_conversation, settle
 
 
 def drafts_on_disk(seeded: Seeded) -> Drafts:
@@ -31,7 +29,7 @@ async def test_undo_on_a_draft_of_many_lines_does_not_crash(app: OmniApp) -> Non
             await pilot.press(*line, "enter")
         for _ in range(len(lines) + 3):  # undo it all, and then some
             await pilot.press("ctrl+z")
-        await pilot.pause()
+        await settle(pilot)
         assert pilot.app.screen is screen and screen.composer.body.has_focus
         text = screen.composer.body.text
         assert "\n".join(lines).startswith(text)
@@ -75,7 +73,7 @@ async def test_an_unexpected_error_logs_keeps_the_draft_and_exits_non_zero(
             await open_conversation(pilot, ANN_EMAIL_CONV)
             await pilot.press("r", *"keep me", "escape")  # the draft is not saved yet
             await pilot.press("R")
-            await pilot.pause()
+            await settle(pilot)
     assert app.return_code not in (None, 0)
     assert drafts_on_disk(seeded).get(ANN_EMAIL_CONV).body == "keep me"
     (log,) = Path(seeded.runtime.data_dir).glob("crash-*.log")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.command import CommandPalette
-from textual.widgets import TextArea
+from textual.widgets import OptionList, TextArea
 from typer.testing import CliRunner
 
 from omnitui.cli import app as cli_app
@@ -24,7 +24,7 @@ from omnitui.tui.screens.help import HelpScreen, help_table
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.key_hints import KeyHints
 from tests.tui.conftest import Seeded, make_test_app
-from tests.tui.test_safety_and_keys import screen_text
+from tests.tui.pilots import screen_text, settle, until
 
 
 def help_text(keymap: dict[str, str]) -> str:
@@ -48,8 +48,7 @@ async def test_help_explains_the_inbox_and_lists_the_reports_keys(app: OmniApp) 
 async def test_help_opens_from_the_composer(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("enter", "r")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert isinstance(pilot.app.focused, TextArea)
@@ -60,17 +59,18 @@ async def test_help_opens_from_the_composer(app: OmniApp) -> None:
 async def test_palette_entries_show_their_keys(app: OmniApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("ctrl+p")
-        await pilot.pause()
+        await settle(pilot)
         palette = pilot.app.screen
         assert isinstance(palette, CommandPalette)
         await pilot.press(*"reports")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.3)  # the palette searches in its own worker
-        from textual.widgets import OptionList
-
         options = palette.query_one(OptionList)
-        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
-        assert any(p.splitlines()[0] == "reports: show  o" for p in prompts), prompts
+
+        def prompts() -> list[str]:
+            return [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+
+        # the palette searches in a worker of its own: wait for the hit
+        await until(pilot, lambda: any(p.startswith("reports: show") for p in prompts()))
+        assert any(p.splitlines()[0] == "reports: show  o" for p in prompts()), prompts()
 
 
 async def test_a_remapped_key_is_what_the_key_bar_shows(seeded: Seeded) -> None:
@@ -79,7 +79,10 @@ async def test_a_remapped_key_is_what_the_key_bar_shows(seeded: Seeded) -> None:
     app = make_test_app(rt)
     async with app.run_test(size=(120, 30)) as pilot:
         assert isinstance(pilot.app.screen, InboxScreen)
-        hints = str(pilot.app.screen.query_one(KeyHints).render())
+        bar = pilot.app.screen.query_one(KeyHints)
+        # the bar draws once the inbox's bindings are in force (its table focused)
+        await until(pilot, lambda: "Reply" in str(bar.render()), "the key bar")
+        hints = str(bar.render())
         assert " e Reply" in hints and " r Reply" not in hints
         assert hints.startswith(" f2 help")
 

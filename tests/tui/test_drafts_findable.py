@@ -12,11 +12,8 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
 from storage.models import Note
-from tests.tui.conftest import Seeded
-from tests.tui.test_flows import open_conversation, settle
-
-ANN_EMAIL_CONV = 2
-ANN_SMS_CONV = 3
+from tests.tui.conftest import ANN_EMAIL_CONV, ANN_SMS_CONV, Seeded
+from tests.tui.pilots import open_conversation, settle
 
 
 def on_disk(seeded: Seeded) -> Drafts:
@@ -50,7 +47,7 @@ async def test_opening_a_customer_with_a_draft_opens_the_drafted_conversation(
     app.desk.drafts.put(ANN_SMS_CONV, Draft(body="About the parcel: "))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("g", *"ann@example.com")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         screen = pilot.app.screen
@@ -89,21 +86,21 @@ async def test_discard_draft_by_key_and_from_the_palette(app: OmniApp, seeded: S
         await pilot.press("escape")  # asked first: escape keeps it
         assert screen.composer.body.text == "not meant to be"
         await pilot.press("ctrl+g", "down", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert pilot.app.screen is screen and not screen.composer.display
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty
         # from the timeline: the palette entry
         await pilot.press("r", *"again", "escape")
         await pilot.press("ctrl+p", *"discard draft")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, PickScreen)
         await pilot.press("down", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty
         assert f"{DRAFT_MARK}" not in str(screen.query_one("#customer-header").render())
         # and the key on the timeline
         await pilot.press("r", *"third time", "escape", "X", "down", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert on_disk(seeded).get(ANN_EMAIL_CONV).empty and not screen.composer.display

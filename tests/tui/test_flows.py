@@ -6,7 +6,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-from textual.pilot import Pilot
+from textual.command import CommandPalette
+from textual.widgets import OptionList
 
 from omnitui import services
 from omnitui.services.ingest import ingest
@@ -14,59 +15,21 @@ from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
-from providers.base import InboundAttachment, InboundMessage, PollBatch
-from storage.models import Conversation, Customer, Message, Note, message_t
-from tests.tui.conftest import NOW, Seeded
-
-ANN_EMAIL_CONV = 2
-ANN_SMS_CONV = 3
-BOB_CONV = 4
-FAY_CONV = 6
-
-
-async def goto_row(pilot: Pilot[None], conversation_id: int) -> None:
-    """Move the inbox cursor with j/k to ``conversation_id``."""
-    screen = pilot.app.screen
-    assert isinstance(screen, InboxScreen)
-    for _ in range(len(screen.table.order) + 1):
-        current = screen.table.current
-        if current is not None and current.id == conversation_id:
-            return
-        key = "j" if screen.table.order.index(conversation_id) > screen.table.cursor_row else "k"
-        await pilot.press(key)
-    raise AssertionError(f"conversation {conversation_id} is not in the inbox")
-
-
-async def open_conversation(pilot: Pilot[None], conversation_id: int) -> CustomerScreen:
-    await goto_row(pilot, conversation_id)
-    await pilot.press("enter")
-    await pilot.pause()
-    screen = pilot.app.screen
-    assert isinstance(screen, CustomerScreen)
-    return screen
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let delivery workers finish and their messages be handled."""
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.pause()
-
-
-def outgoing(seeded: Seeded) -> list[Message]:
-    with seeded.store.read() as session:
-        return list(
-            session.execute(
-                select(Message).where(message_t.c.direction == "out").order_by(message_t.c.id)
-            ).scalars()
-        )
-
-
-def conversation(seeded: Seeded, conv_id: int) -> Conversation:
-    with seeded.store.read() as session:
-        conv = session.get(Conversation, conv_id)
-        assert conv is not None
-        return conv
+from providers.base import InboundAttachment
+from storage.models import Customer, Note
+from tests.helpers import batch
+from tests.tui.conftest import (
+    ANN_EMAIL_CONV,
+    BOB_CONV,
+    FAY_CONV,
+    NOW,
+    Seeded,
+    conversation,
+    mail,
+    outgoing,
+    phone,
+)
+from tests.tui.pilots import goto_row, open_conversation, settle, until
 
 
 async def test_inbox_lists_newest_activity_first(app: OmniApp) -> None:
@@ -143,15 +106,15 @@ async def test_assign_to_me_and_to_someone(app: OmniApp, seeded: Seeded) -> None
         await settle(pilot)  # the team is read off the UI thread
         assert isinstance(pilot.app.screen, PickScreen)
         await pilot.press("enter")  # the first choice: me
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "alice"
         await goto_row(pilot, FAY_CONV)
         await pilot.press("a")
         await settle(pilot)
         await pilot.press(*"bob", "enter")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")  # yes: bob is new on the team
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, FAY_CONV).assignee == "bob"
         await pilot.press("2")  # mine
         screen = pilot.app.screen
@@ -163,7 +126,7 @@ async def test_resolve_from_the_customer_view(app: OmniApp, seeded: Seeded) -> N
     async with app.run_test(size=(100, 30)) as pilot:
         await open_conversation(pilot, BOB_CONV)
         await pilot.press("s", "down", "down", "enter")  # open, pending, resolved
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).status == "resolved"
         await pilot.press("escape")
         screen = pilot.app.screen
@@ -175,14 +138,14 @@ async def test_snooze_with_a_preset_and_typed(app: OmniApp, seeded: Seeded) -> N
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, BOB_CONV)
         await pilot.press("z", "enter")  # in 1 hour
-        await pilot.pause()
+        await settle(pilot)
         conv = conversation(seeded, BOB_CONV)
         assert conv.status == "snoozed"
         assert conv.snoozed_until is not None
         assert conv.snoozed_until.replace(tzinfo=NOW.tzinfo) == NOW + timedelta(hours=1)
         await goto_row(pilot, FAY_CONV)
         await pilot.press("z", *"tomorrow 14:00", "enter")
-        await pilot.pause()
+        await settle(pilot)
         conv = conversation(seeded, FAY_CONV)
         assert conv.status == "snoozed"
         assert conv.snoozed_until is not None
@@ -195,7 +158,7 @@ async def test_conflict_is_shown_and_the_view_refreshed(app: OmniApp, seeded: Se
         # someone else takes it after this inbox was read
         services.assign(seeded.store, BOB_CONV, "bob", "bob")
         await pilot.press("a", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "bob"
         messages = [n.message for n in pilot.app._notifications]
         assert any("changed by bob" in m for m in messages), messages
@@ -209,10 +172,10 @@ async def test_merge_two_customers(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conversation(pilot, BOB_CONV)
         await pilot.press("m", *"Carl")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")  # Carl Chat
         await pilot.press("enter")  # yes, merge
-        await pilot.pause()
+        await settle(pilot)
         with seeded.store.read() as session:
             carl = session.get(Customer, seeded.customers["carl"])
             assert carl is not None
@@ -224,9 +187,9 @@ async def test_merge_two_customers(app: OmniApp, seeded: Seeded) -> None:
 async def test_search_opens_the_customer(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("slash", *"sunday")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.customer_id == seeded.customers["bob"]
@@ -235,7 +198,7 @@ async def test_search_opens_the_customer(app: OmniApp, seeded: Seeded) -> None:
 async def test_jump_to_customer_by_address(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("g", *"fail@", "enter")
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.customer_id == seeded.customers["fay"]
@@ -261,7 +224,7 @@ async def test_snippet_fills_the_customer_name(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         await pilot.press("r", "ctrl+t", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.composer.body.text == (
             "Thanks for reaching out, Ann Example! I'm looking into it now."
         )
@@ -271,35 +234,34 @@ async def test_palette_runs_noun_verb_commands(app: OmniApp, seeded: Seeded) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, BOB_CONV)
         await pilot.press("ctrl+p", *"assign to me")
-        await pilot.pause(0.3)
+        palette = pilot.app.screen
+        assert isinstance(palette, CommandPalette)
+        # the palette searches in a worker of its own: wait for its hits
+        options = palette.query_one(OptionList)
+
+        def found() -> bool:
+            first = options.get_option_at_index(0) if options.option_count else None
+            return first is not None and "assign to me" in str(first.prompt)
+
+        await settle(pilot)
+        await until(pilot, found, "the palette's hit")
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert conversation(seeded, BOB_CONV).assignee == "alice"
 
 
 async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
-    from omnitui.services.ingest import ingest
-    from providers.base import PollBatch
-    from tests.tui.conftest import _phone
-
     async with app.run_test(size=(100, 30)) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
         before = len(screen.table.order)
         # the first look at the store (on mount) has taken its marker: what follows is new
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         # as if another process (omnitui sync) stored a message
-        new = _phone("SM-new", "+14155550999", 100, "New customer here")
-        ingest(seeded.store, "demo", PollBatch(messages=(new,), cursors={}))
-        app.check_changes()
-        # the console notices within about a second (a worker checks the store)
-        for _ in range(40):
-            await app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-            if len(screen.table.order) == before + 1:
-                break
-        assert len(screen.table.order) == before + 1
+        new = phone("SM-new", "+14155550999", 100, "New customer here")
+        ingest(seeded.store, "demo", batch(new, cursor=None))
+        # the console notices by itself: its periodic check sees the store changed
+        await until(pilot, lambda: len(screen.table.order) == before + 1, "the new row")
         assert screen.table.current is not None
 
 
@@ -307,21 +269,18 @@ async def test_files_are_listed_and_saved_with_d(
     app: OmniApp, seeded: Seeded, tmp_path: Path
 ) -> None:
     invoice = InboundAttachment("invoice 1042.pdf", "application/pdf", b"%PDF-1.4 invoice")
-    mail = InboundMessage(
-        external_id="<dora2@mail.example.com>",
-        channel="email",
-        from_address="dora@example.com",
-        to_address="support@demo.omnitui.invalid",
-        sent_at=NOW - timedelta(minutes=1),
-        body_text="Here is the invoice.",
-        from_name="Dora Old",
-        subject="Invoice copy",
-        message_id="<dora2@mail.example.com>",
+    dora = mail(
+        "dora2",
+        "dora@example.com",
+        "Dora Old",
+        119,
+        "Invoice copy",
+        "Here is the invoice.",
         attachments=(invoice,),
     )
-    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    ingest(seeded.store, "demo", batch(dora, cursor=None))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
         dora = next(r.id for r in inbox.table.rows_by_id.values() if r.customer_name == "Dora Old")
@@ -329,6 +288,6 @@ async def test_files_are_listed_and_saved_with_d(
         entry = screen.timeline.current
         assert entry is not None and [a.filename for a in entry.attachments] == ["invoice 1042.pdf"]
         await pilot.press("d")
-        await pilot.pause()
+        await settle(pilot)
     saved = tmp_path / "downloads" / "invoice 1042.pdf"
     assert saved.read_bytes() == b"%PDF-1.4 invoice"

@@ -19,8 +19,8 @@ from omnitui.tui.screens.pick import PickScreen
 from storage import queries
 from storage.models import Identity, Message, message_t
 from tests.helpers import ScriptedProvider
-from tests.tui.conftest import NOW, Seeded, make_test_app
-from tests.tui.test_flows import BOB_CONV, FAY_CONV, settle
+from tests.tui.conftest import BOB_CONV, FAY_CONV, NOW, Seeded, make_test_app
+from tests.tui.pilots import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 
@@ -82,7 +82,7 @@ async def test_the_outbox_lists_what_waits_for_a_person(app: OmniApp, seeded: Se
             assert part in text
         assert "refused" in text  # the error
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("ctrl+p", *"outbox: show", "enter")  # the palette knows it too
         await settle(pilot)
         assert isinstance(pilot.app.screen, OutboxScreen)
@@ -93,7 +93,6 @@ async def test_retry_sends_it_again(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await _outbox(pilot)
         await pilot.press("R")
-        await settle(pilot)
         await settle(pilot)  # the delivery worker, then the list read again
         assert (_msg(seeded, fay).outbox_state, _msg(seeded, fay).attempts) == ("failed", 2)
         assert _actions(seeded) == [("alice", "outbox.retry", fay)]
@@ -107,10 +106,9 @@ async def test_edit_puts_the_new_text_on_the_message_and_sends_it(
         screen = await _outbox(pilot)
         await _select(pilot, screen, bob)
         await pilot.press("e")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, EditScreen)
         await pilot.press("end", *" Happy Sunday!", "ctrl+s")
-        await settle(pilot)
         await settle(pilot)
         sent = _msg(seeded, bob)
         assert sent.body_text == "Yes, 10 to 16 on Sundays. Happy Sunday!"
@@ -130,11 +128,10 @@ async def test_readdress_checks_the_address_and_sends_it_there(
         picker = pilot.app.screen
         assert isinstance(picker, PickScreen)
         await pilot.press(*"fay at example", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert pilot.app.screen is picker  # refused, saying why
         assert "not an e-mail address" in str(picker.query_one("#pick-hint").render())
         await pilot.press(*(["backspace"] * 14), *"Fay@Example.com", "enter")
-        await settle(pilot)
         await settle(pilot)
         moved = _msg(seeded, fay)
         assert (moved.to_address, moved.outbox_state) == ("fay@example.com", "sent")
@@ -151,19 +148,18 @@ async def test_discard_asks_then_never_sends(app: OmniApp, seeded: Seeded) -> No
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _outbox(pilot)
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")  # "no, keep it" comes first
         await settle(pilot)
         assert _msg(seeded, fay).outbox_state == "failed"
         await pilot.press("x", "j", "enter")
-        await settle(pilot)
         await settle(pilot)
         assert _msg(seeded, fay).outbox_state == "discarded"
         assert [r.id for r in screen.rows] == [_bob]
         assert _actions(seeded) == [("alice", "outbox.discard", fay)]
         await pilot.press("escape")
         await pilot.press("g", *"fail@", "enter")
-        await pilot.pause()
+        await settle(pilot)
         customer = pilot.app.screen
         assert isinstance(customer, CustomerScreen)
         (entry,) = [e for e in customer.timeline.entries if e.id == fay and e.kind == "message"]
@@ -179,7 +175,7 @@ async def test_enter_opens_the_customer_at_the_message(app: OmniApp, seeded: See
         screen = await _outbox(pilot)
         await _select(pilot, screen, bob)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         customer = pilot.app.screen
         assert isinstance(customer, CustomerScreen)
         assert customer.customer_id == seeded.customers["bob"]

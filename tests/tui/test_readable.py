@@ -7,7 +7,6 @@ import dataclasses
 import html
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,12 +23,12 @@ from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from omnitui.tui.widgets.customer_header import CustomerHeader
 from omnitui.tui.widgets.key_hints import KeyHints
-from providers.base import InboundMessage, PollBatch
+from providers.base import InboundMessage
 from storage.queries import list_conversations
-from tests.tui.conftest import OUR_EMAIL, T0, Seeded, make_test_app
-from tests.tui.test_flows import goto_row, open_conversation
+from tests.helpers import batch
+from tests.tui.conftest import ANN_EMAIL_CONV, Seeded, mail, make_test_app
+from tests.tui.pilots import goto_row, open_conversation, settle
 
-ANN_EMAIL_CONV = 2
 CELL_W = 12.2  # one terminal cell in Rich's SVG export
 LINE_H = 24.4
 
@@ -103,30 +102,21 @@ def contrast(fg: str, bg: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def _mail(ext: str, minutes: float, body: str, *, name: str = "Ann Example") -> InboundMessage:
-    mid = f"<{ext}@mail.example.com>"
-    return InboundMessage(
-        external_id=mid,
-        channel="email",
-        from_address="ann@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=T0 + timedelta(minutes=minutes),
-        body_text=body,
-        from_name=name,
-        subject="Re: Refund please",
-        message_id=mid,
-        in_reply_to="<ann1@mail.example.com>",
-        references=("<ann1@mail.example.com>",),
-    )
+def _followup(ext: str, minutes: float, body: str) -> InboundMessage:
+    """One more mail from Ann in her refund thread."""
+    first = "<ann1@mail.example.com>"
+    subject = "Re: Refund please"
+    more = {"in_reply_to": first, "references": (first,)}
+    return mail(ext, "ann@example.com", "Ann Example", minutes, subject, body, **more)
 
 
 # -- the composer does not hide the message being answered ----------------------
 
 
 async def test_the_composer_keeps_the_message_answered_in_view(seeded: Seeded) -> None:
-    more = tuple(_mail(f"more{n}", 31 + n, f"Follow-up number {n}.") for n in range(6))
-    last = _mail("last", 45, "Please answer THIS ONE today.")
-    ingest(seeded.store, "demo", PollBatch(messages=(*more, last), cursors={}))
+    more = tuple(_followup(f"more{n}", 31 + n, f"Follow-up number {n}.") for n in range(6))
+    last = _followup("last", 45, "Please answer THIS ONE today.")
+    ingest(seeded.store, "demo", batch(*more, last, cursor=None))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
@@ -134,7 +124,7 @@ async def test_the_composer_keeps_the_message_answered_in_view(seeded: Seeded) -
         assert "THIS ONE" in screen.timeline.current.body
         assert any("THIS ONE" in line for line in screen_lines(app))
         await pilot.press("r")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.composer.display and screen.composer.body.has_focus
         lines = screen_lines(app)
         composer_top = next(n for n, line in enumerate(lines) if "Reply" in line and "▔" in line)
@@ -144,19 +134,19 @@ async def test_the_composer_keeps_the_message_answered_in_view(seeded: Seeded) -
 
 
 async def test_a_reply_opened_from_the_inbox_shows_the_message_answered(seeded: Seeded) -> None:
-    more = tuple(_mail(f"more{n}", 31 + n, f"Follow-up number {n}.") for n in range(6))
-    last = _mail("last", 45, "Please answer THIS ONE today.")
-    ingest(seeded.store, "demo", PollBatch(messages=(*more, last), cursors={}))
+    more = tuple(_followup(f"more{n}", 31 + n, f"Follow-up number {n}.") for n in range(6))
+    last = _followup("last", 45, "Please answer THIS ONE today.")
+    ingest(seeded.store, "demo", batch(*more, last, cursor=None))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen)
         await goto_row(pilot, ANN_EMAIL_CONV)
         await pilot.press("r")  # straight into the composer
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen) and screen.composer.display
-        await pilot.pause()
+        await settle(pilot)
         lines = screen_lines(app)
         composer_top = next(n for n, line in enumerate(lines) if "Reply" in line and "▔" in line)
         shown = [n for n, line in enumerate(lines) if "THIS ONE" in line]
@@ -193,7 +183,7 @@ async def test_the_customer_header_keeps_to_two_lines_at_80_columns(seeded: Seed
 async def test_search_results_are_drawn_in_normal_text_colours(app: OmniApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("slash", *"refund")
-        await pilot.pause()
+        await settle(pilot)
         runs = screen_runs(app)
         badge = next(r for r in runs if r.text.strip() == "EML" and r.line > 5)
         body = next(r for r in runs if "news on my" in r.text)  # "refund" is highlighted
@@ -224,7 +214,7 @@ async def test_badges_are_legible_without_colour(
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.no_color
         await pilot.press("j")  # the cursor off the first row (Carl's Telegram)
-        await pilot.pause()
+        await settle(pilot)
         inbox = [r for r in screen_runs(app) if r.text.strip() in BADGES.values()]
         assert {r.text.strip() for r in inbox} >= {"EML", "TG", "SMS", "WA"}
         await open_conversation(pilot, ANN_EMAIL_CONV)
@@ -241,6 +231,10 @@ LONG_NAME = "Bartholomew Longname-Featherstonehaugh"
 LONG_SUBJECT = "A subject long enough to push every other column of the inbox off the screen"
 
 
+def _long_one() -> InboundMessage:
+    return mail("long1", "bart@example.com", LONG_NAME, 75, LONG_SUBJECT, "hello")
+
+
 def _conversation(seeded: Seeded, subject: str) -> int:
     with seeded.store.read() as session:
         rows = list_conversations(session, view="all", agent="alice")
@@ -253,18 +247,7 @@ def _columns(table: DataTable[Any]) -> dict[str, int]:
 
 
 async def test_inbox_columns_shrink_back_when_the_wide_row_goes(seeded: Seeded) -> None:
-    mail = InboundMessage(
-        external_id="<long1@mail.example.com>",
-        channel="email",
-        from_address="bart@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=T0 + timedelta(minutes=75),
-        body_text="hello",
-        from_name=LONG_NAME,
-        subject=LONG_SUBJECT,
-        message_id="<long1@mail.example.com>",
-    )
-    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    ingest(seeded.store, "demo", batch(_long_one(), cursor=None))
     long_conv = _conversation(seeded, LONG_SUBJECT)
     services.assign(seeded.store, long_conv, "someone-with-a-long-name", "test")
     app = make_test_app(seeded.runtime)
@@ -275,7 +258,7 @@ async def test_inbox_columns_shrink_back_when_the_wide_row_goes(seeded: Seeded) 
         assert long_conv in screen.table.rows_by_id
         services.set_status(seeded.store, long_conv, "resolved", "test")
         await pilot.press("1")  # the open view again, read afresh
-        await pilot.pause()
+        await settle(pilot)
         assert long_conv not in screen.table.rows_by_id
         narrow = _columns(screen.table)
         longest = max(len(r.customer_name) for r in screen.table.rows_by_id.values())
@@ -284,18 +267,7 @@ async def test_inbox_columns_shrink_back_when_the_wide_row_goes(seeded: Seeded) 
 
 
 async def test_the_subject_keeps_a_fair_share_of_80_columns(seeded: Seeded) -> None:
-    mail = InboundMessage(
-        external_id="<long1@mail.example.com>",
-        channel="email",
-        from_address="bart@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=T0 + timedelta(minutes=75),
-        body_text="hello",
-        from_name=LONG_NAME,
-        subject=LONG_SUBJECT,
-        message_id="<long1@mail.example.com>",
-    )
-    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    ingest(seeded.store, "demo", batch(_long_one(), cursor=None))
     services.assign(
         seeded.store, _conversation(seeded, LONG_SUBJECT), "someone-with-a-long-name", "test"
     )
@@ -319,7 +291,7 @@ async def test_the_subject_keeps_a_fair_share_of_80_columns(seeded: Seeded) -> N
 
 async def test_a_wrapped_body_line_continues_under_the_indent(seeded: Seeded) -> None:
     words = " ".join(f"word{n:02d}" for n in range(30))  # ~210 characters, one line
-    ingest(seeded.store, "demo", PollBatch(messages=(_mail("wrap", 45, words),), cursors={}))
+    ingest(seeded.store, "demo", batch(_followup("wrap", 45, words), cursor=None))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(80, 24)) as pilot:
         await open_conversation(pilot, ANN_EMAIL_CONV)
@@ -338,9 +310,7 @@ async def test_a_wrapped_body_line_continues_under_the_indent(seeded: Seeded) ->
 
 async def _reports(pilot: Pilot[None]) -> ReportsScreen:
     await pilot.press("o")
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, ReportsScreen)
     return screen

@@ -3,25 +3,18 @@ channel switched by keys."""
 
 from __future__ import annotations
 
-from textual.pilot import Pilot
 from textual.widgets import DataTable, Sparkline, Static
 
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.reports import ReportsScreen
 from tests.tui.conftest import Seeded
-
-
-async def settled(pilot: Pilot[None]) -> None:
-    """Wait for the report's worker thread and the redraw after it."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.tui.pilots import settle
 
 
 async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("o")
-        await settled(pilot)
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, ReportsScreen)
         by_channel = screen.query_one("#by-channel", DataTable)
@@ -32,13 +25,13 @@ async def test_reports_by_keys(app: OmniApp, seeded: Seeded) -> None:
         title = str(screen.query_one("#reports-title", Static).render())
         assert "last 7 days" in title and "all channels" in title and "wall clock" in title
         await pilot.press("c")  # first channel only
-        await settled(pilot)
+        await settle(pilot)
         assert by_channel.row_count == 1
         await pilot.press("p")
-        await settled(pilot)
+        await settle(pilot)
         assert "last 30 days" in str(screen.query_one("#reports-title", Static).render())
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert not isinstance(pilot.app.screen, ReportsScreen)
 
 
@@ -47,6 +40,6 @@ async def test_the_last_key_wins_when_reports_overtake_each_other(
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("o", "p", "p")  # 7 days, 30 days, 1 day, without waiting
-        await settled(pilot)
+        await settle(pilot)
         title = str(pilot.app.screen.query_one("#reports-title", Static).render())
         assert "last 1 day" in title and "computing" not in title

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import timedelta
 
 from omnitui import services
 from omnitui.runtime import Runtime
@@ -16,28 +15,17 @@ from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE
 from omnitui.tui.widgets.timeline import Timeline
-from providers.base import InboundMessage, PollBatch
+from tests.helpers import batch
 from tests.tui.conftest import (
     HOSTILE_NAME,
+    MALLORY_CONV,
     OUR_EMAIL,
-    OUR_NUMBER,
-    T0,
     Seeded,
+    mail,
     make_test_app,
+    phone,
 )
-from tests.tui.test_flows import open_conversation
-
-MALLORY_CONV = 5
-
-
-def screen_text(app: OmniApp) -> str:
-    """What the terminal shows, as plain text (from the SVG screenshot)."""
-    import html
-    import re
-
-    svg = app.export_screenshot()
-    parts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
-    return html.unescape("".join(parts)).replace("\xa0", " ")
+from tests.tui.pilots import open_conversation, screen_text, settle
 
 
 async def test_hostile_markup_and_escapes_are_shown_literally(app: OmniApp) -> None:
@@ -91,17 +79,10 @@ def _many(runtime: Runtime, conversations: int, per_customer: int = 1) -> None:
     msgs = []
     for i in range(conversations):
         for j in range(per_customer):
-            msgs.append(
-                InboundMessage(
-                    external_id=f"bulk-{i}-{j}",
-                    channel="sms",
-                    from_address=f"+1415556{i:04d}",
-                    to_address=OUR_NUMBER,
-                    sent_at=T0 - timedelta(days=1, minutes=i * per_customer + j),
-                    body_text=f"message {j} of customer {i}",
-                )
-            )
-    ingest(runtime.store(), "demo", PollBatch(messages=tuple(msgs), cursors={}))
+            minutes = -24 * 60 - (i * per_customer + j)  # the day before, oldest last
+            body = f"message {j} of customer {i}"
+            msgs.append(phone(f"bulk-{i}-{j}", f"+1415556{i:04d}", minutes, body))
+    ingest(runtime.store(), "demo", batch(*msgs, cursor=None))
 
 
 async def test_inbox_loads_one_page_at_a_time(seeded: Seeded) -> None:
@@ -112,10 +93,10 @@ async def test_inbox_loads_one_page_at_a_time(seeded: Seeded) -> None:
         assert isinstance(screen, InboxScreen)
         assert len(screen.table.order) == PAGE_SIZE
         await pilot.press("end")
-        await pilot.pause()
+        await settle(pilot)
         assert len(screen.table.order) == 2 * PAGE_SIZE
         await pilot.press("end")
-        await pilot.pause()
+        await settle(pilot)
         assert len(screen.table.order) == 257  # 250 + the 7 seeded
         assert screen.table.row_count == 257
 
@@ -125,7 +106,7 @@ async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) 
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("g", *"+14155560000", "enter")
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert len(screen.entries) == TIMELINE_PAGE and screen.has_older
@@ -133,7 +114,7 @@ async def test_timeline_loads_older_entries_on_reaching_the_top(seeded: Seeded) 
         loaded = TIMELINE_PAGE
         while loaded < 250:
             await pilot.press("home")
-            await pilot.pause()
+            await settle(pilot)
             loaded = min(loaded + TIMELINE_PAGE, 250)
             assert len(screen.entries) == loaded
         assert not screen.has_older
@@ -171,12 +152,11 @@ async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded
         assert screen.composer.subject_row.display
         assert "new conversation on" in str(screen.composer.head.render())
         await pilot.press(*"Details by mail", "ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.composer.body.text == "Details by mail"  # refused: no subject
         screen.composer.subject.focus()
         await pilot.press(*"Your refund", "ctrl+s")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
     from sqlalchemy import select
 
     from storage.models import Message
@@ -201,18 +181,9 @@ async def test_emoji_codes_and_invisible_characters_never_reach_the_screen(
     from omnitui.text import INVISIBLE
 
     unsafe = re.compile(f"[\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f{INVISIBLE}]")
-    mail = InboundMessage(
-        external_id="<eve1@mail.example.com>",
-        channel="email",
-        from_address="eve@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=T0 + timedelta(minutes=80),
-        body_text=INVISIBLE_BODY,
-        from_name=INVISIBLE_NAME,
-        subject="Invoice :skull: \u202eexe.pdf",
-        message_id="<eve1@mail.example.com>",
-    )
-    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    subject = "Invoice :skull: \u202eexe.pdf"
+    eve = mail("eve1", "eve@example.com", INVISIBLE_NAME, 80, subject, INVISIBLE_BODY)
+    ingest(seeded.store, "demo", batch(eve, cursor=None))
     app = make_test_app(seeded.runtime)
     async with app.run_test(size=(160, 40)) as pilot:
         screen = pilot.app.screen
@@ -250,7 +221,7 @@ async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
         assert screen.composer.channel == "sms"
         screen.composer.body.text = "x" * 1601
         await pilot.press("ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
         (note,) = app._notifications  # the toast the agent sees
         assert "too long for sms: 1,601 characters, at most 1,600" in note.message
         assert screen.composer.display and screen.composer.body.text == "x" * 1601

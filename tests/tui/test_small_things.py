@@ -16,10 +16,11 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
 from omnitui.tui.widgets.timeline import entry_id
-from providers.base import InboundAttachment, InboundMessage, PollBatch
+from providers.base import InboundAttachment
 from storage import queries
-from tests.tui.conftest import NOW, OUR_EMAIL, Seeded
-from tests.tui.test_flows import ANN_EMAIL_CONV, BOB_CONV, goto_row, open_conversation
+from tests.helpers import batch
+from tests.tui.conftest import ANN_EMAIL_CONV, BOB_CONV, NOW, Seeded, mail
+from tests.tui.pilots import goto_row, open_conversation, settle
 
 
 def _message_id(seeded: Seeded, customer: str, words: str) -> int:
@@ -30,7 +31,7 @@ def _message_id(seeded: Seeded, customer: str, words: str) -> int:
 
 
 async def _customer(pilot: Pilot[None]) -> CustomerScreen:
-    await pilot.pause()
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
@@ -45,7 +46,7 @@ async def test_search_opens_the_customer_at_the_hit(
     hit = _message_id(seeded, "ann", "order 1234")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("slash", *"1234")
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("enter")
         screen = await _customer(pilot)
         current = screen.timeline.current
@@ -59,18 +60,8 @@ async def test_search_opens_the_customer_at_the_hit(
 async def test_jump_finds_phone_numbers_in_any_format_and_names_without_accents(
     app: OmniApp, seeded: Seeded
 ) -> None:
-    zoe = InboundMessage(
-        external_id="<zoe1@mail.example.com>",
-        channel="email",
-        from_address="zk@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=NOW - timedelta(minutes=5),
-        body_text="Hallo",
-        from_name="Zoë Krüger",
-        subject="Frage",
-        message_id="<zoe1@mail.example.com>",
-    )
-    ingest(seeded.store, "demo", PollBatch(messages=(zoe,), cursors={}))
+    zoe = mail("zoe1", "zk@example.com", "Zoë Krüger", 115, "Frage", "Hallo")
+    ingest(seeded.store, "demo", batch(zoe, cursor=None))
     async with app.run_test(size=(100, 30)) as pilot:
         for typed, who in (
             ("(415) 555-0100", seeded.customers["ann"]),
@@ -78,12 +69,12 @@ async def test_jump_finds_phone_numbers_in_any_format_and_names_without_accents(
             ("4155550100", seeded.customers["ann"]),
         ):
             await pilot.press("g", *typed)
-            await pilot.pause()
+            await settle(pilot)
             await pilot.press("enter")
             screen = await _customer(pilot)
             assert screen.customer_id == who, typed
             await pilot.press("escape")
-            await pilot.pause()
+            await settle(pilot)
         await pilot.press("g", *"zoe", "enter")
         screen = await _customer(pilot)
         assert screen.customer is not None and screen.customer.name == "Zoë Krüger"
@@ -116,7 +107,7 @@ async def test_audit_lines_show_times_as_the_console_does(app: OmniApp, seeded: 
         now=NOW,
     )
     async with app.run_test(size=(160, 40)) as pilot:
-        await pilot.pause()
+        await settle(pilot)
         await pilot.press("7")  # all: a snoozed conversation is not in "open"
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         events = [e for e in screen.timeline.entries if e.kind == "event" and e.author == "bob"]
@@ -140,29 +131,29 @@ async def test_mark_unread_with_u(app: OmniApp, seeded: Seeded) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await open_conversation(pilot, BOB_CONV)
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert not _unread(seeded, BOB_CONV)
         await pilot.press("u")
-        await pilot.pause()
+        await settle(pilot)
         assert _unread(seeded, BOB_CONV)
         inbox = pilot.app.screen
         assert isinstance(inbox, InboxScreen) and inbox.table.rows_by_id[BOB_CONV].unread
         await pilot.press("u")  # in the inbox, u toggles
-        await pilot.pause()
+        await settle(pilot)
         assert not _unread(seeded, BOB_CONV)
         await open_conversation(pilot, BOB_CONV)
         await pilot.press("u")  # in the customer view: unread, and back to the inbox
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, InboxScreen)
         assert _unread(seeded, BOB_CONV)
         await goto_row(pilot, dora)
         assert not _unread(seeded, dora)
         await pilot.press("u")
-        await pilot.pause()
+        await settle(pilot)
         assert _unread(seeded, dora)
         await open_conversation(pilot, dora)
         await pilot.press("escape")
-        await pilot.pause()
+        await settle(pilot)
         assert not _unread(seeded, dora)  # opening it reads it
 
 
@@ -172,19 +163,16 @@ def _rows(seeded: Seeded) -> list[queries.ConversationRow]:
 
 
 def _mail_with(seeded: Seeded, *files: InboundAttachment) -> int:
-    mail = InboundMessage(
-        external_id="<dora2@mail.example.com>",
-        channel="email",
-        from_address="dora@example.com",
-        to_address=OUR_EMAIL,
-        sent_at=NOW - timedelta(minutes=1),
-        body_text="Here is the invoice.",
-        from_name="Dora Old",
-        subject="Invoice copy",
-        message_id="<dora2@mail.example.com>",
+    dora = mail(
+        "dora2",
+        "dora@example.com",
+        "Dora Old",
+        119,
+        "Invoice copy",
+        "Here is the invoice.",
         attachments=files,
     )
-    ingest(seeded.store, "demo", PollBatch(messages=(mail,), cursors={}))
+    ingest(seeded.store, "demo", batch(dora, cursor=None))
     return next(r.id for r in _rows(seeded) if r.customer_id == seeded.customers["dora"])
 
 
@@ -208,12 +196,10 @@ async def test_v_opens_a_file_with_the_opener(app: OmniApp, seeded: Seeded, open
     async with app.run_test(size=(120, 40)) as pilot:
         await open_conversation(pilot, dora)
         await pilot.press("v")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, PickScreen)  # two files: which one?
         await pilot.press("j", "enter")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()  # the worker waits for the opener
-        await pilot.pause()
+        await settle(pilot)  # the worker waits for the opener
     (path,) = opener.read_text().splitlines()
     opened = Path(path)
     assert opened.name == "photo.jpg" and opened.read_bytes() == b"\xff\xd8\xff photo"
@@ -228,7 +214,6 @@ async def test_a_launcher_is_not_opened(app: OmniApp, seeded: Seeded, opener: Pa
     async with app.run_test(size=(120, 40)) as pilot:
         await open_conversation(pilot, dora)
         await pilot.press("v")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert any("not a document" in n.message for n in pilot.app._notifications)
     assert not opener.exists()

@@ -12,24 +12,25 @@ import pytest
 from textual.pilot import Pilot
 
 from omnitui.tui.screens.inbox import InboxScreen
-from tests.tui.conftest import Seeded, make_test_app
+from tests.tui.conftest import ANN_EMAIL_CONV, Seeded, make_test_app
+from tests.tui.pilots import settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
-ANN_EMAIL_CONV = 2
 
 
 async def _open_ann(pilot: Pilot[None]) -> None:
+    await settle(pilot)  # the first look at the store is on the account bar
     screen = pilot.app.screen
     assert isinstance(screen, InboxScreen)
     for _ in range(screen.table.order.index(ANN_EMAIL_CONV)):
         await pilot.press("j")
     await pilot.press("enter")
-    await pilot.pause()
+    await settle(pilot)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
-    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size)
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -42,22 +43,21 @@ def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> N
     async def compose(pilot: Pilot[None]) -> None:
         await _open_ann(pilot)
         await pilot.press("c", *"Your refund of 20 EUR is on its way [bold]")
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=compose)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_help(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
-    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, press=["question_mark"])
+    app = make_test_app(seeded.runtime)
+    assert snap_compare(app, terminal_size=size, run_before=settle, press=["question_mark"])
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_reports(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
     async def reports(pilot: Pilot[None]) -> None:
         await pilot.press("o")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()  # the report is computed off the UI thread
-        await pilot.pause()
+        await settle(pilot)  # the report is computed off the UI thread
 
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=reports)

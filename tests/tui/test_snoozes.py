@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, timedelta
-
-from textual.pilot import Pilot
 
 from omnitui import services
 from omnitui.tui.app import OmniApp
 from omnitui.tui.clock import Clock
 from omnitui.tui.screens.inbox import InboxScreen
-from tests.tui.conftest import NOW, Seeded
-
-ANN_EMAIL_CONV = 2
-
-
-async def until(pilot: Pilot[None], condition: object, seconds: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (its own timers and workers do the work)."""
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "the console never got there"
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.05)
+from tests.tui.conftest import ANN_EMAIL_CONV, NOW, Seeded
+from tests.tui.pilots import settle, until
 
 
 async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded: Seeded) -> None:
@@ -37,8 +24,7 @@ async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded
     async with app.run_test(size=(120, 30)) as pilot:
         screen = pilot.app.screen
         assert isinstance(screen, InboxScreen)
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         assert ANN_EMAIL_CONV not in screen.table.order  # snoozed: not in "open"
         app.desk.clock = Clock(fixed=NOW + timedelta(seconds=90), tz=UTC)
         # no key pressed, no message arrived: the console's periodic check wakes it

@@ -9,9 +9,8 @@ from textual.pilot import Pilot
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
-from tests.tui.test_flows import goto_row
-
-ANN_EMAIL_CONV = 2
+from tests.tui.conftest import ANN_EMAIL_CONV
+from tests.tui.pilots import goto_row, settle
 
 
 async def burst(pilot: Pilot[None], *keys: str) -> None:
@@ -23,16 +22,14 @@ async def burst(pilot: Pilot[None], *keys: str) -> None:
         event = events.Key(key, key if len(key) == 1 else None)
         event.set_sender(app)
         app._driver.send_message(event)
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def test_enter_r_and_text_in_one_burst_types_into_the_composer(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, ANN_EMAIL_CONV)
         await burst(pilot, "enter", "r", *"quick")  # the q must not quit
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.composer.body.has_focus
@@ -43,7 +40,7 @@ async def test_r_and_text_in_one_burst_types_into_the_composer(app: OmniApp) -> 
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, ANN_EMAIL_CONV)
         await burst(pilot, "r", *"hello")
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         assert isinstance(screen, CustomerScreen)
         assert screen.composer.body.text == "hello"
@@ -53,9 +50,9 @@ async def test_enter_then_escape_in_one_burst_comes_back(app: OmniApp) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         await goto_row(pilot, ANN_EMAIL_CONV)
         await burst(pilot, "enter", "escape")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, InboxScreen)
         await burst(pilot, "enter", "r", *"hi", "escape", "escape")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(pilot.app.screen, InboxScreen)
         assert app.desk.drafts.get(ANN_EMAIL_CONV).body == "hi"
