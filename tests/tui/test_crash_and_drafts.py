@@ -11,6 +11,7 @@ import pytest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.screens.customer import CustomerScreen
+from tests.helpers import cli_runner, write_config
 from tests.tui.conftest import ANN_EMAIL_CONV, Seeded
 from tests.tui.pilots import open_conversation, settle
 
@@ -85,10 +86,7 @@ async def test_an_unexpected_error_logs_keeps_the_draft_and_exits_non_zero(
 def test_the_launcher_exits_non_zero_when_the_console_crashed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from typer.testing import CliRunner
-
     import omnitui.tui.app
-    from omnitui.cli import app as cli_app
 
     log = tmp_path / "crash-20260302-110000-1.log"
 
@@ -102,9 +100,6 @@ def test_the_launcher_exits_non_zero_when_the_console_crashed(
             pass
 
     monkeypatch.setattr(omnitui.tui.app, "make_app", lambda rt: Crashed())
-    config = tmp_path / "config.toml"
-    config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
-    db = f"sqlite:///{tmp_path / 'launch.db'}"
-    result = CliRunner().invoke(cli_app, ["--config", str(config), "--db", db])
-    assert result.exit_code == 70, (result.stdout, result.stderr)
+    config = write_config(tmp_path, '[agent]\nname = "alice"\n')
+    result = cli_runner(config, f"sqlite:///{tmp_path / 'launch.db'}")(code=70)
     assert str(log) in result.stderr and "Traceback" not in result.stderr

@@ -12,9 +12,7 @@ import pytest
 from rich.console import Console
 from textual.command import CommandPalette
 from textual.widgets import OptionList, TextArea
-from typer.testing import CliRunner
 
-from omnitui.cli import app as cli_app
 from omnitui.config import ConfigError
 from omnitui.runtime import Runtime
 from omnitui.tui.app import OmniApp
@@ -23,6 +21,7 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen, help_table
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.key_hints import KeyHints
+from tests.helpers import cli_runner, write_config
 from tests.tui.conftest import Seeded, make_test_app
 from tests.tui.pilots import screen_text, settle, until
 
@@ -97,14 +96,9 @@ def test_an_unknown_keymap_id_is_a_config_error(seeded: Seeded) -> None:
 
 
 def test_an_unknown_keymap_id_stops_the_console_with_exit_2(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[agent]\nname = "alice"\n\n[keymap]\n"inbox.next_filter" = "tab"\nreplly = "e"\n'
-    )
-    result = CliRunner().invoke(
-        cli_app, ["--config", str(config), "--db", f"sqlite:///{tmp_path}/x.db"]
-    )
-    assert result.exit_code == 2
+    keymap = '[agent]\nname = "alice"\n\n[keymap]\n"inbox.next_filter" = "tab"\nreplly = "e"\n'
+    config = write_config(tmp_path, keymap)
+    result = cli_runner(config, f"sqlite:///{tmp_path}/x.db")(code=2)
     assert f"{config}, line 6" in result.output and "replly" in result.output
 
 

@@ -17,8 +17,8 @@ from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.outbox_edit import EditScreen
 from omnitui.tui.screens.pick import PickScreen
 from storage import queries
-from storage.models import Identity, Message, message_t
-from tests.helpers import ScriptedProvider
+from storage.models import Identity, message_t
+from tests.helpers import ScriptedProvider, message
 from tests.tui.conftest import BOB_CONV, FAY_CONV, NOW, Seeded, make_test_app
 from tests.tui.pilots import settle
 
@@ -41,13 +41,6 @@ def _waiting(seeded: Seeded) -> tuple[int, int]:
                 .values(sent_at=NOW.replace(minute=minutes))
             )
     return fay, bob
-
-
-def _msg(seeded: Seeded, mid: int) -> Message:
-    with seeded.store.read() as session:
-        m = session.get(Message, mid)
-    assert m is not None
-    return m
 
 
 def _actions(seeded: Seeded) -> list[tuple[str, str, Any]]:
@@ -94,7 +87,10 @@ async def test_retry_sends_it_again(app: OmniApp, seeded: Seeded) -> None:
         await _outbox(pilot)
         await pilot.press("R")
         await settle(pilot)  # the delivery worker, then the list read again
-        assert (_msg(seeded, fay).outbox_state, _msg(seeded, fay).attempts) == ("failed", 2)
+        assert (message(seeded.store, fay).outbox_state, message(seeded.store, fay).attempts) == (
+            "failed",
+            2,
+        )
         assert _actions(seeded) == [("alice", "outbox.retry", fay)]
 
 
@@ -110,7 +106,7 @@ async def test_edit_puts_the_new_text_on_the_message_and_sends_it(
         assert isinstance(pilot.app.screen, EditScreen)
         await pilot.press("end", *" Happy Sunday!", "ctrl+s")
         await settle(pilot)
-        sent = _msg(seeded, bob)
+        sent = message(seeded.store, bob)
         assert sent.body_text == "Yes, 10 to 16 on Sundays. Happy Sunday!"
         assert sent.outbox_state == "sent"
         assert _actions(seeded) == [("alice", "outbox.edit", bob)]
@@ -133,7 +129,7 @@ async def test_readdress_checks_the_address_and_sends_it_there(
         assert "not an e-mail address" in str(picker.query_one("#pick-hint").render())
         await pilot.press(*(["backspace"] * 14), *"Fay@Example.com", "enter")
         await settle(pilot)
-        moved = _msg(seeded, fay)
+        moved = message(seeded.store, fay)
         assert (moved.to_address, moved.outbox_state) == ("fay@example.com", "sent")
         with seeded.store.read() as session:
             owner = session.execute(
@@ -151,10 +147,10 @@ async def test_discard_asks_then_never_sends(app: OmniApp, seeded: Seeded) -> No
         await settle(pilot)
         await pilot.press("enter")  # "no, keep it" comes first
         await settle(pilot)
-        assert _msg(seeded, fay).outbox_state == "failed"
+        assert message(seeded.store, fay).outbox_state == "failed"
         await pilot.press("x", "j", "enter")
         await settle(pilot)
-        assert _msg(seeded, fay).outbox_state == "discarded"
+        assert message(seeded.store, fay).outbox_state == "discarded"
         assert [r.id for r in screen.rows] == [_bob]
         assert _actions(seeded) == [("alice", "outbox.discard", fay)]
         await pilot.press("escape")
