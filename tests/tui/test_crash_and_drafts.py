@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from omnitui.tui.app import OmniApp
 from omnitui.tui.drafts import Drafts
@@ -25,10 +26,16 @@ async def test_undo_on_a_draft_of_many_lines_does_not_crash(app: OmniApp) -> Non
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         await pilot.press("r")
-        lines = [f"line {n} of the answer" for n in range(9)]
-        for line in lines:
-            await pilot.press(*line, "enter")
-        for _ in range(len(lines) + 3):  # undo it all, and then some
+        # more lines than the composer shows (pasted: one edit to undo), then typed ones:
+        # undoing them takes the scrollbar away under the cursor (textual#6686)
+        pasted = [f"line {n} of the answer" for n in range(9)]
+        assert app._driver is not None
+        app._driver.send_message(events.Paste("\n".join(pasted) + "\n"))  # as the terminal does
+        await settle(pilot)
+        await pilot.press(*"typed", "enter", *"more", "enter")
+        lines = [*pasted, "typed", "more"]
+        assert screen.composer.body.text == "\n".join(lines) + "\n"
+        for _ in range(5):  # undo it all, and then some
             await pilot.press("ctrl+z")
         await settle(pilot)
         assert pilot.app.screen is screen and screen.composer.body.has_focus
