@@ -36,6 +36,9 @@ def cli(tmp_path: Path, db_url: str) -> Run:
     return run
 
 
+# the CLI's errors, not the first open of a store (test_migrations has that)
+pytestmark = pytest.mark.migrated
+
 NOT_FOUND = [
     ("customers", "show", "999"),
     ("customers", "merge", "999", "1"),
