@@ -11,56 +11,40 @@ from typing import Any
 
 from sqlalchemy import select
 from textual.pilot import Pilot
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from omnitui import services
-from omnitui.cli import app as cli_app
 from omnitui.tui.app import OmniApp
 from omnitui.tui.messages import OpenCustomer
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.widgets.timeline import entry_id
-from storage.models import AuditEvent, Message, message_t
-from tests.tui.conftest import NOW, Seeded
-from tests.tui.test_flows import ANN_EMAIL_CONV, ANN_SMS_CONV, open_conversation
-
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
+from storage.models import AuditEvent, Message
+from tests.helpers import cli_runner, write_config
+from tests.tui.conftest import (
+    ANN_EMAIL_CONV,
+    ANN_SMS_CONV,
+    BOB_CONV,
+    FAY_CONV,
+    NOW,
+    Seeded,
+    outgoing,
+)
+from tests.tui.pilots import goto_row, open_conversation, settle, until
 
 
 def cli(seeded: Seeded, *args: str, code: int = 0) -> Result:
     """``omnitui ARGS`` on the seeded store, as agent alice, 250 columns wide."""
-    config = Path(seeded.runtime.data_dir) / "cli-config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    result = CliRunner().invoke(
-        cli_app,
-        ["--config", str(config), "--db", seeded.runtime.db_url, *args],
-        env={"COLUMNS": "250"},
-    )
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert "Traceback" not in result.stdout + result.stderr
-    return result
+    config = write_config(Path(seeded.runtime.data_dir), name="cli-config.toml")
+    return cli_runner(config, seeded.runtime.db_url)(*args, code=code, columns=250)
 
 
 async def open_customer(pilot: Pilot[None], customer_id: int) -> CustomerScreen:
     pilot.app.post_message(OpenCustomer(customer_id))
-    await pilot.pause()
-    await pilot.pause()
+    await until(pilot, lambda: isinstance(pilot.app.screen, CustomerScreen), "customer screen")
+    await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
-
-
-def outgoing(seeded: Seeded) -> list[Message]:
-    with seeded.store.read() as session:
-        rows = session.execute(select(Message).where(message_t.c.direction == "out"))
-        return list(rows.scalars())
 
 
 # -- follow merges ---------------------------------------------------------------
@@ -127,7 +111,7 @@ async def test_a_switch_to_email_without_a_subject_is_refused_alike(
         await pilot.press("c")
         assert screen.composer.channel == "email" and screen.composer.subject_row.display
         await pilot.press(*"By mail", "ctrl+s")
-        await pilot.pause()
+        await settle(pilot)
         assert screen.composer.body.text == "By mail"  # kept
         toasts = [n.message for n in pilot.app._notifications]
     assert said in toasts, toasts  # the same words
@@ -169,7 +153,7 @@ async def test_retry_in_the_customer_view_is_audited_as_in_the_cli(
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         assert screen.timeline.highlight_entry(f"m{in_console}")
         await pilot.press("R")
-        await pilot.pause()
+        await settle(pilot)
     assert _audited(seeded, in_console) == [("alice", "outbox.retry")]
 
 
@@ -193,9 +177,7 @@ async def test_the_report_has_the_same_columns_in_both_faces(app: OmniApp, seede
     by_channel, by_agent = _heads(out)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("o")
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
         screen = pilot.app.screen
         shown = {}
         for kind in ("channel", "agent"):
@@ -225,7 +207,6 @@ async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seed
     from textual.widgets import Static
 
     from omnitui.tui.screens.pick import PickScreen
-    from tests.tui.test_flows import BOB_CONV, FAY_CONV, goto_row
 
     typed = "2099-04-01 13:15"  # the console's zone is UTC here, as the CLI's
     cli(seeded, "conversations", "status", str(BOB_CONV), "snoozed", "--until", typed)
@@ -244,15 +225,15 @@ async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seed
         await goto_row(pilot, FAY_CONV)
         for text, why in refused.items():
             await pilot.press("z", *text, "enter")
-            await pilot.pause()
+            await settle(pilot)
             picker = pilot.app.screen
             assert isinstance(picker, PickScreen)  # still asking, and saying why
             hint = str(picker.query_one("#pick-hint", Static).render())
             assert why in hint, (why, hint)  # the same words
             await pilot.press("escape")
-            await pilot.pause()
+            await settle(pilot)
         await pilot.press("z", *typed, "enter")
-        await pilot.pause()
+        await settle(pilot)
     assert _snoozed_until(seeded, FAY_CONV) == "2099-04-01 13:15"
 
 
@@ -262,8 +243,6 @@ async def test_the_cli_and_the_snooze_picker_read_times_alike(app: OmniApp, seed
 async def test_segments_are_counted_for_sms_only_in_both_faces(
     app: OmniApp, seeded: Seeded
 ) -> None:
-    from tests.tui.test_flows import BOB_CONV
-
     body = "Open on Sunday 10-16"
     doc = {
         channel: json.loads(cli(seeded, "reply", str(conv), "--body", body, "--json").stdout)
@@ -279,5 +258,5 @@ async def test_segments_are_counted_for_sms_only_in_both_faces(
             await pilot.press("r", *body)
             heads[channel] = str(screen.composer.head.render())
             await pilot.press("escape", "escape")
-            await pilot.pause()
+            await settle(pilot)
     assert "GSM-7" not in heads["whatsapp"] and "GSM-7 · 1 segment" in heads["sms"]
