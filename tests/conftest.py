@@ -8,6 +8,8 @@ PostgreSQL half fails in CI (CI=true) and is skipped with the reason elsewhere.
 from __future__ import annotations
 
 import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,20 +40,74 @@ def pg_server_url() -> Iterator[str]:
         cluster.stop()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once for this test process, to copy from."""
+    from storage.db import open_store
+
+    where = tmp_path_factory.mktemp("template")
+    path = where / "omnitui.db"
+    open_store(f"sqlite:///{path}", where / "data").close()
+    with sqlite3.connect(path) as conn:  # all of it in the main file, to copy that alone
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    assert not path.with_name(path.name + "-wal").exists() or not os.path.getsize(
+        path.with_name(path.name + "-wal")
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def _pg_template(pg_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL database migrated once for this test process, to create others from."""
+    import psycopg
+
+    from storage.db import open_store
+
+    name = f"tmpl_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        # no connection may stay open on a template: open_store's closes with the store
+        data = tmp_path_factory.mktemp("pg-template")
+        open_store(_sqlalchemy_url(pg_server_url, name), data).close()
+        yield name
+    finally:
+        with psycopg.connect(pg_server_url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _sqlalchemy_url(server_url: str, database: str) -> str:
+    return server_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + (
+        f"/{database}"
+    )
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A new empty database: a SQLite file, or a fresh PostgreSQL database."""
+    """A new database: a SQLite file, or a fresh PostgreSQL database.
+
+    Empty, unless the test also takes ``store`` or is marked ``migrated``: then
+    it is a copy of a store migrated once per test process (the migrations are
+    what ``test_migrations`` checks; running them again for each of hundreds of
+    tests checks nothing more).
+    """
+    migrated = "store" in request.fixturenames or bool(request.node.get_closest_marker("migrated"))
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'omnitui.db'}"
+        path = tmp_path / "omnitui.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     import psycopg
 
     base: str = request.getfixturevalue("pg_server_url")
+    template = f" TEMPLATE {request.getfixturevalue('_pg_template')}" if migrated else ""
     name = f"t_{uuid.uuid4().hex[:16]}"
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+        conn.execute(f"CREATE DATABASE {name}{template}")
     try:
-        yield base.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+        yield _sqlalchemy_url(base, name)
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

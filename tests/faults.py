@@ -14,25 +14,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from omnitui.cli import root as cli
 from omnitui.services.ingest import ingest
-from providers.base import PollBatch
 from providers.demo import OUR_NUMBER
 from storage import db
-from storage.db import Store, open_store
-from tests.helpers import sms
+from storage.db import Store
+from tests.helpers import batch, cli_runner, opened, sms, write_config
 
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
 ANN = "+14155550100"
 TEXT = "Bonjour Ann — your parcel leaves today.\nSecond line.\n"
 
@@ -58,7 +47,7 @@ class Seeded:
 def seed(store: Store) -> tuple[int, int]:
     """One SMS conversation on the demo account: (conversation id, customer id)."""
     # no cursor: the demo provider, polling later, starts from its own
-    first = PollBatch(messages=(sms("SM1", ANN, ours=OUR_NUMBER),), cursors={})
+    first = batch(sms("SM1", ANN, ours=OUR_NUMBER), cursor=None)
     result = ingest(store, "demo", first, default_region="US")
     conv_id = min(result.conversation_ids)
     with store.read() as s:
@@ -71,11 +60,8 @@ def seeded_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Seeded:
     short_lock_timeout(monkeypatch)
     path = tmp_path / "omnitui.db"
     url = f"sqlite:///{path}"
-    store = open_store(url, tmp_path / "data")
-    try:
+    with opened(url, tmp_path / "data") as store:
         conv_id, customer_id = seed(store)
-    finally:
-        store.close()
     return Seeded(path, url, conv_id, customer_id)
 
 
@@ -93,9 +79,8 @@ def write_lock(path: Path) -> Iterator[sqlite3.Connection]:
 
 
 def run_cli(tmp_path: Path, url: str, *args: str, input: str | None = None) -> Result:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    return CliRunner().invoke(cli.app, ["--config", str(config), "--db", url, *args], input=input)
+    """The CLI on the demo config and ``url``; the caller checks the exit code."""
+    return cli_runner(write_config(tmp_path), url)(*args, input=input, code=None)
 
 
 def saved_file(error_line: str) -> tuple[Path, list[str]]:
@@ -108,9 +93,5 @@ def saved_file(error_line: str) -> tuple[Path, list[str]]:
 
 
 def count(url: str, table: Any, data: Path) -> int:
-    store = open_store(url, data)
-    try:
-        with store.read() as s:
-            return int(s.execute(select(func.count()).select_from(table)).scalar_one())
-    finally:
-        store.close()
+    with opened(url, data) as store, store.read() as s:
+        return int(s.execute(select(func.count()).select_from(table)).scalar_one())

@@ -1,11 +1,19 @@
-"""Builders shared by the tests: inbound messages with fixed times."""
+"""The one set of builders the tests share: inbound messages at fixed times,
+poll batches, a scripted provider, a store opened for a moment, config files
+and the CLI run in-process. Test files build their data with these, never
+with a copy of their own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
+
+from typer.testing import CliRunner, Result
 
 from providers.base import (
     Channel,
@@ -17,8 +25,13 @@ from providers.base import (
     TransientError,
     UnconfirmedError,
 )
+from storage.db import Store, open_store
+from storage.models import Message
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+#: the scripted shop's own address and number (the other side of its conversations)
+SHOP_EMAIL = "support@shop.example"
+SHOP_NUMBER = "+14155550199"
 
 
 def at(minutes: float) -> datetime:
@@ -36,10 +49,11 @@ def email(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     direction: str = "in",
+    ours: str = SHOP_EMAIL,
     **extra: Any,
 ) -> InboundMessage:
+    """An e-mail with Message-ID ``<ext@mail.example.com>``, ``minutes`` after T0."""
     mid = f"<{ext}@mail.example.com>"
-    ours = "support@shop.example"
     return InboundMessage(
         external_id=mid,
         channel="email",
@@ -65,8 +79,9 @@ def sms(
     body: str = "Where is my order?",
     channel: Channel = "sms",
     direction: str = "in",
-    ours: str = "+14155550199",
+    ours: str = SHOP_NUMBER,
 ) -> InboundMessage:
+    """An SMS (or WhatsApp: give both numbers their ``whatsapp:`` prefix) with id ``ext``."""
     return InboundMessage(
         external_id=ext,
         channel=channel,
@@ -78,8 +93,34 @@ def sms(
     )
 
 
-def batch(*messages: InboundMessage, cursor: str = "c1") -> PollBatch:
-    return PollBatch(messages=tuple(messages), cursors={"": cursor})
+def chat(
+    ext: str,
+    sender: str,
+    *,
+    minutes: float = 0,
+    body: str = "Hi there",
+    name: str | None = None,
+    channel: Channel = "telegram",
+    ours: str = "shop_bot",
+) -> InboundMessage:
+    """A chat message (Telegram, Matrix) in the sender's own chat."""
+    return InboundMessage(
+        external_id=ext,
+        channel=channel,
+        from_address=sender,
+        to_address=ours,
+        sent_at=at(minutes),
+        body_text=body,
+        from_name=name,
+        thread_id=sender,
+    )
+
+
+def batch(*messages: InboundMessage, cursor: str | None = "c1", folder: str = "") -> PollBatch:
+    """What one poll returns; ``cursor=None``: no cursor (a provider polling
+    this account later starts from its own)."""
+    cursors = {} if cursor is None else {folder: cursor}
+    return PollBatch(messages=tuple(messages), cursors=cursors)
 
 
 @dataclass
@@ -95,7 +136,7 @@ class ScriptedProvider:
     batches: list[PollBatch] = field(default_factory=list)
 
     def address_for(self, channel: Channel) -> str:
-        return "support@shop.example" if channel == "email" else "+14155550199"
+        return SHOP_EMAIL if channel == "email" else SHOP_NUMBER
 
     def poll(self, cursors: Mapping[str, str]) -> PollBatch:
         return self.batches.pop(0) if self.batches else PollBatch(cursors=dict(cursors))
@@ -113,3 +154,76 @@ class ScriptedProvider:
 
     def close(self) -> None:
         pass
+
+
+# -- the store ----------------------------------------------------------------------
+
+
+@contextmanager
+def opened(url: str, data_dir: Path) -> Iterator[Store]:
+    """The store at ``url`` (migrated if new), closed again after the block."""
+    store = open_store(url, data_dir)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def message(store: Store, message_id: int) -> Message:
+    """Message ``message_id`` as stored now."""
+    with store.read() as s:
+        found = s.get(Message, message_id)
+    assert found is not None, message_id
+    return found
+
+
+# -- config files and the CLI -------------------------------------------------------
+
+#: a config with the demo account, for alice
+DEMO_CONFIG = """
+[agent]
+name = "alice"
+
+[[accounts]]
+name = "demo"
+kind = "demo"
+poll_interval = 30
+"""
+
+Run = Callable[..., Result]
+
+
+def write_config(directory: Path, text: str = DEMO_CONFIG, name: str = "config.toml") -> Path:
+    path = directory / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli_runner(config: Path | None = None, db_url: str | None = None) -> Run:
+    """The CLI run in-process (``--config``/``--db`` first when given), as
+    ``run(*args, input=None, code=0, columns=None, env=None)``. It checks the
+    exit code (``code=None``: any) and that no traceback reached the user."""
+    from omnitui.cli import app
+
+    runner = CliRunner()
+    prefix = [*(["--config", str(config)] if config else []), *(["--db", db_url] if db_url else [])]
+
+    def run(
+        *args: str,
+        input: str | None = None,
+        code: int | None = 0,
+        columns: int | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Result:
+        environment = {**(env or {}), **({"COLUMNS": str(columns)} if columns else {})}
+        result = runner.invoke(app, [*prefix, *args], input=input, env=environment or None)
+        if code is not None:
+            assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        assert "Traceback" not in result.stdout + result.stderr
+        return result
+
+    return run
+
+
+def as_json(result: Result) -> Any:
+    return json.loads(result.stdout)

@@ -34,20 +34,12 @@ from providers.settings import ImapSettings, MatrixSettings, TelegramSettings
 from providers.telegram import TelegramProvider
 from storage.db import Store
 from storage.models import Conversation, Message, message_t, utcnow
-from tests.helpers import ScriptedProvider, batch, sms
+from tests.helpers import SHOP_EMAIL as SUPPORT
+from tests.helpers import ScriptedProvider, batch, message, sms
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.smtp import SmtpPeer
 from tests.peers.synapse import Client, SynapseServer, SynapseUnavailable
 from tests.peers.telegram import TelegramServer
-
-SUPPORT = "support@shop.example"
-
-
-def message(store: Store, message_id: int) -> Message:
-    with store.read() as s:
-        found = s.get(Message, message_id)
-        assert found is not None
-        return found
 
 
 def first_conversation_id(store: Store) -> int:

@@ -7,16 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from omnitui.cli import app
 from omnitui.services.attachments import AttachmentError, save_attachment
 from omnitui.services.ingest import ingest
 from providers.base import InboundAttachment
 from storage import queries
 from storage.blobs import blob_path
 from storage.db import Store
-from tests.helpers import batch, email
+from tests.helpers import batch, cli_runner, email, write_config
 
 PDF = b"%PDF-1.4 invoice 1042"
 
@@ -67,14 +65,10 @@ def test_cli_shows_and_saves_attachments(
 ) -> None:
     customer = seed(store)
     monkeypatch.setenv("OMNITUI_DATA_DIR", str(store.data_dir))  # where the files went
-    config = tmp_path / "config.toml"
-    config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
-    runner = CliRunner()
+    cli = cli_runner(write_config(tmp_path, '[agent]\nname = "alice"\n'), db_url)
 
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args])
-        assert result.exit_code == code, (result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
+        result = cli(*args, code=code)
         return result.stdout if code == 0 else result.stderr
 
     shown = json.loads(run("customers", "show", str(customer), "--json"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -10,19 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from omnitui.cli import app
-
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
+from tests.helpers import DEMO_CONFIG, Run, as_json, cli_runner, write_config
 
 CONVERSATION_KEYS = {
     "id",
@@ -52,22 +40,8 @@ OUTBOX_KEYS = {"id", "conversation_id", "channel", "to", "status", "error", "att
 
 
 @pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Any:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, input: str | None = None, code: int = 0) -> Result:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args], input=input)
-        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    return run
-
-
-def as_json(result: Result) -> Any:
-    return json.loads(result.stdout)
+def cli(tmp_path: Path, db_url: str) -> Run:
+    return cli_runner(write_config(tmp_path), db_url)
 
 
 def synced(cli: Any) -> list[dict[str, Any]]:
@@ -308,7 +282,7 @@ def test_report_json_and_bad_period(cli: Any, tmp_path: Path) -> None:
     assert "7d, 24h" in cli("report", "--since", "soon", code=2).stderr
     config = tmp_path / "config.toml"
     hours = '[reports]\nbusiness_hours = "Mon-Fri 09:00-17:00"\ntimezone = "Europe/Berlin"\n'
-    config.write_text(CONFIG + hours, encoding="utf-8")
+    config.write_text(DEMO_CONFIG + hours, encoding="utf-8")
     clock = "business hours Mon-Fri 09:00-17:00 Europe/Berlin"
     assert as_json(cli("report", "--json"))["clock"] == clock
     assert f"Response and resolution times: {clock}" in cli("report").stdout

@@ -7,46 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rich.cells import cell_len
-from typer.testing import CliRunner, Result
 
-from omnitui.cli import app
 from omnitui.services.ingest import ingest
 from providers.base import InboundAttachment
 from storage import queries
 from storage.db import Store
 from tests.faults import run_cli, seeded_sqlite
-from tests.helpers import batch, email
-
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
-
-Run = Callable[..., Result]
-
-
-def runner_for(config: Path, db_url: str) -> Run:
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0, columns: int | None = None) -> Result:
-        env = {"COLUMNS": str(columns)} if columns else None
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args], env=env)
-        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    return run
+from tests.helpers import Run, batch, cli_runner, email, write_config
 
 
 @pytest.fixture
@@ -54,9 +26,7 @@ def cli(tmp_path: Path, db_url: str) -> Run:
     """The CLI on a store holding customer 1 with conversation 1 and message 1
     (an SMS that was sent, so not retryable), customer 2 merged into 1, and
     no attachment."""
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    run = runner_for(config, db_url)
+    run = cli_runner(write_config(tmp_path), db_url)
     for n, number in enumerate(("+14155550100", "+14155550102"), start=1):
         sent = json.loads(
             run("send", "--channel", "sms", "--to", number, "--body", "Hi", "--json").stdout
@@ -65,6 +35,9 @@ def cli(tmp_path: Path, db_url: str) -> Run:
     run("customers", "merge", "1", "2")
     return run
 
+
+# the CLI's errors, not the first open of a store (test_migrations has that)
+pytestmark = pytest.mark.migrated
 
 NOT_FOUND = [
     ("customers", "show", "999"),
@@ -157,12 +130,8 @@ def test_a_group_without_a_command_is_help_for_people_an_error_object_for_script
 
 
 def test_a_channel_no_account_carries_is_a_usage_error(tmp_path: Path, db_url: str) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[[accounts]]\nname = "tg"\nkind = "telegram"\nbot_token_env = "NO_SUCH_TOKEN"\n',
-        encoding="utf-8",
-    )
-    run = runner_for(config, db_url)
+    tg = '[[accounts]]\nname = "tg"\nkind = "telegram"\nbot_token_env = "NO_SUCH_TOKEN"\n'
+    run = cli_runner(write_config(tmp_path, tg), db_url)
     result = run("send", "--channel", "sms", "--to", "+14155550100", "--body", "x", code=2)
     assert (
         result.stderr
@@ -173,11 +142,9 @@ def test_a_channel_no_account_carries_is_a_usage_error(tmp_path: Path, db_url: s
 
 def test_a_file_that_is_not_a_store_is_a_config_error(tmp_path: Path) -> None:
     # SQLite only: a PostgreSQL URL cannot point at a file that is not a database
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
     junk = tmp_path / "notes.txt"
     junk.write_bytes(b"shopping list: milk, eggs, and a lot more than a page of it\n" * 100)
-    run = runner_for(config, f"sqlite:///{junk}")
+    run = cli_runner(write_config(tmp_path), f"sqlite:///{junk}")
     result = run("customers", "list", "--json", code=2)
     assert result.stderr.startswith("omnitui: error: cannot open the store at ")
     assert result.stderr.count("\n") == 1
@@ -210,7 +177,7 @@ def test_an_unexpected_error_is_a_json_object_too(
         raise RuntimeError("a bug\nover two lines")
 
     monkeypatch.setattr(queries, "list_customers", broken)
-    result = CliRunner().invoke(app, ["--db", db_url, "customers", "list", "--json"])
+    result = cli_runner(db_url=db_url)("customers", "list", "--json", code=None)
     assert isinstance(result.exception, RuntimeError)  # main() prints it and exits 70
     assert json.loads(result.stdout) == {
         "error": {
@@ -254,9 +221,7 @@ def test_attachments_save_needs_an_existing_directory_unless_mkdir(
         (customer,) = queries.list_customers(s)
         (attachment,) = queries.timeline(s, customer.id)[0].attachments
     monkeypatch.setenv("OMNITUI_DATA_DIR", str(store.data_dir))
-    config = tmp_path / "config.toml"
-    config.write_text('[agent]\nname = "alice"\n', encoding="utf-8")
-    run = runner_for(config, db_url)
+    run = cli_runner(write_config(tmp_path, '[agent]\nname = "alice"\n'), db_url)
     aid = str(attachment.id)
     target = tmp_path / "saved" / "2024"
 

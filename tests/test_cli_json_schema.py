@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,24 +15,14 @@ from typing import Any
 import pytest
 import typer
 from typer.core import TyperGroup as Group
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from omnitui.cli import app
 from omnitui.services.ingest import ingest
 from providers.base import CHANNELS, InboundAttachment
 from storage import queries
 from storage.db import Store
-from tests.helpers import batch, email
-
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
+from tests.helpers import Run, batch, cli_runner, email, write_config
 
 
 @dataclass(frozen=True)
@@ -339,20 +328,15 @@ def test_every_command_that_takes_json_has_a_pinned_schema() -> None:
 
 
 PDF = b"%PDF-1.4 a tiny invoice"
-Run = Callable[..., Result]
 
 
 @pytest.fixture
 def run(store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("OMNITUI_DATA_DIR", str(store.data_dir))  # the attachments' bytes
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    runner = CliRunner()
+    cli = cli_runner(write_config(tmp_path), db_url)
 
     def invoke(*args: str, code: int = 0) -> Result:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args, "--json"])
-        assert result.exit_code == code, (args, result.exit_code, result.stdout, result.stderr)
-        return result
+        return cli(*args, "--json", code=code)
 
     return invoke
 
@@ -438,13 +422,8 @@ def test_a_failed_command_prints_the_error_document(
 
 
 def test_doctor_prints_its_schema_when_a_secret_cannot_be_read(db_url: str, tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        '[[accounts]]\nname = "tg"\nkind = "telegram"\nbot_token_env = "NO_SUCH_TOKEN"\n',
-        encoding="utf-8",
-    )
-    result = CliRunner().invoke(app, ["--config", str(config), "--db", db_url, "doctor", "--json"])
-    assert result.exit_code == 1, result.stdout
+    tg = '[[accounts]]\nname = "tg"\nkind = "telegram"\nbot_token_env = "NO_SUCH_TOKEN"\n'
+    result = cli_runner(write_config(tmp_path, tg), db_url)("doctor", "--json", code=1)
     report = json.loads(result.stdout)
     assert mismatches(report, DOCTOR) == []
     (account,) = report["accounts"]
@@ -455,11 +434,7 @@ def test_doctor_prints_its_schema_when_the_store_cannot_be_opened(tmp_path: Path
     # SQLite only: a PostgreSQL URL cannot point at a file that is not a database
     junk = tmp_path / "notes.txt"
     junk.write_bytes(b"shopping list: milk, eggs\n" * 200)
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    args = ["--config", str(config), "--db", f"sqlite:///{junk}", "doctor", "--json"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1, result.stdout
+    result = cli_runner(write_config(tmp_path), f"sqlite:///{junk}")("doctor", "--json", code=1)
     report = json.loads(result.stdout)
     assert mismatches(report, DOCTOR) == []
     assert (report["database"]["ok"], report["database"]["revision"]) == (False, None)

@@ -14,12 +14,15 @@ from storage.models import Conversation, note_t
 from tests.helpers import batch, sms
 
 WRITERS = 8
-NOTES_EACH = 500
+#: with every writer started before the first writes, this many each keep
+#: all eight writing at once for most of the run
+NOTES_EACH = 150
 
 
-def _write_notes(url: str, data_dir: str, customer_id: int, writer: int) -> None:
+def _write_notes(url: str, data_dir: str, customer_id: int, writer: int, start: object) -> None:
     store = open_store(url, Path(data_dir))
     try:
+        start.wait(60)  # type: ignore[attr-defined]  # all at once, not one after another
         for n in range(NOTES_EACH):
             services.add_note(
                 store, f"agent{writer}", f"note {writer}/{n}", customer_id=customer_id
@@ -44,8 +47,9 @@ def _assign(
 def test_concurrent_writers_lose_no_note(store: Store, db_url: str) -> None:
     ingest(store, "shop", batch(sms("SM1")))
     ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(WRITERS)
     procs = [
-        ctx.Process(target=_write_notes, args=(db_url, str(store.data_dir), 1, w))
+        ctx.Process(target=_write_notes, args=(db_url, str(store.data_dir), 1, w, start))
         for w in range(WRITERS)
     ]
     for p in procs:

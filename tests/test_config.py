@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from omnitui.cli import app as cli_app
 from omnitui.config import (
     ConfigError,
     SecretUnavailable,
@@ -24,6 +23,7 @@ from omnitui.config import (
 from providers.settings import MatrixSettings, TelegramSettings
 from storage.business_hours import BusinessHours
 from storage.db import StoreURLError, make_engine, parse_url, redact_url
+from tests.helpers import cli_runner
 
 CONFIGS = Path(__file__).parent / "configs"
 ROOT = Path(__file__).parent.parent
@@ -313,8 +313,7 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> Result:
-    result = CliRunner().invoke(cli_app, list(args), env=env)
-    assert "Traceback" not in result.stdout + result.stderr
+    result = cli_runner()(*args, env=env, code=None)
     assert SECRET not in result.stdout + result.stderr
     return result
 

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from omnitui.services.ingest import ingest
 from omnitui.services.sync import sync_once
 from providers import email_parse
-from providers.base import PollBatch
 from providers.email import EmailProvider
 from providers.email_parse import parse_message
 from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Message
+from tests.helpers import batch
 from tests.mail_fixtures import Mailbox, raw, stored
 
 HEAD = b"From: Ann <ann@example.org>\r\nTo: help@example.com\r\nMessage-ID: <m1@example.org>\r\n"
@@ -142,7 +142,7 @@ def test_each_cut_is_named_and_the_original_kept_whole(
     patch(monkeypatch)
     m = parse_message(data, account_key="k").message
     assert m.problem is not None and named in m.problem, m.problem
-    ingest(store, "mail", PollBatch(messages=(m,)))
+    ingest(store, "mail", batch(m, cursor=None))
     with store.read() as s:
         row = s.execute(select(Message)).scalar_one()
         files = s.execute(select(Attachment).where(Attachment.message_id == row.id)).scalars()  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy import func, select, update
 
@@ -17,11 +18,12 @@ from omnitui import services
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import ingest
 from omnitui.services.sync import sync_once
-from providers.base import InboundMessage, PollBatch
+from providers.base import InboundMessage
 from providers.email import EmailProvider
 from providers.email_parse import parse_message
 from storage.db import Store
 from storage.models import Conversation, Message, conversation_t, message_t
+from tests import helpers
 from tests.helpers import ScriptedProvider
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
 from tests.peers.dovecot import DovecotServer
@@ -34,8 +36,8 @@ def parse(data: bytes, *, direction: str = "in") -> InboundMessage:
     return replace(m, direction="out", delivery_state="sent") if direction == "out" else m
 
 
-def batch(*messages: InboundMessage) -> PollBatch:
-    return PollBatch(messages=messages, cursors={"INBOX": "1:1"})
+#: what one poll of the inbox returns
+batch = partial(helpers.batch, cursor="1:1", folder="INBOX")
 
 
 def rows(store: Store) -> int:

@@ -10,10 +10,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from omnitui import services
-from omnitui.cli import app
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import load_cursors
 from omnitui.services.sync import sync_once
@@ -30,6 +28,7 @@ from providers.settings import ImapSettings
 from storage.db import Store
 from storage.models import Conversation, SyncState
 from storage.queries import list_conversations
+from tests.helpers import cli_runner, write_config
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
 from tests.peers.dovecot import DovecotServer
 from tests.peers.smtp import SmtpPeer
@@ -262,8 +261,7 @@ def test_cli_end_to_end_over_imap_and_smtp(
 ) -> None:
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox.password)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "smtp-secret")
-    config = tmp_path / "mail.toml"
-    config.write_text(f"""
+    account = f"""
 [[accounts]]
 name = "mail"
 kind = "imap"
@@ -278,13 +276,12 @@ smtp_port = {smtp_peer.port}
 smtp_security = "none"
 smtp_username = "mailer"
 smtp_password_env = "TEST_SMTP_PASSWORD"
-""")
+"""
     mailbox.deliver(raw(1))
-    runner = CliRunner()
+    cli = cli_runner(write_config(tmp_path, account, "mail.toml"), db_url)
 
     def run(*args: str) -> dict[str, Any] | list[Any]:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args, "--json"])
-        assert result.exit_code == 0, result.stderr
+        result = cli(*args, "--json")
         assert mailbox.password not in result.stdout + result.stderr
         return json.loads(result.stdout)  # type: ignore[no-any-return]
 

@@ -11,8 +11,8 @@ from omnitui import services
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import ingest
 from storage.db import Store
-from storage.models import Conversation, Message, message_t, utcnow
-from tests.helpers import ScriptedProvider, batch, email, sms
+from storage.models import Conversation, message_t, utcnow
+from tests.helpers import ScriptedProvider, batch, email, message, sms
 
 
 @pytest.fixture
@@ -22,13 +22,6 @@ def provider() -> ScriptedProvider:
 
 def accounts(p: ScriptedProvider) -> dict[str, AccountInfo]:
     return {p.account: AccountInfo.from_provider(p)}  # type: ignore[arg-type]
-
-
-def message(store: Store, message_id: int) -> Message:
-    with store.read() as s:
-        m = s.get(Message, message_id)
-    assert m is not None
-    return m
 
 
 def first_conversation(store: Store) -> Conversation:

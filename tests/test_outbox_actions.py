@@ -9,23 +9,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from omnitui import services
-from omnitui.cli import app
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import ingest
 from storage import queries
 from storage.db import Store
-from storage.models import Conversation, Identity, Message
-from tests.helpers import ScriptedProvider, batch, email, sms
-
-
-def _msg(store: Store, message_id: int) -> Message:
-    with store.read() as s:
-        m = s.get(Message, message_id)
-    assert m is not None
-    return m
+from storage.models import Conversation, Identity
+from tests.helpers import ScriptedProvider, batch, cli_runner, email, sms, write_config
+from tests.helpers import message as _msg
 
 
 def _audit(store: Store, action: str) -> list[queries.AuditRow]:
@@ -154,27 +146,12 @@ def test_retry_by_a_person_is_audited(store: Store) -> None:
     assert [e.actor for e in _audit(store, "outbox.retry")] == ["bob"]
 
 
-CONFIG = """
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "demo"
-kind = "demo"
-poll_interval = 30
-"""
-
-
 @pytest.fixture
 def cli(tmp_path: Path, db_url: str) -> Any:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    runner = CliRunner()
+    invoke = cli_runner(write_config(tmp_path), db_url)
 
     def run(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args])
-        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
+        result = invoke(*args, code=code)
         return json.loads(result.stdout) if "--json" in args else result
 
     return run

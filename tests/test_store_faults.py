@@ -25,7 +25,6 @@ from storage.db import Store, StoreUnavailable, open_store
 from storage.models import message_t, note_t
 from tests.faults import (
     ANN,
-    CONFIG,
     TEXT,
     Seeded,
     count,
@@ -35,6 +34,7 @@ from tests.faults import (
     short_lock_timeout,
     write_lock,
 )
+from tests.helpers import write_config
 
 COMMANDS = {
     "send": (["send", "--channel", "sms", "--to", ANN], message_t),
@@ -132,8 +132,7 @@ def test_an_unreachable_postgres_server_exits_75_and_keeps_the_text(tmp_path: Pa
 def test_the_entry_point_says_one_line_and_exit_75_for_a_store_fault(
     sqlite_store: Seeded, tmp_path: Path
 ) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = write_config(tmp_path)
     read_only = f"sqlite:///file:{sqlite_store.path}?mode=ro&uri=true"
     proc = subprocess.run(
         [
@@ -162,8 +161,7 @@ def test_an_internal_error_names_the_saved_text_and_claims_nothing_else(
         raise RuntimeError("boom\n[SQL: INSERT INTO note ...]\n(Background on this error ...)")
 
     monkeypatch.setattr(services, "add_note", broken)
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config = write_config(tmp_path)
     monkeypatch.setattr(
         sys,
         "argv",

@@ -9,15 +9,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from omnitui import services
-from omnitui.cli import app
 from omnitui.services import AccountInfo, outbox, team
 from omnitui.services.ingest import ingest
 from storage.db import Store
 from storage.models import Conversation
-from tests.helpers import ScriptedProvider, batch, email, sms
+from tests.helpers import Run, ScriptedProvider, batch, cli_runner, email, sms, write_config
 
 
 def _conversations(store: Store) -> list[int]:
@@ -70,18 +68,8 @@ poll_interval = 30
 
 
 @pytest.fixture
-def cli(tmp_path: Path, db_url: str) -> Any:
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str, code: int = 0) -> Any:
-        result = runner.invoke(app, ["--config", str(config), "--db", db_url, *args])
-        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    return run
+def cli(tmp_path: Path, db_url: str) -> Run:
+    return cli_runner(write_config(tmp_path, CONFIG), db_url)
 
 
 def test_cli_assign_knows_the_team_and_me(cli: Any) -> None:

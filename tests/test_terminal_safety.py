@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from omnitui.cli import app
 from omnitui.cli.output import dumps
 from omnitui.services.ingest import ingest
 from omnitui.text import INVISIBLE, clean_text
-from storage.db import open_store
-from tests.helpers import batch, email
+from tests.helpers import batch, cli_runner, email, opened, write_config
 
 ZERO_WIDTH = "pa\u200by\u200cp\u200da\u2060l\ufeff\u00ad\u061c"
 BIDI = "\u202etxt.exe\u202c \u2066iso\u2069 \u200emark\u200f \u202a\u202b\u202d"
@@ -28,32 +26,14 @@ BODY = f"zebracorn :skull: [bold]b[/] \x1b[2J \u202eevil {ZERO_WIDTH}"
 #: What no terminal may be sent raw: C0 (but newline), DEL, C1, invisible and bidi format chars.
 UNSAFE = re.compile(f"[\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f{INVISIBLE}]")
 
-CONFIG = '[agent]\nname = "alice"\n\n[[accounts]]\nname = "demo"\nkind = "demo"\n'
-
 
 @pytest.fixture
 def cli(tmp_path: Path, db_url: str) -> Any:
-    store = open_store(db_url, tmp_path / "data")
-    try:
-        ingest(
-            store,
-            "demo",
-            batch(email("h1", "mallory@example.com", name=HOSTILE, subject=SUBJECT, body=BODY)),
-        )
-    finally:
-        store.close()
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    runner = CliRunner()
-
-    def run(*args: str) -> Result:
-        result = runner.invoke(
-            app, ["--config", str(config), "--db", db_url, *args], env={"COLUMNS": "400"}
-        )
-        assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
-        return result
-
-    return run
+    hostile = email("h1", "mallory@example.com", name=HOSTILE, subject=SUBJECT, body=BODY)
+    with opened(db_url, tmp_path / "data") as store:
+        ingest(store, "demo", batch(hostile))
+    run = cli_runner(write_config(tmp_path), db_url)
+    return partial(run, columns=400)
 
 
 def _customer_id(cli: Any) -> str:

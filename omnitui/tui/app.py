@@ -158,6 +158,8 @@ class OmniApp(WorkerFailures, App[None]):
 
     def on_store_checked(self, message: StoreChecked) -> None:
         """Redraw the screen in view if the store changed, and the health bar always."""
+        if self.closing:
+            return
         self.desk.health = message.health
         self.desk.polling = {
             name: POLLED_ELSEWHERE if name in message.held else SECRET_MISSING
@@ -176,6 +178,8 @@ class OmniApp(WorkerFailures, App[None]):
 
     def on_store_problem(self, message: StoreProblem) -> None:
         """Show on the health line that the store cannot serve, or no longer."""
+        if self.closing:
+            return
         was = self.store_problem
         self.store_problems[message.source] = message.problem
         if was is None and message.problem is not None:
@@ -187,6 +191,12 @@ class OmniApp(WorkerFailures, App[None]):
                 markup=False,
             )
         self._show_store_problem()
+
+    @property
+    def closing(self) -> bool:
+        """The console is closing: its screens are being taken down, so a worker's
+        result that lands now has nothing to draw on (and nothing left to tell)."""
+        return not self.is_running
 
     @property
     def store_problem(self) -> str | None:
@@ -266,6 +276,8 @@ class OmniApp(WorkerFailures, App[None]):
         self.check_changes()
 
     def on_outbox_delivered(self, message: OutboxDelivered) -> None:
+        if self.closing:
+            return
         if message.status == "failed":
             self.notify(
                 f"Message {message.message_id} was not sent: {plain(message.error)}",
