@@ -6,21 +6,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from omnitui import services
 from omnitui.runtime import Runtime, demo_config
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp, make_app
 from omnitui.tui.clock import Clock
-from providers.base import InboundMessage, PollBatch
+from providers.base import InboundMessage
 from storage.db import Store
+from storage.models import Conversation, Message, message_t
 from storage.queries import list_customers
+from tests.helpers import T0, batch, chat, email, sms
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=2)
 OUR_EMAIL = "support@demo.omnitui.invalid"
 OUR_NUMBER = "+14155550123"
@@ -30,49 +33,42 @@ HOSTILE_NAME = "[bold]Mallory[/bold]"
 HOSTILE_SUBJECT = "[link=https://evil.example]click me[/link] \x1b[31mRED\x1b]0;pwned\x07"
 HOSTILE_BODY = "Hi [bold]team[/bold] \x1b[2J\x1b[H cleared? [red]no[/red]"
 
+#: the conversations :func:`seed` makes, by id
+DORA_CONV = 1
+ANN_EMAIL_CONV = 2
+ANN_SMS_CONV = 3
+BOB_CONV = 4
+MALLORY_CONV = 5
+FAY_CONV = 6
+CARL_CONV = 7
 
-def _mail(
-    ext: str,
-    sender: str,
-    name: str,
-    minutes: float,
-    subject: str,
-    body: str,
-    *,
-    reply_to: str | None = None,
+
+def mail(
+    ext: str, sender: str, name: str, minutes: float, subject: str, body: str, **more: Any
 ) -> InboundMessage:
-    mid = f"<{ext}@mail.example.com>"
-    return InboundMessage(
-        external_id=mid,
-        channel="email",
-        from_address=sender,
-        to_address=OUR_EMAIL,
-        sent_at=T0 + timedelta(minutes=minutes),
-        body_text=body,
-        from_name=name,
-        subject=subject,
-        message_id=mid,
-        in_reply_to=reply_to,
-        references=(reply_to,) if reply_to else (),
+    """An e-mail to the demo account."""
+    return email(
+        ext, sender, name=name, minutes=minutes, subject=subject, body=body, ours=OUR_EMAIL, **more
     )
 
 
-def _phone(
-    ext: str, sender: str, minutes: float, body: str, channel: str = "sms"
-) -> InboundMessage:
-    return InboundMessage(
-        external_id=ext,
+def phone(ext: str, sender: str, minutes: float, body: str, channel: str = "sms") -> InboundMessage:
+    """An SMS or WhatsApp message to the demo account's number."""
+    prefix = "whatsapp:" if channel == "whatsapp" else ""
+    return sms(
+        ext,
+        prefix + sender,
+        minutes=minutes,
+        body=body,
         channel=channel,  # type: ignore[arg-type]
-        from_address=sender if channel != "whatsapp" else f"whatsapp:{sender}",
-        to_address=OUR_NUMBER if channel != "whatsapp" else f"whatsapp:{OUR_NUMBER}",
-        sent_at=T0 + timedelta(minutes=minutes),
-        body_text=body,
+        ours=prefix + OUR_NUMBER,
     )
 
 
 def fixed_messages() -> tuple[InboundMessage, ...]:
+    ann1 = "<ann1@mail.example.com>"
     return (
-        _mail(
+        mail(
             "dora1",
             "dora@example.com",
             "Dora Old",
@@ -80,7 +76,7 @@ def fixed_messages() -> tuple[InboundMessage, ...]:
             "Invoice copy",
             "Could you send me a copy of invoice 1042?",
         ),
-        _mail(
+        mail(
             "ann1",
             "ann@example.com",
             "Ann Example",
@@ -88,28 +84,27 @@ def fixed_messages() -> tuple[InboundMessage, ...]:
             "Refund please",
             "Hello,\nI would like a refund for order 1234.\n\n> earlier quoted text",
         ),
-        _phone("SM-ann-1", "+14155550100", 10, "Also: the parcel never arrived."),
-        _mail(
+        phone("SM-ann-1", "+14155550100", 10, "Also: the parcel never arrived."),
+        mail(
             "ann2",
             "ann@example.com",
             "Ann Example",
             30,
             "Re: Refund please",
             "Any news on my refund?",
-            reply_to="<ann1@mail.example.com>",
+            in_reply_to=ann1,
+            references=(ann1,),
         ),
-        _phone("WA-bob-1", "+14155550177", 40, "Is the shop open on Sunday?", "whatsapp"),
-        _mail("evil1", "mallory@example.com", HOSTILE_NAME, 50, HOSTILE_SUBJECT, HOSTILE_BODY),
-        _mail("fay1", "fail@example.com", "Fay Fail", 60, "Please fail", "Write back to me."),
-        InboundMessage(
-            external_id="tg-1",
-            channel="telegram",
-            from_address="555000",
-            to_address=OUR_BOT,
-            sent_at=T0 + timedelta(minutes=70),
-            body_text="Hi from Telegram, Carl here",
-            from_name="Carl Chat",
-            thread_id="555000",
+        phone("WA-bob-1", "+14155550177", 40, "Is the shop open on Sunday?", "whatsapp"),
+        mail("evil1", "mallory@example.com", HOSTILE_NAME, 50, HOSTILE_SUBJECT, HOSTILE_BODY),
+        mail("fay1", "fail@example.com", "Fay Fail", 60, "Please fail", "Write back to me."),
+        chat(
+            "tg-1",
+            "555000",
+            minutes=70,
+            body="Hi from Telegram, Carl here",
+            name="Carl Chat",
+            ours=OUR_BOT,
         ),
     )
 
@@ -128,9 +123,25 @@ def customer_id(store: Store, query: str) -> int:
     return rows[0].id
 
 
+def outgoing(seeded: Seeded) -> list[Message]:
+    with seeded.store.read() as session:
+        return list(
+            session.execute(
+                select(Message).where(message_t.c.direction == "out").order_by(message_t.c.id)
+            ).scalars()
+        )
+
+
+def conversation(seeded: Seeded, conv_id: int) -> Conversation:
+    with seeded.store.read() as session:
+        conv = session.get(Conversation, conv_id)
+        assert conv is not None
+        return conv
+
+
 def seed(store: Store) -> dict[str, int]:
     """Ingest the fixed messages; Ann's SMS number is merged into Ann."""
-    ingest(store, "demo", PollBatch(messages=fixed_messages(), cursors={}), default_region="US")
+    ingest(store, "demo", batch(*fixed_messages(), cursor=None), default_region="US")
     ids = {
         "ann": customer_id(store, "ann@example.com"),
         "ann_sms": customer_id(store, "+14155550100"),

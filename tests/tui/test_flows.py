@@ -287,7 +287,7 @@ async def test_palette_runs_noun_verb_commands(app: OmniApp, seeded: Seeded) -> 
 async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
     from omnitui.services.ingest import ingest
     from providers.base import PollBatch
-    from tests.tui.conftest import _phone
+    from tests.tui.conftest import phone
 
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -297,7 +297,7 @@ async def test_new_messages_show_up_live(app: OmniApp, seeded: Seeded) -> None:
         # the first look at the store (on mount) has taken its marker: what follows is new
         await settle(pilot)
         # as if another process (omnitui sync) stored a message
-        new = _phone("SM-new", "+14155550999", 100, "New customer here")
+        new = phone("SM-new", "+14155550999", 100, "New customer here")
         ingest(seeded.store, "demo", PollBatch(messages=(new,), cursors={}))
         app.check_changes()
         # the console notices: its worker checks the store, then reads the inbox again
