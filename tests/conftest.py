@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.peers.postgres import Cluster, PostgresUnavailable
+from tests.peers.synapse import BOT_PASSWORD, BOT_USER, SynapseServer, SynapseUnavailable
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +123,20 @@ def _private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMNITUI_CONFIG", raising=False)
     monkeypatch.delenv("OMNITUI_DB", raising=False)
     monkeypatch.setenv("USER", "alice")
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[SynapseServer]:
+    """One real Synapse per test process, with the support bot registered."""
+    try:
+        server = SynapseServer()
+        server.start()
+    except SynapseUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Synapse is required in CI and could not be started: {exc}")
+        pytest.skip(f"Synapse not available: {exc}")
+    server.register(BOT_USER, BOT_PASSWORD)
+    try:
+        yield server
+    finally:
+        server.cleanup()

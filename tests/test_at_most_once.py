@@ -8,7 +8,6 @@ loses the answer after the request reached the peer plays the network."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -38,7 +37,7 @@ from tests.helpers import SHOP_EMAIL as SUPPORT
 from tests.helpers import ScriptedProvider, batch, message, sms
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.smtp import SmtpPeer
-from tests.peers.synapse import Client, SynapseServer, SynapseUnavailable
+from tests.peers.synapse import BOT_PASSWORD, Client, SynapseServer
 from tests.peers.telegram import TelegramServer
 
 
@@ -182,20 +181,6 @@ def test_telegram_lost_answer_is_unconfirmed_and_posted_once(
 # -- Matrix: the transaction id tells ----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def synapse() -> Iterator[SynapseServer]:
-    try:
-        server = SynapseServer()
-        server.start()
-    except SynapseUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Synapse is required in CI and could not be started: {exc}")
-        pytest.skip(f"Synapse not available: {exc}")
-    server.register("supportbot", "bot-password-1")
-    yield server
-    server.cleanup()
-
-
 def test_matrix_lost_answer_is_reconciled_by_transaction_id(
     store: Store, synapse: SynapseServer
 ) -> None:
@@ -210,7 +195,7 @@ def test_matrix_lost_answer_is_reconciled_by_transaction_id(
         password_env="UNUSED",
         accept_invites=True,
     )
-    provider = MatrixProvider("mx", settings, {"password": "bot-password-1"})
+    provider = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
     try:
         room = customer.create_room(invite=["@supportbot:localhost"])
         sync_once(store, provider)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,23 +30,7 @@ from storage.blobs import read_blob
 from storage.db import Store
 from storage.models import Attachment, Conversation, Message, message_t
 from tests.peers.lost_answer import LostAnswerProxy
-from tests.peers.synapse import MAX_UPLOAD, Client, SynapseServer, SynapseUnavailable
-
-BOT_PASSWORD = "bot-password-1"
-
-
-@pytest.fixture(scope="module")
-def synapse() -> Iterator[SynapseServer]:
-    try:
-        server = SynapseServer()
-        server.start()
-    except SynapseUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Synapse is required in CI and could not be started: {exc}")
-        pytest.skip(f"Synapse not available: {exc}")
-    server.register("supportbot", BOT_PASSWORD)
-    yield server
-    server.cleanup()
+from tests.peers.synapse import BOT_PASSWORD, MAX_UPLOAD, Client, SynapseServer
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the support bot every Matrix test logs in as (a test-only password)
+BOT_USER = "supportbot"
+BOT_PASSWORD = "bot-password-1"
 PYTHON = Path(os.environ.get("OMNITUI_SYNAPSE_VENV", ROOT / ".venv-synapse")) / "bin" / "python"
 LIFTED = """
 rc_message: {per_second: 1000, burst_count: 1000}
