@@ -15,14 +15,20 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.screens.pick import PickScreen
 from providers.base import InboundAttachment, InboundMessage, PollBatch
-from storage.models import Conversation, Customer, Message, Note, message_t
-from tests.tui.conftest import NOW, Seeded
+from storage.models import Customer, Note
+from tests.tui.conftest import (
+    ANN_EMAIL_CONV,
+    ANN_SMS_CONV,
+    BOB_CONV,
+    FAY_CONV,
+    NOW,
+    Seeded,
+    conversation,
+    outgoing,
+)
 from tests.tui.waiting import press, settle
 
-ANN_EMAIL_CONV = 2
-ANN_SMS_CONV = 3
-BOB_CONV = 4
-FAY_CONV = 6
+__all__ = ["ANN_EMAIL_CONV", "ANN_SMS_CONV", "BOB_CONV", "FAY_CONV", "conversation", "outgoing"]
 
 
 async def goto_row(pilot: Pilot[None], conversation_id: int) -> None:
@@ -45,22 +51,6 @@ async def open_conversation(pilot: Pilot[None], conversation_id: int) -> Custome
     screen = pilot.app.screen
     assert isinstance(screen, CustomerScreen)
     return screen
-
-
-def outgoing(seeded: Seeded) -> list[Message]:
-    with seeded.store.read() as session:
-        return list(
-            session.execute(
-                select(Message).where(message_t.c.direction == "out").order_by(message_t.c.id)
-            ).scalars()
-        )
-
-
-def conversation(seeded: Seeded, conv_id: int) -> Conversation:
-    with seeded.store.read() as session:
-        conv = session.get(Conversation, conv_id)
-        assert conv is not None
-        return conv
 
 
 async def test_inbox_lists_newest_activity_first(app: OmniApp) -> None:
