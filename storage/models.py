@@ -13,7 +13,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Column, Index, Table, Text, UniqueConstraint, text
+from sqlalchemy import (
+    Column,
+    Index,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -112,6 +121,18 @@ class Message(SQLModel, table=True):
     email_message_id: str | None = None
     from_address: str
     to_address: str
+    #: e-mail's To and Cc as JSON lists of addresses (None when the channel
+    #: has no such headers); Bcc only on our own outbound messages, for the
+    #: envelope of a retry: never shown as a header
+    to_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cc_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    bcc_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: a forward: the id of the message it forwards (shown in that message's
+    #: timeline). No foreign key: SQLite cannot add one to an existing table
+    #: without copying it (which drops the full-text triggers)
+    forwarded_from_id: int | None = Field(default=None, index=True)
+    #: a WhatsApp template send: JSON {"name", "content_sid", "variables"}
+    template: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     subject: str | None = None
     body_text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     body_html: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
@@ -151,6 +172,16 @@ class Attachment(SQLModel, table=True):
     content_type: str
     size: int
     sha256: str
+
+
+class Blob(SQLModel, table=True):
+    """Bytes kept in the store itself: the files of a queued message, so the
+    poller sends the same bytes from any host (the data directory is one
+    machine's)."""
+
+    sha256: str = Field(primary_key=True)
+    size: int
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 
 class Note(SQLModel, table=True):
@@ -195,6 +226,79 @@ class AuditEvent(SQLModel, table=True):
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
 
+class ConversationTag(SQLModel, table=True):
+    __table_args__ = (
+        PrimaryKeyConstraint("conversation_id", "tag"),
+        Index("ix_conversationtag_tag", "tag", "conversation_id"),
+    )
+
+    conversation_id: int = Field(foreign_key="conversation.id")
+    tag: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CustomerTag(SQLModel, table=True):
+    __table_args__ = (
+        PrimaryKeyConstraint("customer_id", "tag"),
+        Index("ix_customertag_tag", "tag", "customer_id"),
+    )
+
+    customer_id: int = Field(foreign_key="customer.id")
+    tag: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Presence(SQLModel, table=True):
+    """Who is viewing or composing where, for a few seconds at a time.
+
+    Refreshed while true and read only while unexpired, so a killed console
+    disappears by itself; never audited (it is not a change)."""
+
+    __table_args__ = (
+        PrimaryKeyConstraint("agent", "conversation_id", "activity"),
+        Index("ix_presence_conversation", "conversation_id", "expires_at"),
+    )
+
+    agent: str
+    conversation_id: int = Field(foreign_key="conversation.id")
+    #: PresenceActivity: viewing | composing
+    activity: str
+    expires_at: datetime
+
+
+class Mention(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("note_id", "agent", name="uq_mention_note_agent"),
+        Index("ix_mention_agent_created", "agent", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    note_id: int = Field(foreign_key="note.id")
+    agent: str
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = None
+
+
+class AgentState(SQLModel, table=True):
+    """One row per agent who has said anything about themself (away)."""
+
+    agent: str = Field(primary_key=True)
+    away_since: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertSent(SQLModel, table=True):
+    """An alert claimed for one agent: the insert is the claim, so two
+    consoles of one agent (or a restart) never alert the same event twice."""
+
+    __table_args__ = (PrimaryKeyConstraint("agent", "event_key"),)
+
+    agent: str
+    #: e.g. "message:123", "mention:7", "sla:45:first_response"
+    event_key: str
+    at: datetime = Field(default_factory=utcnow)
+
+
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
@@ -210,3 +314,10 @@ note_t = _table(Note)
 syncstate_t = _table(SyncState)
 audit_t = _table(AuditEvent)
 readmark_t = _table(ReadMark)
+blob_t = _table(Blob)
+conversation_tag_t = _table(ConversationTag)
+customer_tag_t = _table(CustomerTag)
+presence_t = _table(Presence)
+mention_t = _table(Mention)
+agent_state_t = _table(AgentState)
+alert_sent_t = _table(AlertSent)

@@ -81,3 +81,8 @@ PICKED_STATUSES: tuple[ConversationStatus, ...] = ("open", "pending", "resolved"
 #: statuses a customer's new message ends: back in front of the team
 #: (pending is "waiting for the customer", and the customer has answered)
 REOPENED_BY_CUSTOMER: frozenset[ConversationStatus] = frozenset({"resolved", "snoozed", "pending"})
+
+#: what an agent is doing in a conversation, shown to the rest of the team
+#: while it lasts (a presence row expires unless refreshed)
+PresenceActivity = Literal["viewing", "composing"]
+PRESENCE_ACTIVITIES: tuple[PresenceActivity, ...] = ("viewing", "composing")
