@@ -35,6 +35,8 @@ from omnitui.services.conversations import assign, set_status
 from omnitui.services.customers import merge_customers
 from omnitui.services.messages import (
     BODY_LIMITS,
+    NO_EXTRAS,
+    Extras,
     ReplyTarget,
     add_note,
     reply,
@@ -44,9 +46,11 @@ from omnitui.services.messages import (
 
 __all__ = [
     "BODY_LIMITS",
+    "NO_EXTRAS",
     "STATUSES",
     "AccountInfo",
     "ConflictError",
+    "Extras",
     "InvalidRequest",
     "NotFound",
     "ReplyTarget",

@@ -6,6 +6,7 @@ before any network call (see :mod:`omnitui.services.outbox`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -21,12 +22,14 @@ from omnitui.services.customers import _live_customer
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
-from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS
+from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS, OutboundAttachment
 from storage.bulk import insert_ids
 from storage.db import Store
 from storage.models import (
     Conversation,
     Note,
+    attachment_t,
+    blob_t,
     conversation_t,
     identity_t,
     message_t,
@@ -105,6 +108,58 @@ def _needs_subject(channel: str, subject: str | None) -> None:
         raise InvalidRequest("a new e-mail needs a subject: nothing was queued")
 
 
+@dataclass(frozen=True)
+class Extras:
+    """What an outgoing message carries besides its text, as its author chose.
+
+    ``to`` (e-mail) replaces the conversation's customer as the To (a
+    reply-all answers the message's sender); ``cc`` and ``bcc`` are further
+    e-mail recipients (Bcc goes to the envelope only, never into a visible
+    header). ``files`` are kept in the store with the queued message, so a
+    retry sends the same bytes from any host. ``template`` names one of the
+    account's approved WhatsApp templates, with ``variables`` to fill it.
+    ``signed``: ``None`` follows the account's rule for the channel.
+    """
+
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    files: tuple[OutboundAttachment, ...] = ()
+    template: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+    signed: bool | None = None
+
+
+NO_EXTRAS = Extras()
+
+
+def _json_list(addresses: tuple[str, ...]) -> str | None:
+    return json.dumps(list(addresses)) if addresses else None
+
+
+def _store_files(session: Session, message_id: int, files: tuple[OutboundAttachment, ...]) -> None:
+    """The files of a queued message: their bytes once per content (``blob``)
+    and one attachment row each, in the same transaction as the message."""
+    for file in files:
+        digest = hashlib.sha256(file.data).hexdigest()
+        known = session.execute(
+            select(blob_t.c.sha256).where(blob_t.c.sha256 == digest)
+        ).scalar_one_or_none()
+        if known is None:
+            session.execute(
+                blob_t.insert().values(sha256=digest, size=len(file.data), data=file.data)
+            )
+        session.execute(
+            attachment_t.insert().values(
+                message_id=message_id,
+                filename=file.filename,
+                content_type=file.content_type,
+                size=len(file.data),
+                sha256=digest,
+            )
+        )
+
+
 def _queue(
     session: Session,
     *,
@@ -112,6 +167,7 @@ def _queue(
     body: str,
     author: str,
     subject: str | None,
+    extras: Extras = NO_EXTRAS,
 ) -> int:
     subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
@@ -129,7 +185,7 @@ def _queue(
         "external_id": email_id,
         "email_message_id": email_id,
         "from_address": conversation.our_address,
-        "to_address": conversation.their_address,
+        "to_address": extras.to[0] if extras.to else conversation.their_address,
         "subject": subject if conversation.channel == "email" else None,
         "body_text": body,
         "sent_at": now,
@@ -137,9 +193,14 @@ def _queue(
         "attempts": 0,
         "author": author,
     }
+    if conversation.channel == "email":
+        values["to_addresses"] = _json_list(extras.to or (conversation.their_address,))
+        values["cc_addresses"] = _json_list(extras.cc)
+        values["bcc_addresses"] = _json_list(extras.bcc)
     message_id = int(
         session.execute(message_t.insert().returning(message_t.c.id), values).scalar_one()
     )
+    _store_files(session, message_id, extras.files)
     session.execute(
         update(conversation_t)
         .where(conversation_t.c.id == conversation.id)
@@ -319,6 +380,7 @@ def reply(
     *,
     channel: str | None = None,
     subject: str | None = None,
+    extras: Extras = NO_EXTRAS,
 ) -> int:
     """Queue a reply to a conversation; returns the queued message's id.
 
@@ -338,6 +400,7 @@ def reply(
                 body=body,
                 author=author,
                 subject=subject or reply_subject(conv.subject),
+                extras=extras,
             )
         target = _reply_target(session, accounts, conv, channel)
         if target.conversation_id is not None:
@@ -349,6 +412,7 @@ def reply(
                 body=body,
                 author=author,
                 subject=subject or reply_subject(joined.subject),
+                extras=extras,
             )
         _needs_subject(channel, subject)  # the agent names a new e-mail thread
         info = _account_for(accounts, channel, None)
@@ -356,7 +420,12 @@ def reply(
             session, info, channel, conv.customer_id, target.address, subject or conv.subject
         )
         return _queue(
-            session, conversation=new, body=body, author=author, subject=subject or conv.subject
+            session,
+            conversation=new,
+            body=body,
+            author=author,
+            subject=subject or conv.subject,
+            extras=extras,
         )
 
 
@@ -372,6 +441,7 @@ def send_new(
     account: str | None = None,
     subject: str | None = None,
     default_region: str = DEFAULT_REGION,
+    extras: Extras = NO_EXTRAS,
 ) -> int:
     """Queue a new outbound message to an address or a customer; returns its id."""
     info = _account_for(accounts, channel, account)
@@ -402,7 +472,9 @@ def send_new(
         else:
             raise InvalidRequest("say who to send to: --to ADDRESS or --customer ID")
         conv = _conversation_for(session, info, channel, cust, address, subject)
-        return _queue(session, conversation=conv, body=body, author=author, subject=subject)
+        return _queue(
+            session, conversation=conv, body=body, author=author, subject=subject, extras=extras
+        )
 
 
 def add_note(

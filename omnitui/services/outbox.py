@@ -38,7 +38,9 @@ from providers.base import (
     PHONE_CHANNELS,
     AuthError,
     DeliveryState,
+    OutboundAttachment,
     OutboundMessage,
+    OutboundTemplate,
     PermanentError,
     Provider,
     ProviderError,
@@ -55,6 +57,7 @@ from storage.models import (
     Identity,
     Message,
     attachment_t,
+    blob_t,
     conversation_t,
     message_t,
     utcnow,
@@ -254,6 +257,7 @@ def _outbound(store: Store, message: Message) -> OutboundMessage:
         if message.channel == "email" and last_in is not None:
             in_reply_to = last_in.email_message_id
             references = _email_references(session, message.conversation_id, message.sent_at)
+        files = _files(session, message)
     return OutboundMessage(
         channel=message.channel,  # type: ignore[arg-type]
         to_address=message.to_address,
@@ -266,6 +270,39 @@ def _outbound(store: Store, message: Message) -> OutboundMessage:
         thread_id=conv.thread_key if message.channel in CHAT_CHANNELS else None,
         reply_to_external_id=last_in.external_id if last_in is not None else None,
         idempotency_key=idempotency_key(message),
+        cc=_addresses(message.cc_addresses),
+        bcc=_addresses(message.bcc_addresses),
+        attachments=files,
+        template=_template(message.template),
+    )
+
+
+def _addresses(stored: str | None) -> tuple[str, ...]:
+    """A JSON list of addresses as the queue wrote it (see services.messages)."""
+    return tuple(str(a) for a in json.loads(stored)) if stored else ()
+
+
+def _template(stored: str | None) -> OutboundTemplate | None:
+    if not stored:
+        return None
+    chosen = json.loads(stored)
+    variables = {str(k): str(v) for k, v in (chosen.get("variables") or {}).items()}
+    return OutboundTemplate(content_sid=str(chosen["content_sid"]), variables=variables)
+
+
+def _files(session: Session, message: Message) -> tuple[OutboundAttachment, ...]:
+    """The files queued with ``message``, with the bytes kept in the store
+    (the same bytes on every attempt, from whichever host sends)."""
+    a, b = attachment_t.c, blob_t.c
+    rows = session.execute(
+        select(a.filename, a.content_type, b.data)
+        .join(blob_t, b.sha256 == a.sha256)
+        .where(a.message_id == message.id)
+        .order_by(a.id)
+    ).all()
+    return tuple(
+        OutboundAttachment(filename=r.filename, content_type=r.content_type, data=bytes(r.data))
+        for r in rows
     )
 
 
