@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import smtplib
 import socket
@@ -59,6 +60,9 @@ _CONTENT_TYPE = re.compile(r"([a-z0-9][a-z0-9!#$&^_.+-]*)/([a-z0-9][a-z0-9!#$&^_
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
+log = logging.getLogger("providers.email")
+
+
 def _cursor(uidvalidity: int, last_uid: int) -> str:
     return f"{uidvalidity}:{last_uid}"
 
@@ -69,6 +73,11 @@ def _parse_cursor(value: str | None) -> tuple[int, int] | None:
         return int(validity), int(last)
     except ValueError:
         return None
+
+
+def _has_body(fetched: Mapping[int, Any], uid: int) -> bool:
+    data = fetched.get(uid)
+    return data is not None and b"BODY[]" in data
 
 
 def _context() -> ssl.SSLContext:
@@ -211,16 +220,52 @@ class EmailProvider:
         if not uids:
             return [], _cursor(validity, last), False
         batch, left = uids[:FETCH_BATCH], len(uids) > FETCH_BATCH
-        fetched = client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
+        fetched = dict(client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"]))
+        batch, left = self._up_to_a_gap(client, folder, batch, fetched, left)
+        if not batch:
+            return [], _cursor(validity, last), False
         direction = "out" if folder == self.settings.sent_folder else "in"
         messages = [
-            self._inbound(fetched[uid], direction)
-            for uid in batch
-            if uid in fetched and b"BODY[]" in fetched[uid]
+            self._inbound(fetched[uid], direction) for uid in batch if _has_body(fetched, uid)
         ]
         if self.settings.mark_seen and direction == "in":
             client.add_flags(batch, [b"\\Seen"])
         return messages, _cursor(validity, batch[-1]), left
+
+    def _up_to_a_gap(
+        self,
+        client: IMAPClient,
+        folder: str,
+        batch: list[int],
+        fetched: dict[int, Any],
+        left: bool,
+    ) -> tuple[list[int], bool]:
+        """The UIDs of ``batch`` the cursor may move past.
+
+        A FETCH answer may lack a mail's body (a server under load, a proxy
+        that cut the answer): the cursor must not move past it, or that mail
+        is never read. Missing bodies are asked for once more; a UID gone
+        from the folder meanwhile (expunged) is passed over, one that still
+        exists ends the batch before it, so the next poll tries it again.
+        """
+        missing = [uid for uid in batch if not _has_body(fetched, uid)]
+        if not missing:
+            return batch, left
+        fetched.update(client.fetch(missing, ["BODY.PEEK[]", "INTERNALDATE"]))
+        missing = [uid for uid in missing if not _has_body(fetched, uid)]
+        if not missing:
+            return batch, left
+        still_there = set(client.search(["UID", ",".join(str(uid) for uid in missing)]))
+        stuck = [uid for uid in missing if uid in still_there]
+        if not stuck:
+            return batch, left
+        log.warning(
+            "%s: the server sent no body for UID %d in %s; it is read again next poll",
+            self.account,
+            stuck[0],
+            folder,
+        )
+        return [uid for uid in batch if uid < stuck[0]], False
 
     def _inbound(self, data: Mapping[bytes, Any], direction: str) -> InboundMessage:
         raw: bytes = data[b"BODY[]"]

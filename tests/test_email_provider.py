@@ -461,3 +461,52 @@ def test_a_cc_refused_after_the_others_took_the_mail_is_unconfirmed_not_failed(
         provider.send(outbound)
     assert smtp_peer.received[0].rcpt_tos == ["ann@example.com"]
     assert len(_sent_copies(mailbox)) == 1
+
+
+def test_a_fetch_answer_without_a_body_never_moves_the_cursor_past_that_mail(
+    store: Store, mailbox: Mailbox, provider: EmailProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server (or a proxy) answers FETCH without BODY[] for one mail, on
+    the first try and the retry: the mails before it are stored, the cursor
+    stops before it, and the next poll reads it and those after it."""
+    for n in range(4):
+        mailbox.deliver(raw(n, subject=f"Question {n}"))
+    client = provider._client()
+    real_fetch = client.fetch
+    answers_left = {"cut": 2}
+
+    def cut_fetch(uids: Any, items: Any) -> dict[int, Any]:
+        answer = dict(real_fetch(uids, items))
+        if answers_left["cut"] and 3 in answer:
+            answers_left["cut"] -= 1
+            answer[3] = {k: v for k, v in answer[3].items() if k != b"BODY[]"}
+        return answer
+
+    monkeypatch.setattr(client, "fetch", cut_fetch)
+    first = sync_once(store, provider)
+    assert first.stored == 2
+    assert load_cursors(store, "mail")["INBOX"].endswith(":2")
+    second = sync_once(store, provider)
+    assert second.stored == 2
+    assert sorted(m.subject or "" for m in stored(store)) == [f"Question {n}" for n in range(4)]
+
+
+def test_a_mail_expunged_between_search_and_fetch_is_passed_over(
+    store: Store, mailbox: Mailbox, provider: EmailProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        mailbox.deliver(raw(n, subject=f"Question {n}"))
+    client = provider._client()
+    real_fetch, real_search = client.fetch, client.search
+
+    def without_2(uids: Any, items: Any) -> dict[int, Any]:
+        return {u: d for u, d in real_fetch(uids, items).items() if u != 2}
+
+    def search(criteria: Any) -> list[int]:
+        found = list(real_search(criteria))
+        return [u for u in found if u != 2] if criteria[1] != "1:*" else found
+
+    monkeypatch.setattr(client, "fetch", without_2)
+    monkeypatch.setattr(client, "search", search)
+    assert sync_once(store, provider).stored == 2
+    assert load_cursors(store, "mail")["INBOX"].endswith(":3")
