@@ -23,6 +23,7 @@ whose batch the store kept: a failed store write re-reads the same updates.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ from providers.base import (
 from providers.download import MAX_ATTACHMENT, read_capped
 from providers.http_errors import never_connected
 from providers.settings import TELEGRAM_MAX_PHOTO, TelegramSettings
+
+log = logging.getLogger("providers.telegram")
 
 DEFAULT_API = "https://api.telegram.org"
 TIMEOUT = 30.0
@@ -205,8 +208,22 @@ class TelegramProvider:
             raise TransientError(text, retry_after=float(retry) if retry else None)
         raise PermanentError(text)
 
+    def _offset(self, stored: str | None) -> int:
+        """The getUpdates offset the last poll left. An unreadable one starts
+        from what Telegram still holds (the store drops what it has)."""
+        try:
+            offset = int(stored or 0)
+        except ValueError:
+            offset = -1
+        if offset < 0:
+            log.warning(
+                "%s: the stored sync cursor is unreadable; polling from the start", self.account
+            )
+            return 0
+        return offset
+
     def poll(self, cursors: Mapping[str, str]) -> PollBatch:
-        offset = int(cursors.get("") or 0)
+        offset = self._offset(cursors.get(""))
         updates = self._call(
             "getUpdates",
             offset=offset,

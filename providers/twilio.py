@@ -21,6 +21,7 @@ own seam: an ``http_client`` that rewrites the API's base URL.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,8 @@ from providers.base import (
 )
 from providers.http_errors import never_connected
 from providers.settings import TWILIO_NO_FILES, TwilioSettings
+
+log = logging.getLogger("providers.twilio")
 
 TWILIO_BASE = "https://api.twilio.com"
 OVERLAP = timedelta(minutes=2)
@@ -137,14 +140,30 @@ class TwilioProvider:
 
     # -- polling -------------------------------------------------------------------
 
+    def _cursor(self, stored: str | None) -> tuple[datetime, list[str]]:
+        """Where the last poll stopped, and the SIDs whose outcome is still
+        to come. An unreadable cursor (damaged, or written by something else)
+        starts over from the first-sync window: the store drops what it has,
+        so that costs a longer list, never a duplicate."""
+        first_sync = datetime.now(UTC) - FIRST_SYNC
+        if not stored:
+            return first_sync, []
+        try:
+            state = json.loads(stored)
+            since = state.get("since")
+            start = datetime.fromisoformat(since) - OVERLAP if since else first_sync
+            if start.tzinfo is None:
+                raise ValueError("a time without its zone")
+            pending = [str(sid) for sid in state.get("pending", [])]
+        except (ValueError, TypeError, AttributeError):
+            log.warning(
+                "%s: the stored sync cursor is unreadable; polling from the start", self.account
+            )
+            return first_sync, []
+        return start, pending
+
     def poll(self, cursors: Mapping[str, str]) -> PollBatch:
-        state = json.loads(cursors[""]) if cursors.get("") else {}
-        since = (
-            datetime.fromisoformat(state["since"]) - OVERLAP
-            if state.get("since")
-            else datetime.now(UTC) - FIRST_SYNC
-        )
-        pending: list[str] = list(state.get("pending", []))
+        since, pending = self._cursor(cursors.get(""))
         found: dict[str, Any] = {}
         with self._errors():
             api = self._client()

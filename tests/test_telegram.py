@@ -25,7 +25,7 @@ from providers.settings import TelegramSettings
 from providers.telegram import TelegramProvider
 from storage.blobs import read_blob
 from storage.db import Store
-from storage.models import Attachment, Customer, Message, message_t
+from storage.models import Attachment, Customer, Message, message_t, syncstate_t
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.telegram import TOKEN, TelegramServer
 
@@ -358,3 +358,19 @@ def test_an_upload_whose_answer_is_lost_is_unconfirmed(server: TelegramServer) -
     finally:
         provider.close()
         proxy.stop()
+
+
+@pytest.mark.parametrize("damaged", ["not a number", "-5"])
+def test_an_unreadable_stored_offset_starts_over_without_duplicates(
+    store: Store, server: TelegramServer, provider: TelegramProvider, damaged: str
+) -> None:
+    server.user_says(ANN, "first")
+    assert sync_once(store, provider).stored == 1
+    with store.write() as session:
+        session.execute(
+            syncstate_t.update().where(syncstate_t.c.account == "tg").values(cursor=damaged)
+        )
+    server.user_says(ANN, "second")
+    report = sync_once(store, provider)
+    assert (report.ok, report.stored) == (True, 1)
+    assert [m.body_text for m in stored(store)] == ["first", "second"]

@@ -26,7 +26,7 @@ from providers.base import (
 from providers.settings import TwilioSettings
 from providers.twilio import TwilioProvider
 from storage.db import Store
-from storage.models import Identity, Message, message_t
+from storage.models import Identity, Message, message_t, syncstate_t
 from tests.peers.twilio import TwilioServer
 
 OURS = "+14155550199"
@@ -464,3 +464,23 @@ def test_templates_in_the_settings_are_checked_and_filled() -> None:
         _settings(templates=[{"name": "x", "content_sid": "MG" + "a1" * 16}])
     with pytest.raises(ValidationError, match="each variable is named once"):
         _settings(templates=[{"name": "x", "content_sid": TEMPLATE_SID, "variables": ["1", "1"]}])
+
+
+@pytest.mark.parametrize(
+    "damaged", ["not json", "[1, 2]", '{"since": "yesterday"}', '{"since": "2026-01-01T00:00:00"}']
+)
+def test_an_unreadable_stored_cursor_starts_over_without_duplicates(
+    store: Store, server: TwilioServer, provider: TwilioProvider, damaged: str
+) -> None:
+    server.add_inbound(ANN, OURS, "hello", at=datetime.now(UTC) - timedelta(minutes=5))
+    assert sync_once(store, provider).stored == 1
+    with store.write() as session:
+        session.execute(
+            syncstate_t.update()
+            .where(syncstate_t.c.account == provider.account)
+            .values(cursor=damaged)
+        )
+    server.add_inbound(ANN, OURS, "again", at=datetime.now(UTC) - timedelta(minutes=1))
+    report = sync_once(store, provider)
+    assert (report.ok, report.stored) == (True, 1)
+    assert [m.body_text for m in messages(store)] == ["hello", "again"]
