@@ -91,6 +91,7 @@ _PG_STATES = {
     "53100": "full",  # disk_full
     "53300": "unreachable",  # too_many_connections
     "25006": "read-only",  # read_only_sql_transaction
+    "55P03": "locked",  # lock_not_available: lock_timeout ran out
 }
 _PG_WORDS = (
     "connection refused",
@@ -248,11 +249,22 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
     except ModuleNotFoundError as exc:
         raise StoreURLError(
             f"the PostgreSQL driver ({exc.name}) is not installed: {POSTGRES_INSTALL}"
         ) from None
+    event.listen(engine, "connect", _postgres_on_connect)
+    return engine
+
+
+def _postgres_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # A write waiting on a row another session holds gives up as SQLite's
+    # busy timeout does (SQLSTATE 55P03, "locked", exit 75) instead of
+    # waiting for ever behind a stuck transaction.
+    with dbapi_conn.cursor() as cur:
+        cur.execute(f"SET lock_timeout = {int(BUSY_TIMEOUT_MS)}")
+    dbapi_conn.commit()
 
 
 @dataclass

@@ -229,6 +229,31 @@ def test_a_store_that_cannot_serve_raises_store_unavailable(
         assert s.execute(text("SELECT 1")).scalar_one() == 1
 
 
+def test_a_row_another_postgres_session_holds_is_locked_after_the_timeout(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stuck transaction holding a row: our write gives up after the busy
+    timeout with "locked" (exit 75 in the faces), as on SQLite, instead of
+    waiting for ever."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite's whole-file lock is the test above")
+    short_lock_timeout(monkeypatch)
+    fresh = open_store(db_url, tmp_path / "data")
+    try:
+        with fresh.write() as s:
+            s.execute(text("INSERT INTO syncstate (account, scope) VALUES ('a', '')"))
+        admin = db_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(admin) as stuck:
+            stuck.execute("UPDATE syncstate SET last_error = 'mine' WHERE account = 'a'")
+            with pytest.raises(StoreUnavailable) as info, fresh.write() as s:
+                s.execute(text("UPDATE syncstate SET last_error = 'ours' WHERE account = 'a'"))
+            stuck.rollback()
+    finally:
+        fresh.close()
+    assert info.value.reason == "locked"
+    assert "try again" in str(info.value)
+
+
 def test_text_given_on_the_command_line_or_in_a_file_is_not_copied(
     sqlite_store: Seeded, tmp_path: Path
 ) -> None:
