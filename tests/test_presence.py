@@ -57,7 +57,7 @@ def test_withdraw_clears_one_activity_a_conversation_or_everything(store: Store)
     one, two = two_conversations(store)
     for conv in (one, two):
         for activity in ("viewing", "composing"):
-            presence.announce(store, "ann", conv, activity, TTL, now=T0)  # type: ignore[arg-type]
+            presence.announce(store, "ann", conv, activity, TTL, now=T0)
     presence.announce(store, "bob", one, "viewing", TTL, now=T0)
     presence.withdraw(store, "ann", one, "composing")
     assert presence.present(store, [one], T0) == {one: [("ann", "viewing"), ("bob", "viewing")]}
