@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +39,6 @@ from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.widgets.customer_header import CustomerHeader
 from omnitui.tui.widgets.inbox_table import InboxTable
 from storage.db import Store
-from storage.models import utcnow
 from storage.vocabulary import PresenceActivity
 
 if TYPE_CHECKING:
@@ -177,7 +176,7 @@ class PresenceBoard:
         """Who else is present now (in the app's check worker); ``None`` when
         the store could not say (logged; the last answer stays shown)."""
         try:
-            found = presence.present(self.store, None, utcnow(), except_agent=self.agent)
+            found = presence.present(self.store, None, datetime.now(UTC), except_agent=self.agent)
         except Exception as exc:  # noqa: BLE001 - a courtesy: logged, never in the way
             if not self._unread:
                 log.warning("presence not read: %s: %s", type(exc).__name__, exc)
