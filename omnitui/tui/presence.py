@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.worker import Worker
 
@@ -90,7 +91,7 @@ class PresenceBoard:
         self._refreshed = 0.0
         self._writing: Worker[None] | None = None
         self._writes = 0
-        self._failing = False
+        self._failing = self._warned = False
         self._unread = False
 
     def start(self) -> None:
@@ -107,10 +108,13 @@ class PresenceBoard:
                 continue
             if not screen.loaded:
                 continue
-            conv = screen.target()
+            try:
+                conv = screen.target()
+                composer = screen.composer
+            except NoMatches:  # the screen is being taken down: it shows nothing now
+                continue
             if conv is not None:
                 here.add((conv.id, "viewing"))
-            composer = screen.composer
             if composer.display and composer.target and composer.body.text.strip():
                 here.add((composer.target.conversation_id, "composing"))
         return frozenset(here)
@@ -151,13 +155,14 @@ class PresenceBoard:
                 presence.announce(self.store, self.agent, conversation_id, activity, self.ttl)
             if clean:
                 presence.cleanup(self.store)
+            self._warned = False
         except Exception as exc:  # noqa: BLE001 - a courtesy: logged, never in the way
             self._failed(exc)
 
     def _failed(self, exc: Exception) -> None:
-        if not self._failing:
+        if not self._warned:  # once while it lasts, not at every look
             log.warning("presence not written: %s: %s", type(exc).__name__, exc)
-        self._failing = True
+        self._warned = self._failing = True
 
     async def leave(self) -> None:
         """Withdraw what this console told (when it quits); waits at most

@@ -276,3 +276,36 @@ async def test_a_killed_consoles_presence_clears_by_expiry(pair: Pair, tmp_path:
             )
         ).all()
     assert [tuple(r) for r in rows] == [("carol", "viewing")]
+
+
+async def test_a_store_fault_in_presence_never_gets_in_the_way(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from storage.db import StoreUnavailable
+
+    calls: list[str] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        calls.append("write")
+        raise StoreUnavailable("the store is locked", "locked")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append("read")
+        raise RuntimeError("presence table gone")
+
+    monkeypatch.setattr(presence, "announce", refuse)
+    monkeypatch.setattr(presence, "present", broken)
+    a_app = make_test_app(pair.alice)
+    async with a_app.run_test(size=(140, 40)) as a:
+        await settle(a)
+        await open_conversation(a, ANN_EMAIL_CONV)
+        await type_reply(a, "Still works")
+        await until(a, lambda: {"read", "write"} <= set(calls), "presence tried")
+        await press(a, "ctrl+s")
+        await until(a, lambda: len(replies(pair.store, "alice")) == 1, "the reply stored")
+        assert [n for n in a_app._notifications if n.severity == "error"] == []
+        assert a_app.store_problem is None  # not shown as the store's trouble either
+    warned = [r.getMessage() for r in caplog.records if r.name == "omnitui.tui.presence"]
+    assert any("presence not written" in w for w in warned)
+    assert any("presence not read" in w for w in warned)
+    assert len(warned) == 2  # once each, not once a second
