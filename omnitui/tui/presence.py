@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("omnitui.tui.presence")
 
 #: Seconds between looks at what this console shows (no I/O: a set compared).
-LOOK = 0.5
+LOOK = 0.25
 #: Every this many writes, expired rows are dropped too.
 CLEANUP_EVERY = 20
 #: Seconds quitting waits for the withdrawal (a store that does not answer

@@ -100,7 +100,7 @@ async def test_each_console_sees_the_other_viewing_and_writing_and_leaving(pair:
         await settle(b)
         assert "alice" not in row_text(b_app, ANN_EMAIL_CONV)
         await open_conversation(a, ANN_EMAIL_CONV)
-        opened = time.monotonic()
+        opened = time.monotonic()  # alice has the customer in front of her
         await until(b, lambda: "◉alice" in row_text(b_app, ANN_EMAIL_CONV), "alice viewing")
         assert time.monotonic() - opened < SEEN_WITHIN
         # bob opens it too: his header says alice is there, and she sees him
@@ -108,8 +108,9 @@ async def test_each_console_sees_the_other_viewing_and_writing_and_leaving(pair:
         await until(b, lambda: "alice is viewing" in header_text(b_app), "alice in the header")
         await until(a, lambda: "bob is viewing" in header_text(a_app), "bob in alice's header")
         # alice writes: bob reads "alice is writing…"
-        await type_reply(a, "Refund is on its way")
+        await press(a, "r")
         typed = time.monotonic()
+        await press(a, "R")  # the first letter makes it "composing"
         await until(b, lambda: "alice is writing…" in header_text(b_app), "alice writing")
         assert time.monotonic() - typed < SEEN_WITHIN
         # she leaves the customer (the draft is kept): gone from bob's header
@@ -268,7 +269,7 @@ async def test_a_killed_consoles_presence_clears_by_expiry(pair: Pair, tmp_path:
         stop.set()
         term.close()
     # gone by expiry (her row is still there, expired), well within 30 s
-    assert cleared <= KILLED_TTL + 2.0, cleared
+    assert cleared <= KILLED_TTL + 5.0, cleared
     with pair.store.read() as session:
         rows = session.execute(
             select(presence_t.c.agent, presence_t.c.activity).where(
