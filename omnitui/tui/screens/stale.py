@@ -86,6 +86,9 @@ class StaleGuard:
         @property
         def composer(self) -> Composer: ...
 
+        @property
+        def is_mounted(self) -> bool: ...
+
         def post_message(self, message: Message) -> bool: ...
 
     def look_at_timeline(self, conversation_id: int) -> None:
@@ -108,6 +111,8 @@ class StaleGuard:
         self.post_message(StaleChecked(conversation_id, newer, send))
 
     def on_stale_checked(self, message: StaleChecked) -> None:
+        if not self.is_mounted:
+            return  # the agent left meanwhile: nothing is sent, the draft is kept
         if not message.newer:
             message.send()
             return
