@@ -252,6 +252,7 @@ SCHEMAS: dict[str, Any] = {
     "customers show": CUSTOMER_DETAIL,
     "customers merge": CUSTOMER,
     "conversations list": [CONVERSATION],
+    "conversations show": {**CONVERSATION, "latest_entry": Opt(str)},
     "conversations assign": CONVERSATION,
     "conversations status": CONVERSATION,
     "notes add": NOTE,
@@ -366,6 +367,7 @@ def test_each_command_prints_the_document_of_its_schema(
     doc("doctor")
     doc("conversations assign", str(thread.id), "me")
     doc("conversations status", str(thread.id), "pending")
+    doc("conversations show", str(thread.id))
     doc("notes add", "--conversation", str(thread.id), "--body", "Zebracorn escalation")
     doc("search", "zebracorn")
     demo_thread = next(

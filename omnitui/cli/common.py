@@ -77,6 +77,7 @@ EXIT_CODES: dict[str, int] = {
     "config": 2,  # the config, or the store it points at, cannot be used as it is
     "not_found": 1,  # an id that names nothing
     "conflict": 1,  # the records are there but their state refuses the request
+    "stale": 3,  # reply --if-latest: the timeline has newer entries (nothing queued)
     "store_unavailable": EX_TEMPFAIL,  # try again later
     "internal": 70,  # sysexits' EX_SOFTWARE: a bug; report it
 }

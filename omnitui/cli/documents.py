@@ -16,10 +16,12 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from omnitui.cli.output import JSON_NAME
+from omnitui.cli.output import JSON_NAME, ErrorInfo
 from omnitui.text import first_line
 
 if TYPE_CHECKING:
+    from omnitui.services.entries import EntryId
+    from omnitui.services.staleness import Entry, Stale
     from omnitui.services.sync import SyncReport
     from storage.queries import (
         AuditRow,
@@ -232,3 +234,85 @@ class DoctorReport:
     database: DatabaseCheck
     accounts: list[AccountCheck] = field(default_factory=list)
     ok: bool = True
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    """``conversations show``: the conversation (the keys of ``conversations
+    list``) and ``latest_entry``, the newest entry of its customer's timeline
+    (``message:ID`` or ``note:ID``; what ``reply --if-latest`` takes; ``null``
+    when there is none)."""
+
+    id: int
+    customer_id: int
+    customer_name: str
+    account: str
+    channel: str
+    subject: str | None
+    preview: str
+    status: str
+    assignee: str | None
+    last_message_at: datetime
+    waiting_since: datetime | None
+    message_count: int
+    snoozed_until: datetime | None
+    version: int
+    their_address: str
+    unread: bool
+    latest_entry: str | None
+
+    @classmethod
+    def of(cls, row: ConversationRow, latest: EntryId | None) -> ConversationDetail:
+        shown = conversation(row)
+        own = {f.name: getattr(shown, f.name) for f in fields(shown)}
+        return cls(**own, latest_entry=str(latest) if latest is not None else None)
+
+
+@dataclass(frozen=True)
+class NewerEntry:
+    """An entry newer than the one a reply was written against (``entry``:
+    its id as ``--if-latest`` takes it; ``direction`` and ``status`` only
+    for messages)."""
+
+    entry: str
+    kind: str
+    id: int
+    who: str
+    at: datetime
+    preview: str
+    direction: str | None
+    status: str | None
+
+    @classmethod
+    def of(cls, entry: Entry) -> NewerEntry:
+        return cls(
+            entry.entry,
+            entry.kind,
+            entry.id,
+            entry.who,
+            entry.at,
+            entry.preview,
+            entry.direction,
+            entry.status,
+        )
+
+
+@dataclass(frozen=True)
+class StaleRefusal:
+    """``reply --if-latest`` refused (exit 3): the error object of every failed
+    command, the entry given, the newest one now, and what is newer, oldest
+    first. Nothing was queued."""
+
+    error: ErrorInfo
+    seen: str
+    latest_entry: str | None
+    newer: tuple[NewerEntry, ...]
+
+    @classmethod
+    def of(cls, stale: Stale, *, message: str, code: int) -> StaleRefusal:
+        return cls(
+            ErrorInfo(message, code, "stale"),
+            str(stale.seen),
+            str(stale.latest) if stale.latest is not None else None,
+            tuple(NewerEntry.of(e) for e in stale.newer),
+        )

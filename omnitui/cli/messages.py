@@ -11,6 +11,7 @@ import typer
 
 from omnitui.cli import output
 from omnitui.cli.common import (
+    EXIT_CODES,
     AccountOpt,
     BodyFileOpt,
     BodyOpt,
@@ -29,12 +30,13 @@ from omnitui.cli.common import (
     runtime,
     want_json,
 )
-from omnitui.cli.documents import Outgoing, SyncRound
+from omnitui.cli.documents import Outgoing, StaleRefusal, SyncRound
 from omnitui.cli.output import Column
 from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
+    from omnitui.services.entries import EntryId
     from omnitui.services.outbox import Deferred, Delivery
     from omnitui.services.sync import SyncReport
 
@@ -162,21 +164,37 @@ def reply(
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
     json_out: JsonOpt = False,
+    if_latest: Annotated[
+        str | None,
+        typer.Option(
+            "--if-latest",
+            metavar="ENTRY",
+            help="Send only if ENTRY (message:ID or note:ID, the latest_entry of "
+            "`conversations show ID --json`) is still the newest entry of the customer's "
+            "timeline; else exit 3 and say what is newer.",
+        ),
+    ] = None,
 ) -> None:
     """Reply to a conversation (exits 1 if delivery failed; the message stays in the outbox).
 
-    --channel replies on another of the customer's channels.
+    --channel replies on another of the customer's channels. --if-latest ENTRY
+    refuses (exit 3, nothing queued) a reply written before a newer customer
+    message, reply or note.
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
     """
     from omnitui import services
+    from omnitui.services.entries import EntryId
 
+    seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
     text = read_body(body, body_file)
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []
     resend += ["--subject", subject] if subject else []
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
+        if seen is not None:
+            _require_latest(ctx, json_out, rt, conversation_id, seen, typed.note())
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),
@@ -188,6 +206,28 @@ def reply(
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+
+
+def _require_latest(
+    ctx: typer.Context,
+    json_out: bool,
+    rt: Runtime,
+    conversation_id: int,
+    seen: EntryId,
+    kept: str | None,
+) -> None:
+    """Exit 3 with what is newer unless ``seen`` is still the newest entry."""
+    from omnitui.services import staleness
+
+    try:
+        staleness.require_latest(rt.store(), conversation_id, seen)
+    except staleness.Stale as stale:
+        code = EXIT_CODES["stale"]
+        message = f"not sent: {stale}" + (f"; {kept}" if kept else "")
+        output.error(message)
+        if want_json(ctx, json_out):
+            output.print_json(StaleRefusal.of(stale, message=message, code=code))
+        raise typer.Exit(code) from None
 
 
 @outbox_app.command("list")

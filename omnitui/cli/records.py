@@ -25,7 +25,13 @@ from omnitui.cli.common import (
     runtime,
     want_json,
 )
-from omnitui.cli.documents import CustomerDetail, ReportDocument, SavedAttachment, conversation
+from omnitui.cli.documents import (
+    ConversationDetail,
+    CustomerDetail,
+    ReportDocument,
+    SavedAttachment,
+    conversation,
+)
 from omnitui.cli.output import Column
 from omnitui.text import first_line
 from storage.vocabulary import CONVERSATION_STATUSES
@@ -304,6 +310,35 @@ def conversations_list(
             for r in rows
         ],
     )
+
+
+@conversations.command("show")
+@handled
+def conversations_show(
+    ctx: typer.Context,
+    conversation_id: ConversationArg,
+    json_out: JsonOpt = False,
+) -> None:
+    """One conversation, and the newest entry of its customer's timeline
+    (``latest_entry``: give it to ``reply --if-latest`` so that a reply written
+    before a newer message or note is refused instead of sent)."""
+    from omnitui.services import staleness
+    from storage import queries
+
+    with runtime(ctx) as rt:
+        with rt.store().read() as session:
+            row = queries.get_conversation(session, conversation_id, agent=rt.agent)
+        if row is None:
+            raise not_found(f"there is no conversation {conversation_id}")
+        latest = staleness.latest_entry(rt.store(), conversation_id)
+    if want_json(ctx, json_out):
+        output.print_json(ConversationDetail.of(row, latest))
+        return
+    shown = conversation(row)
+    output.say(f"Conversation {shown.id} ({shown.channel}, {shown.account}): {shown.customer_name}")
+    output.say(f"  subject: {shown.subject or first_line(shown.preview, 60)}")
+    output.say(f"  status: {shown.status} · assignee: {shown.assignee or 'nobody'}")
+    output.say(f"  latest entry: {latest or 'none'}")
 
 
 @conversations.command("assign")

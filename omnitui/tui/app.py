@@ -41,6 +41,7 @@ from omnitui.tui.messages import (
     StoreChecked,
     StoreProblem,
 )
+from omnitui.tui.presence import PresenceBoard, PresenceSeen
 from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
@@ -109,6 +110,8 @@ class OmniApp(WorkerFailures, App[None]):
         self.crash_log: Path | None = None
         self.keymap: dict[str, str] = dict(runtime.config.keymap)
         self.key_gate = KeyGate(self, lambda: screen_work(self.workers, self))
+        #: who is viewing or writing where, told and shown (omnitui.tui.presence)
+        self.presence = PresenceBoard(self, store, runtime.agent)
 
     async def on_event(self, event: events.Event) -> None:
         # typed-ahead keys wait for the screen or composer they were meant for
@@ -128,6 +131,7 @@ class OmniApp(WorkerFailures, App[None]):
         await self.push_screen(InboxScreen(self.desk))
         self.check_changes()
         self.set_interval(CHECK_INTERVAL, self._tick)
+        self.presence.start()
         if self.poll:
             self.run_polling()  # it first marks sends a dead process left (sync.watch)
 
@@ -155,6 +159,12 @@ class OmniApp(WorkerFailures, App[None]):
             health = queries.account_health(session, list(self.desk.account_names))
         held = leases.holders(self.desk.store, list(self.desk.account_names))
         self.post_message(StoreChecked(marker, health, force, held))
+        if (present := self.presence.read()) is not None:  # who else is where
+            self.post_message(PresenceSeen(present))
+
+    def on_presence_seen(self, message: PresenceSeen) -> None:
+        if not self.closing:
+            self.presence.show(message.present)
 
     def on_store_checked(self, message: StoreChecked) -> None:
         """Redraw the screen in view if the store changed, and the health bar always."""
@@ -405,6 +415,7 @@ class OmniApp(WorkerFailures, App[None]):
             if isinstance(screen, CustomerScreen):
                 screen.composer.save_now()
         self._stop.set()
+        await self.presence.leave()  # the others stop seeing this agent at once
         self.exit()
 
     def on_unmount(self) -> None:

@@ -6,6 +6,12 @@ draft remembers which one it was. The file is replaced atomically (write a
 temporary file, then rename) so a crash mid-write never loses what was typed.
 Files from before (``"12:reply"``, ``"12:note"``) are read too; nothing typed
 there is dropped.
+
+A draft also remembers the newest timeline entry its author had seen
+(``seen``, an entry id such as ``message:123``; see
+:mod:`omnitui.services.staleness`): set when the composer opens on the
+conversation (:meth:`Drafts.look`), kept while the text changes, so a send
+can tell what arrived after the author last looked.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ class Draft:
     subject: str = ""
     channel: str | None = None
     mode: str = "reply"  # "reply" | "note": what the text was being written as
+    #: the newest timeline entry the author had seen (``message:123``), or None
+    seen: str | None = None
 
     @property
     def empty(self) -> bool:
@@ -41,6 +49,7 @@ def _draft(value: dict[str, object], mode: str) -> Draft:
         subject=str(value.get("subject") or ""),
         channel=str(value["channel"]) if value.get("channel") else None,
         mode=str(value["mode"]) if value.get("mode") in MODES else mode,
+        seen=str(value["seen"]) if isinstance(value.get("seen"), str) else None,
     )
 
 
@@ -59,6 +68,9 @@ class Drafts:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._drafts: dict[str, Draft] = {}
+        #: per conversation, the newest entry its author had seen when they
+        #: last looked, also before anything is typed
+        self._seen: dict[str, str | None] = {}
         self._loaded = False
 
     def _load(self) -> None:
@@ -96,11 +108,34 @@ class Drafts:
         """Forget the draft of ``conversation_id``."""
         self.put(conversation_id, Draft())
 
+    def look(self, conversation_id: int, seen: str | None) -> None:
+        """The author has looked at the timeline of ``conversation_id`` up to
+        entry ``seen``: the draft there (one typed from now on too) remembers it."""
+        self._load()
+        key = str(conversation_id)
+        self._seen[key] = seen
+        draft = self._drafts.get(key)
+        if draft is not None and draft.seen != seen:
+            self._drafts[key] = replace(draft, seen=seen)
+            self._save()
+
+    def seen(self, conversation_id: int) -> str | None:
+        """The newest entry the author of ``conversation_id``'s draft had seen."""
+        self._load()
+        key = str(conversation_id)
+        if key in self._seen:
+            return self._seen[key]
+        draft = self._drafts.get(key)
+        return draft.seen if draft is not None else None
+
     def put(self, conversation_id: int, draft: Draft) -> None:
-        """Remember ``draft`` (an empty one is forgotten) and write the file if it changed."""
+        """Remember ``draft`` (an empty one is forgotten) and write the file if it changed.
+        A draft that names no ``seen`` entry keeps the one its author last looked at."""
         self._load()
         key = str(conversation_id)
         before = self._drafts.get(key)
+        if draft.seen is None and not draft.empty:
+            draft = replace(draft, seen=self.seen(conversation_id))
         if draft.empty:
             self._drafts.pop(key, None)
         else:

@@ -36,6 +36,7 @@ from omnitui.tui.messages import (
 )
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
+from omnitui.tui.screens.stale import StaleGuard
 from omnitui.tui.snippets import fill_snippet, snippet_values
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.composer import Composer, Target, channel_choices
@@ -58,7 +59,7 @@ TIMELINE_PAGE = 40
 SEARCH_PAGES = 50
 
 
-class CustomerScreen(DeskScreen):
+class CustomerScreen(StaleGuard, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [*CUSTOMER_BINDINGS]
     PALETTE: ClassVar[tuple[PaletteEntry, ...]] = (
         *CONVERSATION_PALETTE,
@@ -330,6 +331,7 @@ class CustomerScreen(DeskScreen):
         target = Target(conv.id, conv.channel, message.channels, message.routes)
         if composer.target != target or composer.mode != mode or not composer.display:
             composer.open(target, mode)
+            self.look_at_timeline(conv.id)  # what the draft has seen (screens/stale.py)
         composer.display = True
         if message.switch:
             composer.switch_channel()
@@ -433,8 +435,14 @@ class CustomerScreen(DeskScreen):
         if event.mode == "note":
             self._save_note(event.conversation_id, event.body)
             return
-        # the conversation the composer's head names; services.reply says what it refuses
-        self._queue_reply(event.conversation_id, event.route, event.body, event.subject)
+        # the conversation the composer's head names; services.reply says what it refuses;
+        # held first while the timeline has something newer (screens/stale.py)
+        self.guard_reply(
+            event.conversation_id,
+            lambda: self._queue_reply(
+                event.conversation_id, event.route, event.body, event.subject
+            ),
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")
     def _save_note(self, conversation_id: int, body: str) -> None:

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from omnitui.tui.format import DRAFT_MARK, badge, plain, status_text
+from omnitui.tui.widgets.presence_marks import Others, header_presence
 from storage.queries import ConversationRow, CustomerRow
 from storage.vocabulary import ACTIVE_STATUSES
 
@@ -51,9 +52,12 @@ def header_text(
     current: int | None,
     width: int = 0,
     drafted: Collection[int] = frozenset(),
+    present: Others | None = None,
 ) -> Text:
     """The header's two lines, fitted to ``width`` cells (0: no limit);
-    conversations in ``drafted`` (they have a draft) are marked and listed."""
+    conversations in ``drafted`` (they have a draft) are marked and listed;
+    ``present``: who else views or writes on which conversation (the
+    customer's are named, before the other open conversations)."""
     text = _who(customer, width)
     line = Text()
     others = [
@@ -70,6 +74,10 @@ def header_text(
         line.append(f" · {plain(this.assignee) or 'unassigned'}", style="dim")
         if this.id in drafted:
             line.append(f" {DRAFT_MARK} draft", style="bold yellow")
+    ours = {c.id for c in conversations}
+    if here := header_presence({k: v for k, v in (present or {}).items() if k in ours}, current):
+        line.append("   ")
+        line.append_text(here)
     if others:
         line.append("   other open: ", style="dim")
         for conv in others[:4]:
@@ -98,6 +106,14 @@ class CustomerHeader(Widget):
         self._shown: (
             tuple[CustomerRow, list[ConversationRow], int | None, Collection[int]] | None
         ) = None
+        #: who else is on which conversation (the presence check's latest)
+        self._others: Others = {}
+
+    def show_presence(self, others: Others) -> None:
+        """Who else views or writes where; redrawn when it changed."""
+        if others != self._others:
+            self._others = others
+            self.refresh(layout=True)
 
     def show(
         self,
@@ -113,4 +129,6 @@ class CustomerHeader(Widget):
         if self._shown is None:
             return Text()
         customer, conversations, current, drafted = self._shown
-        return header_text(customer, conversations, current, self.content_size.width, drafted)
+        return header_text(
+            customer, conversations, current, self.content_size.width, drafted, self._others
+        )

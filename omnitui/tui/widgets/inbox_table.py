@@ -23,6 +23,7 @@ from textual.widgets import DataTable
 from omnitui.tui.bindings import LIST_BINDINGS
 from omnitui.tui.clock import Clock
 from omnitui.tui.format import INBOX_COLUMNS, inbox_cells
+from omnitui.tui.widgets.presence_marks import Others, inbox_mark
 from storage.queries import ConversationRow
 
 #: Rows fetched at a time; the next page is asked for this close to the end.
@@ -70,6 +71,8 @@ class InboxTable(DataTable[Text]):
         self._fitted = -1  # the width the columns were fitted to
         #: conversations with a draft (marked), set by the screen before each show
         self.drafted: frozenset[int] = frozenset()
+        #: who else views or writes on which conversation (see show_presence)
+        self.others: Others = {}
 
     def on_mount(self) -> None:
         for key, label in INBOX_COLUMNS:
@@ -127,10 +130,24 @@ class InboxTable(DataTable[Text]):
 
     def add_rows_with_keys(self, rows: Sequence[ConversationRow]) -> None:
         for row in rows:
-            cells = inbox_cells(row, self.clock, draft=row.id in self.drafted)
-            for cell in cells:  # cut to the column, never wrapped to a hidden line
-                cell.no_wrap, cell.overflow = True, "ellipsis"
-            self.add_row(*cells, key=str(row.id))
+            self.add_row(*self._cells(row), key=str(row.id))
+
+    def _cells(self, row: ConversationRow) -> tuple[Text, ...]:
+        cells = inbox_cells(row, self.clock, draft=row.id in self.drafted)
+        if mark := inbox_mark(self.others.get(row.id, ())):  # who else is there
+            cells = (*cells[:-1], Text.assemble(mark, cells[-1]))
+        for cell in cells:  # cut to the column, never wrapped to a hidden line
+            cell.no_wrap, cell.overflow = True, "ellipsis"
+        return cells
+
+    def show_presence(self, others: Others) -> None:
+        """Mark the rows of conversations someone else views or writes on
+        (only the rows whose mark changed are redrawn)."""
+        before, self.others = self.others, others
+        for conversation_id in set(before) | set(others):
+            row = self.rows_by_id.get(conversation_id)
+            if row is not None and before.get(conversation_id) != others.get(conversation_id):
+                self.update_cell(str(row.id), "summary", self._cells(row)[-1])
 
     def action_first(self) -> None:
         self.action_scroll_top()
