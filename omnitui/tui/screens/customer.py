@@ -438,7 +438,13 @@ class CustomerScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")
     def _save_note(self, conversation_id: int, body: str) -> None:
-        services.add_note(self.desk.store, self.desk.agent, body, conversation_id=conversation_id)
+        services.add_note(
+            self.desk.store,
+            self.desk.agent,
+            body,
+            conversation_id=conversation_id,
+            team=self.desk.team,
+        )
         self.post_message(Saved("Note saved (internal)", sent=True))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")
