@@ -197,8 +197,10 @@ def claim(store: Store, agent: str, events: Sequence[AlertEvent]) -> list[AlertE
                 dialect.insert(alert_sent_t)
                 .values(agent=agent, event_key=event.key, at=now)
                 .on_conflict_do_nothing()
+                # RETURNING, not rowcount: psycopg reports -1 for this statement
+                .returning(alert_sent_t.c.event_key)
             )
-            if session.execute(stmt).rowcount:  # type: ignore[attr-defined]
+            if session.execute(stmt).first() is not None:
                 won.append(event)
     return won
 
