@@ -34,8 +34,15 @@ def minutes_ago(minutes: float) -> float:
 def arrive(store: Store, ext: str, *, ago: float = 0, subject: str = "Refund please") -> int:
     """A customer's e-mail in Ann's thread; returns its conversation."""
     root = "<a0@mail.example.com>"
-    thread = {} if ext == "a0" else {"in_reply_to": root, "references": (root,)}
-    ingest(store, "shop", batch(email(ext, minutes=minutes_ago(ago), subject=subject, **thread)))
+    first = ext == "a0"
+    message = email(
+        ext,
+        minutes=minutes_ago(ago),
+        subject=subject,
+        in_reply_to=None if first else root,
+        references=() if first else (root,),
+    )
+    ingest(store, "shop", batch(message))
     with store.read() as session:
         (conv,) = queries.list_conversations(session, view="all")
     return conv.id
