@@ -102,7 +102,11 @@ class CustomerScreen(DeskScreen):
         yield CustomerHeader(id="customer-header")
         yield Timeline(self.desk.clock, keymap=self.desk.keymap, id="timeline")
         yield Composer(
-            self.desk.drafts, blink=self.desk.blink, keymap=self.desk.keymap, id="composer"
+            self.desk.drafts,
+            blink=self.desk.blink,
+            keymap=self.desk.keymap,
+            id="composer",
+            mentionable=lambda: self.desk.mentionable,
         )
         yield AccountBar(id="health")
         yield KeyHints(id="keys")
