@@ -58,6 +58,8 @@ class ConsoleAlerts:
         self.unread = 0
         self._rounds = 0
         self._broken = False
+        #: rounds whose answer has been told (tests wait on it)
+        self.told_rounds = 0
 
     # -- worker side ---------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class ConsoleAlerts:
 
     def polled(self, message: AlertsPolled) -> None:
         found = message.found
+        self.told_rounds += 1
         if message.names is not None:
             self.desk.mentionable = message.names
         was_away, self.away = self.away, found.away is not None
