@@ -16,7 +16,7 @@ from omnitui.services.ingest import ingest
 from storage.db import Store
 from storage.queries.mentions import list_mentions, unread_mentions
 from tests.helpers import DEMO_CONFIG, batch, cli_runner, email, write_config
-from tests.test_cli_json_schema import WHEN, Opt, mismatches
+from tests.test_cli_json_schema import MENTION, mismatches
 
 TEAM = ["alice", "bob", "Ann Lee", "bob.smith", "Zoë"]
 
@@ -111,20 +111,6 @@ def test_mentions_are_listed_newest_first_and_marked_read(store: Store) -> None:
     with pytest.raises(services.NotFound):
         mentions.mark_read(store, "bob", [2**70])
     assert mentions.mark_all_read(store, "bob") == 1
-
-
-MENTION = {
-    "id": int,
-    "agent": str,
-    "note_id": int,
-    "author": str,
-    "customer_id": int,
-    "customer_name": str,
-    "conversation_id": Opt(int),
-    "created_at": WHEN,
-    "read_at": Opt(WHEN),
-    "preview": str,
-}
 
 
 def test_cli_lists_mentions_and_marks_them_read(store: Store, db_url: str, tmp_path: Path) -> None:

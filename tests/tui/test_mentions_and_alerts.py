@@ -108,7 +108,9 @@ async def test_at_completes_a_team_name_in_a_note_also_in_a_burst(seeded: Seeded
         assert "alice" not in app.desk.mentionable  # not oneself
         screen = await open_conversation(pilot, BOB_CONV)
         await pilot.press("n")
-        await until(pilot, lambda: screen.composer.mode == "note" and screen.composer.body.has_focus)
+        await until(
+            pilot, lambda: screen.composer.mode == "note" and screen.composer.body.has_focus
+        )
         body = screen.composer.body
         await pilot.press("@", "b")
         await settle(pilot)
@@ -198,9 +200,7 @@ async def test_away_mutes_alerts_and_back_sums_them_up(seeded: Seeded) -> None:
         await until(pilot, lambda: not app.alerts.away, "back")
         await until(pilot, lambda: any(t == "While you were away" for t, _ in told(app)))
         summary = [m for t, m in told(app) if t == "While you were away"]
-        assert summary == [
-            "1 new message on your conversations, 1 mention while you were away"
-        ]
+        assert summary == ["1 new message on your conversations, 1 mention while you were away"]
         await rounds(pilot, app, 2)
         assert not [t for t in told(app) if t[0].startswith(("New message", "bob mentioned"))]
 
