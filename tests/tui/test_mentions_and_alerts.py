@@ -213,7 +213,7 @@ async def test_the_desktop_notification_carries_no_escape_sequence(
     runtime = with_alerts(seeded.runtime, AlertSettings(desktop=mode))  # type: ignore[arg-type]
     app = make_test_app(runtime)
     written: list[str] = []
-    app.alerts.write_terminal = written.append  # type: ignore[method-assign]
+    app.alerts.write_terminal = written.append  # type: ignore[method-assign,assignment]
     async with app.run_test(size=(100, 30)) as pilot:
         await rounds(pilot, app)
         arrive(seeded, "evil2", subject="Re: \x1b]0;pwned\x07\x1b[2J;owned\x9b31m\x1b\\ ok")
