@@ -209,3 +209,16 @@ def test_the_horizon_starts_at_the_last_claim_at_most_a_week_back(store: Store, 
     mark = alerts.horizon(store, "alice", now + timedelta(days=1))
     assert now - alerts.SLACK - timedelta(minutes=1) < mark < now
     assert alerts.horizon(store, "alice", now + timedelta(days=30)) == now + timedelta(days=23)
+
+
+def test_an_alerts_round_is_served_by_indexes(store: Store, mine: int) -> None:
+    from tests.test_query_plans import captured, full_scans
+
+    arrive(store, "a1")
+    services.add_note(store, "bob", "@alice look", conversation_id=mine)
+    alerter = Alerter(store, "alice", utcnow())
+    with captured(store) as statements:
+        later(alerter)  # the summary round: every source, the horizon, the count
+        later(alerter)
+    assert len(statements) >= 5
+    assert full_scans(store, statements, set()) == []
