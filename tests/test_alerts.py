@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -222,3 +223,23 @@ def test_an_alerts_round_is_served_by_indexes(store: Store, mine: int) -> None:
         later(alerter)
     assert len(statements) >= 5
     assert full_scans(store, statements, set()) == []
+
+
+def test_claimers_racing_in_threads_claim_each_event_once(store: Store, mine: int) -> None:
+    for n in range(1, 6):
+        arrive(store, f"a{n}")
+    events = alerts.due(store, "alice", utcnow() - timedelta(hours=1))
+    assert len(events) == 5
+    start = threading.Barrier(4)
+    won: list[list[alerts.AlertEvent]] = []
+
+    def claimer() -> None:
+        start.wait()
+        won.append(alerts.claim(store, "alice", events))
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(e.key for w in won for e in w) == sorted(e.key for e in events)

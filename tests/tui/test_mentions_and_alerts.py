@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from textual.pilot import Pilot
 
 from omnitui import services
 from omnitui.notify import AlertSettings
-from omnitui.runtime import Runtime
+from omnitui.runtime import Runtime, demo_config
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.customer import CustomerScreen
@@ -27,7 +28,7 @@ from omnitui.tui.widgets.mention_count import MentionCount
 from storage.models import utcnow
 from storage.queries.mentions import list_mentions
 from tests.helpers import T0, batch
-from tests.tui.conftest import ANN_EMAIL_CONV, BOB_CONV, Seeded, mail, make_test_app
+from tests.tui.conftest import ANN_EMAIL_CONV, BOB_CONV, Seeded, mail, make_test_app, seed
 from tests.tui.pilots import open_conversation, screen_text, settle, until
 
 
@@ -145,9 +146,21 @@ async def test_tab_without_an_at_name_is_not_taken_in_reply_mode(seeded: Seeded)
         assert not screen.composer.body.has_focus  # tab moved on, as anywhere
 
 
+@pytest.fixture
+def shared(db_url: str, tmp_path: Path) -> Iterator[Seeded]:
+    """The console tests' seed on SQLite or PostgreSQL (``db_url``)."""
+    runtime = Runtime(config=demo_config(agent="alice"), db_url=db_url, data_dir=tmp_path)
+    try:
+        store = runtime.store()
+        yield Seeded(runtime, store, seed(store))
+    finally:
+        runtime.close()
+
+
 async def test_a_message_on_my_conversation_alerts_one_of_my_two_consoles_once(
-    seeded: Seeded, tmp_path: Path
+    shared: Seeded, tmp_path: Path
 ) -> None:
+    seeded = shared
     services.assign(seeded.store, ANN_EMAIL_CONV, "alice", "bob")
     sink = tmp_path / "events.jsonl"
     script = tmp_path / "sink.py"
