@@ -110,7 +110,8 @@ def test_mentions_are_listed_newest_first_and_marked_read(store: Store) -> None:
         mentions.mark_read(store, "carol", [rows[0].id])  # not carol's
     with pytest.raises(services.NotFound):
         mentions.mark_read(store, "bob", [2**70])
-    assert mentions.mark_all_read(store, "bob") == 1
+    assert mentions.mark_all_read(store, "bob") == [rows[0].id]
+    assert mentions.mark_all_read(store, "bob") == []
 
 
 def test_cli_lists_mentions_and_marks_them_read(store: Store, db_url: str, tmp_path: Path) -> None:

@@ -105,18 +105,13 @@ def mentions_read(
 ) -> None:
     """Mark mentions read (what opening them in the console does)."""
     from omnitui.services import mentions as service
-    from storage.queries.mentions import list_mentions
 
     if bool(ids) == every:
         raise UserError("give mention ids, or --all (not both)", 2)
     with runtime(ctx) as rt:
         name = who or rt.agent
         if every:
-            with rt.store().read() as session:
-                wanted = [
-                    r.id for r in list_mentions(session, agent=name, unread=True, limit=10_000)
-                ]
-            service.mark_read(rt.store(), name, wanted)
+            wanted = service.mark_all_read(rt.store(), name)
         else:
             wanted = service.mark_read(rt.store(), name, ids or [])
     if want_json(ctx, json_out):

@@ -123,11 +123,13 @@ def mark_read(store: Store, agent: str, mention_ids: Sequence[int]) -> list[int]
     return wanted
 
 
-def mark_all_read(store: Store, agent: str) -> int:
-    """Mark every unread mention of ``agent`` read; returns how many."""
+def mark_all_read(store: Store, agent: str) -> list[int]:
+    """Mark every unread mention of ``agent`` read; returns their ids."""
     m = mention_t.c
     with store.write() as session:
-        result = session.execute(
-            mention_t.update().where(m.agent == agent, m.read_at.is_(None)).values(read_at=utcnow())
+        ids = sorted(
+            session.execute(select(m.id).where(m.agent == agent, m.read_at.is_(None))).scalars()
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        if ids:
+            session.execute(mention_t.update().where(m.id.in_(ids)).values(read_at=utcnow()))
+        return ids

@@ -275,7 +275,7 @@ class Composer(Vertical):
         """Tab in a note after ``@na``: the first team name that starts so
         (otherwise tab moves on, as anywhere)."""
         prefix, names = self.mentions.suggestions(self._before_cursor())
-        if self.mode != "note" or not names:
+        if self.mode != "note" or not names or not self.body.has_focus:
             raise SkipAction()
         row, column = self.body.cursor_location
         start = (row, column - len(prefix))
