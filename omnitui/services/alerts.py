@@ -209,7 +209,7 @@ def horizon(store: Store, agent: str, started: datetime) -> datetime:
     """Where a console's first summary starts: a little before the agent's
     last claim (what came after it reached no console of theirs), else
     their last away/back; at most :data:`MAX_LOOKBACK` before ``started``;
-    ``started`` for an agent never alerted."""
+    for an agent never alerted, :data:`LIVE_WINDOW` before ``started``."""
     a, s = alert_sent_t.c, agent_state_t.c
     with store.read() as session:
         last = session.execute(select(func.max(a.at)).where(a.agent == agent)).scalar_one()
@@ -218,7 +218,7 @@ def horizon(store: Store, agent: str, started: datetime) -> datetime:
     if state is not None:
         marks.append(utc(state[0] if state[0] is not None else state[1]))
     if not marks:
-        return started
+        return started - LIVE_WINDOW
     return max(min(marks) - SLACK, started - MAX_LOOKBACK)
 
 
@@ -268,8 +268,8 @@ class AlertRound:
     summarized: tuple[AlertEvent, ...] = field(default=(), repr=False)
 
 
-def summary_text(events: Sequence[AlertEvent], *, back: bool) -> str | None:
-    """ "5 new messages on your conversations, 2 mentions while you were away"."""
+def counted(events: Sequence[AlertEvent]) -> str:
+    """ "5 new messages on your conversations, 2 mentions" (empty for none)."""
     messages = sum(1 for e in events if e.kind == "message")
     mentions = sum(1 for e in events if e.kind == "mention")
     others = len(events) - messages - mentions
@@ -280,9 +280,14 @@ def summary_text(events: Sequence[AlertEvent], *, back: bool) -> str | None:
         parts.append(f"{mentions} mention{'s' if mentions != 1 else ''}")
     if others:
         parts.append(f"{others} other alert{'s' if others != 1 else ''}")
-    if not parts:
+    return ", ".join(parts)
+
+
+def summary_text(events: Sequence[AlertEvent], *, back: bool) -> str | None:
+    """ "5 new messages on your conversations, 2 mentions while you were away"."""
+    if not events:
         return "Welcome back: nothing new while you were away" if back else None
-    return f"{', '.join(parts)} while you were away"
+    return f"{counted(events)} while you were away"
 
 
 class Alerter:

@@ -35,6 +35,8 @@ log = logging.getLogger("omnitui.tui.alerts")
 
 #: the team's names are read again every this many rounds (seconds)
 TEAM_EVERY = 30
+#: more alerts than this in one round are told as one line (a burst of mail)
+BURST = 3
 
 
 @dataclass
@@ -122,6 +124,12 @@ class ConsoleAlerts:
                 found.summary,
                 {"agent": self.desk.agent, "kind": "summary", "text": found.summary},
             )
+        if len(found.alerts) > BURST:
+            line = alerts.counted(found.alerts)
+            self.tell(
+                "New for you", line, {"agent": self.desk.agent, "kind": "summary", "text": line}
+            )
+            return
         for event in found.alerts:
             self.tell_event(event)
 

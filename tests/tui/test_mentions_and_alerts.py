@@ -47,15 +47,24 @@ async def rounds(pilot: Pilot[None], app: OmniApp, more: int = 2) -> None:
     await until(pilot, lambda: app.alerts.told_rounds >= start + more, f"{more} alerts rounds")
 
 
-def arrive(seeded: Seeded, ext: str, subject: str = "Re: Refund please") -> None:
-    """A new e-mail from Ann in her refund thread, sent now."""
+def arrive(seeded: Seeded, *exts: str, subject: str = "Re: Refund please") -> None:
+    """New e-mails from Ann in her refund thread, sent now, in one transaction."""
     ann1 = "<ann1@mail.example.com>"
     minutes = (utcnow() - T0).total_seconds() / 60
-    message = mail(
-        ext, "ann@example.com", "Ann Example", minutes, subject, "More.",
-        in_reply_to=ann1, references=(ann1,),
-    )  # fmt: skip
-    ingest(seeded.store, "demo", batch(message, cursor=None), default_region="US")
+    messages = [
+        mail(
+            ext,
+            "ann@example.com",
+            "Ann Example",
+            minutes,
+            subject,
+            f"More {ext}.",
+            in_reply_to=ann1,
+            references=(ann1,),
+        )
+        for ext in exts
+    ]
+    ingest(seeded.store, "demo", batch(*messages, cursor=None), default_region="US")
 
 
 def with_alerts(runtime: Runtime, settings: AlertSettings) -> Runtime:
@@ -237,3 +246,17 @@ async def test_the_desktop_notification_carries_no_escape_sequence(
     inner = sequence[len(head) : -1]
     assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in inner)
     assert "Ann Example" in inner and "ok" in inner and "pwned" not in inner
+
+
+async def test_a_burst_of_messages_is_one_line_not_a_flood(seeded: Seeded) -> None:
+    services.assign(seeded.store, ANN_EMAIL_CONV, "alice", "bob")
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await rounds(pilot, app)
+        arrive(seeded, *(f"burst{n}" for n in range(5)))  # one transaction: one round
+        await until(pilot, lambda: any(t == "New for you" for t, _ in told(app)), "the line")
+        await rounds(pilot, app)
+        assert [m for t, m in told(app) if t == "New for you"] == [
+            "5 new messages on your conversations"
+        ]
+        assert not [t for t, _ in told(app) if t.startswith("New message")]
