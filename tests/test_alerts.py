@@ -243,3 +243,11 @@ def test_claimers_racing_in_threads_claim_each_event_once(store: Store, mine: in
     for thread in threads:
         thread.join()
     assert sorted(e.key for w in won for e in w) == sorted(e.key for e in events)
+
+
+def test_claims_older_than_any_lookback_are_forgotten(store: Store, mine: int) -> None:
+    arrive(store, "a1")
+    (event,) = alerts.due(store, "alice", utcnow() - timedelta(hours=1))
+    alerts.claim(store, "alice", [event])
+    assert alerts.prune(store, utcnow()) == 0
+    assert alerts.prune(store, utcnow() + alerts.MAX_LOOKBACK + timedelta(days=2)) == 1

@@ -205,6 +205,17 @@ def claim(store: Store, agent: str, events: Sequence[AlertEvent]) -> list[AlertE
     return won
 
 
+def prune(store: Store, now: datetime) -> int:
+    """Forget claims older than any round looks back (:data:`MAX_LOOKBACK`
+    and a day): their events can never be due again. Returns how many."""
+    a = alert_sent_t.c
+    with store.write() as session:
+        result = session.execute(
+            alert_sent_t.delete().where(a.at < now - MAX_LOOKBACK - timedelta(days=1))
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def horizon(store: Store, agent: str, started: datetime) -> datetime:
     """Where a console's first summary starts: a little before the agent's
     last claim (what came after it reached no console of theirs), else
@@ -314,6 +325,7 @@ class Alerter:
             return AlertRound(away=away, unread_mentions=unread)
         if self._since is None:
             self._since = horizon(self.store, self.agent, self.started)
+            prune(self.store, now)  # once a console start keeps the claims few
         if self._summarize:
             since = self._since
             if self._away_from is not None:
