@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from omnitui.notify import DESKTOP_MODES, AlertSettings
 from providers.base import DEFAULT_REGION
 from providers.registry import KINDS, ProviderUnavailable, load_provider_class
 from providers.settings import AccountSettings
@@ -36,6 +37,7 @@ TOP_LEVEL = {
     "snippets": None,  # any name
     "keymap": None,  # any binding id
     "reports": {"business_hours", "timezone"},
+    "alerts": {"bell", "desktop", "notify_cmd", "notify_timeout"},
     "accounts": None,  # checked per kind
 }
 SECRET_TIMEOUT = 10.0
@@ -72,6 +74,8 @@ class AppConfig:
     database_url_at: str | None = None
     #: ``[agent] team``: names the assign picker offers before the store knows them
     team: tuple[str, ...] = ()
+    #: ``[alerts]``: how an alert reaches the agent beyond the console's notice
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 def default_config_path() -> Path:
@@ -267,6 +271,38 @@ def load_config(path: Path) -> AppConfig:
         business_hours=_business_hours(path, where, reports),
         database_url_at=_where(path, where.line("database", "url"), "database.url"),
         team=_team(path, where, agent),
+        alerts=_alerts(path, where, _table(path, where, data, "alerts")),
+    )
+
+
+def _alerts(path: Path, where: _Locator, table: dict[str, Any]) -> AlertSettings:
+    """``[alerts]``: ``bell``, ``desktop`` (off | osc9 | osc777), ``notify_cmd``
+    (split like a shell would, run without one), ``notify_timeout`` seconds."""
+
+    def at(key: str) -> str:
+        return _where(path, where.line("alerts", key), f"alerts.{key}")
+
+    bell = table.get("bell", False)
+    if not isinstance(bell, bool):
+        raise ConfigError(f"{at('bell')}: must be true or false")
+    desktop = table.get("desktop", "off")
+    if desktop not in DESKTOP_MODES:
+        raise ConfigError(f"{at('desktop')}: must be one of {', '.join(DESKTOP_MODES)}")
+    command = _string(path, where, table, "alerts", "notify_cmd")
+    if command is not None:
+        try:
+            words = shlex.split(command)
+        except ValueError as exc:
+            raise ConfigError(f"{at('notify_cmd')}: not a command line ({exc})") from None
+        if not words:
+            raise ConfigError(f"{at('notify_cmd')}: empty; remove it or name a command")
+    timeout = table.get("notify_timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 60:
+        raise ConfigError(
+            f"{at('notify_timeout')}: must be a number of seconds, more than 0, at most 60"
+        )
+    return AlertSettings(
+        bell=bell, desktop=desktop, notify_cmd=command or None, notify_timeout=float(timeout)
     )
 
 

@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup as Group
 from typer.testing import Result
 
+from omnitui import services
 from omnitui.cli import app
 from omnitui.services.ingest import ingest
 from providers.base import CHANNELS, InboundAttachment
@@ -236,6 +237,20 @@ DOCTOR = {
 ERROR = {"error": {"message": str, "code": int, "kind": str}}
 
 #: every command that takes --json, and the schema of what it prints
+MENTION = {
+    "id": int,
+    "agent": str,
+    "note_id": int,
+    "author": str,
+    "customer_id": int,
+    "customer_name": str,
+    "conversation_id": Opt(int),
+    "created_at": WHEN,
+    "read_at": Opt(WHEN),
+    "preview": str,
+}
+AGENT_STATE = {"agent": str, "away": bool, "away_since": Opt(WHEN)}
+
 SCHEMAS: dict[str, Any] = {
     "init": {"path": str},
     "doctor": DOCTOR,
@@ -259,6 +274,11 @@ SCHEMAS: dict[str, Any] = {
     "search": [SEARCH_HIT],
     "attachments save": {"id": int, "path": str, "size": int},
     "report": REPORT,
+    "mentions": [MENTION],
+    "mentions read": {"agent": str, "read": [int]},
+    "agent away": AGENT_STATE,
+    "agent back": AGENT_STATE,
+    "agent status": AGENT_STATE,
 }
 
 
@@ -317,6 +337,8 @@ def json_commands(group: Group, prefix: str = "") -> set[str]:
         path = f"{prefix}{name}"
         if isinstance(command, Group):
             found |= json_commands(command, f"{path} ")
+            if any("--json" in getattr(p, "opts", ()) for p in command.params):
+                found.add(path)  # a group that lists when given no command (mentions)
         elif any("--json" in getattr(p, "opts", ()) for p in command.params):
             found.add(path)
     return found
@@ -399,6 +421,11 @@ def test_each_command_prints_the_document_of_its_schema(
     doc("report")
     sms_customer = sms["customer_id"]
     doc("customers merge", str(ann.id), str(sms_customer))
+    services.add_note(store, "bob", "@alice please look", conversation_id=thread.id)
+    (mention,) = doc("mentions")
+    doc("mentions read", str(mention["id"]))
+    assert doc("agent away")["away"] and doc("agent status")["away_since"]
+    doc("agent back")
 
     assert set(docs) == set(SCHEMAS)
     # an empty list or object checks nothing of its items: the scenario fills each

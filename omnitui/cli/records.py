@@ -463,7 +463,12 @@ def notes_add(
         runtime(ctx) as rt,
     ):
         note_id = services.add_note(
-            rt.store(), rt.agent, text, customer_id=customer, conversation_id=conversation
+            rt.store(),
+            rt.agent,
+            text,
+            customer_id=customer,
+            conversation_id=conversation,
+            team=rt.config.team,
         )
         typed.stored()
         with rt.store().read() as session:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
 
@@ -19,6 +19,7 @@ from sqlmodel import Session
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
 from omnitui.services.customers import _live_customer
+from omnitui.services.mentions import record_mentions
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
@@ -484,8 +485,13 @@ def add_note(
     *,
     customer_id: int | None = None,
     conversation_id: int | None = None,
+    team: Sequence[str] = (),
 ) -> int:
-    """Write an internal note on a customer or a conversation; returns its id."""
+    """Write an internal note on a customer or a conversation; returns its id.
+
+    Each ``@name`` of the team (the store's people and ``team``, the config's
+    ``[agent] team``) in it is a mention, written in the same transaction
+    (:mod:`omnitui.services.mentions`)."""
     _text_rules(body, "note", "saved")
     with store.write() as session:
         if conversation_id is not None:
@@ -501,4 +507,5 @@ def add_note(
         session.add(note)
         session.flush()
         assert note.id is not None
+        record_mentions(session, note.id, author, body, configured=team)
         return note.id

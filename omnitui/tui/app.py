@@ -24,6 +24,7 @@ from omnitui.config import key_error
 from omnitui.services import leases, outbox, snoozes, sync
 from omnitui.services.lookup import find_customers
 from omnitui.tui import ui_state
+from omnitui.tui.alerting import AlertsPolled, ConsoleAlerts
 from omnitui.tui.bindings import APP_BINDINGS, binding_ids, key_of, unknown_keymap_ids
 from omnitui.tui.clock import Clock
 from omnitui.tui.commands import OmniCommands
@@ -46,6 +47,7 @@ from omnitui.tui.screens.base import DeskScreen, customer_choice
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.help import HelpScreen
 from omnitui.tui.screens.inbox import InboxScreen
+from omnitui.tui.screens.mentions import MentionsMarked, MentionsScreen
 from omnitui.tui.screens.outbox import OutboxScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
@@ -112,6 +114,8 @@ class OmniApp(WorkerFailures, App[None]):
         self.key_gate = KeyGate(self, lambda: screen_work(self.workers, self))
         #: who is viewing or writing where, told and shown (omnitui.tui.presence)
         self.presence = PresenceBoard(self, store, runtime.agent)
+        #: alerts once per event, the unread mentions, away (omnitui.tui.alerting)
+        self.alerts = ConsoleAlerts(self, self.desk, runtime.config.alerts)
 
     async def on_event(self, event: events.Event) -> None:
         # typed-ahead keys wait for the screen or composer they were meant for
@@ -148,6 +152,7 @@ class OmniApp(WorkerFailures, App[None]):
         # beside it (they would pile up, one a second, each holding a connection)
         if not any(w.group == "check" and not w.is_finished for w in self.workers):
             self.check_changes()
+        self.alerts.tick()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def _check(self, force: bool) -> None:
@@ -328,6 +333,22 @@ class OmniApp(WorkerFailures, App[None]):
                 found=words_pattern(message.terms),
             )
         )
+
+    # -- alerts and mentions (omnitui.tui.alerting) ----------------------------------
+
+    def on_alerts_polled(self, message: AlertsPolled) -> None:
+        if not self.closing:
+            self.alerts.polled(message)
+
+    def on_mentions_marked(self, message: MentionsMarked) -> None:
+        self.alerts.tick()  # the unread count follows at once
+
+    def action_mentions(self) -> None:
+        if not isinstance(self.screen, MentionsScreen):
+            self.push_screen(MentionsScreen(self.desk))
+
+    def action_toggle_away(self) -> None:
+        self.alerts.toggle_away()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))

@@ -48,6 +48,14 @@ APP_BINDINGS = [
         show=False,
         tooltip="Failed and unconfirmed messages: retry, edit, re-address or discard.",
     ),
+    Binding(
+        "Z",
+        "toggle_away",
+        "Away/back",
+        id="app.away",
+        show=False,
+        tooltip="Mark yourself away (alerts wait, summed up on your return) or back.",
+    ),
 ]
 
 LIST_BINDINGS = [
@@ -85,6 +93,14 @@ INBOX_BINDINGS = [
     *(
         Binding(str(n), f"filter('{name}')", f"Show {name}", id=f"inbox.filter_{name}", show=False)
         for n, name in enumerate(FILTER_KEYS, start=1)
+    ),
+    Binding(
+        "at",
+        "app.mentions",
+        "Mentions",
+        id="inbox.mentions",
+        show=False,
+        tooltip="Notes that @mention you, newest first; opening one marks it read.",
     ),
 ]
 
@@ -136,6 +152,20 @@ COMPOSER_BINDINGS = [
         tooltip="Throw away this draft (asks first).",
     ),
     Binding("escape", "leave", "Leave", id="composer.leave"),
+    Binding(
+        "tab",
+        "complete_mention",
+        "Complete @name",
+        id="composer.complete_mention",
+        show=False,
+        tooltip="In a note, after @ and a name's first letters: the team's name.",
+    ),
+]
+
+MENTIONS_BINDINGS = [
+    Binding("escape", "back", "Back", id="mentions.back"),
+    Binding("enter", "open", "Open", id="mentions.open", tooltip="Open it, and mark it read."),
+    Binding("R", "read_all", "All read", id="mentions.read_all", show=False),
 ]
 
 REPORTS_BINDINGS = [
@@ -188,6 +218,7 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
     ("Composer", COMPOSER_BINDINGS),
     ("Reports", REPORTS_BINDINGS),
+    ("Mentions (@)", MENTIONS_BINDINGS),
     ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
     ("Pickers and this help", PICK_BINDINGS + HELP_BINDINGS),
 )
@@ -218,7 +249,7 @@ def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
     return _pretty(keys.split(",")[0].strip())
 
 
-_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter"}
+_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter", "at": "@"}
 
 
 def _pretty(key: str) -> str:

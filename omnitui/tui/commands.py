@@ -23,6 +23,8 @@ APP_PALETTE: tuple[PaletteEntry, ...] = (
     ("app: toggle light/dark theme", "app.toggle_theme", "Switch between the light and dark theme"),
     ("reports: show", "app.reports", "Volume, response and resolution times, backlog"),
     ("outbox: show", "app.outbox", "Failed and unconfirmed messages: retry, edit, discard"),
+    ("mentions: show", "app.mentions", "Notes that @mention you; opening one marks it read"),
+    ("agent: away / back", "app.toggle_away", "Mute alerts while away; a summary on your return"),
     ("app: help", "app.help", "List every key binding"),
     ("app: reload", "app.reload", "Read the store again now"),
     ("app: quit", "app.quit", "Leave the console (drafts are kept)"),

@@ -44,6 +44,8 @@ class Desk:
     #: per account, why this console does not poll it ("polled by another
     #: process", "secret missing"); shown in the account bar
     polling: dict[str, str] = field(default_factory=dict)
+    #: the team's names a note may @mention (not the agent), refreshed by the app's alerts round
+    mentionable: tuple[str, ...] = ()
     _accounts: dict[str, AccountInfo] | None = field(default=None, repr=False)
 
     def accounts(self) -> dict[str, AccountInfo]:

@@ -103,7 +103,11 @@ class CustomerScreen(StaleGuard, DeskScreen):
         yield CustomerHeader(id="customer-header")
         yield Timeline(self.desk.clock, keymap=self.desk.keymap, id="timeline")
         yield Composer(
-            self.desk.drafts, blink=self.desk.blink, keymap=self.desk.keymap, id="composer"
+            self.desk.drafts,
+            blink=self.desk.blink,
+            keymap=self.desk.keymap,
+            id="composer",
+            mentionable=lambda: self.desk.mentionable,
         )
         yield AccountBar(id="health")
         yield KeyHints(id="keys")
@@ -446,7 +450,13 @@ class CustomerScreen(StaleGuard, DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")
     def _save_note(self, conversation_id: int, body: str) -> None:
-        services.add_note(self.desk.store, self.desk.agent, body, conversation_id=conversation_id)
+        services.add_note(
+            self.desk.store,
+            self.desk.agent,
+            body,
+            conversation_id=conversation_id,
+            team=self.desk.team,
+        )
         self.post_message(Saved("Note saved (internal)", sent=True))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")

@@ -22,6 +22,7 @@ from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.filter_bar import FilterBar
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE, InboxTable
 from omnitui.tui.widgets.key_hints import KeyHints
+from omnitui.tui.widgets.mention_count import MentionCount
 from storage import queries
 from storage.queries import AccountHealth, ConversationRow
 
@@ -44,6 +45,7 @@ class InboxScreen(DeskScreen):
 
     def compose(self) -> ComposeResult:
         yield FilterBar(id="filters")
+        yield MentionCount(id="mention-count")
         yield InboxTable(self.desk.clock, id="inbox")
         yield AccountBar(id="health")
         yield KeyHints(id="keys")

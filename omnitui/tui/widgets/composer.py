@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -28,6 +29,7 @@ from omnitui.services import ReplyTarget
 from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.format import BADGES, badge, plain
+from omnitui.tui.widgets.mention_hint import MentionHint
 
 #: At most this many seconds pass between a keystroke and the draft on disk
 #: (a throttle, not a debounce: steady typing is saved too, so a crash or a
@@ -120,6 +122,7 @@ class Composer(Vertical):
         blink: bool = True,
         keymap: Mapping[str, str] | None = None,
         id: str | None = None,
+        mentionable: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(id=id)
         self.drafts = drafts
@@ -138,11 +141,14 @@ class Composer(Vertical):
         )
         self.body = ComposerText(id="composer-body", soft_wrap=True, show_line_numbers=False)
         self.subject.cursor_blink = self.body.cursor_blink = blink
+        #: @ completion of the team's names in a note (see mention_hint.py)
+        self.mentions = MentionHint(mentionable, id="composer-mentions")
 
     def compose(self) -> ComposeResult:
         yield self.head
         yield self.subject_row
         yield self.body
+        yield self.mentions
 
     # -- state -----------------------------------------------------------
 
@@ -255,6 +261,25 @@ class Composer(Vertical):
             return
         self._refresh_head()
         self._schedule_save()
+        self.mentions.show_for(self.mode == "note", self._before_cursor())
+
+    def watch_mode(self, mode: str) -> None:
+        if self.is_mounted:
+            self.mentions.show_for(mode == "note", self._before_cursor())
+
+    def _before_cursor(self) -> str:
+        row, column = self.body.cursor_location
+        return self.body.document.get_line(row)[:column]
+
+    def action_complete_mention(self) -> None:
+        """Tab in a note after ``@na``: the first team name that starts so
+        (otherwise tab moves on, as anywhere)."""
+        prefix, names = self.mentions.suggestions(self._before_cursor())
+        if self.mode != "note" or not names or not self.body.has_focus:
+            raise SkipAction()
+        row, column = self.body.cursor_location
+        start = (row, column - len(prefix))
+        self.body.replace(f"{names[0]} ", start, (row, column), maintain_selection_offset=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
