@@ -204,6 +204,18 @@ class TwilioTemplate(BaseModel):
             raise ValueError("each variable is named once")
         return value
 
+    @model_validator(mode="after")
+    def _text_uses_declared_variables(self) -> TwilioTemplate:
+        # a placeholder no variable fills would reach the customer as "{{2}}"
+        used = {m.group(1) for m in _PLACEHOLDER.finditer(self.text or "")}
+        undeclared = sorted(used - set(self.variables))
+        if undeclared:
+            shown = ", ".join(f"{{{{{name}}}}}" for name in undeclared)
+            raise ValueError(
+                f"template {self.name}: its text uses {shown}, which variables does not list"
+            )
+        return self
+
 
 class TwilioSettings(AccountSettings):
     SECRETS = ("auth_token",)

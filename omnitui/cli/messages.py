@@ -155,6 +155,32 @@ def send(
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        help="WhatsApp: send this approved template of the account (its text is the message).",
+    ),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="A template variable, NAME=VALUE (repeatable).", metavar="K=V"),
+]
+
+
+def template_variables(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--var k=v`` options as pairs; a malformed one is a usage error (exit 2)."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--var takes NAME=VALUE, not {pair!r}", 2)
+        if name.strip() in out:
+            raise UserError(f"--var {name.strip()} is given twice", 2)
+        out[name.strip()] = value
+    return tuple(out.items())
+
+
 @handled
 def reply(
     ctx: typer.Context,
@@ -163,6 +189,8 @@ def reply(
     subject: SubjectOpt = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     json_out: JsonOpt = False,
     if_latest: Annotated[
         str | None,
@@ -179,7 +207,9 @@ def reply(
 
     --channel replies on another of the customer's channels. --if-latest ENTRY
     refuses (exit 3, nothing queued) a reply written before a newer customer
-    message, reply or note.
+    message, reply or note. On WhatsApp, 24 hours after the customer's last
+    message only an approved template goes: --template NAME --var 1=Ann (the
+    template's text is the message).
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -188,6 +218,27 @@ def reply(
     from omnitui.services.entries import EntryId
 
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
+    variables = template_variables(var)
+    if template is None and variables:
+        raise UserError("--var fills a template: name it with --template NAME", 2)
+    if template is not None:
+        if body is not None or body_file is not None:
+            raise UserError("a template's text is its approved wording: drop --body/--body-file", 2)
+        with runtime(ctx) as rt:
+            if seen is not None:
+                _require_latest(ctx, json_out, rt, conversation_id, seen, None)
+            extras = services.Extras(template=template, variables=variables)
+            message_id = services.reply(
+                rt.store(),
+                rt.account_infos(),
+                conversation_id,
+                "",
+                rt.agent,
+                channel=channel,
+                extras=extras,
+            )
+            _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+        return
     text = read_body(body, body_file)
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []
