@@ -13,7 +13,7 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from providers.base import Provider
-from providers.settings import AccountSettings, TwilioSettings, TwilioTemplate
+from providers.settings import AccountSettings, DemoSettings, TwilioSettings, TwilioTemplate
 from storage.models import (
     AuditEvent,
     Conversation,
@@ -73,7 +73,9 @@ class AccountInfo:
     @classmethod
     def from_settings(cls, settings: AccountSettings) -> AccountInfo:
         """From the config alone: no provider built, no secret read."""
-        templates = settings.templates if isinstance(settings, TwilioSettings) else ()
+        templates = (
+            settings.templates if isinstance(settings, TwilioSettings | DemoSettings) else ()
+        )
         return cls(
             name=settings.name,
             channels=tuple(settings.channels()),

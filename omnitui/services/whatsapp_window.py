@@ -84,15 +84,16 @@ class WindowState:
         )
 
 
-def describe(state: WindowState, tz: tzinfo = UTC) -> str:
+def describe(state: WindowState, tz: tzinfo = UTC, then: str = "only a template goes") -> str:
     """The window for people, times in ``tz``: "free-form replies until 14:32
-    (3 h 12 min)", "window closed 2 h ago: only a template goes"."""
+    (3 h 12 min)", "window closed 2 h ago: only a template goes" (``then``
+    says what to do once it is closed)."""
     if state.open:
         assert state.until is not None
         return f"free-form replies until {state.until.astimezone(tz):%H:%M} ({span(state.left())})"
     if state.until is None:
-        return "the customer has not written on WhatsApp yet: only a template goes"
-    return f"window closed {span(state.now - state.until)} ago: only a template goes"
+        return f"the customer has not written on WhatsApp yet: {then}"
+    return f"window closed {span(state.now - state.until)} ago: {then}"
 
 
 def window_at(session: Session, conversation_id: int, now: datetime) -> WindowState:

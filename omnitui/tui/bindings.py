@@ -148,6 +148,7 @@ COMPOSER_BINDINGS = [
         "external_editor",
         "$EDITOR",
         id="composer.editor",
+        show=False,
         priority=True,  # the text area's own ctrl+e goes to the line end (end does that too)
         tooltip="Edit the draft (e-mail: with its header lines) in $VISUAL/$EDITOR.",
     ),
