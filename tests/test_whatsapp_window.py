@@ -150,6 +150,7 @@ def test_a_template_is_queued_rendered_and_sent_by_content_sid(
     assert outbox.deliver(store, provider, mid).state == "sent"
     [sent] = [m for m in server.messages if m["direction"] != "inbound"]
     assert sent["_content_sid"] == SHIPPED
+    assert json.loads(sent["_content_variables"]) == {"name": "Ann", "order": "#1234"}
     assert sent["body"] == "Hello Ann, your order #1234 has shipped."  # rendered by the peer
 
 

@@ -3,7 +3,6 @@ console handing its draft to a fake editor (a Python script) and back."""
 
 from __future__ import annotations
 
-import os
 import stat
 import sys
 import textwrap
@@ -119,27 +118,25 @@ def fake_editor(tmp_path: Path, script: str) -> str:
 
 
 def test_the_file_is_private_and_removed_and_a_failing_editor_changes_nothing(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = tmp_path / "seen"
+    monkeypatch.setenv("SEEN", str(seen))
     ok = fake_editor(tmp_path, "open(path, 'w').write('Subject: New\\n\\nchanged')\n")
-    env = {"EDITOR": ok, "SEEN": str(seen)}
-    os.environ["SEEN"] = str(seen)
-    try:
-        done = edit_text(
-            "Subject: Old\n\nbody", names=("Subject",), directory=tmp_path / "e", environ=env
-        )
-        assert seen.read_text().split("\n", 1) == ["600", "Subject: Old\n\nbody"]
-        assert done.parsed is not None and done.parsed.headers == {"Subject": "New"}
-        assert list((tmp_path / "e").iterdir()) == []  # deleted
-        bad = fake_editor(tmp_path, "open(path, 'w').write('lost'); sys.exit(3)\n")
-        failed = edit_text("keep", names=(), directory=tmp_path / "e", environ={"EDITOR": bad})
-        assert failed.parsed is None and "exited with status 3" in (failed.problem or "")
-        missing = edit_text("keep", names=(), directory=None, environ={"EDITOR": "/nonexistent/ed"})
-        assert missing.parsed is None and "cannot run the editor" in (missing.problem or "")
-    finally:
-        del os.environ["SEEN"]
+    done = edit_text(
+        "Subject: Old\n\nbody", names=("Subject",), directory=tmp_path / "e", environ={"EDITOR": ok}
+    )
+    assert seen.read_text().split("\n", 1) == ["600", "Subject: Old\n\nbody"]
+    assert done.parsed is not None and done.parsed.headers == {"Subject": "New"}
+    assert done.parsed.body == "changed"
+    assert list((tmp_path / "e").iterdir()) == []  # deleted
     assert stat.S_IMODE((tmp_path / "e").stat().st_mode) == 0o700
+    bad = fake_editor(tmp_path, "open(path, 'w').write('lost'); sys.exit(3)\n")
+    failed = edit_text("keep", names=(), directory=tmp_path / "e", environ={"EDITOR": bad})
+    assert failed.parsed is None and "exited with status 3" in (failed.problem or "")
+    assert list((tmp_path / "e").iterdir()) == []
+    missing = edit_text("keep", names=(), directory=None, environ={"EDITOR": "/nonexistent/ed"})
+    assert missing.parsed is None and "cannot run the editor" in (missing.problem or "")
 
 
 # -- in the console ----------------------------------------------------------------------
