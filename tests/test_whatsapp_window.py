@@ -346,3 +346,17 @@ def test_templates_reach_the_services_without_secrets(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValidationError):
         TwilioSettings.model_validate({**settings.model_dump(), "templates": [{"name": "x"}]})
+
+
+def test_a_failed_template_can_be_retried_but_not_edited(
+    store: Store, server: TwilioServer, provider: TwilioProvider, accounts: dict[str, AccountInfo]
+) -> None:
+    conv = customer_wrote(store, server, hours_ago=30)
+    mid = services.reply(store, accounts, conv, "", "alice", extras=Extras(template="hello"))
+    server.fail_next(400, 21655, "The ContentSid is Invalid")
+    assert outbox.deliver(store, provider, mid).state == "failed"
+    with pytest.raises(outbox.OutboxError, match="approved wording"):
+        outbox.edit(store, mid, "Something else", "alice")
+    outbox.retry_by(store, mid, "alice")
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    assert outbound(store)[0].body_text == "[WhatsApp template hello]"
