@@ -285,6 +285,20 @@ def test_cli_reply_with_a_template_and_the_window_in_conversations_show(
     assert server.messages[-1]["body"] == "Hello Ann, your order #1234 has shipped."
 
 
+def test_cli_send_to_someone_who_never_wrote_takes_a_template(
+    store: Store, server: TwilioServer, db_url: str, tmp_path: Path
+) -> None:
+    run = cli_runner(_config(tmp_path, server), db_url)
+    env = {"WA_TEST_TOKEN": server.auth_token}
+    new = ["send", "--channel", "whatsapp", "--to", "+14155550123"]
+    refused = run(*new, "--body", "Hello!", code=2, env=env)
+    assert "the customer has not written on WhatsApp yet" in refused.stderr
+    assert server.posts() == 0 and outbound(store) == []
+    doc = as_json(run(*new, "--template", "hello", "--json", env=env))
+    assert doc["template"]["name"] == "hello" and doc["outbox_state"] == "sent"
+    assert server.messages[-1]["_content_sid"] == HELLO
+
+
 def test_conversations_show_has_no_window_off_whatsapp(
     store: Store, server: TwilioServer, db_url: str, tmp_path: Path
 ) -> None:

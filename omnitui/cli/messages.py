@@ -36,6 +36,7 @@ from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
+    from omnitui.services import Extras
     from omnitui.services.entries import EntryId
     from omnitui.services.outbox import Deferred, Delivery
     from omnitui.services.sync import SyncReport
@@ -112,49 +113,6 @@ def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> O
     return Outgoing.of(message, deferred=deferred)
 
 
-@handled
-def send(
-    ctx: typer.Context,
-    channel: ChannelOpt,
-    to: Annotated[str | None, typer.Option("--to", help="Address or phone number.")] = None,
-    customer: CustomerOpt = None,
-    account: AccountOpt = None,
-    subject: SubjectOpt = None,
-    body: BodyOpt = None,
-    body_file: BodyFileOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Send a new message (queued first, then delivered; exits 1 if delivery failed).
-
-    Without the account's secret in this process the message stays queued for
-    the poller, which is said on stderr, and the exit code is 0.
-    """
-    from omnitui import services
-
-    if (to is None) == (customer is None):
-        raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
-    text = read_body(body, body_file)
-    resend = ["send", "--channel", channel]
-    resend += ["--to", to] if to is not None else ["--customer", str(customer)]
-    resend += ["--account", account] if account else []
-    resend += ["--subject", subject] if subject else []
-    with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
-        message_id = services.send_new(
-            rt.store(),
-            rt.account_infos(),
-            channel=channel,
-            body=text,
-            author=rt.agent,
-            to=to,
-            customer_id=customer,
-            account=account,
-            subject=subject,
-            default_region=rt.default_region,
-        )
-        typed.stored()
-        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
-
-
 TemplateOpt = Annotated[
     str | None,
     typer.Option(
@@ -179,6 +137,85 @@ def template_variables(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:
             raise UserError(f"--var {name.strip()} is given twice", 2)
         out[name.strip()] = value
     return tuple(out.items())
+
+
+def template_extras(
+    template: str | None, var: list[str] | None, body: str | None, body_file: object
+) -> Extras | None:
+    """The template a send or reply names (``None``: free-form text), its
+    options checked: ``--var`` needs ``--template``, which takes no text."""
+    from omnitui.services import Extras
+
+    variables = template_variables(var)
+    if template is None:
+        if variables:
+            raise UserError("--var fills a template: name it with --template NAME", 2)
+        return None
+    if body is not None or body_file is not None:
+        raise UserError("a template's text is its approved wording: drop --body/--body-file", 2)
+    return Extras(template=template, variables=variables)
+
+
+@handled
+def send(
+    ctx: typer.Context,
+    channel: ChannelOpt,
+    to: Annotated[str | None, typer.Option("--to", help="Address or phone number.")] = None,
+    customer: CustomerOpt = None,
+    account: AccountOpt = None,
+    subject: SubjectOpt = None,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send a new message (queued first, then delivered; exits 1 if delivery failed).
+
+    Without the account's secret in this process the message stays queued for
+    the poller, which is said on stderr, and the exit code is 0. WhatsApp to
+    someone who has not written in 24 hours: --template NAME --var k=v.
+    """
+    from omnitui import services
+
+    if (to is None) == (customer is None):
+        raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
+    if (extras := template_extras(template, var, body, body_file)) is not None:
+        with runtime(ctx) as rt:
+            message_id = services.send_new(
+                rt.store(),
+                rt.account_infos(),
+                channel=channel,
+                body="",
+                author=rt.agent,
+                to=to,
+                customer_id=customer,
+                account=account,
+                default_region=rt.default_region,
+                extras=extras,
+            )
+            _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+        return
+    text = read_body(body, body_file)
+    resend = ["send", "--channel", channel]
+    resend += ["--to", to] if to is not None else ["--customer", str(customer)]
+    resend += ["--account", account] if account else []
+    resend += ["--subject", subject] if subject else []
+    with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
+        message_id = services.send_new(
+            rt.store(),
+            rt.account_infos(),
+            channel=channel,
+            body=text,
+            author=rt.agent,
+            to=to,
+            customer_id=customer,
+            account=account,
+            subject=subject,
+            default_region=rt.default_region,
+        )
+        typed.stored()
+        _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 
 @handled
@@ -218,16 +255,10 @@ def reply(
     from omnitui.services.entries import EntryId
 
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
-    variables = template_variables(var)
-    if template is None and variables:
-        raise UserError("--var fills a template: name it with --template NAME", 2)
-    if template is not None:
-        if body is not None or body_file is not None:
-            raise UserError("a template's text is its approved wording: drop --body/--body-file", 2)
+    if (extras := template_extras(template, var, body, body_file)) is not None:
         with runtime(ctx) as rt:
             if seen is not None:
                 _require_latest(ctx, json_out, rt, conversation_id, seen, None)
-            extras = services.Extras(template=template, variables=variables)
             message_id = services.reply(
                 rt.store(),
                 rt.account_infos(),
