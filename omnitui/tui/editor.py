@@ -73,24 +73,31 @@ class HeaderLines(Protocol):
 
 
 @dataclass
-class SubjectLine:
-    """The header lines the composer has today: the subject of a new e-mail
-    thread. ``read``/``write`` reach its Input; ``offered`` says whether the
-    composer shows it (a reply in a thread keeps the thread's subject)."""
+class FieldLines:
+    """Header lines held by the composer's widgets: per header name a getter
+    and a setter of the value shown (``fields``, in the block's order), offered
+    while ``offered()`` (the composer shows them). Today's composer offers the
+    subject of a new e-mail thread; To/Cc/Bcc widgets plug in the same way::
+
+        FieldLines(self._email_headers, {
+            "To": (lambda: self.headers.to, set_to), ...,
+            "Subject": (lambda: self.subject.value, set_subject),
+        })
+    """
 
     offered: Callable[[], bool]
-    read: Callable[[], str]
-    write: Callable[[str], None]
+    fields: Mapping[str, tuple[Callable[[], str], Callable[[str], None]]]
 
     def names(self) -> tuple[str, ...]:
-        return ("Subject",) if self.offered() else ()
+        return tuple(self.fields) if self.offered() else ()
 
     def get(self) -> dict[str, str]:
-        return {"Subject": self.read()}
+        return {name: read() for name, (read, _write) in self.fields.items()}
 
     def set(self, values: Mapping[str, str]) -> None:
-        if "Subject" in values:
-            self.write(values["Subject"])
+        for name, value in values.items():
+            if name in self.fields:
+                self.fields[name][1](value)
 
 
 def header_value(value: str) -> str:

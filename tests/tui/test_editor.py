@@ -6,6 +6,7 @@ from __future__ import annotations
 import stat
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from omnitui import services
 from omnitui.tui.app import OmniApp
 from omnitui.tui.editor import (
     EMAIL_HEADERS,
+    FieldLines,
     edit_text,
     editor_command,
     read_block,
@@ -84,6 +86,28 @@ def test_headers_are_matched_without_case_and_folded_lines_join() -> None:
 def test_a_header_block_not_understood_keeps_the_whole_text_in_the_body(text: str) -> None:
     parsed = read_block(EMAIL_HEADERS, text)
     assert parsed.malformed and parsed.body == text
+
+
+def test_field_lines_carry_each_header_to_its_widget_and_back() -> None:
+    shown = dict.fromkeys(EMAIL_HEADERS, "")
+    shown["To"] = "ann@example.com"
+
+    def getter(name: str) -> Callable[[], str]:
+        return lambda: shown[name]
+
+    def setter(name: str) -> Callable[[str], None]:
+        return lambda value: shown.__setitem__(name, value)
+
+    offered = [True]
+    lines = FieldLines(lambda: offered[0], {n: (getter(n), setter(n)) for n in EMAIL_HEADERS})
+    text = write_block(lines.names(), lines.get(), "Hi")
+    assert text == "To: ann@example.com\nCc:\nBcc:\nSubject:\n\nHi"
+    parsed = read_block(lines.names(), text.replace("Cc:", "Cc: bob@example.com"))
+    assert parsed.headers is not None
+    lines.set(parsed.headers)
+    assert shown["Cc"] == "bob@example.com" and shown["To"] == "ann@example.com"
+    offered[0] = False
+    assert lines.names() == ()
 
 
 def test_other_channels_edit_the_body_alone() -> None:

@@ -28,7 +28,7 @@ from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
 from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
-from omnitui.tui.editor import HeaderLines, SubjectLine, edit_draft
+from omnitui.tui.editor import FieldLines, HeaderLines, edit_draft
 from omnitui.tui.format import BADGES, badge, plain
 from omnitui.tui.widgets.mention_hint import MentionHint
 
@@ -145,8 +145,8 @@ class Composer(Vertical):
         #: @ completion of the team's names in a note (see mention_hint.py)
         self.mentions = MentionHint(mentionable, id="composer-mentions")
         #: the header lines ctrl+e's header block edits (see omnitui.tui.editor)
-        self.header_lines: HeaderLines = SubjectLine(
-            self._needs_subject, lambda: self.subject.value, self._set_subject
+        self.header_lines: HeaderLines = FieldLines(
+            self._needs_subject, {"Subject": (lambda: self.subject.value, self._set_subject)}
         )
 
     def compose(self) -> ComposeResult:
