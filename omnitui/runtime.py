@@ -106,10 +106,7 @@ class Runtime:
         no provider is built and no secret read."""
         from omnitui.services import AccountInfo
 
-        return {
-            a.name: AccountInfo(name=a.name, channels=a.channels(), addresses=a.addresses())
-            for a in self.accounts
-        }
+        return {a.name: AccountInfo.from_settings(a) for a in self.accounts}
 
     def close(self) -> None:
         for provider in self._providers.values():

@@ -99,6 +99,8 @@ class DemoSettings(AccountSettings):
     seed: int | None = None
     customers: int = Field(default=30, ge=1, le=500)
     messages_per_poll: int = Field(default=3, ge=0, le=100)
+    #: WhatsApp templates to try the 24-hour window with (nothing is sent anywhere)
+    templates: list[TwilioTemplate] = Field(default_factory=lambda: list(DEMO_TEMPLATES))
 
     def channels(self) -> tuple[Channel, ...]:
         return ("email", "sms", "whatsapp", "telegram")
@@ -203,6 +205,34 @@ class TwilioTemplate(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("each variable is named once")
         return value
+
+    @model_validator(mode="after")
+    def _text_uses_declared_variables(self) -> TwilioTemplate:
+        # a placeholder no variable fills would reach the customer as "{{2}}"
+        used = {m.group(1) for m in _PLACEHOLDER.finditer(self.text or "")}
+        undeclared = sorted(used - set(self.variables))
+        if undeclared:
+            shown = ", ".join(f"{{{{{name}}}}}" for name in undeclared)
+            raise ValueError(
+                f"template {self.name}: its text uses {shown}, which variables does not list"
+            )
+        return self
+
+
+DEMO_TEMPLATES: tuple[TwilioTemplate, ...] = (
+    TwilioTemplate(
+        name="follow_up",
+        content_sid="HX" + "0" * 32,
+        variables=["name"],
+        text="Hi {{name}}, we have news about your request. Reply to this message to continue.",
+    ),
+    TwilioTemplate(
+        name="order_update",
+        content_sid="HX" + "1" * 32,
+        variables=["name", "order"],
+        text="Hello {{name}}, your order {{order}} has shipped.",
+    ),
+)
 
 
 class TwilioSettings(AccountSettings):

@@ -176,6 +176,7 @@ OUTGOING = {
     "deferred": Opt(str),
     "segments": Opt(int),
     "encoding": Opt(OneOf(("GSM-7", "UCS-2"))),
+    "template": Opt({"name": str, "content_sid": str, "variables": Map(str)}),
 }
 SYNC_ROUND = {
     "account": str,
@@ -267,7 +268,11 @@ SCHEMAS: dict[str, Any] = {
     "customers show": CUSTOMER_DETAIL,
     "customers merge": CUSTOMER,
     "conversations list": [CONVERSATION],
-    "conversations show": {**CONVERSATION, "latest_entry": Opt(str)},
+    "conversations show": {
+        **CONVERSATION,
+        "latest_entry": Opt(str),
+        "whatsapp_window": Opt({"open": bool, "until": Opt(WHEN), "last_inbound_at": Opt(WHEN)}),
+    },
     "conversations assign": CONVERSATION,
     "conversations status": CONVERSATION,
     "notes add": NOTE,
@@ -396,6 +401,10 @@ def test_each_command_prints_the_document_of_its_schema(
         c for c in doc("conversations list", "--status", "all") if c["account"] == "demo"
     )
     doc("reply", str(demo_thread["id"]), "--body", "Your refund is on its way.")
+    whatsapp = next(
+        c for c in doc("conversations list", "--status", "all") if c["channel"] == "whatsapp"
+    )
+    assert doc("conversations show", str(whatsapp["id"]))["whatsapp_window"]["until"]
     sms = doc("send", "--channel", "sms", "--to", "+14155550100", "--body", "Hi!")
     assert (sms["segments"], sms["encoding"]) == (1, "GSM-7")
     failed = doc(

@@ -20,7 +20,7 @@ from omnitui.config import (
     resolve_secrets,
     write_example_config,
 )
-from providers.settings import MatrixSettings, TelegramSettings
+from providers.settings import MatrixSettings, TelegramSettings, TwilioSettings
 from storage.business_hours import BusinessHours
 from storage.db import StoreURLError, make_engine, parse_url, redact_url
 from tests.helpers import cli_runner
@@ -252,7 +252,8 @@ def test_every_commented_account_in_the_example_is_valid(
     lines = [head]
     for line in ("# [[accounts]]" + tail).splitlines():  # uncomment the sample accounts
         stripped = line.removeprefix("# ")
-        if line.startswith("# ") and ("=" in stripped or stripped == "[[accounts]]"):
+        tables = ("[[accounts]]", "[[accounts.templates]]")
+        if line.startswith("# ") and ("=" in stripped or stripped in tables):
             line = stripped
         lines.append(line)
     full = tmp_path / "full.toml"
@@ -265,6 +266,8 @@ def test_every_commented_account_in_the_example_is_valid(
         "telegram",
         "twilio",
     ]
+    [twilio] = [a for a in config.accounts if isinstance(a, TwilioSettings)]
+    assert [t.name for t in twilio.templates] == ["order_update"]
 
 
 def test_secrets_from_env_and_command_never_in_repr() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -189,11 +190,9 @@ def test_notes_are_internal_and_need_a_target(store: Store) -> None:
 def test_a_number_typed_by_an_agent_meets_the_one_a_service_gave(store: Store) -> None:
     # Ingest takes E.164 from services as is; a typed number is parsed: both
     # must name the same customer, also through a whatsapp: prefix.
-    ingest(
-        store,
-        "shop",
-        batch(sms("SM1", "+14155550100"), sms("WA1", "whatsapp:+14155550101", channel="whatsapp")),
-    )
+    # (the WhatsApp customer wrote just now: WhatsApp takes free-form text for 24 hours)
+    wrote = replace(sms("WA1", "whatsapp:+14155550101", channel="whatsapp"), sent_at=utcnow())
+    ingest(store, "shop", batch(sms("SM1", "+14155550100"), wrote))
     services.send_new(
         store, ACCOUNTS, channel="sms", body="Hi", author="alice", to="+1 (415) 555-0100"
     )
@@ -318,6 +317,9 @@ def test_a_body_too_long_for_its_channel_is_refused_before_queuing(
     store: Store, channel: str, to: str, most: int, unit: str
 ) -> None:
     accounts = {**ACCOUNTS, "chat": CHAT}
+    if channel == "whatsapp":  # the customer wrote just now: inside WhatsApp's 24-hour window
+        wrote = sms("WA0", f"whatsapp:{to}", channel="whatsapp", ours="whatsapp:+14155550199")
+        ingest(store, "shop", batch(replace(wrote, sent_at=utcnow())))
 
     def send(body: str) -> int:
         return services.send_new(

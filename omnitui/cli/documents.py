@@ -83,7 +83,9 @@ class Outgoing:
 
     ``deferred``: why this process did not send it (it stays queued for the
     poller), else ``null``. ``segments`` and ``encoding``: what an SMS text
-    costs (``null`` on other channels, WhatsApp included: it has no segments)."""
+    costs (``null`` on other channels, WhatsApp included: it has no segments).
+    ``template``: the WhatsApp template sent (``name``, ``content_sid``,
+    ``variables``), else ``null``."""
 
     id: int
     conversation_id: int
@@ -101,16 +103,23 @@ class Outgoing:
     deferred: str | None
     segments: int | None
     encoding: str | None
+    template: dict[str, object] | None = None
 
     @classmethod
     def of(cls, message: OutgoingMessage, *, deferred: str | None = None) -> Outgoing:
+        import json
+
         from omnitui.segments import segments_for
 
         segments = encoding = None
         if (count := segments_for(message.channel, message.body)) is not None:
             segments, encoding = count.segments, count.encoding
-        own = {f.name: getattr(message, f.name) for f in fields(message) if f.name != "body"}
-        return cls(**own, deferred=deferred, segments=segments, encoding=encoding)
+        skip = ("body", "template")
+        own = {f.name: getattr(message, f.name) for f in fields(message) if f.name not in skip}
+        template = json.loads(message.template) if message.template else None
+        return cls(
+            **own, deferred=deferred, segments=segments, encoding=encoding, template=template
+        )
 
 
 @dataclass(frozen=True)
@@ -237,11 +246,23 @@ class DoctorReport:
 
 
 @dataclass(frozen=True)
+class WhatsAppWindow:
+    """Whether WhatsApp takes free-form text on a conversation now: ``open``
+    until ``until`` (24 hours after ``last_inbound_at``, the customer's last
+    message; both ``null`` when they never wrote)."""
+
+    open: bool
+    until: datetime | None
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ConversationDetail:
     """``conversations show``: the conversation (the keys of ``conversations
     list``) and ``latest_entry``, the newest entry of its customer's timeline
     (``message:ID`` or ``note:ID``; what ``reply --if-latest`` takes; ``null``
-    when there is none)."""
+    when there is none); on WhatsApp ``whatsapp_window``, whether free-form
+    replies go now (else ``null``)."""
 
     id: int
     customer_id: int
@@ -260,12 +281,16 @@ class ConversationDetail:
     their_address: str
     unread: bool
     latest_entry: str | None
+    whatsapp_window: WhatsAppWindow | None = None
 
     @classmethod
-    def of(cls, row: ConversationRow, latest: EntryId | None) -> ConversationDetail:
+    def of(
+        cls, row: ConversationRow, latest: EntryId | None, window: WhatsAppWindow | None = None
+    ) -> ConversationDetail:
         shown = conversation(row)
         own = {f.name: getattr(shown, f.name) for f in fields(shown)}
-        return cls(**own, latest_entry=str(latest) if latest is not None else None)
+        latest_entry = str(latest) if latest is not None else None
+        return cls(**own, latest_entry=latest_entry, whatsapp_window=window)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
     from omnitui.runtime import Runtime
+    from omnitui.services import Extras
     from omnitui.services.entries import EntryId
     from omnitui.services.outbox import Deferred, Delivery
     from omnitui.services.sync import SyncReport
@@ -112,6 +113,49 @@ def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> O
     return Outgoing.of(message, deferred=deferred)
 
 
+TemplateOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        help="WhatsApp: send this approved template of the account (its text is the message).",
+    ),
+]
+VarOpt = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="A template variable, NAME=VALUE (repeatable).", metavar="K=V"),
+]
+
+
+def template_variables(pairs: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--var k=v`` options as pairs; a malformed one is a usage error (exit 2)."""
+    out: dict[str, str] = {}
+    for pair in pairs or ():
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UserError(f"--var takes NAME=VALUE, not {pair!r}", 2)
+        if name.strip() in out:
+            raise UserError(f"--var {name.strip()} is given twice", 2)
+        out[name.strip()] = value
+    return tuple(out.items())
+
+
+def template_extras(
+    template: str | None, var: list[str] | None, body: str | None, body_file: object
+) -> Extras | None:
+    """The template a send or reply names (``None``: free-form text), its
+    options checked: ``--var`` needs ``--template``, which takes no text."""
+    from omnitui.services import Extras
+
+    variables = template_variables(var)
+    if template is None:
+        if variables:
+            raise UserError("--var fills a template: name it with --template NAME", 2)
+        return None
+    if body is not None or body_file is not None:
+        raise UserError("a template's text is its approved wording: drop --body/--body-file", 2)
+    return Extras(template=template, variables=variables)
+
+
 @handled
 def send(
     ctx: typer.Context,
@@ -122,17 +166,36 @@ def send(
     subject: SubjectOpt = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a new message (queued first, then delivered; exits 1 if delivery failed).
 
     Without the account's secret in this process the message stays queued for
-    the poller, which is said on stderr, and the exit code is 0.
+    the poller, which is said on stderr, and the exit code is 0. WhatsApp to
+    someone who has not written in 24 hours: --template NAME --var k=v.
     """
     from omnitui import services
 
     if (to is None) == (customer is None):
         raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
+    if (extras := template_extras(template, var, body, body_file)) is not None:
+        with runtime(ctx) as rt:
+            message_id = services.send_new(
+                rt.store(),
+                rt.account_infos(),
+                channel=channel,
+                body="",
+                author=rt.agent,
+                to=to,
+                customer_id=customer,
+                account=account,
+                default_region=rt.default_region,
+                extras=extras,
+            )
+            _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+        return
     text = read_body(body, body_file)
     resend = ["send", "--channel", channel]
     resend += ["--to", to] if to is not None else ["--customer", str(customer)]
@@ -163,6 +226,8 @@ def reply(
     subject: SubjectOpt = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    template: TemplateOpt = None,
+    var: VarOpt = None,
     json_out: JsonOpt = False,
     if_latest: Annotated[
         str | None,
@@ -179,7 +244,9 @@ def reply(
 
     --channel replies on another of the customer's channels. --if-latest ENTRY
     refuses (exit 3, nothing queued) a reply written before a newer customer
-    message, reply or note.
+    message, reply or note. On WhatsApp, 24 hours after the customer's last
+    message only an approved template goes: --template NAME --var 1=Ann (the
+    template's text is the message).
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -188,6 +255,21 @@ def reply(
     from omnitui.services.entries import EntryId
 
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
+    if (extras := template_extras(template, var, body, body_file)) is not None:
+        with runtime(ctx) as rt:
+            if seen is not None:
+                _require_latest(ctx, json_out, rt, conversation_id, seen, None)
+            message_id = services.reply(
+                rt.store(),
+                rt.account_infos(),
+                conversation_id,
+                "",
+                rt.agent,
+                channel=channel,
+                extras=extras,
+            )
+            _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
+        return
     text = read_body(body, body_file)
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []

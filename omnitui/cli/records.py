@@ -321,7 +321,9 @@ def conversations_show(
 ) -> None:
     """One conversation, and the newest entry of its customer's timeline
     (``latest_entry``: give it to ``reply --if-latest`` so that a reply written
-    before a newer message or note is refused instead of sent)."""
+    before a newer message or note is refused instead of sent). On WhatsApp
+    also whether free-form replies go now (the 24-hour window) and until when."""
+    from omnitui.cli.conversation_show import whatsapp_window_of
     from omnitui.services import staleness
     from storage import queries
 
@@ -331,14 +333,17 @@ def conversations_show(
         if row is None:
             raise not_found(f"there is no conversation {conversation_id}")
         latest = staleness.latest_entry(rt.store(), conversation_id)
+        window, said = whatsapp_window_of(rt, conversation_id)
     if want_json(ctx, json_out):
-        output.print_json(ConversationDetail.of(row, latest))
+        output.print_json(ConversationDetail.of(row, latest, window))
         return
     shown = conversation(row)
     output.say(f"Conversation {shown.id} ({shown.channel}, {shown.account}): {shown.customer_name}")
     output.say(f"  subject: {shown.subject or first_line(shown.preview, 60)}")
     output.say(f"  status: {shown.status} · assignee: {shown.assignee or 'nobody'}")
     output.say(f"  latest entry: {latest or 'none'}")
+    if said:
+        output.say(f"  WhatsApp: {said}")
 
 
 @conversations.command("assign")

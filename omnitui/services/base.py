@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlmodel import Session
 
 from providers.base import Provider
+from providers.settings import AccountSettings, DemoSettings, TwilioSettings, TwilioTemplate
 from storage.models import (
     AuditEvent,
     Conversation,
@@ -59,11 +60,28 @@ def _get(session: Session, model: type[Row], key: int, noun: str) -> Row:
 
 @dataclass(frozen=True)
 class AccountInfo:
-    """What the services need to know of an account to address a message."""
+    """What the services need to know of an account to address a message.
+
+    ``templates``: its approved WhatsApp templates (name, Content SID,
+    variables, wording; no secret), see :mod:`omnitui.services.whatsapp_window`."""
 
     name: str
     channels: tuple[str, ...]
     addresses: Mapping[str, str] = field(default_factory=dict)
+    templates: tuple[TwilioTemplate, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: AccountSettings) -> AccountInfo:
+        """From the config alone: no provider built, no secret read."""
+        templates = (
+            settings.templates if isinstance(settings, TwilioSettings | DemoSettings) else ()
+        )
+        return cls(
+            name=settings.name,
+            channels=tuple(settings.channels()),
+            addresses=settings.addresses(),
+            templates=tuple(templates),
+        )
 
     @classmethod
     def from_provider(cls, provider: Provider) -> AccountInfo:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.services import whatsapp_window
 from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
 from omnitui.services.customers import _live_customer
 from omnitui.services.mentions import record_mentions
@@ -169,7 +170,13 @@ def _queue(
     author: str,
     subject: str | None,
     extras: Extras = NO_EXTRAS,
+    accounts: Mapping[str, AccountInfo] | None = None,
 ) -> int:
+    # WhatsApp's window and templates (a template's text becomes the body)
+    info = (accounts or {}).get(conversation.account)
+    body, template = whatsapp_window.admit(
+        session, conversation, info, body, extras.template, extras.variables
+    )
     subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
     email_id = None
@@ -193,6 +200,7 @@ def _queue(
         "outbox_state": "queued",
         "attempts": 0,
         "author": author,
+        "template": template,
     }
     if conversation.channel == "email":
         values["to_addresses"] = _json_list(extras.to or (conversation.their_address,))
@@ -402,6 +410,7 @@ def reply(
                 author=author,
                 subject=subject or reply_subject(conv.subject),
                 extras=extras,
+                accounts=accounts,
             )
         target = _reply_target(session, accounts, conv, channel)
         if target.conversation_id is not None:
@@ -414,6 +423,7 @@ def reply(
                 author=author,
                 subject=subject or reply_subject(joined.subject),
                 extras=extras,
+                accounts=accounts,
             )
         _needs_subject(channel, subject)  # the agent names a new e-mail thread
         info = _account_for(accounts, channel, None)
@@ -427,6 +437,7 @@ def reply(
             author=author,
             subject=subject or conv.subject,
             extras=extras,
+            accounts=accounts,
         )
 
 
@@ -474,7 +485,13 @@ def send_new(
             raise InvalidRequest("say who to send to: --to ADDRESS or --customer ID")
         conv = _conversation_for(session, info, channel, cust, address, subject)
         return _queue(
-            session, conversation=conv, body=body, author=author, subject=subject, extras=extras
+            session,
+            conversation=conv,
+            body=body,
+            author=author,
+            subject=subject,
+            extras=extras,
+            accounts=accounts,
         )
 
 

@@ -590,6 +590,11 @@ def edit(store: Store, message_id: int, body: str, actor: str) -> None:
         raise OutboxError("the message is empty: discard it instead of sending nothing")
     with store.write() as session:
         message = _changeable(session, message_id, "edited")
+        if message.template:  # Twilio sends the approved wording, whatever the text says
+            raise OutboxError(
+                "a WhatsApp template's text is its approved wording: retry it as it is, "
+                "or discard it and reply with another template"
+            )
         before = message.outbox_state
         _set(session, message, "edited", body_text=body, **_requeue_values(message, utcnow()))
         _audit(session, actor, "outbox.edit", message, before=before, chars=len(body))

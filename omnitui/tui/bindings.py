@@ -144,6 +144,15 @@ COMPOSER_BINDINGS = [
     Binding("ctrl+o", "switch_channel", "Channel", id="composer.channel"),
     Binding("ctrl+n", "toggle_note", "Note/reply", id="composer.toggle_note"),
     Binding(
+        "ctrl+e",
+        "external_editor",
+        "$EDITOR",
+        id="composer.editor",
+        show=False,
+        priority=True,  # the text area's own ctrl+e goes to the line end (end does that too)
+        tooltip="Edit the draft (e-mail: with its header lines) in $VISUAL/$EDITOR.",
+    ),
+    Binding(
         "ctrl+g",
         "discard_draft",
         "Discard",

@@ -109,6 +109,8 @@ class OutgoingMessage:
     error: str | None
     attempts: int
     body: str
+    #: a WhatsApp template send: JSON {"name", "content_sid", "variables"}, else None
+    template: str | None = None
 
 
 def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | None:
@@ -132,6 +134,7 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
             m.error,
             m.attempts,
             m.body_text,
+            m.template,
         ).where(m.id == message_id, m.direction == "out")
     ).first()
     if r is None:
@@ -151,6 +154,7 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
         error=r.error,
         attempts=r.attempts,
         body=r.body_text,
+        template=r.template,
     )
 
 

@@ -300,6 +300,7 @@ class TwilioServer:
                 )
                 if sid is not None:
                     msg["_content_sid"] = sid
+                    msg["_content_variables"] = form.get("ContentVariables")
                 if server.dropped_creates:
                     server.dropped_creates -= 1
                     self.close_connection = True

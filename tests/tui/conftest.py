@@ -155,6 +155,15 @@ def seed(store: Store) -> dict[str, int]:
     return ids
 
 
+@pytest.fixture(autouse=True)
+def _window_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The services judge WhatsApp's 24-hour window at the consoles' frozen
+    NOW too (the seed's messages are from T0), as the CLI run beside them."""
+    from omnitui.services import whatsapp_window
+
+    monkeypatch.setattr(whatsapp_window, "utcnow", lambda: NOW)
+
+
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt = Runtime(

@@ -21,6 +21,7 @@ from omnitui import services
 from omnitui.services import ReplyTarget, outbox
 from omnitui.services.attachments import downloads_dir, open_attachment, save_attachment
 from omnitui.services.customers import live_customer_id
+from omnitui.services.whatsapp_window import ChosenTemplate
 from omnitui.tui.bindings import CUSTOMER_BINDINGS, key_of
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
@@ -37,12 +38,14 @@ from omnitui.tui.messages import (
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.stale import StaleGuard
+from omnitui.tui.screens.templates import pick_template
 from omnitui.tui.snippets import fill_snippet, snippet_values
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.composer import Composer, Target, channel_choices
 from omnitui.tui.widgets.customer_header import CustomerHeader
 from omnitui.tui.widgets.key_hints import KeyHints
 from omnitui.tui.widgets.timeline import Timeline, entry_id
+from omnitui.tui.widgets.window_line import WindowLine
 from storage import queries
 from storage.queries import (
     AccountHealth,
@@ -69,6 +72,8 @@ class CustomerScreen(StaleGuard, DeskScreen):
         ("message: open file", "open_attachment", "Open its file with the desktop's viewer"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
+        ("composer: WhatsApp template", "whatsapp_template", "Send an approved template"),
+        ("composer: edit in $EDITOR", "external_editor", "The draft in $VISUAL/$EDITOR"),
         ("composer: discard draft", "discard_draft", "Throw away this conversation's draft"),
         ("customer: back to inbox", "back", "Leave this customer (the draft is kept)"),
     )
@@ -101,6 +106,8 @@ class CustomerScreen(StaleGuard, DeskScreen):
 
     def compose(self) -> ComposeResult:
         yield CustomerHeader(id="customer-header")
+        template_key = key_of("composer.snippet", self.desk.keymap)
+        yield WindowLine(self.desk.store, self.desk.clock, template_key, id="window-line")
         yield Timeline(self.desk.clock, keymap=self.desk.keymap, id="timeline")
         yield Composer(
             self.desk.drafts,
@@ -232,6 +239,7 @@ class CustomerScreen(StaleGuard, DeskScreen):
                 conv.id if conv else None,
                 drafted=self.desk.drafts.conversation_ids(),
             )
+        self._follow_window()
 
     @on(Timeline.NeedOlder)
     def load_older(self) -> None:
@@ -341,6 +349,7 @@ class CustomerScreen(StaleGuard, DeskScreen):
             composer.switch_channel()
         if message.focus:
             composer.body.focus()
+        self._follow_window()
 
     def action_reply(self) -> None:
         self.open_composer("reply")
@@ -353,12 +362,19 @@ class CustomerScreen(StaleGuard, DeskScreen):
             self.open_composer("reply", switch=True)
         else:
             self.composer.switch_channel()
+            self._follow_window()
 
     def action_send(self) -> None:
         self.composer.action_send()
 
     def action_snippet(self) -> None:
         self._want_snippet()
+
+    def action_external_editor(self) -> None:
+        if not self.composer.display:
+            self.open_composer(None)
+            return
+        self.composer.action_external_editor()
 
     @on(Composer.Leave)
     def _leave_composer(self) -> None:
@@ -409,6 +425,8 @@ class CustomerScreen(StaleGuard, DeskScreen):
 
     @on(Composer.WantSnippet)
     def _want_snippet(self) -> None:
+        if self._offer_templates():
+            return
         if not self.desk.snippets:
             self.notify(
                 "No snippets: add a [snippets] table to the config.",
@@ -438,6 +456,9 @@ class CustomerScreen(StaleGuard, DeskScreen):
             return
         if event.mode == "note":
             self._save_note(event.conversation_id, event.body)
+            return
+        if (refusal := self._window_refusal(event.route)) is not None:
+            self.notify(refusal, title="Not sent", severity="error", timeout=10, markup=False)
             return
         # the conversation the composer's head names; services.reply says what it refuses;
         # held first while the timeline has something newer (screens/stale.py)
@@ -486,6 +507,101 @@ class CustomerScreen(StaleGuard, DeskScreen):
             self.timeline.action_last()
             self.timeline.focus()
             self._to_last = True  # and again once the new entry is read
+
+    # -- WhatsApp's window and templates (omnitui.services.whatsapp_window) ------
+
+    @property
+    def window_line(self) -> WindowLine:
+        return self.query_one(WindowLine)
+
+    def _whatsapp_route(self) -> ReplyTarget | None:
+        """Where a reply goes when that is WhatsApp: the composer's route, else
+        the conversation in focus."""
+        composer = self.composer
+        if composer.display and composer.mode == "reply" and (route := composer.route()):
+            return route if route.channel == "whatsapp" else None
+        conv = self.target()
+        if conv is not None and conv.channel == "whatsapp":
+            return ReplyTarget("whatsapp", conv.their_address, conv.id, conv.subject)
+        return None
+
+    def _follow_window(self) -> None:
+        route = self._whatsapp_route()
+        self.window_line.follow(route.conversation_id if route else None, self.ticket)
+
+    def _window_refusal(self, route: ReplyTarget) -> str | None:
+        """Why a free-form reply on ``route`` is refused now (``None``: it may go,
+        or the window is not known here: the service checks it again)."""
+        line = self.window_line
+        state = line.state
+        if route.channel != "whatsapp" or state is None or state.open:
+            return None
+        if route.conversation_id != line.conversation_id:
+            return None
+        key = key_of("composer.snippet", self.desk.keymap)
+        return (
+            f"WhatsApp refuses free-form text now: {state.reason()}. Nothing was queued: "
+            f"pick an approved template ({key}); your text stays in the composer."
+        )
+
+    def action_whatsapp_template(self) -> None:
+        if not self._offer_templates(always=True):
+            self.notify(
+                "Templates are for WhatsApp: open a WhatsApp conversation (or switch the "
+                "reply to WhatsApp) first.",
+                severity="warning",
+                markup=False,
+            )
+
+    def _offer_templates(self, *, always: bool = False) -> bool:
+        """``ctrl+t`` on WhatsApp: the account's templates once free-form text
+        may not go (before, the snippets; ``always``: the templates). Whether
+        the agent was answered here."""
+        route = self._whatsapp_route()
+        conv = self.target()
+        if route is None or conv is None:
+            return False
+        info = self.desk.accounts().get(conv.account)
+        state = self.window_line.state
+        if info is None or not info.templates:
+            if always or (state is not None and not state.open):
+                closed = f"{state.reason()}, and a" if state and not state.open else "A"
+                self.notify(
+                    f"{closed}ccount {conv.account} has no templates: add "
+                    "its approved ones to the config ([[accounts.templates]]).",
+                    severity="warning",
+                    markup=False,
+                )
+                return True
+            return False
+        if not always and state is not None and state.open and self.desk.snippets:
+            return False  # free-form replies go: the snippets, as elsewhere
+        if not self.composer.display:
+            self.open_composer("reply", focus=False)
+        name = self.customer.name if self.customer else ""
+
+        def chosen(template: ChosenTemplate) -> None:
+            self._queue_template(conv.id, route, template)
+
+        pick_template(self.app, info, customer_name=name, agent=self.desk.agent, chosen=chosen)
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="send")
+    def _queue_template(
+        self, conversation_id: int, route: ReplyTarget, template: ChosenTemplate
+    ) -> None:
+        extras = services.Extras(template=template.name, variables=template.variables)
+        store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
+        if route.conversation_id is not None:
+            queued = services.reply(
+                store, accounts, route.conversation_id, "", agent, extras=extras
+            )
+        else:
+            queued = services.reply(
+                store, accounts, conversation_id, "", agent, channel="whatsapp", extras=extras
+            )
+        # the composer keeps its text: it may go once the customer answers
+        self.post_message(Saved(f"Template {template.name} queued", queued=(queued,)))
 
     # -- the rest ----------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
 from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
+from omnitui.tui.editor import FieldLines, HeaderLines, edit_draft
 from omnitui.tui.format import BADGES, badge, plain
 from omnitui.tui.widgets.mention_hint import MentionHint
 
@@ -143,6 +144,10 @@ class Composer(Vertical):
         self.subject.cursor_blink = self.body.cursor_blink = blink
         #: @ completion of the team's names in a note (see mention_hint.py)
         self.mentions = MentionHint(mentionable, id="composer-mentions")
+        #: the header lines ctrl+e's header block edits (see omnitui.tui.editor)
+        self.header_lines: HeaderLines = FieldLines(
+            self._needs_subject, {"Subject": (lambda: self.subject.value, self._set_subject)}
+        )
 
     def compose(self) -> ComposeResult:
         yield self.head
@@ -334,6 +339,15 @@ class Composer(Vertical):
 
     def action_switch_channel(self) -> None:
         self.switch_channel()
+
+    def _set_subject(self, value: str) -> None:
+        self.subject.value = value
+
+    def action_external_editor(self) -> None:
+        """The draft in $VISUAL/$EDITOR, headers first (see omnitui.tui.editor)."""
+        names = self.header_lines.names() if self.mode == "reply" else ()
+        directory = self.drafts.path.parent / "editing"
+        edit_draft(self.app, self.body, self.header_lines, names, directory)
 
     def action_toggle_note(self) -> None:
         """Reply <-> internal note, keeping what was typed."""
