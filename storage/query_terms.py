@@ -49,6 +49,10 @@ STATUS_WORDS: tuple[str, ...] = ("open", "pending", "snoozed", "resolved", "all"
 #: "unassigned" filters show them), so a typed ``tag:billing`` does not list
 #: a year of resolved threads
 DEFAULT_STATUSES: tuple[str, ...] = ("open", "pending")
+#: the orders a list of conversations comes in: newest activity first,
+#: longest waiting first (not waiting last), newest first
+Sort = Literal["activity", "waiting", "created"]
+SORTS: tuple[Sort, ...] = ("activity", "waiting", "created")
 #: seconds per unit of ``older:``, ``newer:`` and ``waiting:``
 DURATION_UNITS: dict[str, int] = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 #: the longest duration a term may give (ten years)

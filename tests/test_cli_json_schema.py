@@ -77,6 +77,8 @@ CONVERSATION = {
     "version": int,
     "their_address": str,
     "unread": bool,
+    "tags": [str],
+    "customer_tags": [str],
 }
 ATTACHMENT = {
     "id": int,
@@ -284,6 +286,16 @@ SCHEMAS: dict[str, Any] = {
     "agent away": AGENT_STATE,
     "agent back": AGENT_STATE,
     "agent status": AGENT_STATE,
+    "views": [
+        {
+            "name": str,
+            "key": Opt(str),
+            "query": str,
+            "sort": OneOf(("activity", "waiting", "created")),
+            "builtin": bool,
+            "count": int,
+        }
+    ],
 }
 
 
@@ -428,6 +440,7 @@ def test_each_command_prints_the_document_of_its_schema(
     assert {e["kind"] for e in shown["timeline"]} == {"message", "note"}
     doc("attachments save", str(attachment.id), "--to", str(tmp_path))
     doc("report")
+    doc("views")
     sms_customer = sms["customer_id"]
     doc("customers merge", str(ann.id), str(sms_customer))
     services.add_note(store, "bob", "@alice please look", conversation_id=thread.id)

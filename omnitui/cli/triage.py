@@ -1,0 +1,210 @@
+"""Triage commands: ``conversations list --query``, ``views``, ``tags`` and
+``conversations bulk``. Each parses its options, calls one service
+(:mod:`omnitui.services.views`, :mod:`~omnitui.services.tags`,
+:mod:`~omnitui.services.bulk`) and prints the result.
+
+A query that does not parse is a usage error (exit 2): one line naming the
+bad term and its column, then, for people, the query with a caret under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from omnitui.cli import output
+from omnitui.cli.common import JsonOpt, UserError, handled, runtime, want_json
+from omnitui.cli.documents import conversation
+from omnitui.cli.output import Column
+from omnitui.text import clean_text, first_line
+
+if TYPE_CHECKING:
+    from omnitui.query import Query, QueryError
+    from omnitui.runtime import Runtime
+    from omnitui.services.views import View
+    from storage.queries import ConversationRow
+
+QueryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--query", "-q", help="A query: status:open tag:billing -tag:vip refund (see the README)."
+    ),
+]
+ViewOpt = Annotated[
+    str | None, typer.Option("--view", help="A view by name (see `omnitui views`).")
+]
+SortOpt = Annotated[
+    str | None, typer.Option("--sort", help="activity, waiting or created (default: the view's).")
+]
+
+
+def register(app: typer.Typer, conversations: typer.Typer) -> None:
+    """Add the triage commands to the root ``app`` and to ``conversations``."""
+    app.command("views")(views_list)
+
+
+class QueryFailed(UserError):
+    """A query that does not parse: the error line, then (``after``, for
+    people, on stderr) the query with a caret under the bad part."""
+
+    def __init__(self, message: str, after: tuple[str, ...]) -> None:
+        super().__init__(message, 2)
+        self.after = after
+
+
+def query_failed(option: str, text: str, exc: QueryError) -> UserError:
+    """The usage error for ``exc``. The caret lines are left out when the
+    query would not print as typed (control characters, line breaks): a
+    caret under a cleaned text would point at the wrong place."""
+    shown = clean_text(text, single_line=True)
+    after = (f"  {text}\n", f"  {' ' * exc.position}{'^' * exc.length}\n") if shown == text else ()
+    return QueryFailed(f"{option}: {exc.message}", after)
+
+
+def parsed(option: str, text: str) -> Query:
+    """``text`` parsed, or the usage error pointing at its bad part."""
+    from omnitui.query import QueryError, parse_query
+
+    try:
+        return parse_query(text)
+    except QueryError as exc:
+        raise query_failed(option, text, exc) from None
+
+
+def views_of(rt: Runtime) -> tuple[View, ...]:
+    from omnitui.services.views import all_views
+
+    return all_views(rt.config.views)
+
+
+def chosen_query(
+    rt: Runtime, view_name: str | None, text: str | None
+) -> tuple[Query, str, View | None]:
+    """The query ``--view`` and ``--query`` make together (both: the view's AND
+    the typed one), with its title and the view."""
+    from omnitui.query import And, format_query
+    from omnitui.services.views import find_view, team_spelled
+
+    view = None
+    parts: list[Query] = []
+    titles: list[str] = []
+    if view_name is not None:
+        view = find_view(views_of(rt), view_name)
+        if view is None:
+            names = ", ".join(v.name for v in views_of(rt))
+            raise UserError(f"--view: there is no view {view_name!r} (views: {names})", 2)
+        parts.append(view.tree)
+        titles.append(view.name)
+    if text is not None:
+        typed = parsed("--query", text)
+        parts.append(typed)
+        titles.append(format_query(typed) or "(everything)")
+    query: Query = parts[0] if len(parts) == 1 else And(tuple(parts))
+    query = team_spelled(rt.store(), query, configured=rt.config.team, me=rt.agent)
+    return query, " and ".join(titles), view
+
+
+def list_by_query(
+    ctx: typer.Context,
+    *,
+    view_name: str | None,
+    text: str | None,
+    sort: str | None,
+    limit: int,
+    json_out: bool,
+) -> None:
+    """``conversations list --query/--view``."""
+    from omnitui.services.snoozes import wake_due_snoozes
+    from omnitui.services.views import list_view
+    from storage.query_terms import SORTS
+
+    if sort is not None and sort not in SORTS:
+        raise UserError(f"--sort: unknown sort {sort!r}: use one of {', '.join(SORTS)}", 2)
+    with runtime(ctx) as rt:
+        query, title, view = chosen_query(rt, view_name, text)
+        order = sort or (view.sort if view is not None else "activity")
+        wake_due_snoozes(rt.store())
+        rows = list_view(
+            rt.store(),
+            query,
+            agent=rt.agent,
+            now=datetime.now(UTC),
+            limit=limit,
+            sort=order,
+        )
+    if want_json(ctx, json_out):
+        output.print_json([conversation(r) for r in rows])
+        return
+    print_conversations(f"Conversations ({title})", rows)
+
+
+def print_conversations(title: str, rows: list[ConversationRow]) -> None:
+    output.print_table(
+        title,
+        [
+            Column("id"),
+            Column("channel", drop=3),
+            Column("customer", wrap=True),
+            Column("subject", wrap=True, least=20),
+            Column("status"),
+            Column("assignee", drop=2),
+            Column("tags", wrap=True, drop=5),
+            Column("last", drop=1),
+        ],
+        [
+            (
+                r.id,
+                r.channel,
+                r.customer_name,
+                r.subject or first_line(r.preview, 60),
+                r.status,
+                r.assignee,
+                " ".join([*r.tags, *(f"{t}*" for t in r.customer_tags)]) or None,
+                r.last_message_at,
+            )
+            for r in rows
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ViewCount:
+    """``views``: a view, its query and how many conversations it holds now."""
+
+    name: str
+    key: str | None
+    query: str
+    sort: str
+    builtin: bool
+    count: int
+
+
+@handled
+def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """The inbox's views (the built-in ones, then the config's [[views]]) with
+    how many conversations each holds now."""
+    from omnitui.services.snoozes import wake_due_snoozes
+    from omnitui.services.views import count_views
+
+    with runtime(ctx) as rt:
+        views = views_of(rt)
+        wake_due_snoozes(rt.store())
+        counts = count_views(rt.store(), views, agent=rt.agent, now=datetime.now(UTC))
+    rows = [ViewCount(v.name, v.key, v.query, v.sort, v.builtin, counts[v.name]) for v in views]
+    if want_json(ctx, json_out):
+        output.print_json(rows)
+        return
+    output.print_table(
+        "Views",
+        [
+            Column("key"),
+            Column("name", wrap=True),
+            Column("count"),
+            Column("query", wrap=True, least=20),
+            Column("sort", drop=1),
+        ],
+        [(r.key, r.name, r.count, r.query, r.sort) for r in rows],
+    )
