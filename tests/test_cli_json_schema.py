@@ -239,6 +239,14 @@ DOCTOR = {
 }
 ERROR = {"error": {"message": str, "code": int, "kind": str}}
 
+TAG_CHANGE = {
+    "target": OneOf(("conversation", "customer")),
+    "id": int,
+    "added": [str],
+    "removed": [str],
+    "tags": [str],
+}
+
 #: every command that takes --json, and the schema of what it prints
 MENTION = {
     "id": int,
@@ -286,6 +294,9 @@ SCHEMAS: dict[str, Any] = {
     "agent away": AGENT_STATE,
     "agent back": AGENT_STATE,
     "agent status": AGENT_STATE,
+    "tags add": TAG_CHANGE,
+    "tags rm": TAG_CHANGE,
+    "tags list": [{"tag": str, "conversations": int, "customers": int}],
     "views": [
         {
             "name": str,
@@ -441,6 +452,9 @@ def test_each_command_prints_the_document_of_its_schema(
     doc("attachments save", str(attachment.id), "--to", str(tmp_path))
     doc("report")
     doc("views")
+    doc("tags add", "--conversation", str(thread.id), "billing", "vip")
+    doc("tags rm", "--conversation", str(thread.id), "vip")
+    doc("tags list")
     sms_customer = sms["customer_id"]
     doc("customers merge", str(ann.id), str(sms_customer))
     services.add_note(store, "bob", "@alice please look", conversation_id=thread.id)

@@ -41,9 +41,23 @@ SortOpt = Annotated[
 ]
 
 
+tags = typer.Typer(
+    help="Tags on conversations and customers (tag:NAME in a query finds either).",
+    no_args_is_help=True,
+)
+TagsArg = Annotated[list[str], typer.Argument(help="One or more tags (e.g. billing vip).")]
+TagConversationOpt = Annotated[
+    int | None, typer.Option("--conversation", help="Tag this conversation.")
+]
+TagCustomerOpt = Annotated[
+    int | None, typer.Option("--customer", help="Tag this customer (all their conversations).")
+]
+
+
 def register(app: typer.Typer, conversations: typer.Typer) -> None:
     """Add the triage commands to the root ``app`` and to ``conversations``."""
     app.command("views")(views_list)
+    app.add_typer(tags, name="tags")
 
 
 class QueryFailed(UserError):
@@ -207,4 +221,78 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             Column("sort", drop=1),
         ],
         [(r.key, r.name, r.count, r.query, r.sort) for r in rows],
+    )
+
+
+def _tag_change(
+    ctx: typer.Context,
+    add: bool,
+    names: list[str],
+    conversation_id: int | None,
+    customer_id: int | None,
+    json_out: bool,
+) -> None:
+    from omnitui.services import tags as service
+
+    if (conversation_id is None) == (customer_id is None):
+        raise UserError("give exactly one of --conversation ID or --customer ID", 2)
+    change = service.add_tags if add else service.remove_tags
+    with runtime(ctx) as rt:
+        done = change(
+            rt.store(), rt.agent, names, conversation_id=conversation_id, customer_id=customer_id
+        )
+    if want_json(ctx, json_out):
+        output.print_json(done)
+        return
+    what = done.added if add else done.removed
+    verb = "Tagged" if add else "Untagged"
+    if what:
+        output.say(f"{verb} {done.target} {done.id}: {' '.join(what)}.")
+    else:
+        output.say(f"Nothing to change on {done.target} {done.id}.")
+    output.say(f"Tags now: {' '.join(done.tags) or '(none)'}")
+
+
+@tags.command("add")
+@handled
+def tags_add(
+    ctx: typer.Context,
+    names: TagsArg,
+    conversation_id: TagConversationOpt = None,
+    customer_id: TagCustomerOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Tag a conversation or a customer. A tag is lower case letters, digits and
+    _ - / . : (at most 64); one it already has is left as it is."""
+    _tag_change(ctx, True, names, conversation_id, customer_id, json_out)
+
+
+@tags.command("rm")
+@handled
+def tags_rm(
+    ctx: typer.Context,
+    names: TagsArg,
+    conversation_id: TagConversationOpt = None,
+    customer_id: TagCustomerOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Take tags off a conversation or a customer (one it lacks is no error)."""
+    _tag_change(ctx, False, names, conversation_id, customer_id, json_out)
+
+
+@tags.command("list")
+@handled
+def tags_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Every tag in use, with how many conversations and customers carry it."""
+    from omnitui.services.tags import list_tags
+
+    with runtime(ctx) as rt:
+        rows = list_tags(rt.store())
+    if want_json(ctx, json_out):
+        output.print_json(rows)
+        return
+    output.print_table(
+        "Tags",
+        [Column("tag", wrap=True), Column("conversations"), Column("customers")],
+        [(r.tag, r.conversations, r.customers) for r in rows],
     )
