@@ -294,6 +294,20 @@ SCHEMAS: dict[str, Any] = {
     "agent away": AGENT_STATE,
     "agent back": AGENT_STATE,
     "agent status": AGENT_STATE,
+    "conversations bulk": {
+        "dry_run": bool,
+        "counts": Map(int),
+        "results": [
+            {
+                "conversation_id": int,
+                "outcome": OneOf(
+                    ("changed", "unchanged", "would_change", "conflict", "not_found", "failed")
+                ),
+                "changes": [str],
+                "detail": Opt(str),
+            }
+        ],
+    },
     "tags add": TAG_CHANGE,
     "tags rm": TAG_CHANGE,
     "tags list": [{"tag": str, "conversations": int, "customers": int}],
@@ -455,6 +469,7 @@ def test_each_command_prints_the_document_of_its_schema(
     doc("tags add", "--conversation", str(thread.id), "billing", "vip")
     doc("tags rm", "--conversation", str(thread.id), "vip")
     doc("tags list")
+    doc("conversations bulk", str(thread.id), "--tag", "triaged")
     sms_customer = sms["customer_id"]
     doc("customers merge", str(ann.id), str(sms_customer))
     services.add_note(store, "bob", "@alice please look", conversation_id=thread.id)

@@ -24,6 +24,7 @@ from omnitui.text import clean_text, first_line
 if TYPE_CHECKING:
     from omnitui.query import Query, QueryError
     from omnitui.runtime import Runtime
+    from omnitui.services.bulk import BulkResult
     from omnitui.services.views import View
     from storage.queries import ConversationRow
 
@@ -58,6 +59,7 @@ def register(app: typer.Typer, conversations: typer.Typer) -> None:
     """Add the triage commands to the root ``app`` and to ``conversations``."""
     app.command("views")(views_list)
     app.add_typer(tags, name="tags")
+    conversations.command("bulk")(conversations_bulk)
 
 
 class QueryFailed(UserError):
@@ -296,3 +298,129 @@ def tags_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         [Column("tag", wrap=True), Column("conversations"), Column("customers")],
         [(r.tag, r.conversations, r.customers) for r in rows],
     )
+
+
+@dataclass(frozen=True)
+class BulkDocument:
+    """``conversations bulk``: whether it was a dry run, how many
+    conversations each outcome has, and the result of each."""
+
+    dry_run: bool
+    counts: dict[str, int]
+    results: tuple[BulkResult, ...]
+
+
+@handled
+def conversations_bulk(
+    ctx: typer.Context,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Conversation ids (or give --query/--view).")
+    ] = None,
+    query: QueryOpt = None,
+    view: ViewOpt = None,
+    assign: Annotated[
+        str | None,
+        typer.Option("--assign", help="Assign to an agent on the team ('me'; 'none' unassigns)."),
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="open, pending or resolved.")
+    ] = None,
+    snooze: Annotated[
+        str | None,
+        typer.Option("--snooze", help="Snooze until: 2h, tomorrow 14:00, fri, 2026-04-01 9:00."),
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Add this tag (repeatable).")
+    ] = None,
+    untag: Annotated[
+        list[str] | None, typer.Option("--untag", help="Remove this tag (repeatable).")
+    ] = None,
+    merge: Annotated[
+        bool,
+        typer.Option("--merge", help="Merge the conversations' customers into the first one's."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would change; change nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Act on many conversations at once: each in its own transaction, audited.
+
+    Targets: conversation ids, or --query/--view (at most 10,000; the default
+    statuses apply as in `conversations list`). A conversation changed by
+    someone else since it was read is reported as a conflict and left alone.
+    Exit 0 when every conversation was done (or already so); 1 when any was in
+    conflict or not found (the others are done; the output lists each); 2 for
+    a usage error, before anything changes."""
+    from omnitui.services import bulk
+    from omnitui.services.team import UnknownAgent, member, who
+    from omnitui.when import read_time
+
+    now = datetime.now(UTC)
+    if not ids and query is None and view is None:
+        raise UserError("give conversation ids, --query or --view", 2)
+    if ids and (query is not None or view is not None):
+        raise UserError("give conversation ids or --query/--view, not both", 2)
+    if status == "snoozed":
+        raise UserError("to snooze, give --snooze WHEN (e.g. --snooze 2h)", 2)
+    if snooze is not None and status is not None:
+        raise UserError("give --status or --snooze, not both", 2)
+    wake = None
+    if snooze is not None:
+        try:
+            wake = read_time(snooze, now, UTC)
+        except ValueError as exc:
+            raise UserError(f"--snooze: {exc}", 2) from None
+    if merge and (assign or status or snooze or tag or untag):
+        raise UserError("--merge goes alone: merge first, then act on the conversations", 2)
+    with runtime(ctx) as rt:
+        name = None
+        if assign is not None and assign.strip().lower() != "none":
+            try:
+                name = member(
+                    rt.store(),
+                    who(assign, rt.agent) or "",
+                    configured=rt.config.team,
+                    me=rt.agent,
+                )
+            except UnknownAgent as exc:
+                raise UserError(f"--assign: {exc}", 2) from None
+        if ids:
+            chosen = list(ids)
+        else:
+            target_query, _, _ = chosen_query(rt, view, query)
+            chosen = bulk.targets(rt.store(), target_query, agent=rt.agent, now=now)
+        if merge:
+            results = bulk.bulk_merge(rt.store(), rt.agent, chosen, dry_run=dry_run)
+        else:
+            change = bulk.BulkChange(
+                assign=name,
+                unassign=assign is not None and name is None,
+                status="snoozed" if wake is not None else status,
+                snoozed_until=wake,
+                tag=tuple(tag or ()),
+                untag=tuple(untag or ()),
+            )
+            results = bulk.bulk_update(
+                rt.store(), rt.agent, chosen, change, dry_run=dry_run, now=now
+            )
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
+    failed = sum(n for k, n in counts.items() if k in bulk.NOT_DONE)
+    if want_json(ctx, json_out):
+        output.print_json(BulkDocument(dry_run, counts, tuple(results)))
+    else:
+        output.print_table(
+            "Would change" if dry_run else "Bulk action",
+            [Column("conversation"), Column("outcome"), Column("what", wrap=True, least=30)],
+            [(r.conversation_id, r.outcome, "; ".join(r.changes) or r.detail) for r in results],
+        )
+        summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items()))
+        output.say(f"{len(results)} conversations: {summary or 'none matched'}.")
+    if failed:
+        output.error(
+            f"{failed} of {len(results)} conversations were not changed (conflict or not "
+            "found): nothing was overwritten; look again and retry those"
+        )
+        raise typer.Exit(1)

@@ -100,6 +100,40 @@ def _tags_of(session: Session, target: str, key: int) -> tuple[str, ...]:
     return tuple(sorted(session.execute(select(table.c.tag).where(column == key)).scalars()))
 
 
+def apply_tags(
+    session: Session,
+    actor: str,
+    wanted: Sequence[str],
+    *,
+    add: bool,
+    target: Literal["conversation", "customer"],
+    key: int,
+    audit_customer: int | None,
+) -> list[str]:
+    """Add (or remove) the normalized tags ``wanted`` on one record inside
+    the caller's transaction, auditing what changed; the tags that did."""
+    table = conversation_tag_t if target == "conversation" else customer_tag_t
+    column = table.c.conversation_id if target == "conversation" else table.c.customer_id
+    before = set(_tags_of(session, target, key))
+    changed = [t for t in wanted if (t not in before) == add]
+    if add:
+        # one by one, tolerating a tag another agent added a moment ago
+        changed = [t for t in changed if _insert_once(session, table, column.key, key, t)]
+    elif changed:
+        session.execute(delete(table).where(column == key, table.c.tag.in_(changed)))
+    if changed:
+        _audit(
+            session,
+            actor,
+            "tag" if add else "untag",
+            customer_id=audit_customer,
+            conversation_id=key if target == "conversation" else None,
+            tags=changed,
+            on=target,
+        )
+    return changed
+
+
 def _change(
     store: Store,
     actor: str,
@@ -112,25 +146,15 @@ def _change(
     wanted = normalized(tags)
     with store.write() as session:
         target, key, audit_customer = _target(session, conversation_id, customer_id)
-        table = conversation_tag_t if target == "conversation" else customer_tag_t
-        column = table.c.conversation_id if target == "conversation" else table.c.customer_id
-        before = set(_tags_of(session, target, key))
-        changed = [t for t in wanted if (t not in before) == add]
-        if add:
-            # one by one, tolerating a tag another agent added a moment ago
-            changed = [t for t in changed if _insert_once(session, table, column.key, key, t)]
-        elif changed:
-            session.execute(delete(table).where(column == key, table.c.tag.in_(changed)))
-        if changed:
-            _audit(
-                session,
-                actor,
-                "tag" if add else "untag",
-                customer_id=audit_customer,
-                conversation_id=key if target == "conversation" else None,
-                tags=changed,
-                on=target,
-            )
+        changed = apply_tags(
+            session,
+            actor,
+            wanted,
+            add=add,
+            target=target,
+            key=key,
+            audit_customer=audit_customer,
+        )
         now = _tags_of(session, target, key)
     done = tuple(changed)
     return TagChange(target, key, done if add else (), () if add else done, now)

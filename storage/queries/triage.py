@@ -28,6 +28,7 @@ steadier while rows change, by ``after``: the id of the last row shown.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -358,3 +359,54 @@ def count_conversations(
     stmt = parts[0] if len(parts) == 1 else union_all(*parts)
     counts = {int(n): int(count) for n, count in session.execute(stmt)}
     return {name: counts.get(n, 0) for n, name in enumerate(names)}
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What a bulk action needs of a conversation: its id, customer, the
+    version it was read at and the fields an action may change."""
+
+    id: int
+    customer_id: int
+    version: int
+    status: str
+    assignee: str | None
+    snoozed_until: datetime | None
+
+
+def _states(session: Session, where: ColumnElement[bool], limit: int) -> list[ConversationState]:
+    stmt = (
+        select(c.id, c.customer_id, c.version, c.status, c.assignee, c.snoozed_until)
+        .where(where)
+        .order_by(*_order("activity"))
+        .limit(limit)
+    )
+    return [
+        ConversationState(
+            int(r.id),
+            int(r.customer_id),
+            int(r.version),
+            r.status,
+            r.assignee,
+            utc(r.snoozed_until) if r.snoozed_until else None,
+        )
+        for r in session.execute(stmt)
+    ]
+
+
+def matching_states(
+    session: Session, query: Query, *, agent: str | None, now: datetime, limit: int
+) -> list[ConversationState]:
+    """The conversations (at most ``limit``) ``query`` matches, newest
+    activity first, as a bulk action acts on them."""
+    return _states(session, condition(session, query, agent=agent, now=now), limit)
+
+
+def conversation_states(session: Session, ids: Sequence[int]) -> dict[int, ConversationState]:
+    """The conversations ``ids`` names (ids that name none are left out)."""
+    found: dict[int, ConversationState] = {}
+    usable = [i for i in dict.fromkeys(ids) if id_fits(session, i, conversation_t)]
+    for start in range(0, len(usable), 500):
+        chunk = usable[start : start + 500]
+        found.update((s.id, s) for s in _states(session, c.id.in_(chunk), len(chunk)))
+    return found
