@@ -13,10 +13,11 @@ from omnitui import services
 from omnitui.query import parse_query
 from omnitui.services import readmarks
 from omnitui.services.ingest import ingest
-from omnitui.services.views import BUILTIN_VIEWS, View, count_views, list_view
+from omnitui.services.views import BUILTIN_VIEWS, View, count_label, count_views, list_view
 from storage import queries
 from storage.db import Store
 from storage.models import conversation_tag_t, customer_tag_t
+from storage.queries import triage
 from tests.helpers import T0, batch, chat, email, sms
 
 NOW = T0 + timedelta(hours=6)
@@ -87,7 +88,17 @@ def ids(seed: Seed, text: str, *, agent: str | None = "alice") -> set[int]:
     return {r.id for r in rows}
 
 
-def test_each_term(seed: Seed) -> None:
+@pytest.fixture(params=["rare", "common"])
+def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test with words and tags read as rare (their conversations first)
+    and as common (each conversation tested): both must find the same."""
+    if request.param == "common":
+        monkeypatch.setattr(triage, "RARE_MATCHES", 1)
+        monkeypatch.setattr(triage, "COMMON_MATCHES", 0)
+    return str(request.param)
+
+
+def test_each_term(seed: Seed, strategy: str) -> None:
     s = seed
     everyone = {s.refund, s.order, s.invoice, s.chat, s.late}
     assert ids(s, "status:all") == everyone
@@ -166,7 +177,7 @@ def test_builtin_views_list_what_the_filters_listed(seed: Seed) -> None:
         assert new == old, view.name
 
 
-def test_counts_agree_with_the_lists(seed: Seed) -> None:
+def test_counts_agree_with_the_lists(seed: Seed, strategy: str) -> None:
     extra = (
         View("billing", "b", "tag:billing status:all"),
         View("words", None, "refund OR invoice status:all"),
@@ -177,6 +188,9 @@ def test_counts_agree_with_the_lists(seed: Seed) -> None:
     counts = count_views(seed.store, views, agent="alice", now=NOW)
     assert counts == {v.name: len(list_view(seed.store, v, agent="alice", now=NOW)) for v in views}
     assert counts["all"] == 5 and counts["mine"] == 2 and counts["billing"] == 2
+    capped = count_views(seed.store, views, agent="alice", now=NOW, limit=2)
+    assert capped == {name: min(n, 3) for name, n in counts.items()}
+    assert count_label(capped["all"], 2) == "2+" and count_label(2, 2) == "2"
 
 
 def test_sorts_and_pages(seed: Seed) -> None:

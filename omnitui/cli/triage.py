@@ -208,7 +208,8 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     with runtime(ctx) as rt:
         views = views_of(rt)
         wake_due_snoozes(rt.store())
-        counts = count_views(rt.store(), views, agent=rt.agent, now=datetime.now(UTC))
+        # exact: a script may act on the number (the console shows "10,000+")
+        counts = count_views(rt.store(), views, agent=rt.agent, now=datetime.now(UTC), limit=None)
     rows = [ViewCount(v.name, v.key, v.query, v.sort, v.builtin, counts[v.name]) for v in views]
     if want_json(ctx, json_out):
         output.print_json(rows)

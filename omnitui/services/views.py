@@ -104,15 +104,36 @@ def list_view(
         )
 
 
+#: view counts are exact up to this many; above, :func:`count_views` says
+#: ``COUNT_LIMIT + 1`` ("more than"), which :func:`count_label` shows as "10,000+"
+COUNT_LIMIT = 10_000
+
+
 def count_views(
-    store: Store, views: Sequence[View], *, agent: str | None, now: datetime
+    store: Store,
+    views: Sequence[View],
+    *,
+    agent: str | None,
+    now: datetime,
+    limit: int | None = COUNT_LIMIT,
 ) -> dict[str, int]:
     """How many conversations each view holds now, by view name, in one
-    statement for all of them."""
+    statement for all of them. Each count stops past ``limit`` (``None``:
+    exact, at the cost of reading every conversation of a big view): a
+    value of ``limit + 1`` means "more than ``limit``"."""
     from storage.queries.triage import count_conversations
 
     with store.read() as session:
-        return count_conversations(session, {v.name: v.tree for v in views}, agent=agent, now=now)
+        return count_conversations(
+            session, {v.name: v.tree for v in views}, agent=agent, now=now, limit=limit
+        )
+
+
+def count_label(count: int, limit: int | None = COUNT_LIMIT) -> str:
+    """A view's count for people: "8,874", or "10,000+" past the limit."""
+    if limit is not None and count > limit:
+        return f"{limit:,}+"
+    return f"{count:,}"
 
 
 def team_spelled(

@@ -63,7 +63,7 @@ from storage.models import (
 from storage.queries.ids import id_fits
 from storage.queries.inbox import ConversationRow, _preview_column, with_tags
 from storage.queries.readmarks import MARKED_UNREAD
-from storage.queries.search import search_terms
+from storage.queries.search import COMMON_MATCHES, _estimated_rows, search_terms
 from storage.query_terms import (
     DEFAULT_STATUSES,
     SORTS,
@@ -120,11 +120,7 @@ class _Compiler:
             # -assignee:bob keeps the unassigned (NOT (NULL = 'bob') is NULL)
             return and_(c.assignee.is_not(None), c.assignee == who)
         if kind == "tag":
-            own = select(conversation_tag_t.c.conversation_id).where(
-                conversation_tag_t.c.tag == value
-            )
-            theirs = select(customer_tag_t.c.customer_id).where(customer_tag_t.c.tag == value)
-            return or_(c.id.in_(own), c.customer_id.in_(theirs))
+            return self.tag(value)
         if kind == "unread":
             return self.unread()
         if kind in ("older", "newer"):
@@ -172,38 +168,66 @@ class _Compiler:
                 .select_from(text("message_fts"))
                 .where(text(f"message_fts MATCH :{self.param()}").bindparams(**{self.last: fts}))
             )
-            if self._few_matches(matching):
-                # a rare word: from its matches to their conversations (walking
-                # every conversation to test each would read them all)
-                return c.id.in_(select(m.conversation_id).where(m.id.in_(matching)))
-            # a common word: test the conversations the other terms leave, in
-            # page order, until the page is full
-            return (
-                exists()
-                .where(m.conversation_id == c.id, m.id.in_(matching))
-                .correlate_except(message_t)
+            match: ColumnElement[bool] = m.id.in_(matching)
+        else:
+            joiner = " <-> " if phrase else " & "
+            tsquery = joiner.join(w if phrase else f"{w}:*" for w in words)
+            match = literal_column("message.search").op("@@", return_type=Boolean)(
+                func.to_tsquery("simple", tsquery)
             )
-        joiner = " <-> " if phrase else " & "
-        tsquery = joiner.join(w if phrase else f"{w}:*" for w in words)
-        match = literal_column("message.search").op("@@", return_type=Boolean)(
-            func.to_tsquery("simple", tsquery)
-        )
+        few = self._few(select(m.conversation_id).where(match), gin=not self.sqlite)
+        if few is not None:
+            # a rare word: its few conversations, read from the full-text
+            # index (testing every conversation would read them all)
+            return c.id.in_(few) if few else false()
+        # a common word: test the conversations the other terms leave, in
+        # page order, until the page is full
         return exists().where(m.conversation_id == c.id, match).correlate_except(message_t)
+
+    def tag(self, value: str) -> ColumnElement[bool]:
+        ct, cu = conversation_tag_t.c, customer_tag_t.c
+        own = select(ct.conversation_id).where(ct.tag == value)
+        theirs = select(cu.customer_id).where(cu.tag == value)
+        few_own, few_theirs = self._few(own), self._few(theirs)
+        if few_own is not None and few_theirs is not None:
+            # the ids themselves: the planners seek them by key, where they
+            # would walk every conversation to test the subqueries' OR
+            parts = [c.id.in_(few_own)] if few_own else []
+            parts += [c.customer_id.in_(few_theirs)] if few_theirs else []
+            return or_(*parts) if parts else false()
+        return or_(c.id.in_(own), c.customer_id.in_(theirs))
 
     def param(self) -> str:
         self.params += 1
         self.last = f"fts_{self.params}"
         return self.last
 
-    def _few_matches(self, matching: Select[Any]) -> bool:
-        """Whether the full-text index holds fewer than :data:`RARE_MATCHES`
-        matches (it reads at most that many rowids to tell)."""
-        probe = select(func.count()).select_from(matching.limit(RARE_MATCHES).subquery())
-        return int(self.session.execute(probe).scalar_one()) < RARE_MATCHES
+    def _few(self, ids: Select[Any], *, gin: bool = False) -> list[int] | None:
+        """The distinct ids ``ids`` selects when there are fewer than
+        :data:`RARE_MATCHES` rows of them (reading at most that many), else
+        ``None``. ``gin``: read through the full-text index whatever the
+        planner guesses of the words (see :mod:`storage.queries.search`)."""
+        if gin:
+            # the planner's statistics first: a word they call common is
+            # (a bitmap of its matches would cost more than the walk)
+            if _estimated_rows(self.session, ids) >= COMMON_MATCHES:
+                return None
+            self.session.execute(text("SET LOCAL enable_seqscan = off"))
+            self.session.execute(text("SET LOCAL enable_indexscan = off"))
+        try:
+            found = list(self.session.execute(ids.limit(RARE_MATCHES)).scalars())
+        finally:
+            if gin:
+                self.session.execute(text("SET LOCAL enable_seqscan TO DEFAULT"))
+                self.session.execute(text("SET LOCAL enable_indexscan TO DEFAULT"))
+        if len(found) >= RARE_MATCHES:
+            return None
+        return sorted({int(i) for i in found})
 
 
-#: Matches below which a word is rare (its conversations are read from the
-#: full-text index) rather than common (each candidate conversation is tested).
+#: Matches below which a word or a tag is rare: its conversations are read
+#: first (at most this many rows) and the statement seeks them by id; above,
+#: each conversation the other terms leave is tested, in page order.
 RARE_MATCHES = 5000
 
 
@@ -343,19 +367,27 @@ def count_conversations(
     *,
     agent: str | None,
     now: datetime,
+    limit: int | None = None,
 ) -> dict[str, int]:
     """How many conversations each of ``queries`` matches, in one statement
-    (one ``count(*)`` per query, joined with UNION ALL, so each count is
-    served by the index its own condition can use)."""
+    (one count per query, joined with UNION ALL, so each count is served by
+    the index its own condition can use). With ``limit``, each count stops
+    past it: ``limit + 1`` means "more than ``limit``" (counting 300,000
+    resolved conversations exactly costs more than every other view together,
+    and nobody acts on that number)."""
     names: Sequence[str] = list(queries)
     if not names:
         return {}
-    parts = [
-        select(literal(n).label("n"), func.count().label("count"))
-        .select_from(conversation_t)
-        .where(condition(session, queries[name], agent=agent, now=now))
-        for n, name in enumerate(names)
-    ]
+    parts = []
+    for n, name in enumerate(names):
+        cond = condition(session, queries[name], agent=agent, now=now)
+        if limit is None:
+            part = select(literal(n).label("n"), func.count().label("count")).where(cond)
+            part = part.select_from(conversation_t)
+        else:
+            capped = select(c.id).where(cond).limit(limit + 1).subquery()
+            part = select(literal(n).label("n"), func.count().label("count")).select_from(capped)
+        parts.append(part)
     stmt = parts[0] if len(parts) == 1 else union_all(*parts)
     counts = {int(n): int(count) for n, count in session.execute(stmt)}
     return {name: counts.get(n, 0) for n, name in enumerate(names)}
