@@ -70,7 +70,8 @@ def test_assign_status_and_tags_each_conversation_audited(store: Store, convs: l
         assert sorted(actions) == ["assign", "status", "tag"]
     # again: already so, nothing written
     before = audit_count(store)
-    assert [r.outcome for r in bulk_update(store, "alice", convs, change)] == ["unchanged"] * 3
+    again = bulk_update(store, "alice", convs, change)
+    assert [r.outcome for r in again] == ["unchanged"] * 3, again
     assert audit_count(store) == before
     assert row(store, convs[0]).version == 2
 

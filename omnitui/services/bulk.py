@@ -26,19 +26,22 @@ customer reports it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
 
 from omnitui.events import describe_event
 from omnitui.services.base import STATUSES, InvalidRequest, ServiceError, _get
 from omnitui.services.conversations import _conflict_text
-from omnitui.services.tags import apply_tags, normalized
+from omnitui.services.tags import apply_tags, normalized, tag_event
 from omnitui.when import not_in_future
-from storage.db import Store, utc
+from storage.db import Store, store_unavailable, utc
 from storage.models import Conversation, audit_t, conversation_t, conversation_tag_t, utcnow
 from storage.queries.triage import ConversationState, conversation_states, matching_states
 from storage.query_terms import Query
@@ -125,55 +128,101 @@ class _Conflict(Exception):
     pass
 
 
-def _apply(store: Store, actor: str, state: ConversationState, change: BulkChange) -> BulkResult:
+@contextmanager
+def _writer(store: Store) -> Iterator[Connection]:
+    """One connection for the whole action, each conversation committed on
+    its own (as :meth:`storage.db.Store.write` would, without a connection
+    and an ORM session set up for each of a thousand)."""
+    try:
+        with store.engine.connect().execution_options(immediate=True) as conn:
+            yield conn
+    except DBAPIError as exc:
+        if unavailable := store_unavailable(exc, store.engine.url):
+            raise unavailable from exc
+        raise
+
+
+_UPDATES: dict[tuple[str, ...], Any] = {}
+_AUDIT = audit_t.insert()
+
+
+def _update(names: tuple[str, ...]) -> Any:
+    """The conditional UPDATE of these fields, built once (see tags._statement)."""
+    if names not in _UPDATES:
+        c = conversation_t.c
+        _UPDATES[names] = (
+            update(conversation_t)
+            .where(c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+            .values(version=c.version + 1, **{n: bindparam(n) for n in names})
+        )
+    return _UPDATES[names]
+
+
+def _apply(
+    session: Connection, actor: str, state: ConversationState, change: BulkChange
+) -> BulkResult:
+    """``change`` on one conversation, in a transaction of its own."""
     fields = _field_changes(state, change)
     said: list[str] = []
+    events: list[dict[str, object]] = []
+    session.begin()
     try:
-        with store.write() as session:
-            if fields:
-                values = {k: v for f in fields.values() for k, v in f.items()}
-                c = conversation_t.c
-                moved = session.execute(
-                    update(conversation_t)
-                    .where(c.id == state.id, c.version == state.version)
-                    .values(version=state.version + 1, **values)
-                ).rowcount  # type: ignore[attr-defined]
-                if not moved:
-                    raise _Conflict
-                now = utcnow()
-                rows = []
-                for action, after in fields.items():
-                    before = {k: getattr(state, k) for k in after}
-                    detail = {"after": after, "before": before}
-                    rows.append(
-                        {
-                            "at": now,
-                            "actor": actor,
-                            "action": action,
-                            "customer_id": state.customer_id,
-                            "conversation_id": state.id,
-                            "detail": json.dumps(detail, default=str, sort_keys=True),
-                        }
-                    )
-                    said.append(_words(action, after))
-                session.execute(audit_t.insert(), rows)
-            for tags, add in ((change.tag, True), (change.untag, False)):
-                if not tags:
-                    continue
-                done = apply_tags(
-                    session,
-                    actor,
-                    tags,
-                    add=add,
-                    target="conversation",
-                    key=state.id,
-                    audit_customer=state.customer_id,
+        if fields:
+            values = {k: v for f in fields.values() for k, v in f.items()}
+            moved = session.execute(
+                _update(tuple(sorted(values))),
+                {"b_id": state.id, "b_version": state.version, **values},
+            ).rowcount
+            if not moved:
+                raise _Conflict
+            now = utcnow()
+            for action, after in fields.items():
+                before = {k: getattr(state, k) for k in after}
+                detail = {"after": after, "before": before}
+                events.append(
+                    {
+                        "at": now,
+                        "actor": actor,
+                        "action": action,
+                        "customer_id": state.customer_id,
+                        "conversation_id": state.id,
+                        "detail": json.dumps(detail, default=str, sort_keys=True),
+                    }
                 )
-                if done:
-                    action = "tag" if add else "untag"
-                    said.append(describe_event(action, {"tags": done, "on": "conversation"}))
+                said.append(_words(action, after))
+        for tags, add in ((change.tag, True), (change.untag, False)):
+            if not tags:
+                continue
+            done = apply_tags(
+                session,
+                actor,
+                tags,
+                add=add,
+                target="conversation",
+                key=state.id,
+                audit_customer=state.customer_id,
+                audit=False,
+            )
+            if done:
+                events.append(
+                    tag_event(actor, add, "conversation", state.id, state.customer_id, done)
+                )
+                action = "tag" if add else "untag"
+                said.append(describe_event(action, {"tags": done, "on": "conversation"}))
+        if events:
+            session.execute(_AUDIT, events)
+        session.commit()
     except _Conflict:
-        return _conflict(store, state.id)
+        session.rollback()
+        with Session(bind=session) as reading:
+            try:
+                conv = _get(reading, Conversation, state.id, "conversation")
+                return BulkResult(state.id, "conflict", (), _conflict_text(reading, conv))
+            finally:
+                reading.rollback()
+    except BaseException:
+        session.rollback()
+        raise
     return BulkResult(state.id, "changed" if said else "unchanged", tuple(said))
 
 
@@ -244,21 +293,22 @@ def bulk_update(
                 ):
                     tags.setdefault(conv_id, set()).add(tag)
     results: list[BulkResult] = []
-    for conv_id in ids:
-        state = states.get(conv_id)
-        if state is None:
-            results.append(
-                BulkResult(conv_id, "not_found", (), f"there is no conversation {conv_id}")
-            )
-            continue
-        seen = versions.get(conv_id) if versions is not None else None
-        if seen is not None and seen != state.version:
-            results.append(_conflict(store, conv_id))
-            continue
-        if dry_run:
-            results.append(_planned(state, checked, tags.get(conv_id, set())))
-            continue
-        results.append(_apply(store, actor, state, checked))
+    with _writer(store) as session:
+        for conv_id in ids:
+            state = states.get(conv_id)
+            if state is None:
+                results.append(
+                    BulkResult(conv_id, "not_found", (), f"there is no conversation {conv_id}")
+                )
+                continue
+            seen = versions.get(conv_id) if versions is not None else None
+            if seen is not None and seen != state.version:
+                results.append(_conflict(store, conv_id))
+                continue
+            if dry_run:
+                results.append(_planned(state, checked, tags.get(conv_id, set())))
+                continue
+            results.append(_apply(session, actor, state, checked))
     return results
 
 

@@ -18,20 +18,21 @@ one never undoes anybody's assignment or status.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Connection, Table, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from omnitui.services.base import InvalidRequest, NotFound, _audit, _get
+from omnitui.services.base import InvalidRequest, NotFound, _get
 from omnitui.services.customers import live_customer_id
 from omnitui.tagnames import TagError, normalize_tag
 from storage.db import Store
-from storage.models import Conversation, conversation_tag_t, customer_tag_t
+from storage.models import Conversation, audit_t, conversation_tag_t, customer_tag_t, utcnow
 
 #: the most tags one request may add or remove
 MAX_TAGS_PER_CHANGE = 20
@@ -100,8 +101,13 @@ def _tags_of(session: Session, target: str, key: int) -> tuple[str, ...]:
     return tuple(sorted(session.execute(select(table.c.tag).where(column == key)).scalars()))
 
 
+#: what the tag writes run on: the session of a service, or the connection
+#: a bulk action keeps for its thousand small transactions
+Executor = Session | Connection
+
+
 def apply_tags(
-    session: Session,
+    session: Executor,
     actor: str,
     wanted: Sequence[str],
     *,
@@ -109,29 +115,45 @@ def apply_tags(
     target: Literal["conversation", "customer"],
     key: int,
     audit_customer: int | None,
+    audit: bool = True,
 ) -> list[str]:
     """Add (or remove) the normalized tags ``wanted`` on one record inside
-    the caller's transaction, auditing what changed; the tags that did."""
+    the caller's transaction; the tags that changed, in ``wanted``'s order.
+    What changed is audited (``tag``/``untag``) unless ``audit`` is false
+    (then the caller writes the event, as a bulk action does with its own)."""
     table = conversation_tag_t if target == "conversation" else customer_tag_t
     column = table.c.conversation_id if target == "conversation" else table.c.customer_id
-    before = set(_tags_of(session, target, key))
-    changed = [t for t in wanted if (t not in before) == add]
     if add:
         # one by one, tolerating a tag another agent added a moment ago
-        changed = [t for t in changed if _insert_once(session, table, column.key, key, t)]
-    elif changed:
-        session.execute(delete(table).where(column == key, table.c.tag.in_(changed)))
-    if changed:
-        _audit(
-            session,
-            actor,
-            "tag" if add else "untag",
-            customer_id=audit_customer,
-            conversation_id=key if target == "conversation" else None,
-            tags=changed,
-            on=target,
+        changed = [t for t in wanted if _insert_once(session, table, column.key, key, t)]
+    else:
+        stmt = _statement("delete", _dialect(session), table, column.key)
+        gone = set(session.execute(stmt, {"key": key, "tags": list(wanted)}).scalars())
+        changed = [t for t in wanted if t in gone]
+    if changed and audit:
+        session.execute(
+            audit_t.insert(), [tag_event(actor, add, target, key, audit_customer, changed)]
         )
     return changed
+
+
+def tag_event(
+    actor: str,
+    add: bool,
+    target: str,
+    key: int,
+    audit_customer: int | None,
+    tags: Sequence[str],
+) -> dict[str, object]:
+    """The audit row of a tag change (action ``tag`` or ``untag``)."""
+    return {
+        "at": utcnow(),
+        "actor": actor,
+        "action": "tag" if add else "untag",
+        "customer_id": audit_customer,
+        "conversation_id": key if target == "conversation" else None,
+        "detail": json.dumps({"on": target, "tags": list(tags)}, sort_keys=True),
+    }
 
 
 def _change(
@@ -160,13 +182,45 @@ def _change(
     return TagChange(target, key, done if add else (), () if add else done, now)
 
 
-def _insert_once(session: Session, table: Table, column: str, key: int, tag: str) -> bool:
-    """Insert the tag row unless it is there; whether this call inserted it."""
-    values = {column: key, "tag": tag}
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing()
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+_STATEMENTS: dict[tuple[str, str, str], Any] = {}
+
+
+def _statement(kind: str, dialect: str, table: Table, column: str) -> Any:
+    """The tag statements, built once each (a bulk action runs them a
+    thousand times: building and keying a statement costs more than running it)."""
+    key = (kind, dialect, table.name)
+    if key not in _STATEMENTS:
+        if kind == "insert":
+            insert = sqlite_insert if dialect == "sqlite" else pg_insert
+            stmt: Any = (
+                insert(table)
+                .values({column: bindparam("key"), "tag": bindparam("tag")})
+                .on_conflict_do_nothing()
+                .returning(table.c.tag)
+            )
+        else:
+            stmt = (
+                delete(table)
+                .where(
+                    table.c[column] == bindparam("key"),
+                    table.c.tag.in_(bindparam("tags", expanding=True)),
+                )
+                .returning(table.c.tag)
+            )
+        _STATEMENTS[key] = stmt
+    return _STATEMENTS[key]
+
+
+def _dialect(session: Executor) -> str:
+    bind = session if isinstance(session, Connection) else session.get_bind()
+    return bind.dialect.name
+
+
+def _insert_once(session: Executor, table: Table, column: str, key: int, tag: str) -> bool:
+    """Insert the tag row unless it is there; whether this call inserted it
+    (by RETURNING: psycopg's rowcount here is -1)."""
+    stmt = _statement("insert", _dialect(session), table, column)
+    return session.execute(stmt, {"key": key, "tag": tag}).first() is not None
 
 
 def move_customer_tags(session: Session, from_id: int, to_id: int) -> list[str]:

@@ -169,6 +169,17 @@ class _Compiler:
                 .where(text(f"message_fts MATCH :{self.param()}").bindparams(**{self.last: fts}))
             )
             match: ColumnElement[bool] = m.id.in_(matching)
+            # count the matches in the full-text index itself (it stops at the
+            # limit; a join to the messages would read every match first)
+            rowids = self._few(matching)
+            if rowids is None:
+                return exists().where(m.conversation_id == c.id, match).correlate_except(message_t)
+            if not rowids:
+                return false()
+            convs = self.session.execute(
+                select(m.conversation_id).where(m.id.in_(rowids)).distinct()
+            ).scalars()
+            return c.id.in_(sorted(int(i) for i in convs))
         else:
             joiner = " <-> " if phrase else " & "
             tsquery = joiner.join(w if phrase else f"{w}:*" for w in words)
@@ -228,7 +239,7 @@ class _Compiler:
 #: Matches below which a word or a tag is rare: its conversations are read
 #: first (at most this many rows) and the statement seeks them by id; above,
 #: each conversation the other terms leave is tested, in page order.
-RARE_MATCHES = 5000
+RARE_MATCHES = 2000
 
 
 def condition(
@@ -294,6 +305,13 @@ def find_conversations(
     tags and the agent's unread marks), ``limit`` at a time in ``sort`` order,
     from ``offset`` or after conversation ``after``."""
     order = _order(sort)
+    # the page's ids first, then its columns: the preview (a read of the
+    # newest message) is made for the page's rows only, not for every row a
+    # sort has to see first (two statuses cannot walk one index in order)
+    page = select(c.id).where(condition(session, query, agent=agent, now=now))
+    if after is not None:
+        page = page.where(_after(session, sort, after))
+    ids = page.order_by(*order).limit(limit).offset(offset).subquery("page")
     stmt: Select[Any] = (
         select(
             c.id,
@@ -312,8 +330,9 @@ def find_conversations(
             c.version,
             c.their_address,
         )
+        .select_from(ids)
+        .join(conversation_t, c.id == ids.c.id)
         .join(customer_t, customer_t.c.id == c.customer_id)
-        .where(condition(session, query, agent=agent, now=now))
     )
     read_at: ColumnElement[datetime | None] = literal(None)
     if agent is not None:
@@ -321,10 +340,7 @@ def find_conversations(
         stmt = stmt.outerjoin(
             readmark_t, and_(readmark_t.c.conversation_id == c.id, readmark_t.c.agent == agent)
         )
-    stmt = stmt.add_columns(read_at.label("read_at"))
-    if after is not None:
-        stmt = stmt.where(_after(session, sort, after))
-    stmt = stmt.order_by(*order).limit(limit).offset(offset)
+    stmt = stmt.add_columns(read_at.label("read_at")).order_by(*order)
     rows = []
     for r in session.execute(stmt).mappings():
         data = dict(r)
