@@ -186,6 +186,11 @@ class _Compiler:
             match = literal_column("message.search").op("@@", return_type=Boolean)(
                 func.to_tsquery("simple", tsquery)
             )
+            if len(words) > 1 and any(self._common(w) for w in words):
+                # the GIN index reads each word's whole list of matches (and a
+                # phrase rechecks every row of their intersection): one
+                # common word makes that dearer than testing the candidates
+                return exists().where(m.conversation_id == c.id, match).correlate_except(message_t)
         few = self._few(select(m.conversation_id).where(match), gin=not self.sqlite)
         if few is not None:
             # a rare word: its few conversations, read from the full-text
@@ -212,6 +217,13 @@ class _Compiler:
         self.params += 1
         self.last = f"fts_{self.params}"
         return self.last
+
+    def _common(self, word: str) -> bool:
+        """Whether PostgreSQL's statistics call ``word`` (as a prefix) common."""
+        match = literal_column("message.search").op("@@", return_type=Boolean)(
+            func.to_tsquery("simple", f"{word}:*")
+        )
+        return _estimated_rows(self.session, select(message_t.c.id).where(match)) >= COMMON_MATCHES
 
     def _few(self, ids: Select[Any], *, gin: bool = False) -> list[int] | None:
         """The distinct ids ``ids`` selects when there are fewer than
@@ -240,6 +252,18 @@ class _Compiler:
 #: first (at most this many rows) and the statement seeks them by id; above,
 #: each conversation the other terms leave is tested, in page order.
 RARE_MATCHES = 2000
+
+
+#: run before a page or a count on PostgreSQL (see :func:`_serial`)
+SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
+
+
+def _serial(session: Session) -> None:
+    """No parallel workers for the statement to come (PostgreSQL): a page or
+    a count walks an index for milliseconds, and starting workers costs more
+    than that (measured: 87 ms of a 106 ms page on a busy server)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(SERIAL))
 
 
 def condition(
@@ -305,6 +329,7 @@ def find_conversations(
     tags and the agent's unread marks), ``limit`` at a time in ``sort`` order,
     from ``offset`` or after conversation ``after``."""
     order = _order(sort)
+    _serial(session)
     # the page's ids first, then its columns: the preview (a read of the
     # newest message) is made for the page's rows only, not for every row a
     # sort has to see first (two statuses cannot walk one index in order)
@@ -394,6 +419,7 @@ def count_conversations(
     names: Sequence[str] = list(queries)
     if not names:
         return {}
+    _serial(session)
     parts = []
     for n, name in enumerate(names):
         cond = condition(session, queries[name], agent=agent, now=now)
