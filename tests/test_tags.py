@@ -5,6 +5,7 @@ with the bad paths (bad tags, escape sequences, unknown and too-big ids)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,11 @@ from sqlalchemy import select
 
 from omnitui import services
 from omnitui.events import describe_event
+from omnitui.query import parse_query
 from omnitui.services import InvalidRequest, NotFound
 from omnitui.services.ingest import ingest
 from omnitui.services.tags import TagCount, add_tags, list_tags, remove_tags
+from omnitui.services.views import list_view
 from omnitui.tagnames import MAX_TAG_LENGTH, TagError, normalize_tag
 from storage import queries
 from storage.db import Store
@@ -114,7 +117,9 @@ def test_customer_tags_show_on_their_conversations_and_follow_a_merge(
     with store.read() as s:
         moved = queries.get_conversation(s, sms_conv)
     assert moved is not None and moved.customer_tags == ("late", "vip")
-    # the merged id means the customer that remains
+    # the merged id means the customer that remains, in a query too
+    rows = list_view(store, parse_query(f"customer:{other}"), agent="alice", now=datetime.now(UTC))
+    assert {r.id for r in rows} == {conv, sms_conv}
     done = add_tags(store, "alice", ["x"], customer_id=other)
     assert done.id == ann and done.tags == ("late", "vip", "x")
 

@@ -112,7 +112,7 @@ class _Compiler:
             number = int(value)
             if not id_fits(self.session, number, customer_t):
                 return false()
-            return c.customer_id == number
+            return c.customer_id == self._live_customer(number)
         if kind == "assignee":
             if value == "none":
                 return c.assignee.is_(None)
@@ -217,6 +217,19 @@ class _Compiler:
         self.params += 1
         self.last = f"fts_{self.params}"
         return self.last
+
+    def _live_customer(self, customer_id: int) -> int:
+        """The customer ``customer_id`` is now (a merged one: the one it was
+        merged into, followed to the end), as everywhere else."""
+        seen = {customer_id}
+        while True:
+            into = self.session.execute(
+                select(customer_t.c.merged_into_id).where(customer_t.c.id == customer_id)
+            ).scalar()
+            if into is None or into in seen:
+                return customer_id
+            seen.add(into)
+            customer_id = int(into)
 
     def _common(self, word: str) -> bool:
         """Whether PostgreSQL's statistics call ``word`` (as a prefix) common."""
