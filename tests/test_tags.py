@@ -180,6 +180,9 @@ def test_tags_from_the_command_line(run: Run, ids: tuple[int, int, int, int]) ->
     assert "gold" in run("tags", "list").stdout
     rows = as_json(run("conversations", "list", "--query", "tag:gold", "--json"))
     assert [r["id"] for r in rows] == [conv] and rows[0]["customer_tags"] == ["gold"]
+    assert "tags: billing gold (customer)" in run("conversations", "show", str(conv)).stdout
+    shown = as_json(run("conversations", "show", str(conv), "--json"))
+    assert (shown["tags"], shown["customer_tags"]) == (["billing"], ["gold"])
 
 
 def test_tag_commands_refuse_bad_paths(run: Run, ids: tuple[int, int, int, int]) -> None:

@@ -365,6 +365,8 @@ def conversations_show(
     output.say(f"Conversation {shown.id} ({shown.channel}, {shown.account}): {shown.customer_name}")
     output.say(f"  subject: {shown.subject or first_line(shown.preview, 60)}")
     output.say(f"  status: {shown.status} · assignee: {shown.assignee or 'nobody'}")
+    if shown.tags or shown.customer_tags:
+        output.say(f"  tags: {triage.tags_text(shown)}")
     output.say(f"  latest entry: {latest or 'none'}")
     if said:
         output.say(f"  WhatsApp: {said}")

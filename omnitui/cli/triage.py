@@ -157,6 +157,13 @@ def list_by_query(
     print_conversations(f"Conversations ({title})", rows)
 
 
+def tags_text(row: ConversationRow) -> str:
+    """A conversation's tags, then its customer's marked ``(customer)``."""
+    own = " ".join(row.tags)
+    theirs = " ".join(row.customer_tags)
+    return " ".join(p for p in (own, f"{theirs} (customer)" if theirs else "") if p)
+
+
 def print_conversations(title: str, rows: list[ConversationRow]) -> None:
     output.print_table(
         title,
@@ -178,7 +185,7 @@ def print_conversations(title: str, rows: list[ConversationRow]) -> None:
                 r.subject or first_line(r.preview, 60),
                 r.status,
                 r.assignee,
-                " ".join([*r.tags, *(f"{t}*" for t in r.customer_tags)]) or None,
+                tags_text(r) or None,
                 r.last_message_at,
             )
             for r in rows
