@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from benchmarks import imap_sync, ingest, scale, seed, tui, twilio_poll
+from benchmarks import imap_sync, ingest, scale, seed, triage, tui, twilio_poll
 from benchmarks.table import Figure, print_table
 from storage.db import open_store
 from storage.models import message_t
@@ -51,7 +51,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument(
         "--only",
-        choices=("ingest", "imap", "twilio", "tui", "store", "cli"),
+        choices=("ingest", "imap", "twilio", "tui", "store", "cli", "triage"),
         action="append",
         help="measure only these (repeatable)",
     )
@@ -60,9 +60,9 @@ def main() -> None:
     bench.mkdir(exist_ok=True)
     url = args.db or f"sqlite:///{bench / f'store-{args.messages}.db'}"
     data = bench / "data"
-    only = set(args.only or ("ingest", "imap", "twilio", "tui", "store", "cli"))
+    only = set(args.only or ("ingest", "imap", "twilio", "tui", "store", "cli", "triage"))
     started = time.perf_counter()
-    if only & {"tui", "store", "cli"}:
+    if only & {"tui", "store", "cli", "triage"}:
         _seeded(url, data, args.messages)
     figures: list[Figure] = []
     if "ingest" in only:
@@ -78,6 +78,8 @@ def main() -> None:
         figures += scale.search_figures(store, args.repeat)
         figures += scale.report_figures(store, max(args.repeat // 3, 1))
         store.close()
+    if "triage" in only:
+        figures += triage.measure(url, args.repeat, data)
     if "cli" in only:
         figures += scale.cli_figures(url, args.repeat)
         figures.append(scale.send_figure(args.repeat))

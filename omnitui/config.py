@@ -39,6 +39,7 @@ TOP_LEVEL = {
     "reports": {"business_hours", "timezone"},
     "alerts": {"bell", "desktop", "notify_cmd", "notify_timeout"},
     "accounts": None,  # checked per kind
+    "views": None,  # checked per view
 }
 SECRET_TIMEOUT = 10.0
 #: A config is a few KiB; anything this big is the wrong file.
@@ -76,6 +77,8 @@ class AppConfig:
     team: tuple[str, ...] = ()
     #: ``[alerts]``: how an alert reaches the agent beyond the console's notice
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    #: ``[[views]]``: saved queries, after the built-in views (see omnitui.services.views)
+    views: tuple[ViewSetting, ...] = ()
 
 
 def default_config_path() -> Path:
@@ -272,6 +275,7 @@ def load_config(path: Path) -> AppConfig:
         database_url_at=_where(path, where.line("database", "url"), "database.url"),
         team=_team(path, where, agent),
         alerts=_alerts(path, where, _table(path, where, data, "alerts")),
+        views=_views(path, where, data.get("views", [])),
     )
 
 
@@ -304,6 +308,98 @@ def _alerts(path: Path, where: _Locator, table: dict[str, Any]) -> AlertSettings
     return AlertSettings(
         bell=bell, desktop=desktop, notify_cmd=command or None, notify_timeout=float(timeout)
     )
+
+
+@dataclass(frozen=True)
+class ViewSetting:
+    """One ``[[views]]`` table as written (its query known to parse)."""
+
+    name: str
+    key: str | None
+    query: str
+    sort: str = "activity"
+
+
+VIEW_KEYS = {"name", "key", "query", "sort"}
+MAX_VIEW_NAME = 40
+
+
+def _views(path: Path, where: _Locator, raw: Any) -> tuple[ViewSetting, ...]:
+    """``[[views]]``: each a name, a query that parses, an optional key and
+    sort; names and keys unique, also against the built-in views."""
+    if not raw:
+        return ()
+    from omnitui.query import QueryError, parse_query
+    from omnitui.services.views import BUILTIN_VIEWS
+    from storage.query_terms import SORTS
+
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{_where(path, where.line('views'), 'views')}: write each view as a [[views]] table"
+        )
+    taken_names = {v.name.casefold(): "the built-in view" for v in BUILTIN_VIEWS}
+    taken_keys = {v.key: f"the built-in view {v.name!r}" for v in BUILTIN_VIEWS if v.key}
+    views: list[ViewSetting] = []
+    for n, entry in enumerate(raw):
+
+        def at(key: str | None, n: int = n) -> str:
+            return _where(
+                path, where.line("views", key, n), f"views[{n}]" + (f".{key}" if key else "")
+            )
+
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{at(None)}: a view is a table with name = …, query = …")
+        for key in entry:
+            if key not in VIEW_KEYS:
+                raise ConfigError(
+                    f"{at(key)}: unknown key{_suggest(key, sorted(VIEW_KEYS))}; "
+                    f"known: {', '.join(sorted(VIEW_KEYS))}"
+                )
+        name, query, key, sort = (entry.get(k) for k in ("name", "query", "key", "sort"))
+        if not isinstance(name, str) or not name.strip() or not name.isprintable():
+            raise ConfigError(f'{at("name")}: a view needs a name in quotes, e.g. name = "Billing"')
+        name = name.strip()
+        if len(name) > MAX_VIEW_NAME:
+            raise ConfigError(f"{at('name')}: a view's name is at most {MAX_VIEW_NAME} characters")
+        if name.casefold() in taken_names:
+            raise ConfigError(
+                f"{at('name')}: view {name!r}: {taken_names[name.casefold()]} has this name; "
+                "give each view its own name"
+            )
+        if not isinstance(query, str):
+            raise ConfigError(
+                f'{at("query")}: view {name!r} needs a query in quotes, e.g. query = "tag:billing"'
+            )
+        try:
+            parse_query(query)
+        except QueryError as exc:
+            raise ConfigError(f"{at('query')}: view {name!r}: {exc.message}") from None
+        if key is not None and (
+            not isinstance(key, str)
+            or not key
+            or len(key) > 20
+            or not key.isprintable()
+            or any(ch.isspace() for ch in key)
+        ):
+            raise ConfigError(
+                f'{at("key")}: view {name!r}: a key is a key name in quotes, e.g. key = "8"'
+            )
+        if key is not None and key in taken_keys:
+            raise ConfigError(
+                f"{at('key')}: view {name!r}: the key {key!r} already shows {taken_keys[key]}; "
+                "give each view its own key"
+            )
+        if sort is None:
+            sort = "activity"
+        if not isinstance(sort, str) or sort not in SORTS:
+            raise ConfigError(
+                f"{at('sort')}: view {name!r}: unknown sort {sort!r}; use one of {', '.join(SORTS)}"
+            )
+        taken_names[name.casefold()] = f"views[{n}]"
+        if key is not None:
+            taken_keys[key] = f"the view {name!r}"
+        views.append(ViewSetting(name, key, query, sort))
+    return tuple(views)
 
 
 def _team(path: Path, where: _Locator, agent: dict[str, Any]) -> tuple[str, ...]:

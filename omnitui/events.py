@@ -38,6 +38,11 @@ def describe_event(action: str, detail: Mapping[str, Any] | None) -> str:
     if action == "merge":
         name, merged = detail.get("merged_name"), detail.get("merged")
         return f"merged {name} (#{merged}) into this customer"
+    if action in ("tag", "untag"):
+        tags = detail.get("tags")
+        words = ", ".join(str(t) for t in tags) if isinstance(tags, list) else ""
+        on = "the customer" if detail.get("on") == "customer" else "the conversation"
+        return f"tagged {on}: {words}" if action == "tag" else f"untagged {on}: {words}"
     if action == "outbox.retry":
         return f"sent message {message} again"
     if action == "outbox.edit":

@@ -77,6 +77,8 @@ CONVERSATION = {
     "version": int,
     "their_address": str,
     "unread": bool,
+    "tags": [str],
+    "customer_tags": [str],
 }
 ATTACHMENT = {
     "id": int,
@@ -237,6 +239,14 @@ DOCTOR = {
 }
 ERROR = {"error": {"message": str, "code": int, "kind": str}}
 
+TAG_CHANGE = {
+    "target": OneOf(("conversation", "customer")),
+    "id": int,
+    "added": [str],
+    "removed": [str],
+    "tags": [str],
+}
+
 #: every command that takes --json, and the schema of what it prints
 MENTION = {
     "id": int,
@@ -284,6 +294,33 @@ SCHEMAS: dict[str, Any] = {
     "agent away": AGENT_STATE,
     "agent back": AGENT_STATE,
     "agent status": AGENT_STATE,
+    "conversations bulk": {
+        "dry_run": bool,
+        "counts": Map(int),
+        "results": [
+            {
+                "conversation_id": int,
+                "outcome": OneOf(
+                    ("changed", "unchanged", "would_change", "conflict", "not_found", "failed")
+                ),
+                "changes": [str],
+                "detail": Opt(str),
+            }
+        ],
+    },
+    "tags add": TAG_CHANGE,
+    "tags rm": TAG_CHANGE,
+    "tags list": [{"tag": str, "conversations": int, "customers": int}],
+    "views": [
+        {
+            "name": str,
+            "key": Opt(str),
+            "query": str,
+            "sort": OneOf(("activity", "waiting", "created")),
+            "builtin": bool,
+            "count": int,
+        }
+    ],
 }
 
 
@@ -428,6 +465,11 @@ def test_each_command_prints_the_document_of_its_schema(
     assert {e["kind"] for e in shown["timeline"]} == {"message", "note"}
     doc("attachments save", str(attachment.id), "--to", str(tmp_path))
     doc("report")
+    doc("views")
+    doc("tags add", "--conversation", str(thread.id), "billing", "vip")
+    doc("tags rm", "--conversation", str(thread.id), "vip")
+    doc("tags list")
+    doc("conversations bulk", str(thread.id), "--tag", "triaged")
     sms_customer = sms["customer_id"]
     doc("customers merge", str(ann.id), str(sms_customer))
     services.add_note(store, "bob", "@alice please look", conversation_id=thread.id)

@@ -172,6 +172,8 @@ def handled(func: F) -> F:
                 raise
             kind, message = found
             output.fail(message, code=EXIT_CODES[kind], kind=kind, as_json=as_json)
+            for line in getattr(exc, "after", ()):  # e.g. a query, a caret under its bad part
+                sys.stderr.write(line)
             raise typer.Exit(EXIT_CODES[kind]) from None
 
     return wrapper  # type: ignore[return-value]

@@ -280,6 +280,8 @@ class ConversationDetail:
     version: int
     their_address: str
     unread: bool
+    tags: tuple[str, ...]
+    customer_tags: tuple[str, ...]
     latest_entry: str | None
     whatsapp_window: WhatsAppWindow | None = None
 

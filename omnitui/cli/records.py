@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from omnitui.cli import output
+from omnitui.cli import output, triage
 from omnitui.cli.common import (
     BodyFileOpt,
     BodyOpt,
@@ -49,6 +49,7 @@ attachments = typer.Typer(help="Files that came with messages.", no_args_is_help
 
 
 def register(app: typer.Typer) -> None:
+    triage.register(app, conversations)
     app.add_typer(customers, name="customers")
     app.add_typer(conversations, name="conversations")
     app.add_typer(notes, name="notes")
@@ -259,17 +260,40 @@ def customers_merge(
 @handled
 def conversations_list(
     ctx: typer.Context,
-    status: Annotated[str, typer.Option("--status", help=f"{_STATUSES} or all.")] = "open",
+    status: Annotated[
+        str | None, typer.Option("--status", help=f"{_STATUSES} or all (default open).")
+    ] = None,
     assignee: Annotated[
         str | None, typer.Option("--assignee", help="Only this agent's ('me' for yours).")
     ] = None,
+    query: triage.QueryOpt = None,
+    view: triage.ViewOpt = None,
+    sort: triage.SortOpt = None,
     limit: LimitOpt = 100,
     json_out: JsonOpt = False,
 ) -> None:
     """List conversations, newest activity first. An agent not on the team (see
-    `conversations assign`) is an error (exit 2); one on it may have none."""
+    `conversations assign`) is an error (exit 2); one on it may have none.
+
+    --query takes the query language (README, "Finding conversations"), --view
+    a view by name (`omnitui views`); both together: the view narrowed by the
+    query. They replace --status and --assignee (write status:, assignee:)."""
     from storage import queries
 
+    if query is not None or view is not None or sort is not None:
+        if status is not None or assignee is not None:
+            raise UserError(
+                "give --status/--assignee or --query/--view, not both: write status: and "
+                "assignee: terms in the query",
+                2,
+            )
+        if query is None and view is None:
+            view = "open"
+        triage.list_by_query(
+            ctx, view_name=view, text=query, sort=sort, limit=limit, json_out=json_out
+        )
+        return
+    status = status or "open"
     if status not in (*CONVERSATION_STATUSES, "all"):
         raise UserError(f"unknown status {status!r}: use {_STATUSES} or all", 2)
     from omnitui.services.snoozes import wake_due_snoozes
@@ -341,6 +365,8 @@ def conversations_show(
     output.say(f"Conversation {shown.id} ({shown.channel}, {shown.account}): {shown.customer_name}")
     output.say(f"  subject: {shown.subject or first_line(shown.preview, 60)}")
     output.say(f"  status: {shown.status} · assignee: {shown.assignee or 'nobody'}")
+    if shown.tags or shown.customer_tags:
+        output.say(f"  tags: {triage.tags_text(shown)}")
     output.say(f"  latest entry: {latest or 'none'}")
     if said:
         output.say(f"  WhatsApp: {said}")

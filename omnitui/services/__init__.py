@@ -16,6 +16,9 @@ By area:
 * :mod:`~omnitui.services.sync` and :mod:`~.leases` - poll rounds, the
   poller, and who polls an account.
 * :mod:`~omnitui.services.attachments` - saving and opening stored files.
+* :mod:`~omnitui.services.views` - views (a query, a key, a sort) and their
+  counts; :mod:`~.tags` - tags on conversations and customers;
+  :mod:`~.bulk` - one change over many conversations, each on its own.
 
 The names callers use most are re-exported here (``services.reply``); the
 modules of the machinery (ingest, outbox, sync) are imported by name.

@@ -75,6 +75,9 @@ def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Cu
                 update(table).where(table.c.customer_id == other_id).values(customer_id=keep_id)
             )
             moved[name] = ids
+        from omnitui.services.tags import move_customer_tags
+
+        tags = move_customer_tags(session, other_id, keep_id)  # the customer's tags go along
         other.merged_into_id = keep_id
         other.version += 1
         keep.version += 1
@@ -88,6 +91,7 @@ def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Cu
             merged=other_id,
             merged_name=other.name,
             moved=moved,
+            tags=tags,
         )
         session.flush()
         return keep

@@ -49,6 +49,13 @@ from storage.queries.timeline import (
     shown_state,
     timeline,
 )
+from storage.queries.triage import (
+    ConversationState,
+    conversation_states,
+    count_conversations,
+    find_conversations,
+    matching_states,
+)
 
 __all__ = [
     "COMMON_MATCHES",
@@ -62,6 +69,7 @@ __all__ = [
     "AuditRow",
     "ChangeMarker",
     "ConversationRow",
+    "ConversationState",
     "CustomerRow",
     "IdentityRow",
     "NoteRow",
@@ -74,8 +82,11 @@ __all__ = [
     "attachments_of",
     "audit_events",
     "change_marker",
+    "conversation_states",
+    "count_conversations",
     "customer_addresses",
     "customer_conversations",
+    "find_conversations",
     "get_attachment",
     "get_conversation",
     "get_customer",
@@ -83,6 +94,7 @@ __all__ = [
     "id_fits",
     "list_conversations",
     "list_customers",
+    "matching_states",
     "message_account",
     "outbox",
     "outgoing_message",

@@ -3,7 +3,7 @@ customer, preview and unread mark."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,9 @@ from sqlmodel import Session
 from storage.db import utc
 from storage.models import (
     conversation_t,
+    conversation_tag_t,
     customer_t,
+    customer_tag_t,
     message_t,
     readmark_t,
 )
@@ -50,6 +52,9 @@ class ConversationRow:
     version: int
     their_address: str
     unread: bool = False
+    #: the conversation's own tags and its customer's, each sorted
+    tags: tuple[str, ...] = ()
+    customer_tags: tuple[str, ...] = ()
 
 
 def _preview_column() -> ScalarSelect[str]:
@@ -131,7 +136,35 @@ def list_conversations(
             and (mark is None or utc(mark) < last)
         )
         rows.append(ConversationRow(**data, unread=unread))
-    return rows
+    return with_tags(session, rows)
+
+
+def with_tags(session: Session, rows: list[ConversationRow]) -> list[ConversationRow]:
+    """``rows`` with their conversations' and customers' tags (two indexed
+    reads for the whole page)."""
+    if not rows:
+        return rows
+    ct, cu = conversation_tag_t.c, customer_tag_t.c
+    own: dict[int, list[str]] = {}
+    theirs: dict[int, list[str]] = {}
+    for conv_id, tag in session.execute(
+        select(ct.conversation_id, ct.tag).where(ct.conversation_id.in_({r.id for r in rows}))
+    ):
+        own.setdefault(conv_id, []).append(tag)
+    for customer_id, tag in session.execute(
+        select(cu.customer_id, cu.tag).where(cu.customer_id.in_({r.customer_id for r in rows}))
+    ):
+        theirs.setdefault(customer_id, []).append(tag)
+    if not own and not theirs:
+        return rows
+    return [
+        replace(
+            r,
+            tags=tuple(sorted(own.get(r.id, ()))),
+            customer_tags=tuple(sorted(theirs.get(r.customer_id, ()))),
+        )
+        for r in rows
+    ]
 
 
 def customer_conversations(

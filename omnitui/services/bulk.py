@@ -1,0 +1,365 @@
+"""Bulk actions: assign, status (snooze included), tag and untag many
+conversations at once, and merge their customers, each conversation on its
+own.
+
+Every conversation is changed in a transaction of its own, with the audit
+events a single change leaves (``assign``, ``status``, ``tag``, ``untag``),
+so a failure on one leaves the others done and each is undone alone.
+Conflicts are as for one conversation (:mod:`omnitui.services.conversations`):
+a conversation whose ``version`` moved since it was read (by the caller,
+when it passes ``versions``, else by this service when it picks the
+targets) is reported as a ``conflict`` and left as the other agent left it;
+nothing is overwritten. A conversation that already is as asked is
+``unchanged`` (no version bump, no audit event).
+
+The result is one :class:`BulkResult` per conversation, in the order given
+(a query's: newest activity first). ``dry_run`` reads and reports what
+would change (``would_change``) without writing anything.
+
+Merge: the customers of the given conversations become one, the customer of
+the *first* conversation (or ``keep_customer_id``): each other customer is
+merged into it by :func:`omnitui.services.customers.merge_customers` (one
+transaction per customer, audited there); every conversation of a merged
+customer reports it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from omnitui.events import describe_event
+from omnitui.services.base import STATUSES, InvalidRequest, ServiceError, _get
+from omnitui.services.conversations import _conflict_text
+from omnitui.services.tags import apply_tags, normalized, tag_event
+from omnitui.when import not_in_future
+from storage.db import Store, store_unavailable, utc
+from storage.models import Conversation, audit_t, conversation_t, conversation_tag_t, utcnow
+from storage.queries.triage import ConversationState, conversation_states, matching_states
+from storage.query_terms import Query
+
+#: the most conversations one bulk action takes
+MAX_BULK = 10_000
+
+Outcome = Literal["changed", "unchanged", "would_change", "conflict", "not_found", "failed"]
+#: outcomes that mean the action did not happen on that conversation
+NOT_DONE: frozenset[str] = frozenset({"conflict", "not_found", "failed"})
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """What to do to each conversation: ``assign`` a name (``unassign``
+    clears it), set ``status`` (``snoozed`` needs ``snoozed_until``), add
+    ``tag`` and remove ``untag`` tags. Fields left empty change nothing."""
+
+    assign: str | None = None
+    unassign: bool = False
+    status: str | None = None
+    snoozed_until: datetime | None = None
+    tag: tuple[str, ...] = ()
+    untag: tuple[str, ...] = ()
+
+    def is_empty(self) -> bool:
+        return not (self.assign or self.unassign or self.status or self.tag or self.untag)
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did to one conversation: ``outcome``, the changes
+    in the timeline's words (done, or for ``would_change`` to be done), and
+    for a conflict or failure why (``detail``)."""
+
+    conversation_id: int
+    outcome: Outcome
+    changes: tuple[str, ...] = ()
+    detail: str | None = None
+
+
+def _checked(change: BulkChange, now: datetime) -> BulkChange:
+    if change.is_empty():
+        raise InvalidRequest("nothing to do: give an assignment, a status or tags")
+    if change.assign and change.unassign:
+        raise InvalidRequest("assign or unassign, not both")
+    status, until = change.status, change.snoozed_until
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+    if until is not None and status != "snoozed":
+        raise InvalidRequest("a wake-up time goes with snoozed only")
+    if status == "snoozed":
+        if until is None:
+            raise InvalidRequest("snoozing needs a time to wake up")
+        if utc(until) <= utc(now):
+            raise InvalidRequest(not_in_future(utc(until)))
+    tag = normalized(change.tag) if change.tag else ()
+    untag = normalized(change.untag) if change.untag else ()
+    if both := set(tag) & set(untag):
+        raise InvalidRequest(f"tag and untag {', '.join(sorted(both))} at once: pick one")
+    assignee = change.assign.strip() if change.assign else None
+    return BulkChange(assignee, change.unassign, status, utc(until) if until else None, tag, untag)
+
+
+def _field_changes(state: ConversationState, change: BulkChange) -> dict[str, dict[str, object]]:
+    """The conversation's fields to change, by audit action: {"assign": values, ...}."""
+    out: dict[str, dict[str, object]] = {}
+    if change.assign or change.unassign:
+        who = None if change.unassign else change.assign
+        if state.assignee != who:
+            out["assign"] = {"assignee": who}
+    if change.status is not None:
+        until = change.snoozed_until if change.status == "snoozed" else None
+        if (state.status, state.snoozed_until) != (change.status, until):
+            out["status"] = {"status": change.status, "snoozed_until": until}
+    return out
+
+
+def _words(action: str, after: Mapping[str, object]) -> str:
+    return describe_event(action, json.loads(json.dumps({"after": after}, default=str)))
+
+
+class _Conflict(Exception):
+    pass
+
+
+@contextmanager
+def _writer(store: Store) -> Iterator[Connection]:
+    """One connection for the whole action, each conversation committed on
+    its own (as :meth:`storage.db.Store.write` would, without a connection
+    and an ORM session set up for each of a thousand)."""
+    try:
+        with store.engine.connect().execution_options(immediate=True) as conn:
+            yield conn
+    except DBAPIError as exc:
+        if unavailable := store_unavailable(exc, store.engine.url):
+            raise unavailable from exc
+        raise
+
+
+_UPDATES: dict[tuple[str, ...], Any] = {}
+_AUDIT = audit_t.insert()
+
+
+def _update(names: tuple[str, ...]) -> Any:
+    """The conditional UPDATE of these fields, built once (see tags._statement)."""
+    if names not in _UPDATES:
+        c = conversation_t.c
+        _UPDATES[names] = (
+            update(conversation_t)
+            .where(c.id == bindparam("b_id"), c.version == bindparam("b_version"))
+            .values(version=c.version + 1, **{n: bindparam(n) for n in names})
+        )
+    return _UPDATES[names]
+
+
+def _apply(
+    session: Connection, actor: str, state: ConversationState, change: BulkChange
+) -> BulkResult:
+    """``change`` on one conversation, in a transaction of its own."""
+    fields = _field_changes(state, change)
+    said: list[str] = []
+    events: list[dict[str, object]] = []
+    session.begin()
+    try:
+        if fields:
+            values = {k: v for f in fields.values() for k, v in f.items()}
+            moved = session.execute(
+                _update(tuple(sorted(values))),
+                {"b_id": state.id, "b_version": state.version, **values},
+            ).rowcount
+            if not moved:
+                raise _Conflict
+            now = utcnow()
+            for action, after in fields.items():
+                before = {k: getattr(state, k) for k in after}
+                detail = {"after": after, "before": before}
+                events.append(
+                    {
+                        "at": now,
+                        "actor": actor,
+                        "action": action,
+                        "customer_id": state.customer_id,
+                        "conversation_id": state.id,
+                        "detail": json.dumps(detail, default=str, sort_keys=True),
+                    }
+                )
+                said.append(_words(action, after))
+        for tags, add in ((change.tag, True), (change.untag, False)):
+            if not tags:
+                continue
+            done = apply_tags(
+                session,
+                actor,
+                tags,
+                add=add,
+                target="conversation",
+                key=state.id,
+                audit_customer=state.customer_id,
+                audit=False,
+            )
+            if done:
+                events.append(
+                    tag_event(actor, add, "conversation", state.id, state.customer_id, done)
+                )
+                action = "tag" if add else "untag"
+                said.append(describe_event(action, {"tags": done, "on": "conversation"}))
+        if events:
+            session.execute(_AUDIT, events)
+        session.commit()
+    except _Conflict:
+        session.rollback()
+        with Session(bind=session) as reading:
+            try:
+                conv = _get(reading, Conversation, state.id, "conversation")
+                return BulkResult(state.id, "conflict", (), _conflict_text(reading, conv))
+            finally:
+                reading.rollback()
+    except BaseException:
+        session.rollback()
+        raise
+    return BulkResult(state.id, "changed" if said else "unchanged", tuple(said))
+
+
+def _conflict(store: Store, conversation_id: int) -> BulkResult:
+    with store.read() as session:
+        conv = _get(session, Conversation, conversation_id, "conversation")
+        return BulkResult(conversation_id, "conflict", (), _conflict_text(session, conv))
+
+
+def _planned(state: ConversationState, change: BulkChange, tags: set[str]) -> BulkResult:
+    said = [_words(action, after) for action, after in _field_changes(state, change).items()]
+    adding = [t for t in change.tag if t not in tags]
+    dropping = [t for t in change.untag if t in tags]
+    if adding:
+        said.append(describe_event("tag", {"tags": adding, "on": "conversation"}))
+    if dropping:
+        said.append(describe_event("untag", {"tags": dropping, "on": "conversation"}))
+    return BulkResult(state.id, "would_change" if said else "unchanged", tuple(said))
+
+
+def targets(
+    store: Store, query: Query, *, agent: str | None, now: datetime, limit: int = MAX_BULK
+) -> list[int]:
+    """The conversations ``query`` matches, newest activity first, for a bulk
+    action; :class:`InvalidRequest` when more than ``limit`` do."""
+    with store.read() as session:
+        found = matching_states(session, query, agent=agent, now=now, limit=limit + 1)
+    if len(found) > limit:
+        raise InvalidRequest(
+            f"the query matches more than {limit:,} conversations: narrow it down "
+            "(a bulk action takes at most that many)"
+        )
+    return [s.id for s in found]
+
+
+def _states(store: Store, ids: Sequence[int]) -> dict[int, ConversationState]:
+    if len(ids) > MAX_BULK:
+        raise InvalidRequest(f"at most {MAX_BULK:,} conversations at a time")
+    with store.read() as session:
+        return conversation_states(session, ids)
+
+
+def bulk_update(
+    store: Store,
+    actor: str,
+    conversation_ids: Sequence[int],
+    change: BulkChange,
+    *,
+    versions: Mapping[int, int] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[BulkResult]:
+    """Apply ``change`` to each of ``conversation_ids`` (see the module
+    docstring); ``versions``: the version the caller saw of each (a
+    conversation changed since is a conflict)."""
+    at = utc(now or utcnow())
+    checked = _checked(change, at)
+    ids = list(dict.fromkeys(conversation_ids))
+    states = _states(store, ids)
+    tags: dict[int, set[str]] = {}
+    if dry_run and (checked.tag or checked.untag):
+        ct = conversation_tag_t.c
+        with store.read() as session:
+            for start in range(0, len(ids), 500):
+                chunk = [i for i in ids[start : start + 500] if i in states]
+                for conv_id, tag in session.execute(
+                    select(ct.conversation_id, ct.tag).where(ct.conversation_id.in_(chunk))
+                ):
+                    tags.setdefault(conv_id, set()).add(tag)
+    results: list[BulkResult] = []
+    with _writer(store) as session:
+        for conv_id in ids:
+            state = states.get(conv_id)
+            if state is None:
+                results.append(
+                    BulkResult(conv_id, "not_found", (), f"there is no conversation {conv_id}")
+                )
+                continue
+            seen = versions.get(conv_id) if versions is not None else None
+            if seen is not None and seen != state.version:
+                results.append(_conflict(store, conv_id))
+                continue
+            if dry_run:
+                results.append(_planned(state, checked, tags.get(conv_id, set())))
+                continue
+            results.append(_apply(session, actor, state, checked))
+    return results
+
+
+def bulk_merge(
+    store: Store,
+    actor: str,
+    conversation_ids: Sequence[int],
+    *,
+    keep_customer_id: int | None = None,
+    dry_run: bool = False,
+) -> list[BulkResult]:
+    """Merge the customers of ``conversation_ids`` into one (see the module
+    docstring): the customer of the first conversation, or ``keep_customer_id``."""
+    from omnitui.services.customers import live_customer_id, merge_customers
+
+    ids = list(dict.fromkeys(conversation_ids))
+    states = _states(store, ids)
+    with store.read() as session:
+        live = {
+            i: live_customer_id(session, s.customer_id) or s.customer_id for i, s in states.items()
+        }
+        keep = None
+        if keep_customer_id is not None:
+            keep = live_customer_id(session, keep_customer_id)
+            if keep is None:
+                raise InvalidRequest(f"there is no customer {keep_customer_id} to keep")
+    if keep is None:
+        first = next((live[i] for i in ids if i in live), None)
+        if first is None:
+            return [BulkResult(i, "not_found", (), f"there is no conversation {i}") for i in ids]
+        keep = first
+    outcome: dict[int, BulkResult] = {}
+    for other in dict.fromkeys(live[i] for i in ids if i in live and live[i] != keep):
+        words = f"customer {other} merged into customer {keep}"
+        mine = [i for i in ids if live.get(i) == other]
+        if dry_run:
+            result = BulkResult(0, "would_change", (words,))
+        else:
+            try:
+                merge_customers(store, keep, other, actor)
+                result = BulkResult(0, "changed", (words,))
+            except ServiceError as exc:
+                result = BulkResult(0, "conflict", (), str(exc))
+        for i in mine:
+            outcome[i] = BulkResult(i, result.outcome, result.changes, result.detail)
+    return [
+        outcome.get(i)
+        or (
+            BulkResult(i, "unchanged")
+            if i in live
+            else BulkResult(i, "not_found", (), f"there is no conversation {i}")
+        )
+        for i in ids
+    ]

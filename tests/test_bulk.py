@@ -1,0 +1,219 @@
+"""Bulk actions on SQLite and PostgreSQL: one transaction and its audit
+events per conversation, conflicts reported per conversation with nothing
+overwritten, dry runs that write nothing, merges of the customers, and the
+command line with its bad paths."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from omnitui import services
+from omnitui.query import parse_query
+from omnitui.services import InvalidRequest
+from omnitui.services.bulk import BulkChange, BulkResult, bulk_merge, bulk_update, targets
+from omnitui.services.ingest import ingest
+from omnitui.services.tags import add_tags
+from storage import queries
+from storage.db import Store
+from storage.models import audit_t
+from tests.helpers import DEMO_CONFIG, Run, as_json, batch, cli_runner, email, sms, write_config
+
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def convs(store: Store) -> list[int]:
+    """Three conversations of three customers, newest first."""
+    ingest(
+        store,
+        "shop",
+        batch(
+            email("a1", minutes=0),
+            email("b1", "bo@example.com", minutes=1, name="Bo"),
+            sms("S1", minutes=2),
+        ),
+    )
+    with store.read() as s:
+        return [r.id for r in queries.list_conversations(s, view="all")]
+
+
+def audit_count(store: Store) -> int:
+    with store.read() as s:
+        return int(s.execute(select(func.count()).select_from(audit_t)).scalar_one())
+
+
+def row(store: Store, conv: int) -> queries.ConversationRow:
+    with store.read() as s:
+        found = queries.get_conversation(s, conv)
+    assert found is not None
+    return found
+
+
+def test_assign_status_and_tags_each_conversation_audited(store: Store, convs: list[int]) -> None:
+    change = BulkChange(assign="bob", status="pending", tag=("Billing",))
+    results = bulk_update(store, "alice", convs, change)
+    assert results == [
+        BulkResult(
+            c, "changed", ("assigned to bob", "status: pending", "tagged the conversation: billing")
+        )
+        for c in convs
+    ]
+    for c in convs:
+        r = row(store, c)
+        assert (r.assignee, r.status, r.tags, r.version) == ("bob", "pending", ("billing",), 2)
+        with store.read() as s:
+            actions = [e.action for e in queries.audit_events(s, customer_id=r.customer_id)]
+        assert sorted(actions) == ["assign", "status", "tag"]
+    # again: already so, nothing written
+    before = audit_count(store)
+    again = bulk_update(store, "alice", convs, change)
+    assert [r.outcome for r in again] == ["unchanged"] * 3, again
+    assert audit_count(store) == before
+    assert row(store, convs[0]).version == 2
+
+
+def test_snooze_untag_and_unassign(store: Store, convs: list[int]) -> None:
+    bulk_update(store, "alice", convs, BulkChange(assign="bob", tag=("a", "b")))
+    results = bulk_update(
+        store,
+        "alice",
+        convs[:2],
+        BulkChange(unassign=True, status="snoozed", snoozed_until=FAR, untag=("a",)),
+    )
+    assert all(r.outcome == "changed" for r in results)
+    r = row(store, convs[0])
+    assert (r.assignee, r.status, r.snoozed_until, r.tags) == (None, "snoozed", FAR, ("b",))
+    assert row(store, convs[2]).tags == ("a", "b")
+
+
+def test_a_conversation_changed_meanwhile_is_a_conflict_and_left_alone(
+    store: Store, convs: list[int]
+) -> None:
+    seen = {c: row(store, c).version for c in convs}
+    services.assign(store, convs[1], "carol", "carol")  # someone else, after we looked
+    results = bulk_update(
+        store, "alice", convs, BulkChange(assign="bob", tag=("x",)), versions=seen
+    )
+    assert [r.outcome for r in results] == ["changed", "conflict", "changed"]
+    assert results[1].detail is not None and "changed by carol" in results[1].detail
+    assert "Nothing was overwritten" in results[1].detail
+    kept = row(store, convs[1])
+    assert (kept.assignee, kept.tags) == ("carol", ())  # not even the tag
+
+
+def test_unknown_and_too_big_ids_are_reported_not_raised(store: Store, convs: list[int]) -> None:
+    results = bulk_update(store, "alice", [convs[0], 999, 2**70], BulkChange(tag=("x",)))
+    assert [r.outcome for r in results] == ["changed", "not_found", "not_found"]
+    assert results[1].detail == "there is no conversation 999"
+
+
+def test_dry_run_writes_nothing(store: Store, convs: list[int]) -> None:
+    add_tags(store, "alice", ["x"], conversation_id=convs[0])
+    before = audit_count(store)
+    results = bulk_update(
+        store, "alice", convs, BulkChange(status="resolved", tag=("x",)), dry_run=True
+    )
+    assert results[0] == BulkResult(convs[0], "would_change", ("status: resolved",))
+    assert results[1].changes == ("status: resolved", "tagged the conversation: x")
+    assert audit_count(store) == before
+    assert row(store, convs[1]).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (BulkChange(), "nothing to do"),
+        (BulkChange(status="closed"), "unknown status 'closed'"),
+        (BulkChange(status="snoozed"), "needs a time"),
+        (
+            BulkChange(status="snoozed", snoozed_until=datetime(2000, 1, 1, tzinfo=UTC)),
+            "not in the future",
+        ),
+        (BulkChange(tag=("bad tag",)), "cannot hold"),
+        (BulkChange(tag=("a",), untag=("a",)), "tag and untag a at once"),
+        (BulkChange(assign="bob", unassign=True), "not both"),
+    ],
+)
+def test_a_bad_request_changes_nothing(
+    store: Store, convs: list[int], change: BulkChange, words: str
+) -> None:
+    before = audit_count(store)
+    with pytest.raises(InvalidRequest, match=words):
+        bulk_update(store, "alice", convs, change)
+    assert audit_count(store) == before
+
+
+def test_merge_makes_the_customers_one(store: Store, convs: list[int]) -> None:
+    keep = row(store, convs[0]).customer_id
+    planned = bulk_merge(store, "alice", convs, dry_run=True)
+    assert [r.outcome for r in planned] == ["unchanged", "would_change", "would_change"]
+    results = bulk_merge(store, "alice", convs)
+    assert [r.outcome for r in results] == ["unchanged", "changed", "changed"]
+    assert {row(store, c).customer_id for c in convs} == {keep}
+    assert "merged into customer" in results[1].changes[0]
+    assert [r.outcome for r in bulk_merge(store, "alice", convs)] == ["unchanged"] * 3
+
+
+def test_targets_of_a_query(store: Store, convs: list[int]) -> None:
+    now = datetime.now(UTC)
+    assert targets(store, parse_query("channel:email"), agent="alice", now=now) == convs[1:]
+    with pytest.raises(InvalidRequest, match="more than 2 conversations"):
+        targets(store, parse_query("status:all"), agent="alice", now=now, limit=2)
+
+
+# -- the command line -------------------------------------------------------------
+
+
+@pytest.fixture
+def run(convs: list[int], db_url: str, tmp_path: Path) -> Run:
+    return cli_runner(write_config(tmp_path, DEMO_CONFIG), db_url)
+
+
+def test_bulk_from_the_command_line(run: Run, convs: list[int]) -> None:
+    doc = as_json(
+        run("conversations", "bulk", "-q", "channel:email", "--assign", "me", "--tag", "vip",
+            "--dry-run", "--json")
+    )  # fmt: skip
+    assert doc["dry_run"] is True and doc["counts"] == {"would_change": 2}
+    assert [r["conversation_id"] for r in doc["results"]] == convs[1:]
+    doc = as_json(run("conversations", "bulk", "-q", "channel:email", "--assign", "me", "--json"))
+    assert doc["counts"] == {"changed": 2}
+    assert doc["results"][0] == {
+        "conversation_id": convs[1],
+        "outcome": "changed",
+        "changes": ["assigned to alice"],
+        "detail": None,
+    }
+    out = run("conversations", "bulk", str(convs[0]), "--snooze", "2h", columns=120).stdout
+    assert "status: snoozed" in out and "1 conversations: 1 changed." in out
+    rows = as_json(run("conversations", "list", "-q", "assignee:me", "--json"))
+    assert sorted(r["id"] for r in rows) == sorted(convs[1:])
+
+
+def test_bulk_exit_codes_and_bad_paths(run: Run, convs: list[int]) -> None:
+    result = run("conversations", "bulk", str(convs[0]), "424242", "--tag", "x", "--json", code=1)
+    doc = as_json(result)
+    assert doc["counts"] == {"changed": 1, "not_found": 1}
+    assert "1 of 2 conversations were not changed" in result.stderr
+    assert (
+        "give conversation ids, --query or --view"
+        in run("conversations", "bulk", "--tag", "x", code=2).stderr
+    )
+    err = run("conversations", "bulk", "-q", "status:nope", "--tag", "x", code=2).stderr
+    assert 'unknown status "nope"' in err
+    err = run("conversations", "bulk", str(convs[0]), "--assign", "bobb", code=2).stderr
+    assert "nobody on the team is called 'bobb'" in err
+    err = run("conversations", "bulk", str(convs[0]), "--tag", "a\x1b[2Jb", code=2).stderr
+    assert "\x1b" not in err and "cannot hold" in err
+    run("conversations", "bulk", str(convs[0]), "--status", "snoozed", code=2)
+    run("conversations", "bulk", str(convs[0]), "--snooze", "yesterday-ish", code=2)
+    run("conversations", "bulk", str(convs[0]), code=2)  # nothing to do
+    run("conversations", "bulk", str(convs[0]), "--merge", "--tag", "x", code=2)
+    doc = as_json(
+        run("conversations", "bulk", "99999999999999999999", "--tag", "x", "--json", code=1)
+    )
+    assert doc["counts"] == {"not_found": 1}
