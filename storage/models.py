@@ -69,6 +69,8 @@ class Conversation(SQLModel, table=True):
         Index("ix_conversation_activity", "last_message_at"),
         Index("ix_conversation_status_activity", "status", "last_message_at"),
         Index("ix_conversation_assignee_activity", "assignee", "last_message_at"),
+        # the views' counts of "mine" and "unassigned" (by assignee and status)
+        Index("ix_conversation_assignee_status", "assignee", "status"),
         Index("ix_conversation_customer_activity", "customer_id", "last_message_at"),
         Index("ix_conversation_created", "created_at"),
     )
