@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from omnitui.query import QueryError, parse_query
+from omnitui.query import QueryError, parse_query, terms_of
 from omnitui.services import tags
 from omnitui.services.bulk import NOT_DONE, BulkChange, bulk_merge, bulk_update
-from omnitui.services.team import team
+from omnitui.services.team import spelling, team, unknown_text
 from omnitui.services.views import View, count_views, list_view, team_spelled
 from omnitui.tui.saved_views import SavedView
 from storage import queries
@@ -30,6 +30,26 @@ def query_problem(text: str) -> tuple[int, int, str] | None:
         parse_query(text)
     except QueryError as exc:
         return exc.position, exc.length, exc.message
+    return None
+
+
+def unknown_assignee(
+    store: Store, text: str, *, team_names: Sequence[str], me: str
+) -> tuple[int, int, str] | None:
+    """Where ``text`` (a query that parses) names an assignee nobody on the
+    team has, and why, or None: a typo would match nothing and look like an
+    empty inbox (the CLI refuses it too)."""
+    names = [
+        t
+        for t in terms_of(parse_query(text))
+        if t.kind == "assignee" and t.value not in ("me", "none")
+    ]
+    if not names:
+        return None
+    known = team(store, configured=team_names, me=me)
+    for term in names:
+        if spelling(term.value, known) is None:
+            return term.position, term.length, unknown_text(term.value, known)
     return None
 
 

@@ -57,6 +57,15 @@ class TagsRead(Message):
 
 
 @dataclass
+class QueryChecked(Message):
+    """A typed query checked against the team: ``problem`` (column, length,
+    why) when it names an assignee nobody has, else None."""
+
+    text: str
+    problem: tuple[int, int, str] | None
+
+
+@dataclass
 class TeamReadForMarks(Message):
     """The team, for assigning the marked conversations."""
 

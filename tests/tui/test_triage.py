@@ -275,6 +275,22 @@ async def test_the_filter_prompt_points_at_a_bad_term_and_keeps_the_text(
         assert screen.typed_query is None and screen.view == "mine"
 
 
+async def test_an_assignee_nobody_has_is_pointed_at_in_the_prompt(triage: Seeded) -> None:
+    app = make_test_app(triage.runtime)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = inbox(pilot)
+        await press(pilot, "l", *" assignee:Alicia", "enter")  # read against the team
+        prompt = pilot.app.screen
+        assert isinstance(prompt, QueryScreen) and prompt.text == "status:open assignee:Alicia"
+        assert prompt.error_text is not None
+        _echo, caret, why = prompt.error_text.plain.split("\n")[:3]
+        assert caret.index("^") == len("status:open ") and "Alicia" in why
+        assert "alice" in why  # the team, and the name it is most likely a typo of
+        await press(pilot, "escape")
+        assert screen.typed_query is None and screen.view == "open"
+
+
 def test_the_caret_stays_under_the_term_of_a_long_query() -> None:
     text = "tag:a " * 30 + "bogus:x"
     echo, caret, _why = caret_lines(text, 180, 5, "unknown", 60).plain.split("\n")

@@ -78,13 +78,14 @@ class QueryScreen(ModalScreen[str | None]):
         initial: str = "",
         blink: bool = True,
         title: str = "Narrow the inbox",
+        problem: Problem = None,
     ) -> None:
         super().__init__(classes="pick")
         self.check = check
         self.initial = initial
         self.blink = blink
         self.title_text = title
-        self.problem: Problem = None
+        self.problem: Problem = problem
         #: what the error line shows (the echo, the carets, why), or None
         self.error_text: Text | None = None
 
@@ -112,6 +113,15 @@ class QueryScreen(ModalScreen[str | None]):
             )
         )
         self.query_one("#query-input", Input).focus()
+        if self.problem is not None:  # found by a read (an assignee nobody has)
+            self._show_problem(self.text, self.problem)
+
+    def _show_problem(self, text: str, problem: tuple[int, int, str]) -> None:
+        column, length, why = problem
+        error = self.query_one("#query-error", Static)
+        width = error.content_size.width or self.app.size.width - 8
+        self.error_text = caret_lines(text, column, length, why, width)
+        error.update(self.error_text)
 
     @property
     def text(self) -> str:
@@ -132,10 +142,7 @@ class QueryScreen(ModalScreen[str | None]):
             error.update("")
             self.dismiss(text.strip())
             return
-        column, length, why = problem
-        width = error.content_size.width or self.app.size.width - 8
-        self.error_text = caret_lines(text, column, length, why, width)
-        error.update(self.error_text)
+        self._show_problem(text, problem)
 
     def action_move(self, step: int) -> None:
         """Up/down do nothing here (no list)."""

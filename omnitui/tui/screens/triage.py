@@ -39,6 +39,7 @@ from omnitui.tui.screens.query_prompt import QueryScreen
 from omnitui.tui.screens.tagging import TagActions
 from omnitui.tui.triage_messages import (
     BulkDone,
+    QueryChecked,
     TeamReadForMarks,
     ViewMarked,
     ViewsCounted,
@@ -213,17 +214,41 @@ class Triage(TagActions):
 
     def action_query(self) -> None:
         initial = self.typed_query if self.typed_query is not None else self.shown_view().query
+        self._ask_query(initial)
 
+    def _ask_query(self, initial: str, problem: tuple[int, int, str] | None = None) -> None:
         def done(text: str | None) -> None:
             if text is None:
                 return
-            self.typed_query = text or None
-            self.reload(fresh=True)
-            self.count_views()
+            if not text:
+                self._use_query(None)
+                return
+            self._check_query(text)
 
         self.app.push_screen(
-            QueryScreen(inbox_views.query_problem, initial=initial, blink=self.desk.blink), done
+            QueryScreen(
+                inbox_views.query_problem, initial=initial, blink=self.desk.blink, problem=problem
+            ),
+            done,
         )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="query-check")
+    def _check_query(self, text: str) -> None:
+        store, agent = self.desk.store, self.desk.agent
+        problem = inbox_views.unknown_assignee(store, text, team_names=self.desk.team, me=agent)
+        self.post_message(QueryChecked(text, problem))
+
+    @on(QueryChecked)
+    def _query_checked(self, message: QueryChecked) -> None:
+        if message.problem is not None:  # asked again, the text kept, the name pointed at
+            self._ask_query(message.text, message.problem)
+            return
+        self._use_query(message.text)
+
+    def _use_query(self, text: str | None) -> None:
+        self.typed_query = text
+        self.reload(fresh=True)
+        self.count_views()
 
     def action_save_view(self) -> None:
         if self.typed_query is None:
