@@ -404,3 +404,20 @@ def test_a_tag_written_around_the_services_is_shown_as_plain_text() -> None:
     assert "\x1b" not in shown.plain and "\x07" not in shown.plain
     assert len(shown.plain.split(" ")[0]) <= 21 and shown.plain.endswith("#ok")
     assert [span.style for span in shown.spans] == ["cyan", "italic cyan"]
+
+
+async def test_a_views_key_that_the_console_uses_is_not_taken_from_it(seeded: Seeded) -> None:
+    rt = seeded.runtime
+    clash = ViewSetting("replies", "r", "status:all", "activity")
+    rt.config = dataclasses.replace(rt.config, views=(clash,))
+    app = make_test_app(rt)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        told = [str(n.message) for n in app._notifications]
+        assert any("replies (r)" in t and "not bound" in t for t in told), told
+        screen = inbox(pilot)
+        assert "replies" in screen.view_names()  # still reached with f / F
+        await press(pilot, "r")  # still replies
+        from omnitui.tui.screens.customer import CustomerScreen
+
+        assert isinstance(pilot.app.screen, CustomerScreen)
