@@ -37,8 +37,11 @@ from tests.tui.conftest import (
     seed,
 )
 from tests.tui.pilots import screen_text, until
+from tests.tui.test_no_store_io_on_ui_thread import UIThreadCalls, on_ui_thread
 from tests.tui.test_typeahead import burst
 from tests.tui.waiting import press, settle
+
+__all__ = ["on_ui_thread"]  # the fixture, shared
 
 #: the open view's rows, newest activity first (see tests/tui/conftest.py)
 OPEN_ORDER = [CARL_CONV, FAY_CONV, MALLORY_CONV, BOB_CONV, ANN_EMAIL_CONV, 3, DORA_CONV]
@@ -421,3 +424,22 @@ async def test_a_views_key_that_the_console_uses_is_not_taken_from_it(seeded: Se
         from omnitui.tui.screens.customer import CustomerScreen
 
         assert isinstance(pilot.app.screen, CustomerScreen)
+
+
+async def test_triage_never_touches_the_store_on_the_ui_thread(
+    seeded: Seeded, on_ui_thread: UIThreadCalls
+) -> None:
+    tags.add_tags(seeded.store, "bob", ["billing"], conversation_id=DORA_CONV)
+    app = make_test_app(seeded.runtime)
+    on_ui_thread.armed = True
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "space", "space", "asterisk", "escape", "space")
+        await press(pilot, "s")
+        await _pick(pilot, "pending")
+        await press(pilot, "l", *" tag:billing", "enter")
+        await press(pilot, "1", "t", "b", "tab", "enter", "T", "enter")
+        await press(pilot, "f", "F", "7", "space", "j", "space", "m")
+        await _pick(pilot, "Carl Chat")
+    on_ui_thread.armed = False
+    assert on_ui_thread.calls == [], "\n".join(sorted(set(on_ui_thread.calls)))
