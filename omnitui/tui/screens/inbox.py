@@ -8,8 +8,9 @@ count is read in a worker too, each time the rows are read again because
 the store changed (the app's change check, once a second) and once a minute
 (``older:``/``waiting:`` views move with the clock alone).
 
-Marks (space, mark all, clear) and the bulk actions over them live in
-:mod:`omnitui.tui.screens.triage`, mixed in here."""
+Views and the typed query live in :mod:`omnitui.tui.screens.views`, marks
+and the bulk actions over them in :mod:`omnitui.tui.screens.triage`, both
+mixed in here."""
 
 from __future__ import annotations
 
