@@ -23,7 +23,8 @@ from textual.binding import BindingType
 from omnitui.config import key_error
 from omnitui.services import leases, outbox, snoozes, sync
 from omnitui.services.lookup import find_customers
-from omnitui.tui import ui_state
+from omnitui.services.views import all_views
+from omnitui.tui import inbox_views, saved_views, ui_state
 from omnitui.tui.alerting import AlertsPolled, ConsoleAlerts
 from omnitui.tui.bindings import APP_BINDINGS, binding_ids, key_of, unknown_keymap_ids
 from omnitui.tui.clock import Clock
@@ -101,7 +102,9 @@ class OmniApp(WorkerFailures, App[None]):
             default_region=runtime.default_region,
             team=runtime.config.team,
             keymap=dict(runtime.config.keymap),
+            data_dir=runtime.data_dir,
         )
+        self._view_problems = self._load_views()
         self._stop = threading.Event()
         self._marker: ChangeMarker | None = None
         #: accounts this console cannot poll (secret missing here), and why
@@ -126,6 +129,15 @@ class OmniApp(WorkerFailures, App[None]):
             return
         await super().on_event(event)
 
+    def _load_views(self) -> list[str]:
+        """The inbox's views: built in, the config's, the agent's saved ones
+        (a local file, read once at start); what was wrong with the saved ones."""
+        saved, problems = saved_views.load(self.runtime.data_dir)
+        configured = all_views(self.runtime.config.views)
+        views, mine, more = inbox_views.views_for(configured, saved)
+        self.desk.views, self.desk.saved_views = views, mine
+        return problems + more
+
     async def on_mount(self) -> None:
         remembered = ui_state.load(self.runtime.data_dir).get("theme")
         wanted = str(remembered or self.runtime.config.theme or "dark")
@@ -133,6 +145,8 @@ class OmniApp(WorkerFailures, App[None]):
         self.theme = wanted if wanted in self.available_themes else THEMES["dark"]
         self.set_keymap(self.keymap)
         await self.push_screen(InboxScreen(self.desk))
+        for problem in self._view_problems:
+            self.notify(plain(problem), title="Saved views", severity="warning", markup=False)
         self.check_changes()
         self.set_interval(CHECK_INTERVAL, self._tick)
         self.presence.start()

@@ -104,6 +104,58 @@ INBOX_BINDINGS = [
     ),
 ]
 
+#: Narrowing the inbox and acting on many conversations at once (issue 17).
+TRIAGE_BINDINGS = [
+    Binding(
+        "l",
+        "query",
+        "Query",
+        id="inbox.query",
+        tooltip="Narrow the inbox with a query (tag:vip -status:resolved …); "
+        "the palette saves it as a view.",
+    ),
+    Binding("space", "toggle_mark", "Mark", id="inbox.mark", tooltip="Mark or unmark the row."),
+    Binding(
+        "asterisk",
+        "mark_all",
+        "Mark all",
+        id="inbox.mark_all",
+        show=False,
+        tooltip="Mark every conversation of the view (not only the rows loaded).",
+    ),
+    Binding(
+        "escape",
+        "clear_marks",
+        "Clear marks",
+        id="inbox.clear_marks",
+        show=False,
+        tooltip="Unmark everything. With marks, a s z t T m act on the marked conversations.",
+    ),
+]
+
+TAG_BINDINGS = [
+    Binding(
+        "t",
+        "tag",
+        "Tag",
+        id="conversation.tag",
+        tooltip="Add a tag (tab completes the tags in use).",
+    ),
+    Binding("T", "untag", "Untag", id="conversation.untag", show=False, tooltip="Remove a tag."),
+]
+
+TAG_PROMPT_BINDINGS = [
+    Binding(
+        "tab",
+        "complete",
+        "Complete",
+        id="tag.complete",
+        show=False,
+        priority=True,
+        tooltip="In the tag prompt: take the suggested tag in use.",
+    ),
+]
+
 CUSTOMER_BINDINGS = [
     Binding("escape", "back", "Back", id="customer.back"),
     Binding("c", "switch_channel", "Channel", id="composer.channel_key"),
@@ -223,13 +275,14 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Everywhere", APP_BINDINGS),
     ("Lists", LIST_BINDINGS),
     ("Inbox", INBOX_BINDINGS),
-    ("Conversation", CONVERSATION_BINDINGS),
+    ("Inbox: queries and marks", TRIAGE_BINDINGS),
+    ("Conversation", CONVERSATION_BINDINGS + TAG_BINDINGS),
     ("Customer view", CUSTOMER_BINDINGS + TIMELINE_BINDINGS),
     ("Composer", COMPOSER_BINDINGS),
     ("Reports", REPORTS_BINDINGS),
     ("Mentions (@)", MENTIONS_BINDINGS),
     ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
-    ("Pickers and this help", PICK_BINDINGS + HELP_BINDINGS),
+    ("Pickers and this help", PICK_BINDINGS + TAG_PROMPT_BINDINGS + HELP_BINDINGS),
 )
 _BY_ID = {b.id: b for _title, bindings in HELP_SECTIONS for b in bindings if b.id}
 
@@ -258,7 +311,14 @@ def key_of(binding_id: str, keymap: Mapping[str, str]) -> str:
     return _pretty(keys.split(",")[0].strip())
 
 
-_NAMES = {"question_mark": "?", "slash": "/", "escape": "esc", "enter": "enter", "at": "@"}
+_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "escape": "esc",
+    "enter": "enter",
+    "asterisk": "*",
+    "at": "@",
+}
 
 
 def _pretty(key: str) -> str:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from omnitui.services import AccountInfo
+from omnitui.services.views import View
 from omnitui.tui.clock import Clock
 from omnitui.tui.drafts import Drafts
 from providers.base import DEFAULT_REGION
@@ -46,6 +48,11 @@ class Desk:
     polling: dict[str, str] = field(default_factory=dict)
     #: the team's names a note may @mention (not the agent), refreshed by the app's alerts round
     mentionable: tuple[str, ...] = ()
+    #: the inbox's views: built in, the config's [[views]], the agent's saved ones
+    views: list[View] = field(default_factory=list)
+    #: the agent's saved views (see omnitui.tui.saved_views), and where they are kept
+    saved_views: list[View] = field(default_factory=list)
+    data_dir: Path = field(default_factory=Path)
     _accounts: dict[str, AccountInfo] | None = field(default=None, repr=False)
 
     def accounts(self) -> dict[str, AccountInfo]:

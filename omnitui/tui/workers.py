@@ -44,14 +44,19 @@ from storage.db import StoreUnavailable
 #: Groups whose work is a change the agent asked for: when the store cannot
 #: take it, nothing was kept and the agent is told so ("Not saved"; what was
 #: typed stays in the composer and its draft).
-SAVES = frozenset({"assign", "status", "merge", "readmark", "send", "retry", "outbox-act", "files"})
+SAVES = frozenset(
+    {
+        *("assign", "status", "merge", "readmark", "send", "retry", "outbox-act", "files"),
+        *("bulk", "tags-save"),  # the inbox's triage (omnitui.tui.screens.triage)
+    }
+)
 #: Groups that write in the background (a delivery): the store's trouble is
 #: shown on the health line only, the message waits in the outbox.
 BACKGROUND_WRITES = frozenset({"outbox"})
 #: Groups the key gate does not wait for (typed-ahead keys are held while the
 #: screen in view reads): a report takes seconds on a big store, an opener
 #: as long as the desktop takes; neither changes what a key acts on.
-UNGATED = frozenset({"report", "open-file", "poll"})
+UNGATED = frozenset({"report", "open-file", "poll", "view-counts"})
 
 
 def screen_work(workers: Iterable[Worker[Any]], app: object) -> list[Worker[Any]]:

@@ -65,3 +65,27 @@ def test_reports(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> No
         await press(pilot, "o")  # the report is computed in a worker: press waits for it
 
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=reports)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inbox_with_views_tags_and_marks(
+    snap_compare: Any, seeded: Seeded, size: tuple[int, int]
+) -> None:
+    """A view of the config on its key (8) with its count, tags in the rows
+    (a hostile one among them, shown as text), two rows marked."""
+    import dataclasses
+
+    from omnitui.config import ViewSetting
+    from omnitui.services import tags
+
+    rt = seeded.runtime
+    vip = ViewSetting("vip waiting", "8", "tag:vip waiting:>30m", "waiting")
+    rt.config = dataclasses.replace(rt.config, views=(vip,))
+    tags.add_tags(seeded.store, "bob", ["vip", "billing"], conversation_id=ANN_EMAIL_CONV)
+    tags.add_tags(seeded.store, "bob", ["refund/late"], customer_id=seeded.customers["mallory"])
+
+    async def marked(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await press(pilot, "space", "j", "space")
+
+    assert snap_compare(make_test_app(rt), terminal_size=size, run_before=marked)

@@ -13,8 +13,8 @@ from omnitui import services
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.account_bar import AccountBar
-from storage import queries
 from storage.db import StoreUnavailable
+from storage.queries import triage as triage_queries
 from tests.tui.conftest import Seeded
 from tests.tui.test_flows import BOB_CONV, conversation, goto_row
 from tests.tui.waiting import press, settle
@@ -64,7 +64,8 @@ async def test_an_unexpected_error_in_a_read_is_a_notice(
 
     async with app.run_test(size=(120, 30)) as pilot:
         await settle(pilot)
-        monkeypatch.setattr(queries, "list_conversations", broken)
+        # the inbox reads its views through the query compiler (omnitui.services.views)
+        monkeypatch.setattr(triage_queries, "find_conversations", broken)
         await press(pilot, "7")  # the inbox reads again, under "all"
         assert (
             "Background work failed",

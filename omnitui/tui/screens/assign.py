@@ -18,14 +18,19 @@ Answer = tuple[str | None, bool]
 
 
 def assign_picker(
-    conv: ConversationRow, names: Sequence[str], me: str, *, blink: bool
+    conv: ConversationRow | None,
+    names: Sequence[str],
+    me: str,
+    *,
+    blink: bool,
+    title: str | None = None,
 ) -> PickScreen[str]:
     """Ask who takes ``conv``: me, the team, nobody, or a typed name ("" = nobody)."""
     choices = [Choice(me, Text(f"me ({plain(me)})", style="bold"))]
     choices += [Choice(name, Text(plain(name))) for name in names if name != me]
     choices.append(Choice("", Text("nobody (unassign)", style="dim")))
     return PickScreen(
-        f"Assign #{conv.id} to",
+        title or f"Assign #{conv.id if conv else '?'} to",
         choices,
         typed=lambda text: text,
         placeholder="type a name, or pick below",
@@ -48,14 +53,16 @@ def confirm_new(name: str, names: Sequence[str]) -> PickScreen[Answer]:
 
 def ask(
     open_screen: Callable[..., object],
-    conv: ConversationRow,
+    conv: ConversationRow | None,
     names: Sequence[str],
     me: str,
     done: Callable[[str | None, bool], None],
     *,
     blink: bool,
+    title: str | None = None,
 ) -> None:
-    """Ask who takes ``conv`` and call ``done(assignee, confirmed_new)``;
+    """Ask who takes ``conv`` (or what ``title`` says: the marked ones) and
+    call ``done(assignee, confirmed_new)``;
     nothing is called when the agent cancels. ``open_screen(screen, callback)``
     is ``App.push_screen``."""
 
@@ -76,4 +83,4 @@ def ask(
             return
         open_screen(confirm_new(who, names), confirmed)
 
-    open_screen(assign_picker(conv, names, me, blink=blink), picked)
+    open_screen(assign_picker(conv, names, me, blink=blink, title=title), picked)

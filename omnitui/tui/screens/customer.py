@@ -22,7 +22,7 @@ from omnitui.services import ReplyTarget, outbox
 from omnitui.services.attachments import downloads_dir, open_attachment, save_attachment
 from omnitui.services.customers import live_customer_id
 from omnitui.services.whatsapp_window import ChosenTemplate
-from omnitui.tui.bindings import CUSTOMER_BINDINGS, key_of
+from omnitui.tui.bindings import CUSTOMER_BINDINGS, TAG_BINDINGS, key_of
 from omnitui.tui.commands import PaletteEntry
 from omnitui.tui.desk import Desk
 from omnitui.tui.files import choose_file, opened_text
@@ -38,6 +38,7 @@ from omnitui.tui.messages import (
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.stale import StaleGuard
+from omnitui.tui.screens.tagging import TAG_PALETTE, TagActions
 from omnitui.tui.screens.templates import pick_template
 from omnitui.tui.snippets import fill_snippet, snippet_values
 from omnitui.tui.widgets.account_bar import AccountBar
@@ -62,10 +63,11 @@ TIMELINE_PAGE = 40
 SEARCH_PAGES = 50
 
 
-class CustomerScreen(StaleGuard, DeskScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [*CUSTOMER_BINDINGS]
+class CustomerScreen(TagActions, StaleGuard, DeskScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [*CUSTOMER_BINDINGS, *TAG_BINDINGS]
     PALETTE: ClassVar[tuple[PaletteEntry, ...]] = (
         *CONVERSATION_PALETTE,
+        *TAG_PALETTE,
         ("conversation: switch channel", "switch_channel", "Reply on another of their channels"),
         ("message: retry send", "retry", "Queue the highlighted failed message again"),
         ("message: save files", "save_attachments", "Save its attachments to Downloads/omnitui"),

@@ -39,6 +39,33 @@ def reading(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     )
 
 
+#: The query language (omnitui.query), for the filter prompt and saved views.
+QUERY_TERMS: tuple[tuple[str, str], ...] = (
+    ("status:", "open | pending | snoozed | resolved | all (no status named: open and pending)"),
+    ("assignee:", "me | none | NAME"),
+    ("channel: account:", "email sms whatsapp telegram matrix · an account's name"),
+    ("tag: customer:", "tag:billing (its own or its customer's) · customer:ID (# in the header)"),
+    ("unread:me", "new to you since you last opened it"),
+    ("older: newer:", "last activity: older:2h newer:1d (units m h d w)"),
+    ("waiting:", "the customer waits for our answer: waiting:>4h waiting:<30m"),
+    ("words", 'free words match by prefix; "an exact phrase"'),
+    ("- OR ( )", "-tag:vip negates a term; terms AND together; OR and ( ) group"),
+)
+
+
+def query_rows(keymap: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """How the query language reads, with the keys that use it."""
+    prompt = key_of("inbox.query", keymap)
+    return (
+        (
+            prompt,
+            f"narrow the inbox: {prompt} then e.g.  tag:billing -assignee:none waiting:>4h  "
+            "(a mistake is pointed at; ctrl+p 'inbox: save query as view' keeps it)",
+        ),
+        *QUERY_TERMS,
+    )
+
+
 def help_table(keymap: Mapping[str, str]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
     table.add_column("keys", style="bold", no_wrap=True, width=14)
@@ -56,6 +83,10 @@ def help_table(keymap: Mapping[str, str]) -> Table:
             what.append(f"  {binding.id}", style="dim")
             table.add_row(keys_for(binding, keymap), what)
         table.add_row("", "")
+    table.add_row(Text("Queries and views", style="bold underline"), "")
+    for term, meaning in query_rows(keymap):
+        table.add_row(term, meaning)
+    table.add_row("", "")
     table.add_row(Text("Mouse", style="bold underline"), "optional: click rows, scroll lists")
     table.add_row("", Text('Remap keys in the config: [keymap] binding-id = "keys"', style="dim"))
     return table

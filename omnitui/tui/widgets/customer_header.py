@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from omnitui.tui.format import DRAFT_MARK, badge, plain, status_text
+from omnitui.tui.tagging import tag_labels
 from omnitui.tui.widgets.presence_marks import Others, header_presence
 from storage.queries import ConversationRow, CustomerRow
 from storage.vocabulary import ACTIVE_STATUSES
@@ -27,11 +28,15 @@ def _line(text: Text, width: int) -> Text:
     return text
 
 
-def _who(customer: CustomerRow, width: int) -> Text:
-    """Name, id and as many identities as fit in ``width`` cells (0: all)."""
+def _who(customer: CustomerRow, width: int, tags: Sequence[str] = ()) -> Text:
+    """Name, id, the customer's tags and as many identities as fit in
+    ``width`` cells (0: all)."""
     text = Text()
     text.append(plain(customer.name) or "(no name)", style="bold")
     text.append(f"  #{customer.id}", style="dim")
+    if tags:
+        text.append("  ")
+        text.append_text(tag_labels((), customer=tags))
     identities = list(customer.identities)
     for n, ident in enumerate(identities):
         piece = Text("  ")
@@ -46,6 +51,18 @@ def _who(customer: CustomerRow, width: int) -> Text:
     return _line(text, width)
 
 
+def _customer_tags(conversations: Sequence[ConversationRow]) -> tuple[str, ...]:
+    """The customer's tags (each of their conversation rows carries them)."""
+    return conversations[0].customer_tags if conversations else ()
+
+
+def _conversation_tags(line: Text, conv: ConversationRow) -> None:
+    """The conversation's own tags after its status (cleaned, cut, counted)."""
+    if conv.tags:
+        line.append("  ")
+        line.append_text(tag_labels(conv.tags))
+
+
 def header_text(
     customer: CustomerRow,
     conversations: Sequence[ConversationRow],
@@ -58,7 +75,7 @@ def header_text(
     conversations in ``drafted`` (they have a draft) are marked and listed;
     ``present``: who else views or writes on which conversation (the
     customer's are named, before the other open conversations)."""
-    text = _who(customer, width)
+    text = _who(customer, width, _customer_tags(conversations))
     line = Text()
     others = [
         c
@@ -74,6 +91,7 @@ def header_text(
         line.append(f" · {plain(this.assignee) or 'unassigned'}", style="dim")
         if this.id in drafted:
             line.append(f" {DRAFT_MARK} draft", style="bold yellow")
+        _conversation_tags(line, this)
     ours = {c.id for c in conversations}
     if here := header_presence({k: v for k, v in (present or {}).items() if k in ours}, current):
         line.append("   ")

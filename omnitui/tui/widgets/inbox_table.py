@@ -23,6 +23,7 @@ from textual.widgets import DataTable
 from omnitui.tui.bindings import LIST_BINDINGS
 from omnitui.tui.clock import Clock
 from omnitui.tui.format import INBOX_COLUMNS, inbox_cells
+from omnitui.tui.tagging import tag_labels
 from omnitui.tui.widgets.presence_marks import Others, inbox_mark
 from storage.queries import ConversationRow
 
@@ -33,12 +34,16 @@ NEAR_END = 15
 SUBJECT_SHARE, SUBJECT_MIN = 4, 20
 #: ...taken from these columns, the wider first, down to these widths.
 GIVE_WAY = {"customer": 10, "assignee": 6}
+#: A marked row (space marks; bulk actions act on the marked rows) shows this
+#: in the first column, before the unread star: the column is two cells wide.
+MARK_COLUMN, MARK = "unread", "●"
+MIN_WIDTHS = {MARK_COLUMN: 2}
 
 
 def fit_columns(cells: Sequence[Sequence[Text]], width: int, padding: int) -> dict[str, int]:
     """Column widths (keys of :data:`INBOX_COLUMNS`) for rows of ``cells`` in ``width`` cells."""
     widths = {
-        key: max([cell_len(label), *(row[n].cell_len for row in cells)])
+        key: max([cell_len(label), MIN_WIDTHS.get(key, 0), *(row[n].cell_len for row in cells)])
         for n, (key, label) in enumerate(INBOX_COLUMNS)
     }
     share = max(SUBJECT_MIN, width // SUBJECT_SHARE)
@@ -73,6 +78,9 @@ class InboxTable(DataTable[Text]):
         self.drafted: frozenset[int] = frozenset()
         #: who else views or writes on which conversation (see show_presence)
         self.others: Others = {}
+        #: conversations marked for a bulk action: id -> the version they were marked at
+        #: (kept across reloads and views, until cleared or acted on)
+        self.marked: dict[int, int] = {}
 
     def on_mount(self) -> None:
         for key, label in INBOX_COLUMNS:
@@ -86,9 +94,7 @@ class InboxTable(DataTable[Text]):
 
     def _set_columns(self, rows: Sequence[ConversationRow]) -> None:
         self._fitted = self._fit_width()
-        widths = fit_columns(
-            [inbox_cells(row, self.clock) for row in rows], self._fitted, self.cell_padding
-        )
+        widths = fit_columns([self._cells(row) for row in rows], self._fitted, self.cell_padding)
         self.clear(columns=True)
         for key, label in INBOX_COLUMNS:
             self.add_column(
@@ -134,8 +140,10 @@ class InboxTable(DataTable[Text]):
 
     def _cells(self, row: ConversationRow) -> tuple[Text, ...]:
         cells = inbox_cells(row, self.clock, draft=row.id in self.drafted)
+        cells = self._with_tags(row, cells)
         if mark := inbox_mark(self.others.get(row.id, ())):  # who else is there
             cells = (*cells[:-1], Text.assemble(mark, cells[-1]))
+        cells = self._with_mark(row.id, cells)
         for cell in cells:  # cut to the column, never wrapped to a hidden line
             cell.no_wrap, cell.overflow = True, "ellipsis"
         return cells
@@ -148,6 +156,57 @@ class InboxTable(DataTable[Text]):
             row = self.rows_by_id.get(conversation_id)
             if row is not None and before.get(conversation_id) != others.get(conversation_id):
                 self.update_cell(str(row.id), "summary", self._cells(row)[-1])
+
+    # -- tags ------------------------------------------------------------------
+
+    def _with_tags(self, row: ConversationRow, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        """The row's tags, then its customer's, before its subject (the last cell)."""
+        if not row.tags and not row.customer_tags:
+            return cells
+        labels = tag_labels(row.tags, customer=row.customer_tags)
+        return (*cells[:-1], Text.assemble(labels, " ", cells[-1]))
+
+    # -- marks -----------------------------------------------------------------
+
+    def _with_mark(self, conversation_id: int, cells: tuple[Text, ...]) -> tuple[Text, ...]:
+        """The first cell (the unread star) with the mark before it, if marked;
+        else the star alone, kept right (under the star of a marked row)."""
+        star = cells[0]
+        if conversation_id in self.marked:
+            first = Text.assemble((MARK, "bold"), star)
+        else:
+            first = star.copy()
+            first.justify = "right"
+        first.no_wrap, first.overflow = True, "ellipsis"
+        return (first, *cells[1:])
+
+    def _redraw_mark(self, conversation_id: int) -> None:
+        row = self.rows_by_id.get(conversation_id)
+        if row is not None:
+            self.update_cell(str(conversation_id), MARK_COLUMN, self._cells(row)[0])
+
+    def toggle_mark(self) -> ConversationRow | None:
+        """Mark the highlighted row, or unmark it; the row it acted on."""
+        row = self.current
+        if row is None:
+            return None
+        if self.marked.pop(row.id, None) is None:
+            self.marked[row.id] = row.version
+        self._redraw_mark(row.id)
+        return row
+
+    def mark(self, versions: dict[int, int]) -> None:
+        """Mark these conversations (id -> version), shown or not."""
+        self.marked.update(versions)
+        for conversation_id in versions:
+            self._redraw_mark(conversation_id)
+
+    def unmark(self, ids: Sequence[int] | None = None) -> None:
+        """Unmark ``ids`` (all when ``None``)."""
+        gone = list(self.marked) if ids is None else [i for i in ids if i in self.marked]
+        for conversation_id in gone:
+            del self.marked[conversation_id]
+            self._redraw_mark(conversation_id)
 
     def action_first(self) -> None:
         self.action_scroll_top()

@@ -10,7 +10,17 @@ from textual.widgets import Static
 
 
 class KeyHints(Static):
-    """Help and commands, then the shown bindings active now (after the keymap)."""
+    """Help and commands, then a note of the screen's (the inbox's marks:
+    what the keys now act on), then the shown bindings active now (after
+    the keymap)."""
+
+    note: str = ""
+
+    def set_note(self, note: str) -> None:
+        """Show ``note`` (plain text of ours) before the bindings; "" for none."""
+        if note != self.note:
+            self.note = note
+            self._bindings_changed(self.screen)
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -33,6 +43,8 @@ class KeyHints(Static):
             no_wrap=True,
             overflow="ellipsis",
         )
+        if self.note:
+            text.append(f" {self.note} │", style="bold")
         seen: set[str] = set()
         for active in active_now:
             binding = active.binding
