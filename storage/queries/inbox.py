@@ -57,6 +57,29 @@ class ConversationRow:
     customer_tags: tuple[str, ...] = ()
 
 
+def row_columns(*, with_preview: bool) -> tuple[ColumnElement[Any], ...]:
+    """The columns of a :class:`ConversationRow` (but its unread mark and
+    tags), for every read that lists conversations."""
+    c = conversation_t.c
+    return (
+        c.id,
+        c.customer_id,
+        customer_t.c.name.label("customer_name"),
+        c.account,
+        c.channel,
+        c.subject,
+        (_preview_column() if with_preview else literal("")).label("preview"),
+        c.status,
+        c.assignee,
+        c.last_message_at,
+        c.waiting_since,
+        c.message_count,
+        c.snoozed_until,
+        c.version,
+        c.their_address,
+    )
+
+
 def _preview_column() -> ScalarSelect[str]:
     m = message_t.c
     return (
@@ -84,23 +107,9 @@ def list_conversations(
     (one of :data:`INBOX_FILTERS`; ``mine`` needs ``agent``)."""
     c = conversation_t.c
     read_at: ColumnElement[datetime | None] = literal(None)
-    stmt: Select[Any] = select(
-        c.id,
-        c.customer_id,
-        customer_t.c.name.label("customer_name"),
-        c.account,
-        c.channel,
-        c.subject,
-        (_preview_column() if with_preview else literal("")).label("preview"),
-        c.status,
-        c.assignee,
-        c.last_message_at,
-        c.waiting_since,
-        c.message_count,
-        c.snoozed_until,
-        c.version,
-        c.their_address,
-    ).join(customer_t, customer_t.c.id == c.customer_id)
+    stmt: Select[Any] = select(*row_columns(with_preview=with_preview)).join(
+        customer_t, customer_t.c.id == c.customer_id
+    )
     if agent is not None:
         read_at = readmark_t.c.read_at
         stmt = stmt.outerjoin(

@@ -61,7 +61,7 @@ from storage.models import (
     readmark_t,
 )
 from storage.queries.ids import id_fits
-from storage.queries.inbox import ConversationRow, _preview_column, with_tags
+from storage.queries.inbox import ConversationRow, row_columns, with_tags
 from storage.queries.readmarks import MARKED_UNREAD
 from storage.queries.search import COMMON_MATCHES, _estimated_rows, search_terms
 from storage.query_terms import (
@@ -351,23 +351,7 @@ def find_conversations(
         page = page.where(_after(session, sort, after))
     ids = page.order_by(*order).limit(limit).offset(offset).subquery("page")
     stmt: Select[Any] = (
-        select(
-            c.id,
-            c.customer_id,
-            customer_t.c.name.label("customer_name"),
-            c.account,
-            c.channel,
-            c.subject,
-            (_preview_column() if with_preview else literal("")).label("preview"),
-            c.status,
-            c.assignee,
-            c.last_message_at,
-            c.waiting_since,
-            c.message_count,
-            c.snoozed_until,
-            c.version,
-            c.their_address,
-        )
+        select(*row_columns(with_preview=with_preview))
         .select_from(ids)
         .join(conversation_t, c.id == ids.c.id)
         .join(customer_t, customer_t.c.id == c.customer_id)
