@@ -288,7 +288,7 @@ LISTS: list[tuple[tuple[str, ...], list[list[str]]]] = [
     (("customers", "list"), [["id", "name", "identities", "open", "last message"]]),
     (
         ("conversations", "list", "--status", "all"),
-        [["id", "channel", "customer", "subject", "status", "assignee", "last", "msgs"]],
+        [["id", "channel", "customer", "subject", "status", "assignee", "tags", "last", "msgs"]],
     ),
     (
         ("customers", "show", "1"),

@@ -308,32 +308,7 @@ def conversations_list(
     if want_json(ctx, json_out):
         output.print_json([conversation(r) for r in rows])
         return
-    output.print_table(
-        f"Conversations ({status})",
-        [
-            Column("id"),
-            Column("channel", drop=3),
-            Column("customer", wrap=True),
-            Column("subject", wrap=True, least=20),  # or the first line
-            Column("status"),
-            Column("assignee", drop=2),
-            Column("last", drop=1),
-            Column("msgs", drop=4),
-        ],
-        [
-            (
-                r.id,
-                r.channel,
-                r.customer_name,
-                r.subject or first_line(r.preview, 60),
-                r.status,
-                r.assignee,
-                r.last_message_at,
-                r.message_count,
-            )
-            for r in rows
-        ],
-    )
+    triage.print_conversations(f"Conversations ({status})", rows)
 
 
 @conversations.command("show")

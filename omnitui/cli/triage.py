@@ -176,6 +176,7 @@ def print_conversations(title: str, rows: list[ConversationRow]) -> None:
             Column("assignee", drop=2),
             Column("tags", wrap=True, drop=5),
             Column("last", drop=1),
+            Column("msgs", drop=4),
         ],
         [
             (
@@ -187,6 +188,7 @@ def print_conversations(title: str, rows: list[ConversationRow]) -> None:
                 r.assignee,
                 tags_text(r) or None,
                 r.last_message_at,
+                r.message_count,
             )
             for r in rows
         ],
