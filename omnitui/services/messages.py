@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import make_msgid
 
 from sqlalchemy import select, update
@@ -21,7 +21,9 @@ from omnitui.services import whatsapp_window
 from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
 from omnitui.services.customers import _live_customer
 from omnitui.services.mentions import record_mentions
+from omnitui.services.outgoing_files import check_files
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
+from omnitui.services.signing import signed_body
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
 from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS, OutboundAttachment
@@ -177,6 +179,10 @@ def _queue(
     body, template = whatsapp_window.admit(
         session, conversation, info, body, extras.template, extras.variables
     )
+    # files refused before anything is written; signed once, here (a template
+    # goes as approved: never signed)
+    unsigned = extras if template is None else replace(extras, signed=False)
+    body = _files_and_signature(accounts, conversation, body, author, unsigned)
     subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
     email_id = None
@@ -220,6 +226,21 @@ def _queue(
         )
     )
     return message_id
+
+
+def _files_and_signature(
+    accounts: Mapping[str, AccountInfo] | None,
+    conversation: Conversation,
+    body: str,
+    author: str,
+    extras: Extras,
+) -> str:
+    """Refuse files the channel cannot carry (before anything is written),
+    then the body as sent: signed by the account's rule, once, here."""
+    info = accounts.get(conversation.account) if accounts is not None else None
+    check_files(info, conversation.channel, extras.files)
+    _text_rules(body, "message", "queued")  # a signature alone is not a message
+    return signed_body(body, info, conversation.channel, author, extras.signed)
 
 
 def _account_for(
