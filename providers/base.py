@@ -269,7 +269,7 @@ def _sizes(size: int, most: int) -> tuple[str, str]:
     """``size`` and the bound ``most`` it is over, for people; in bytes when
     rounded they would read the same ("1 MB; up to 1 MB")."""
     if _size(size) == _size(most):
-        return f"{size:,} bytes", f"{most:,} bytes"
+        return f"{size:,} bytes", f"{_size(most)} ({most:,} bytes)"
     return _size(size), _size(most)
 
 

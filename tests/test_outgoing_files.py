@@ -236,7 +236,7 @@ def test_a_file_over_the_accounts_bound_is_refused_before_queuing(store: Store) 
     big = OutboundAttachment("big.bin", "application/octet-stream", b"x" * (SCRIPTED_MAX_FILE + 1))
     with pytest.raises(
         InvalidRequest,
-        match=r"big\.bin is 1,048,577 bytes; .* up to 1,048,576 bytes\. Nothing was queued",
+        match=r"big\.bin is 1,048,577 bytes; .* up to 1 MB \(1,048,576 bytes\)\. Nothing",
     ):
         services.reply(
             store,
