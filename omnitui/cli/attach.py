@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from omnitui.cli import output
-from omnitui.services import Extras
+
+if TYPE_CHECKING:
+    from omnitui.services import Extras
 
 
 def files_and_signature(text: str, attach: Sequence[Path] | None, no_signature: bool) -> Extras:
     """The files of ``--attach`` read now (an unreadable one is refused with
     its reason; nothing is queued) and the signature choice. Warns on stderr
     when ``text`` says a file is attached and none is; the message still goes."""
+    from omnitui.services import Extras
     from omnitui.services.outgoing_files import missing_attachment, read_files
 
     files = read_files(attach or ())
