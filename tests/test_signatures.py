@@ -194,3 +194,15 @@ def test_the_smtp_peer_receives_the_signature_after_the_separator(
     ]
     assert texts[0].replace("\r\n", "\n") == "Hello Bo\n\n-- \nalice\nsupport@shop.example\n"
     assert "-- " not in texts[1]
+
+
+def test_the_signatures_in_the_example_config_are_valid(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "config.example.toml").read_text()
+    assert text.count("\n# signature = ") == 2  # the agent's and the mail account's
+    full = write_config(tmp_path, text.replace("\n# signature = ", "\nsignature = "))
+    config = load_config(full)
+    assert config.signature == "{agent.name}, Example Shop support"
+    assert config.accounts[-1].signature == (
+        "{agent.name}\nExample Shop support · {account.address}"
+    )
