@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.text import Text
@@ -258,3 +259,20 @@ async def test_the_signature_to_come_is_shown_and_can_be_left_off(signed_app: Om
         assert outgoing(seeded)[-1].body_text == "Unsigned"
         assert screen.composer.no_signature is False  # the next one is signed again
     app.runtime.close()
+
+
+@pytest.mark.parametrize(
+    "size", [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
+)
+def test_snapshot_composer_with_files_and_signature(
+    snap_compare: Any, signed_app: OmniApp, files: Path, size: tuple[int, int]
+) -> None:
+    async def compose(pilot: Pilot[None]) -> None:
+        await _reply_with(pilot, "Invoice and label attached.")
+        await press(pilot, "ctrl+f")
+        for name in ("invoice-march.pdf", "label.png"):
+            await _type_path(pilot, f"{files}/{name}")
+            await press(pilot, "enter")
+        await press(pilot, "enter")
+
+    assert snap_compare(signed_app, terminal_size=size, run_before=compose)
