@@ -145,32 +145,41 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+def files_refusal(
+    info: AccountInfo | None, channel: str, files: Iterable[tuple[str, int]]
+) -> str | None:
+    """Why files ``(name, size)`` cannot go on ``channel`` of the account
+    ``info`` (for people), or ``None`` when they can. Nothing is asked of the
+    service: the bounds are the settings' (:attr:`AccountInfo.limits`)."""
+    listed = list(files)
+    if not listed:
+        return None
+    if len(listed) > MAX_FILES:
+        return f"at most {MAX_FILES} files go in one message"
+    for name, size in listed:
+        if size > MAX_FILE_BYTES:
+            return f"{name} is {_size(size)}; omnitui sends files up to 100 MB"
+    limits = info.limits.get(channel) if info is not None else None
+    refusal = limits.refusal(listed) if limits is not None else None
+    if limits is None or refusal is None:
+        return None
+    account = f" from account {info.name}" if info is not None else ""
+    if not limits.can_attach:
+        return (
+            f"{channel}{account} cannot carry files: {refusal}; send the text alone, "
+            "or the files on a channel that takes them (e-mail)"
+        )
+    return f"{channel}{account}: {refusal}"
+
+
 def check_files(
     info: AccountInfo | None, channel: str, files: Iterable[OutboundAttachment]
 ) -> None:
     """Refuse (:class:`InvalidRequest`) files that ``channel`` of the account
-    ``info`` cannot carry, saying why; nothing is asked of the service."""
-    listed = [(f.filename, len(f.data)) for f in files]
-    if not listed:
-        return
-    if len(listed) > MAX_FILES:
-        raise InvalidRequest(f"at most {MAX_FILES} files go in one message; nothing was queued")
-    for name, size in listed:
-        if size > MAX_FILE_BYTES:
-            raise InvalidRequest(
-                f"{name} is {_size(size)}; omnitui sends files up to 100 MB; nothing was queued"
-            )
-    limits = info.limits.get(channel) if info is not None else None
-    refusal = limits.refusal(listed) if limits is not None else None
-    if refusal is None:
-        return
-    account = f" from account {info.name}" if info is not None else ""
-    if limits is not None and not limits.can_attach:
-        raise InvalidRequest(
-            f"{channel}{account} cannot carry files: {refusal}. Nothing was queued: send "
-            "the text alone, or the files on a channel that takes them (e-mail)."
-        )
-    raise InvalidRequest(f"{channel}{account}: {refusal}. Nothing was queued.")
+    ``info`` cannot carry, saying why (:func:`files_refusal`)."""
+    why = files_refusal(info, channel, ((f.filename, len(f.data)) for f in files))
+    if why is not None:
+        raise InvalidRequest(f"{why}. Nothing was queued.")
 
 
 #: Words that say a file comes with the message (English, German, Spanish,

@@ -19,13 +19,15 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from omnitui.runtime import Runtime, demo_config
+from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
 from omnitui.tui.drafts import Drafts
 from omnitui.tui.screens.attach import AttachScreen, PathInput, complete_path
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.screens.pick import PickScreen
-from providers.settings import DemoSettings
+from providers.settings import DemoSettings, TwilioSettings
 from storage.models import attachment_t, blob_t
+from tests.helpers import batch, sms
 from tests.tui.conftest import ANN_EMAIL_CONV, Seeded, make_test_app, outgoing, seed
 from tests.tui.pilots import open_conversation, screen_text, until
 from tests.tui.waiting import press, settle
@@ -276,3 +278,50 @@ def test_snapshot_composer_with_files_and_signature(
         await press(pilot, "enter")
 
     assert snap_compare(signed_app, terminal_size=size, run_before=compose)
+
+
+# -- a channel that cannot carry files ---------------------------------------------------
+
+
+@pytest.fixture
+def sms_app(tmp_path: Path) -> OmniApp:
+    config = demo_config(agent="alice")
+    phone = TwilioSettings(
+        name="phone",
+        account_sid="AC123",
+        auth_token_env="UNSET_IN_TESTS",
+        phone_number="+14155550199",
+    )
+    runtime = Runtime(
+        config=replace(config, accounts=(phone,)),
+        db_url=f"sqlite:///{tmp_path}/p.db",
+        data_dir=tmp_path,
+        demo=False,
+    )
+    ingest(runtime.store(), "phone", batch(sms("SM1", ours="+14155550199"), cursor=None))
+    return make_test_app(runtime)
+
+
+async def test_files_on_sms_are_refused_before_sending_and_said_at_once(
+    sms_app: OmniApp, files: Path
+) -> None:
+    app = sms_app
+    seeded = Seeded(app.runtime, app.runtime.store(), {})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_conversation(pilot, 1)
+        await press(pilot, "r", *"Here is the label")
+        await press(pilot, "ctrl+f", *f"{files}/label.png", "enter", "enter")
+        shown = line(screen.composer.files_line)
+        assert shown.startswith("Files cannot go (ctrl+l: remove): sms from account phone")
+        assert "Twilio MMS needs a public URL" in shown
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        toasts = [n.message for n in app._notifications]
+        assert any("public URL" in t and "Nothing was queued" in t for t in toasts), toasts
+        assert outgoing(seeded) == []
+        assert screen.composer.body.text == "Here is the label"  # nothing lost
+        assert [f.name for f in screen.composer.files] == ["label.png"]
+        await press(pilot, "ctrl+l", "ctrl+s")  # without the file it goes
+        await until(pilot, lambda: len(outgoing(seeded)) == 1, "queued")
+    app.runtime.close()

@@ -34,8 +34,14 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from omnitui.services import ReplyTarget, ServiceError
-from omnitui.services.outgoing_files import MAX_FILES, file_size, missing_attachment, shown_path
+from omnitui.services import AccountInfo, ReplyTarget, ServiceError
+from omnitui.services.outgoing_files import (
+    MAX_FILES,
+    file_size,
+    files_refusal,
+    missing_attachment,
+    shown_path,
+)
 from omnitui.services.signing import signature_for
 from omnitui.tui.bindings import ATTACH_BINDINGS, key_of
 from omnitui.tui.screens.pick import Choice, PickScreen
@@ -211,6 +217,18 @@ class AttachScreen(WorkerFailures, ModalScreen[tuple[AttachedFile, ...] | None])
         self.dismiss(tuple(self.files) if self.added else None)
 
 
+def _account_of(
+    desk: Desk, conversations: Mapping[int, ConversationRow], route: ReplyTarget
+) -> AccountInfo | None:
+    """The account a reply on ``route`` goes from, as the service picks it."""
+    accounts = desk.accounts()
+    conversation = conversations.get(route.conversation_id) if route.conversation_id else None
+    if conversation is not None:
+        return accounts.get(conversation.account)
+    # a new conversation: the first account on the channel
+    return next((a for a in accounts.values() if route.channel in a.channels), None)
+
+
 def signature_preview(
     desk: Desk, conversations: Mapping[int, ConversationRow], route: ReplyTarget | None
 ) -> str | None:
@@ -218,13 +236,21 @@ def signature_preview(
     append it (before the agent's choice to leave it off)."""
     if route is None:
         return None
-    accounts = desk.accounts()
-    conversation = conversations.get(route.conversation_id) if route.conversation_id else None
-    if conversation is not None:
-        info = accounts.get(conversation.account)
-    else:  # a new conversation: the first account on the channel, as the service picks
-        info = next((a for a in accounts.values() if route.channel in a.channels), None)
-    return signature_for(info, route.channel, desk.agent)
+    return signature_for(_account_of(desk, conversations, route), route.channel, desk.agent)
+
+
+def refusal_preview(
+    desk: Desk,
+    conversations: Mapping[int, ConversationRow],
+    route: ReplyTarget | None,
+    files: Sequence[AttachedFile],
+) -> str | None:
+    """Why ``files`` cannot go with a reply on ``route`` (the service's own
+    words, from the sizes when they were attached), or ``None``."""
+    if route is None or not files:
+        return None
+    info = _account_of(desk, conversations, route)
+    return files_refusal(info, route.channel, ((f.name, f.size) for f in files))
 
 
 def open_attach_prompt(composer: Composer, *, blink: bool) -> None:

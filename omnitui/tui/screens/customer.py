@@ -37,7 +37,7 @@ from omnitui.tui.messages import (
     RoutesRead,
     Saved,
 )
-from omnitui.tui.screens.attach import files_hold_back, signature_preview
+from omnitui.tui.screens.attach import files_hold_back, refusal_preview, signature_preview
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.stale import StaleGuard
@@ -119,6 +119,9 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             blink=self.desk.blink,
             keymap=self.desk.keymap,
             signature=lambda route: signature_preview(self.desk, self.conversations, route),
+            refusal=lambda route, files: refusal_preview(
+                self.desk, self.conversations, route, files
+            ),
             id="composer",
             mentionable=lambda: self.desk.mentionable,
         )

@@ -45,9 +45,18 @@ def files_text(files: Sequence[AttachedFile], remove_key: str | None = None) -> 
 class AttachmentsLine(Static):
     """The files attached to the draft; hidden when there are none."""
 
-    def show(self, files: Sequence[AttachedFile], remove_key: str) -> None:
+    def show(
+        self, files: Sequence[AttachedFile], remove_key: str, refusal: str | None = None
+    ) -> None:
+        """Show ``files``; ``refusal``: why they cannot go where the reply goes."""
         self.display = bool(files)
-        self.update(files_text(files, remove_key) if files else "")
+        line = files_text(files, remove_key) if files else Text()
+        if files and refusal:  # said before sending: the send would be refused
+            line = Text("Files cannot go", style="bold red")
+            line.append(f" ({remove_key}: remove): " if remove_key else ": ", style="dim")
+            line.append(plain(refusal), style="red")
+            line.no_wrap, line.overflow = True, "ellipsis"
+        self.update(line)
 
 
 class SignatureLine(Static):

@@ -130,12 +130,15 @@ class Composer(Vertical):
         blink: bool = True,
         keymap: Mapping[str, str] | None = None,
         signature: Callable[[ReplyTarget | None], str | None] | None = None,
+        refusal: Callable[[ReplyTarget | None, Sequence[AttachedFile]], str | None] | None = None,
         id: str | None = None,
         mentionable: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(id=id)
-        #: the signature a reply on a route gets (shown under the text)
+        #: the signature a reply on a route gets, and why files cannot go
+        #: there (shown under the text)
         self.signature_of = signature or (lambda route: None)
+        self.refusal_of = refusal or (lambda route, files: None)
         self.files: tuple[AttachedFile, ...] = ()
         self.no_signature = False
         self.files_line = AttachmentsLine(id="composer-files")
@@ -284,8 +287,10 @@ class Composer(Vertical):
 
     def _refresh_files(self) -> None:
         """The lines under the text: the files attached, the signature to come."""
-        self.files_line.show(self.files, self._key("composer.detach"))
-        signature = self.signature_of(route) if (route := self.route()) else None
+        route = self.route()
+        refusal = self.refusal_of(route, self.files) if self.mode == "reply" else None
+        self.files_line.show(self.files, self._key("composer.detach"), refusal)
+        signature = self.signature_of(route) if route else None
         self.signature_line.show(
             signature if self.mode == "reply" else None,
             off=self.no_signature,
