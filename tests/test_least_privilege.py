@@ -150,13 +150,13 @@ def test_account_channels_and_addresses_need_no_secret(
     assert mail_files.can_attach and mail_files.max_attachment_bytes
     assert rt.account_infos() == {
         "mail": AccountInfo(
-            "mail", ("email",), {"email": "support@example.com"}, {"email": mail_files}
+            "mail", ("email",), {"email": "support@example.com"}, limits={"email": mail_files}
         ),
         "sms": AccountInfo(
             "sms",
             ("sms", "whatsapp"),
             {"sms": "+14155550100", "whatsapp": "+14155550101"},
-            {"sms": no_files, "whatsapp": no_files},
+            limits={"sms": no_files, "whatsapp": no_files},
         ),
     }
 
