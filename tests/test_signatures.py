@@ -18,6 +18,7 @@ from omnitui.services import AccountInfo, Extras, InvalidRequest
 from omnitui.services.ingest import ingest
 from omnitui.services.signing import signature_for
 from omnitui.signatures import check_signature, fill_signature, sign
+from providers.settings import TwilioSettings
 from storage.db import Store
 from storage.models import Note, conversation_t
 from tests.helpers import SHOP_EMAIL, SHOP_NUMBER, batch, cli_runner, message, sms, write_config
@@ -206,3 +207,37 @@ def test_the_signatures_in_the_example_config_are_valid(tmp_path: Path) -> None:
     assert config.accounts[-1].signature == (
         "{agent.name}\nExample Shop support · {account.address}"
     )
+
+
+def test_a_whatsapp_template_goes_as_approved_never_signed(store: Store) -> None:
+    settings = TwilioSettings.model_validate(
+        {
+            "name": "wa",
+            "account_sid": "AC123",
+            "auth_token_env": "UNUSED",
+            "phone_number": "+14155550199",
+            "whatsapp_number": "whatsapp:+14155550188",
+            "templates": [
+                {
+                    "name": "hello",
+                    "content_sid": "HX" + "a1" * 16,
+                    "variables": ["1"],
+                    "text": "Hello {{1}}!",
+                }
+            ],
+            "signature": "{agent.name}",
+            "signature_channels": ["whatsapp"],
+        }
+    )
+    accounts = {"wa": AccountInfo.from_settings(settings)}
+    ingest(
+        store,
+        "wa",
+        batch(
+            sms("WA1", "whatsapp:+14155550100", channel="whatsapp", ours="whatsapp:+14155550188")
+        ),
+    )
+    conv = _conversation(store, "whatsapp")
+    extras = Extras(template="hello", variables=(("1", "Ann"),))
+    queued = services.reply(store, accounts, conv, "", "alice", extras=extras)
+    assert message(store, queued).body_text == "Hello Ann!"

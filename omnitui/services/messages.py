@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import make_msgid
 
 from sqlalchemy import select, update
@@ -174,15 +174,15 @@ def _queue(
     extras: Extras = NO_EXTRAS,
     accounts: Mapping[str, AccountInfo] | None = None,
 ) -> int:
-    # WhatsApp's window and templates (a template's text becomes the body)
     info = (accounts or {}).get(conversation.account)
+    # files the channel cannot carry are refused first: no text makes them fit
+    check_files(info, conversation.channel, extras.files)
+    # WhatsApp's window and templates (a template's text becomes the body)
     body, template = whatsapp_window.admit(
         session, conversation, info, body, extras.template, extras.variables
     )
-    # files refused before anything is written; signed once, here (a template
-    # goes as approved: never signed)
-    unsigned = extras if template is None else replace(extras, signed=False)
-    body = _files_and_signature(accounts, conversation, body, author, unsigned)
+    # signed once, here; a template goes as approved, never signed
+    body = _signed(info, conversation, body, author, extras.signed if template is None else False)
     subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
     email_id = None
@@ -228,19 +228,17 @@ def _queue(
     return message_id
 
 
-def _files_and_signature(
-    accounts: Mapping[str, AccountInfo] | None,
+def _signed(
+    info: AccountInfo | None,
     conversation: Conversation,
     body: str,
     author: str,
-    extras: Extras,
+    signed: bool | None,
 ) -> str:
-    """Refuse files the channel cannot carry (before anything is written),
-    then the body as sent: signed by the account's rule, once, here."""
-    info = accounts.get(conversation.account) if accounts is not None else None
-    check_files(info, conversation.channel, extras.files)
+    """The body as sent: signed by the account's rule (``signed``: the
+    author's choice), once, here."""
     _text_rules(body, "message", "queued")  # a signature alone is not a message
-    return signed_body(body, info, conversation.channel, author, extras.signed)
+    return signed_body(body, info, conversation.channel, author, signed)
 
 
 def _account_for(
