@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 EXAMPLE = Path(__file__).with_name("config_example.toml")
 TOP_LEVEL = {
     "database": {"url"},
-    "agent": {"name", "default_region", "theme", "team"},
+    "agent": {"name", "default_region", "theme", "team", "signature"},
     "snippets": None,  # any name
     "keymap": None,  # any binding id
     "reports": {"business_hours", "timezone"},
@@ -79,6 +79,9 @@ class AppConfig:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     #: ``[[views]]``: saved queries, after the built-in views (see omnitui.services.views)
     views: tuple[ViewSetting, ...] = ()
+    #: ``[agent] signature``: this agent's own, instead of each account's
+    #: (on the channels each account signs; see omnitui.signatures)
+    signature: str | None = None
 
 
 def default_config_path() -> Path:
@@ -276,6 +279,7 @@ def load_config(path: Path) -> AppConfig:
         team=_team(path, where, agent),
         alerts=_alerts(path, where, _table(path, where, data, "alerts")),
         views=_views(path, where, data.get("views", [])),
+        signature=_signature(path, where, agent),
     )
 
 
@@ -402,6 +406,23 @@ def _views(path: Path, where: _Locator, raw: Any) -> tuple[ViewSetting, ...]:
     return tuple(views)
 
 
+def _signature(path: Path, where: _Locator, agent: dict[str, Any]) -> str | None:
+    """``[agent] signature``, its placeholders checked."""
+    text = _string(path, where, agent, "agent", "signature")
+    if text is not None:
+        _check_signature(_where(path, where.line("agent", "signature"), "agent.signature"), text)
+    return text
+
+
+def _check_signature(at: str, text: str) -> None:
+    from omnitui.signatures import check_signature
+
+    try:
+        check_signature(text)
+    except ValueError as exc:
+        raise ConfigError(f"{at}: {exc}") from None
+
+
 def _team(path: Path, where: _Locator, agent: dict[str, Any]) -> tuple[str, ...]:
     value = agent.get("team", [])
     names = value if isinstance(value, list) else None
@@ -518,6 +539,9 @@ def _accounts(path: Path, where: _Locator, raw: Any) -> tuple[AccountSettings, .
                 "give each account its own name"
             )
         _check_secret_commands(path, where, n, account)
+        if account.signature is not None:
+            line = where.line("accounts", "signature", n)
+            _check_signature(_where(path, line, f"{label}.signature"), account.signature)
         if isinstance(region := getattr(account, "default_region", None), str):
             _region(path, where, "accounts", "default_region", region, n)
         accounts.append(account)

@@ -102,11 +102,16 @@ class Runtime:
         return ready, unable
 
     def account_infos(self) -> dict[str, AccountInfo]:
-        """What each account carries and its addresses, from the settings alone:
-        no provider is built and no secret read."""
+        """What each account carries, its addresses, the files each channel
+        takes and its signature (``[agent] signature`` wins over the
+        account's), from the settings alone: no provider is built and no
+        secret read."""
         from omnitui.services import AccountInfo
 
-        return {a.name: AccountInfo.from_settings(a) for a in self.accounts}
+        return {
+            a.name: AccountInfo.from_settings(a, agent_signature=self.config.signature)
+            for a in self.accounts
+        }
 
     def close(self) -> None:
         for provider in self._providers.values():

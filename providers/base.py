@@ -265,6 +265,14 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+def _sizes(size: int, most: int) -> tuple[str, str]:
+    """``size`` and the bound ``most`` it is over, for people; in bytes when
+    rounded they would read the same ("1 MB; up to 1 MB")."""
+    if _size(size) == _size(most):
+        return f"{size:,} bytes", f"{_size(most)} ({most:,} bytes)"
+    return _size(size), _size(most)
+
+
 @dataclass(frozen=True, slots=True)
 class SendLimits:
     """What files a channel of an account can carry, so a message that
@@ -290,16 +298,12 @@ class SendLimits:
             return self.why_not or "this channel cannot carry files"
         for name, size in listed:
             if self.max_attachment_bytes is not None and size > self.max_attachment_bytes:
-                return (
-                    f"{name} is {_size(size)}; this channel takes files up to "
-                    f"{_size(self.max_attachment_bytes)}"
-                )
+                got, most = _sizes(size, self.max_attachment_bytes)
+                return f"{name} is {got}; this channel takes files up to {most}"
         total = sum(size for _, size in listed)
         if self.max_total_bytes is not None and total > self.max_total_bytes:
-            return (
-                f"the files come to {_size(total)}; this channel takes up to "
-                f"{_size(self.max_total_bytes)} in one message"
-            )
+            got, most = _sizes(total, self.max_total_bytes)
+            return f"the files come to {got}; this channel takes up to {most} in one message"
         return None
 
 

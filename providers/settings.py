@@ -18,14 +18,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from email.utils import parseaddr
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from providers.base import DEFAULT_REGION, OutboundTemplate, SendLimits
-
-if TYPE_CHECKING:
-    from providers.base import Channel
+from providers.base import DEFAULT_REGION, Channel, OutboundTemplate, SendLimits
 
 #: The longest poll interval accepted (a day); beyond it the sleep overflows
 #: or the account is effectively never polled.
@@ -62,6 +59,11 @@ class AccountSettings(BaseModel):
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: str
     poll_interval: float = Field(default=60.0, gt=0, le=MAX_POLL_INTERVAL, allow_inf_nan=False)
+    #: the text after a "-- " line of what this account sends on
+    #: ``signature_channels`` (omnitui fills its placeholders; the config
+    #: loader checks them: see omnitui.signatures)
+    signature: str | None = Field(default=None, max_length=2000)
+    signature_channels: tuple[Channel, ...] = ("email",)
 
     def channels(self) -> tuple[Channel, ...]:
         """The channels this account carries, as its provider will."""
@@ -311,6 +313,10 @@ class MatrixSettings(AccountSettings):
     access_token_cmd: str | None = None
     rooms: list[str] = Field(default_factory=list)
     accept_invites: bool = False
+    #: the homeserver's upload bound (its m.upload.size), so a console with no
+    #: secret refuses a bigger file before queuing; unset, the provider asks
+    #: the homeserver when it sends, and a bigger file fails then
+    max_upload_bytes: int | None = Field(default=None, ge=1)
 
     def channels(self) -> tuple[Channel, ...]:
         return ("matrix",)
@@ -319,8 +325,9 @@ class MatrixSettings(AccountSettings):
         return {"matrix": self.user_id}
 
     def send_limits(self, channel: Channel) -> SendLimits:
-        # The homeserver's m.upload.size, which only the provider can ask for.
-        return SendLimits(max_attachment_bytes=None, max_total_bytes=None)
+        # The homeserver's m.upload.size, which only the provider can ask for,
+        # unless the config says it.
+        return SendLimits(max_attachment_bytes=self.max_upload_bytes, max_total_bytes=None)
 
     @model_validator(mode="after")
     def _password_or_token(self) -> MatrixSettings:

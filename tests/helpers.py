@@ -21,10 +21,12 @@ from providers.base import (
     OutboundMessage,
     PermanentError,
     PollBatch,
+    SendLimits,
     SendResult,
     TransientError,
     UnconfirmedError,
 )
+from providers.settings import TWILIO_NO_FILES
 from storage.db import Store, open_store
 from storage.models import Message
 
@@ -32,6 +34,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 #: the scripted shop's own address and number (the other side of its conversations)
 SHOP_EMAIL = "support@shop.example"
 SHOP_NUMBER = "+14155550199"
+#: the largest file the scripted shop's e-mail takes
+SCRIPTED_MAX_FILE = 1024 * 1024
 
 
 def at(minutes: float) -> datetime:
@@ -140,6 +144,11 @@ class ScriptedProvider:
 
     def poll(self, cursors: Mapping[str, str]) -> PollBatch:
         return self.batches.pop(0) if self.batches else PollBatch(cursors=dict(cursors))
+
+    def limits(self, channel: Channel) -> SendLimits:
+        if channel in ("sms", "whatsapp"):  # as Twilio: no files without a public URL
+            return SendLimits(0, 0, can_attach=False, why_not=TWILIO_NO_FILES)
+        return SendLimits(max_attachment_bytes=SCRIPTED_MAX_FILE, max_total_bytes=None)
 
     def send(self, message: OutboundMessage) -> SendResult:
         self.sent.append(message)

@@ -179,6 +179,7 @@ OUTGOING = {
     "segments": Opt(int),
     "encoding": Opt(OneOf(("GSM-7", "UCS-2"))),
     "template": Opt({"name": str, "content_sid": str, "variables": Map(str)}),
+    "files": [ATTACHMENT],
 }
 SYNC_ROUND = {
     "account": str,

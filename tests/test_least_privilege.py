@@ -22,9 +22,10 @@ from omnitui.services.ingest import ingest
 from omnitui.tui.app import make_app
 from omnitui.tui.clock import Clock
 from omnitui.tui.widgets.account_bar import AccountBar
-from providers.base import InboundMessage, PollBatch
+from providers.base import InboundMessage, PollBatch, SendLimits
 from providers.registry import KINDS, load_provider_class
 from providers.settings import (
+    TWILIO_NO_FILES,
     AccountSettings,
     DemoSettings,
     ImapSettings,
@@ -144,10 +145,18 @@ def test_account_channels_and_addresses_need_no_secret(
 
     monkeypatch.setattr("omnitui.runtime.build_provider", no_provider)
     rt = make_runtime(config, "sqlite://")
+    no_files = SendLimits(0, 0, can_attach=False, why_not=TWILIO_NO_FILES)
+    mail_files = rt.account("mail").send_limits("email")
+    assert mail_files.can_attach and mail_files.max_attachment_bytes
     assert rt.account_infos() == {
-        "mail": AccountInfo("mail", ("email",), {"email": "support@example.com"}),
+        "mail": AccountInfo(
+            "mail", ("email",), {"email": "support@example.com"}, limits={"email": mail_files}
+        ),
         "sms": AccountInfo(
-            "sms", ("sms", "whatsapp"), {"sms": "+14155550100", "whatsapp": "+14155550101"}
+            "sms",
+            ("sms", "whatsapp"),
+            {"sms": "+14155550100", "whatsapp": "+14155550101"},
+            limits={"sms": no_files, "whatsapp": no_files},
         ),
     }
 

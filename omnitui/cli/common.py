@@ -55,6 +55,13 @@ AccountOpt = Annotated[
     str | None, typer.Option("--account", help="An account, by its name in the config.")
 ]
 SubjectOpt = Annotated[str | None, typer.Option("--subject", help="Subject (e-mail).")]
+AttachOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--attach", metavar="FILE", help="Send this file with it (repeatable)."),
+]
+NoSignatureOpt = Annotated[
+    bool, typer.Option("--no-signature", help="Leave the account's signature off.")
+]
 CustomerOpt = Annotated[int | None, typer.Option("--customer", help="Customer id.")]
 LimitOpt = Annotated[
     int, typer.Option("--limit", min=1, max=10_000, help="At most this many rows.")

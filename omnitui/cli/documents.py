@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from omnitui.services.staleness import Entry, Stale
     from omnitui.services.sync import SyncReport
     from storage.queries import (
+        AttachmentRow,
         AuditRow,
         ConversationRow,
         CustomerRow,
@@ -85,7 +86,8 @@ class Outgoing:
     poller), else ``null``. ``segments`` and ``encoding``: what an SMS text
     costs (``null`` on other channels, WhatsApp included: it has no segments).
     ``template``: the WhatsApp template sent (``name``, ``content_sid``,
-    ``variables``), else ``null``."""
+    ``variables``), else ``null``. ``files``: the files sent with it (name,
+    type, size, SHA-256)."""
 
     id: int
     conversation_id: int
@@ -104,9 +106,16 @@ class Outgoing:
     segments: int | None
     encoding: str | None
     template: dict[str, object] | None = None
+    files: tuple[AttachmentRow, ...] = ()
 
     @classmethod
-    def of(cls, message: OutgoingMessage, *, deferred: str | None = None) -> Outgoing:
+    def of(
+        cls,
+        message: OutgoingMessage,
+        *,
+        deferred: str | None = None,
+        files: tuple[AttachmentRow, ...] = (),
+    ) -> Outgoing:
         import json
 
         from omnitui.segments import segments_for
@@ -118,7 +127,12 @@ class Outgoing:
         own = {f.name: getattr(message, f.name) for f in fields(message) if f.name not in skip}
         template = json.loads(message.template) if message.template else None
         return cls(
-            **own, deferred=deferred, segments=segments, encoding=encoding, template=template
+            **own,
+            deferred=deferred,
+            segments=segments,
+            encoding=encoding,
+            template=template,
+            files=files,
         )
 
 

@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from omnitui.cli import output
+from omnitui.cli.attach import files_and_signature, no_files_with_template, resend_files
 from omnitui.cli.common import (
     EXIT_CODES,
     AccountOpt,
+    AttachOpt,
     BodyFileOpt,
     BodyOpt,
     ChannelOpt,
@@ -20,6 +22,7 @@ from omnitui.cli.common import (
     CustomerOpt,
     JsonOpt,
     MaybeChannelOpt,
+    NoSignatureOpt,
     OutgoingArg,
     SubjectOpt,
     UserError,
@@ -109,8 +112,9 @@ def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> O
 
     with rt.store().read() as session:
         message = queries.outgoing_message(session, message_id)
+        files = tuple(queries.attachments_of(session, [message_id]).get(message_id, ()))
     assert message is not None  # outgoing messages are never deleted
-    return Outgoing.of(message, deferred=deferred)
+    return Outgoing.of(message, deferred=deferred, files=files)
 
 
 TemplateOpt = Annotated[
@@ -168,9 +172,14 @@ def send(
     body_file: BodyFileOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    attach: AttachOpt = None,
+    no_signature: NoSignatureOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a new message (queued first, then delivered; exits 1 if delivery failed).
+
+    --attach FILE sends a file with it (repeatable); the account's signature
+    is added on the channels it signs, unless --no-signature.
 
     Without the account's secret in this process the message stays queued for
     the poller, which is said on stderr, and the exit code is 0. WhatsApp to
@@ -180,6 +189,7 @@ def send(
 
     if (to is None) == (customer is None):
         raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
+    no_files_with_template(template, attach)
     if (extras := template_extras(template, var, body, body_file)) is not None:
         with runtime(ctx) as rt:
             message_id = services.send_new(
@@ -201,7 +211,9 @@ def send(
     resend += ["--to", to] if to is not None else ["--customer", str(customer)]
     resend += ["--account", account] if account else []
     resend += ["--subject", subject] if subject else []
+    resend += resend_files(attach, no_signature)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
+        extras = files_and_signature(text, attach, no_signature)
         message_id = services.send_new(
             rt.store(),
             rt.account_infos(),
@@ -213,6 +225,7 @@ def send(
             account=account,
             subject=subject,
             default_region=rt.default_region,
+            extras=extras,
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
@@ -228,6 +241,8 @@ def reply(
     body_file: BodyFileOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    attach: AttachOpt = None,
+    no_signature: NoSignatureOpt = False,
     json_out: JsonOpt = False,
     if_latest: Annotated[
         str | None,
@@ -246,7 +261,9 @@ def reply(
     refuses (exit 3, nothing queued) a reply written before a newer customer
     message, reply or note. On WhatsApp, 24 hours after the customer's last
     message only an approved template goes: --template NAME --var 1=Ann (the
-    template's text is the message).
+    template's text is the message). --attach FILE sends a file with it
+    (repeatable); the account's signature is added on the channels it signs,
+    unless --no-signature.
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -255,6 +272,7 @@ def reply(
     from omnitui.services.entries import EntryId
 
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
+    no_files_with_template(template, attach)
     if (extras := template_extras(template, var, body, body_file)) is not None:
         with runtime(ctx) as rt:
             if seen is not None:
@@ -274,9 +292,11 @@ def reply(
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []
     resend += ["--subject", subject] if subject else []
+    resend += resend_files(attach, no_signature)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         if seen is not None:
             _require_latest(ctx, json_out, rt, conversation_id, seen, typed.note())
+        extras = files_and_signature(text, attach, no_signature)
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),
@@ -285,6 +305,7 @@ def reply(
             rt.agent,
             channel=channel,
             subject=subject,
+            extras=extras,
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))

@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlmodel import Session
 
-from providers.base import Provider
+from providers.base import Provider, SendLimits
 from providers.settings import AccountSettings, DemoSettings, TwilioSettings, TwilioTemplate
 from storage.models import (
     AuditEvent,
@@ -60,7 +60,9 @@ def _get(session: Session, model: type[Row], key: int, noun: str) -> Row:
 
 @dataclass(frozen=True)
 class AccountInfo:
-    """What the services need to know of an account to address a message.
+    """What the services need to know of an account to address a message,
+    and what it may carry: no secret is in it (built from the settings by
+    :meth:`from_settings`).
 
     ``templates``: its approved WhatsApp templates (name, Content SID,
     variables, wording; no secret), see :mod:`omnitui.services.whatsapp_window`."""
@@ -69,10 +71,20 @@ class AccountInfo:
     channels: tuple[str, ...]
     addresses: Mapping[str, str] = field(default_factory=dict)
     templates: tuple[TwilioTemplate, ...] = ()
+    #: per channel, the files it can carry; a channel missing here has no
+    #: bound known before sending (the provider refuses what does not fit)
+    limits: Mapping[str, SendLimits] = field(default_factory=dict)
+    #: the signature as written in the config (see omnitui.signatures) and
+    #: the channels it goes on
+    signature: str | None = None
+    signature_channels: tuple[str, ...] = ("email",)
 
     @classmethod
-    def from_settings(cls, settings: AccountSettings) -> AccountInfo:
-        """From the config alone: no provider built, no secret read."""
+    def from_settings(
+        cls, settings: AccountSettings, *, agent_signature: str | None = None
+    ) -> AccountInfo:
+        """From the config alone: no provider built, no secret read.
+        ``agent_signature`` (``[agent] signature``) wins over the account's."""
         templates = (
             settings.templates if isinstance(settings, TwilioSettings | DemoSettings) else ()
         )
@@ -81,14 +93,20 @@ class AccountInfo:
             channels=tuple(settings.channels()),
             addresses=settings.addresses(),
             templates=tuple(templates),
+            limits={ch: settings.send_limits(ch) for ch in settings.channels()},
+            signature=agent_signature or settings.signature,
+            signature_channels=tuple(settings.signature_channels),
         )
 
     @classmethod
-    def from_provider(cls, provider: Provider) -> AccountInfo:
+    def from_provider(cls, provider: Provider, *, signature: str | None = None) -> AccountInfo:
+        """The account of ``provider`` (its ``limits`` may ask the service)."""
         return cls(
             name=provider.account,
             channels=tuple(provider.channels),
             addresses={ch: provider.address_for(ch) for ch in provider.channels},
+            limits={ch: provider.limits(ch) for ch in provider.channels},
+            signature=signature,
         )
 
 

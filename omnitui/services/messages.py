@@ -21,7 +21,9 @@ from omnitui.services import whatsapp_window
 from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
 from omnitui.services.customers import _live_customer
 from omnitui.services.mentions import record_mentions
+from omnitui.services.outgoing_files import check_files
 from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
+from omnitui.services.signing import signed_body
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
 from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS, OutboundAttachment
@@ -172,11 +174,15 @@ def _queue(
     extras: Extras = NO_EXTRAS,
     accounts: Mapping[str, AccountInfo] | None = None,
 ) -> int:
-    # WhatsApp's window and templates (a template's text becomes the body)
     info = (accounts or {}).get(conversation.account)
+    # files the channel cannot carry are refused first: no text makes them fit
+    check_files(info, conversation.channel, extras.files)
+    # WhatsApp's window and templates (a template's text becomes the body)
     body, template = whatsapp_window.admit(
         session, conversation, info, body, extras.template, extras.variables
     )
+    # signed once, here; a template goes as approved, never signed
+    body = _signed(info, conversation, body, author, extras.signed if template is None else False)
     subject = _outgoing(conversation.channel, body, subject)
     now = utcnow()
     email_id = None
@@ -220,6 +226,19 @@ def _queue(
         )
     )
     return message_id
+
+
+def _signed(
+    info: AccountInfo | None,
+    conversation: Conversation,
+    body: str,
+    author: str,
+    signed: bool | None,
+) -> str:
+    """The body as sent: signed by the account's rule (``signed``: the
+    author's choice), once, here."""
+    _text_rules(body, "message", "queued")  # a signature alone is not a message
+    return signed_body(body, info, conversation.channel, author, signed)
 
 
 def _account_for(

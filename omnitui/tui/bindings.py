@@ -221,6 +221,34 @@ COMPOSER_BINDINGS = [
         show=False,
         tooltip="In a note, after @ and a name's first letters: the team's name.",
     ),
+    Binding(
+        "ctrl+f",
+        "attach",
+        "Attach",
+        id="composer.attach",
+        tooltip="Attach files: a path prompt, tab completes.",
+    ),
+    Binding(
+        "ctrl+l",
+        "detach",
+        "Remove file",
+        id="composer.detach",
+        show=False,
+        tooltip="Remove an attached file (asks which when there are several).",
+    ),
+    Binding(
+        "ctrl+backslash",
+        "toggle_signature",
+        "Signature",
+        id="composer.signature",
+        show=False,
+        tooltip="Leave the signature off this message, or put it back.",
+    ),
+]
+
+#: The attach prompt's path input (enter attaches, esc ends).
+ATTACH_BINDINGS = [
+    Binding("tab", "complete", "Complete", id="attach.complete", tooltip="Take the completion."),
 ]
 
 MENTIONS_BINDINGS = [
@@ -282,7 +310,10 @@ HELP_SECTIONS: tuple[tuple[str, list[Binding]], ...] = (
     ("Reports", REPORTS_BINDINGS),
     ("Mentions (@)", MENTIONS_BINDINGS),
     ("Outbox (O)", OUTBOX_BINDINGS + OUTBOX_EDIT_BINDINGS),
-    ("Pickers and this help", PICK_BINDINGS + TAG_PROMPT_BINDINGS + HELP_BINDINGS),
+    (
+        "Pickers and this help",
+        PICK_BINDINGS + TAG_PROMPT_BINDINGS + ATTACH_BINDINGS + HELP_BINDINGS,
+    ),
 )
 _BY_ID = {b.id: b for _title, bindings in HELP_SECTIONS for b in bindings if b.id}
 

@@ -37,10 +37,29 @@ class Draft:
     mode: str = "reply"  # "reply" | "note": what the text was being written as
     #: the newest timeline entry the author had seen (``message:123``), or None
     seen: str | None = None
+    #: the files attached, as (path, size when attached); read when it is sent
+    files: tuple[tuple[str, int], ...] = ()
+    #: the agent left the signature off this message
+    no_signature: bool = False
 
     @property
     def empty(self) -> bool:
-        return not self.body.strip() and not self.subject.strip()
+        return not self.body.strip() and not self.subject.strip() and not self.files
+
+
+def _files(value: object) -> tuple[tuple[str, int], ...]:
+    """The ``files`` of a draft as written (pairs of path and size); anything
+    else is dropped, never a reason to lose the text."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (str(item[0]), int(item[1]))
+        for item in value
+        if isinstance(item, list | tuple)
+        and len(item) == 2
+        and isinstance(item[0], str)
+        and isinstance(item[1], int)
+    )
 
 
 def _draft(value: dict[str, object], mode: str) -> Draft:
@@ -50,6 +69,8 @@ def _draft(value: dict[str, object], mode: str) -> Draft:
         channel=str(value["channel"]) if value.get("channel") else None,
         mode=str(value["mode"]) if value.get("mode") in MODES else mode,
         seen=str(value["seen"]) if isinstance(value.get("seen"), str) else None,
+        files=_files(value.get("files")),
+        no_signature=value.get("no_signature") is True,
     )
 
 

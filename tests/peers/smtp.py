@@ -61,6 +61,9 @@ class SmtpPeer:
         self.handler = Handler()
         self.port = _free_port()
         self.username, self.password = username, password
+        #: logins tried (every send with a username logs in first): 0 means
+        #: no send was attempted
+        self.logins = 0
         kwargs: dict[str, Any] = {}
         if username is not None:
             kwargs = {
@@ -75,6 +78,7 @@ class SmtpPeer:
     def _authenticate(
         self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
     ) -> AuthResult:
+        self.logins += 1
         ok = isinstance(data, LoginPassword) and (
             data.login.decode() == self.username and data.password.decode() == self.password
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -18,9 +19,10 @@ from textual.binding import BindingType
 from textual.widgets import OptionList
 
 from omnitui import services
-from omnitui.services import ReplyTarget, outbox
+from omnitui.services import NO_EXTRAS, Extras, ReplyTarget, outbox
 from omnitui.services.attachments import downloads_dir, open_attachment, save_attachment
 from omnitui.services.customers import live_customer_id
+from omnitui.services.outgoing_files import read_files
 from omnitui.services.whatsapp_window import ChosenTemplate
 from omnitui.tui.bindings import CUSTOMER_BINDINGS, TAG_BINDINGS, key_of
 from omnitui.tui.commands import PaletteEntry
@@ -35,6 +37,7 @@ from omnitui.tui.messages import (
     RoutesRead,
     Saved,
 )
+from omnitui.tui.screens.attach import files_hold_back, refusal_preview, signature_preview
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.stale import StaleGuard
@@ -115,6 +118,10 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             self.desk.drafts,
             blink=self.desk.blink,
             keymap=self.desk.keymap,
+            signature=lambda route: signature_preview(self.desk, self.conversations, route),
+            refusal=lambda route, files: refusal_preview(
+                self.desk, self.conversations, route, files
+            ),
             id="composer",
             mentionable=lambda: self.desk.mentionable,
         )
@@ -456,6 +463,8 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
         if any(w.group == "send" and not w.is_finished for w in self.workers):
             self.notify("Still saving the last one…", severity="warning", markup=False)
             return
+        if files_hold_back(self.composer, event, self._send):
+            return  # a note with files, or "attached" with no file: said or asked
         if event.mode == "note":
             self._save_note(event.conversation_id, event.body)
             return
@@ -467,7 +476,12 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
         self.guard_reply(
             event.conversation_id,
             lambda: self._queue_reply(
-                event.conversation_id, event.route, event.body, event.subject
+                event.conversation_id,
+                event.route,
+                event.body,
+                event.subject,
+                Extras(signed=event.signed),
+                event.files,
             ),
         )
 
@@ -484,11 +498,21 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="send")
     def _queue_reply(
-        self, conversation_id: int, route: ReplyTarget, body: str, subject: str | None
+        self,
+        conversation_id: int,
+        route: ReplyTarget,
+        body: str,
+        subject: str | None,
+        extras: Extras = NO_EXTRAS,
+        files: tuple[str, ...] = (),
     ) -> None:
         store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
+        if files:  # read here, in the worker: its bytes are queued with the message
+            extras = replace(extras, files=read_files(files))
         if route.conversation_id is not None:  # into that conversation, on its own channel
-            queued = services.reply(store, accounts, route.conversation_id, body, agent)
+            queued = services.reply(
+                store, accounts, route.conversation_id, body, agent, extras=extras
+            )
         else:  # a new conversation on route.channel
             queued = services.reply(
                 store,
@@ -498,6 +522,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
                 agent,
                 channel=route.channel,
                 subject=subject,
+                extras=extras,
             )
         self.post_message(Saved("Reply queued", queued=(queued,), sent=True))
 

@@ -30,6 +30,7 @@ from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.editor import FieldLines, HeaderLines, edit_draft
 from omnitui.tui.format import BADGES, badge, plain
+from omnitui.tui.widgets.attachments_line import AttachedFile, AttachmentsLine, SignatureLine
 from omnitui.tui.widgets.mention_hint import MentionHint
 
 #: At most this many seconds pass between a keystroke and the draft on disk
@@ -102,6 +103,12 @@ class Composer(Vertical):
         route: ReplyTarget  # where a reply goes, as the head named it
         body: str
         subject: str | None
+        #: paths of the files attached, read when it is queued
+        files: tuple[str, ...] = ()
+        #: ``False``: the agent left the signature off
+        signed: bool | None = None
+        #: the agent said to send it although the text mentions a file
+        attach_checked: bool = False
 
         @property
         def channel(self) -> str:
@@ -122,10 +129,20 @@ class Composer(Vertical):
         *,
         blink: bool = True,
         keymap: Mapping[str, str] | None = None,
+        signature: Callable[[ReplyTarget | None], str | None] | None = None,
+        refusal: Callable[[ReplyTarget | None, Sequence[AttachedFile]], str | None] | None = None,
         id: str | None = None,
         mentionable: Callable[[], Sequence[str]] | None = None,
     ) -> None:
         super().__init__(id=id)
+        #: the signature a reply on a route gets, and why files cannot go
+        #: there (shown under the text)
+        self.signature_of = signature or (lambda route: None)
+        self.refusal_of = refusal or (lambda route, files: None)
+        self.files: tuple[AttachedFile, ...] = ()
+        self.no_signature = False
+        self.files_line = AttachmentsLine(id="composer-files")
+        self.signature_line = SignatureLine(id="composer-signature")
         self.drafts = drafts
         #: the ``[keymap]`` in force: the hints name its keys
         self.keymap: Mapping[str, str] = keymap or {}
@@ -154,6 +171,8 @@ class Composer(Vertical):
         yield self.subject_row
         yield self.body
         yield self.mentions
+        yield self.files_line
+        yield self.signature_line
 
     # -- state -----------------------------------------------------------
 
@@ -173,6 +192,8 @@ class Composer(Vertical):
             self.mode = mode or draft.mode
             self.channel = draft.channel if draft.channel in known else self.target.channel
             self.subject.value = draft.subject
+            self.files = tuple(AttachedFile(path, size) for path, size in draft.files)
+            self.no_signature = draft.no_signature
             self.body.load_text(draft.body)
             self.body.move_cursor(self.body.document.end)
         finally:
@@ -182,7 +203,12 @@ class Composer(Vertical):
     def current_draft(self) -> Draft:
         # the subject and channel are kept in note mode too: toggling back restores them
         return Draft(
-            body=self.body.text, subject=self.subject.value, channel=self.channel, mode=self.mode
+            body=self.body.text,
+            subject=self.subject.value,
+            channel=self.channel,
+            mode=self.mode,
+            files=tuple((f.path, f.size) for f in self.files),
+            no_signature=self.no_signature,
         )
 
     def save_now(self) -> None:
@@ -203,6 +229,7 @@ class Composer(Vertical):
         try:
             self.body.load_text("")
             self.subject.value = ""
+            self.files, self.no_signature = (), False
         finally:
             self._loading = False
         self.save_now()
@@ -256,6 +283,19 @@ class Composer(Vertical):
         self.head.update(head)
         self.set_class(self.mode == "note", "note")
         self.subject_row.display = self._needs_subject()
+        self._refresh_files()
+
+    def _refresh_files(self) -> None:
+        """The lines under the text: the files attached, the signature to come."""
+        route = self.route()
+        refusal = self.refusal_of(route, self.files) if self.mode == "reply" else None
+        self.files_line.show(self.files, self._key("composer.detach"), refusal)
+        signature = self.signature_of(route) if route else None
+        self.signature_line.show(
+            signature if self.mode == "reply" else None,
+            off=self.no_signature,
+            toggle_key=self._key("composer.signature"),
+        )
 
     def _key(self, binding_id: str) -> str:
         return key_of(binding_id, self.keymap)
@@ -334,7 +374,15 @@ class Composer(Vertical):
         route = self.target.route(self.channel)
         subject = self.subject.value.strip() if self._needs_subject() else None
         self.post_message(
-            self.Send(self.mode, self.target.conversation_id, route, self.body.text, subject)
+            self.Send(
+                self.mode,
+                self.target.conversation_id,
+                route,
+                self.body.text,
+                subject,
+                files=tuple(f.path for f in self.files),
+                signed=False if self.no_signature else None,
+            )
         )
 
     def action_switch_channel(self) -> None:
@@ -362,6 +410,31 @@ class Composer(Vertical):
 
     def action_snippet(self) -> None:
         self.post_message(self.WantSnippet())
+
+    # -- files and signature (omnitui.tui.screens.attach) ------------------------
+
+    def set_files(self, files: Sequence[AttachedFile]) -> None:
+        """Attach ``files`` (instead of those attached), kept in the draft."""
+        self.files = tuple(files)
+        self._refresh_files()
+        self.save_now()
+
+    def action_attach(self) -> None:
+        from omnitui.tui.screens.attach import open_attach_prompt
+
+        if self.target is not None:
+            open_attach_prompt(self, blink=self.body.cursor_blink)
+
+    def action_detach(self) -> None:
+        from omnitui.tui.screens.attach import remove_a_file
+
+        remove_a_file(self)
+
+    def action_toggle_signature(self) -> None:
+        """Leave the signature off this message, or put it back."""
+        self.no_signature = not self.no_signature
+        self._refresh_files()
+        self.save_now()
 
     def action_leave(self) -> None:
         self.save_now()
