@@ -13,7 +13,7 @@ from sqlmodel import Session
 from storage.db import utc
 from storage.models import customer_t, message_t
 from storage.queries.ids import id_fits
-from storage.queries.timeline import shown_state
+from storage.queries.timeline import address_list, shown_state
 from storage.vocabulary import OUTBOX_UNFINISHED
 
 
@@ -111,6 +111,11 @@ class OutgoingMessage:
     body: str
     #: a WhatsApp template send: JSON {"name", "content_sid", "variables"}, else None
     template: str | None = None
+    #: e-mail's Cc and Bcc (the Bcc is in the envelope only, never a header)
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    #: the message this one forwards, if it is a forward
+    forwarded_from_id: int | None = None
 
 
 def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | None:
@@ -135,6 +140,9 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
             m.attempts,
             m.body_text,
             m.template,
+            m.cc_addresses,
+            m.bcc_addresses,
+            m.forwarded_from_id,
         ).where(m.id == message_id, m.direction == "out")
     ).first()
     if r is None:
@@ -155,6 +163,9 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
         attempts=r.attempts,
         body=r.body_text,
         template=r.template,
+        cc=address_list(r.cc_addresses),
+        bcc=address_list(r.bcc_addresses),
+        forwarded_from_id=r.forwarded_from_id,
     )
 
 
