@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -32,6 +33,7 @@ from omnitui.cli.common import (
 )
 from omnitui.cli.documents import Outgoing, StaleRefusal, SyncRound
 from omnitui.cli.output import Column
+from omnitui.cli.recipients import AllOpt, BccOpt, CcOpt, recipient_args
 from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
@@ -168,9 +170,13 @@ def send(
     body_file: BodyFileOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    cc: CcOpt = None,
+    bcc: BccOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a new message (queued first, then delivered; exits 1 if delivery failed).
+
+    --cc and --bcc add e-mail recipients (the Bcc goes in the envelope only).
 
     Without the account's secret in this process the message stays queued for
     the poller, which is said on stderr, and the exit code is 0. WhatsApp to
@@ -181,6 +187,7 @@ def send(
     if (to is None) == (customer is None):
         raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
     if (extras := template_extras(template, var, body, body_file)) is not None:
+        extras = replace(extras, cc=tuple(cc or ()), bcc=tuple(bcc or ()))  # refused off e-mail
         with runtime(ctx) as rt:
             message_id = services.send_new(
                 rt.store(),
@@ -201,6 +208,7 @@ def send(
     resend += ["--to", to] if to is not None else ["--customer", str(customer)]
     resend += ["--account", account] if account else []
     resend += ["--subject", subject] if subject else []
+    resend += recipient_args("--cc", cc) + recipient_args("--bcc", bcc)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         message_id = services.send_new(
             rt.store(),
@@ -213,6 +221,7 @@ def send(
             account=account,
             subject=subject,
             default_region=rt.default_region,
+            extras=services.Extras(cc=tuple(cc or ()), bcc=tuple(bcc or ())),
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
@@ -228,6 +237,9 @@ def reply(
     body_file: BodyFileOpt = None,
     template: TemplateOpt = None,
     var: VarOpt = None,
+    all_: AllOpt = False,
+    cc: CcOpt = None,
+    bcc: BccOpt = None,
     json_out: JsonOpt = False,
     if_latest: Annotated[
         str | None,
@@ -246,7 +258,8 @@ def reply(
     refuses (exit 3, nothing queued) a reply written before a newer customer
     message, reply or note. On WhatsApp, 24 hours after the customer's last
     message only an approved template goes: --template NAME --var 1=Ann (the
-    template's text is the message).
+    template's text is the message). --all replies to all of the newest
+    received e-mail; --cc and --bcc add recipients (e-mail).
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -256,6 +269,7 @@ def reply(
 
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
     if (extras := template_extras(template, var, body, body_file)) is not None:
+        extras = replace(extras, cc=tuple(cc or ()), bcc=tuple(bcc or ()))  # refused off e-mail
         with runtime(ctx) as rt:
             if seen is not None:
                 _require_latest(ctx, json_out, rt, conversation_id, seen, None)
@@ -274,9 +288,21 @@ def reply(
     resend = ["reply", str(conversation_id)]
     resend += ["--channel", channel] if channel else []
     resend += ["--subject", subject] if subject else []
+    resend += ["--all"] if all_ else []
+    resend += recipient_args("--cc", cc) + recipient_args("--bcc", bcc)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         if seen is not None:
             _require_latest(ctx, json_out, rt, conversation_id, seen, typed.note())
+        from omnitui.services.recipients import reply_extras
+
+        extras = reply_extras(
+            rt.store(),
+            rt.account_infos(),
+            conversation_id,
+            everyone=all_,
+            cc=cc or (),
+            bcc=bcc or (),
+        )
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),
@@ -285,6 +311,7 @@ def reply(
             rt.agent,
             channel=channel,
             subject=subject,
+            extras=extras,
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))

@@ -279,3 +279,23 @@ def reply_all_for(
         ours,
     )
     return ReplyAll(to or (conv.their_address,), cc, int(row.id))
+
+
+def reply_extras(
+    store: Store,
+    accounts: Mapping[str, AccountInfo],
+    conversation_id: int,
+    *,
+    everyone: bool = False,
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
+) -> Extras:
+    """The recipients of a reply to ``conversation_id`` as ``omnitui reply``
+    takes them: with ``everyone`` (``--all``) the reply-all's To and Cc, then
+    the ``cc`` and ``bcc`` given (checked when the reply is queued)."""
+    from omnitui.services.messages import Extras
+
+    if not everyone:
+        return Extras(cc=tuple(cc), bcc=tuple(bcc))
+    found = reply_all_for(store, accounts, conversation_id)
+    return Extras(to=found.to, cc=(*found.cc, *cc), bcc=tuple(bcc))
