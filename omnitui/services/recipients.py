@@ -299,3 +299,15 @@ def reply_extras(
         return Extras(cc=tuple(cc), bcc=tuple(bcc))
     found = reply_all_for(store, accounts, conversation_id)
     return Extras(to=found.to, cc=(*found.cc, *cc), bcc=tuple(bcc))
+
+
+def from_lines(to: str, cc: str, bcc: str) -> Extras:
+    """The recipients of the composer's header lines as typed (each line one
+    address or a comma-separated list; an empty To: the customer). Checked
+    when the reply is queued, as the CLI's are."""
+    from omnitui.services.messages import Extras
+
+    def line(text: str) -> tuple[str, ...]:
+        return (text,) if text.strip() else ()
+
+    return Extras(to=line(to), cc=line(cc), bcc=line(bcc))

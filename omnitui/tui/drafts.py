@@ -37,6 +37,11 @@ class Draft:
     mode: str = "reply"  # "reply" | "note": what the text was being written as
     #: the newest timeline entry the author had seen (``message:123``), or None
     seen: str | None = None
+    #: an e-mail's header lines as typed (widgets/composer_headers.py); they
+    #: alone do not make a draft: kept with the text
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
 
     @property
     def empty(self) -> bool:
@@ -50,6 +55,9 @@ def _draft(value: dict[str, object], mode: str) -> Draft:
         channel=str(value["channel"]) if value.get("channel") else None,
         mode=str(value["mode"]) if value.get("mode") in MODES else mode,
         seen=str(value["seen"]) if isinstance(value.get("seen"), str) else None,
+        to=str(value.get("to") or ""),
+        cc=str(value.get("cc") or ""),
+        bcc=str(value.get("bcc") or ""),
     )
 
 

@@ -26,10 +26,12 @@ from textual.widgets import Input, Static, TextArea
 
 from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
+from omnitui.threads import reply_subject
 from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.editor import FieldLines, HeaderLines, edit_draft
 from omnitui.tui.format import BADGES, badge, plain
+from omnitui.tui.widgets.composer_headers import ComposerHeaders
 from omnitui.tui.widgets.mention_hint import MentionHint
 
 #: At most this many seconds pass between a keystroke and the draft on disk
@@ -102,6 +104,10 @@ class Composer(Vertical):
         route: ReplyTarget  # where a reply goes, as the head named it
         body: str
         subject: str | None
+        #: the e-mail header lines as typed ("" : the default; see ComposerHeaders)
+        to: str = ""
+        cc: str = ""
+        bcc: str = ""
 
         @property
         def channel(self) -> str:
@@ -134,6 +140,7 @@ class Composer(Vertical):
         self._loading = False
         # held, not queried: the draft is still read while the widget unmounts
         self.head = Static(id="composer-head")
+        self.headers = ComposerHeaders(blink=blink, id="composer-headers")
         self.subject = Input(placeholder="subject of the new e-mail", id="composer-subject")
         self.subject_row = Horizontal(
             Static("Subject: ", id="composer-subject-label"),
@@ -151,6 +158,7 @@ class Composer(Vertical):
 
     def compose(self) -> ComposeResult:
         yield self.head
+        yield self.headers
         yield self.subject_row
         yield self.body
         yield self.mentions
@@ -173,6 +181,7 @@ class Composer(Vertical):
             self.mode = mode or draft.mode
             self.channel = draft.channel if draft.channel in known else self.target.channel
             self.subject.value = draft.subject
+            self.headers.load(draft.to, draft.cc, draft.bcc)
             self.body.load_text(draft.body)
             self.body.move_cursor(self.body.document.end)
         finally:
@@ -182,7 +191,13 @@ class Composer(Vertical):
     def current_draft(self) -> Draft:
         # the subject and channel are kept in note mode too: toggling back restores them
         return Draft(
-            body=self.body.text, subject=self.subject.value, channel=self.channel, mode=self.mode
+            body=self.body.text,
+            subject=self.subject.value,
+            channel=self.channel,
+            mode=self.mode,
+            to=self.headers.to,
+            cc=self.headers.cc,
+            bcc=self.headers.bcc,
         )
 
     def save_now(self) -> None:
@@ -203,6 +218,7 @@ class Composer(Vertical):
         try:
             self.body.load_text("")
             self.subject.value = ""
+            self.headers.load("", "", "")
         finally:
             self._loading = False
         self.save_now()
@@ -255,7 +271,27 @@ class Composer(Vertical):
         )
         self.head.update(head)
         self.set_class(self.mode == "note", "note")
-        self.subject_row.display = self._needs_subject()
+        self.subject_row.display = self._needs_subject() or self._email_headers()
+        self._show_headers(route)
+
+    # -- the e-mail header lines (widgets/composer_headers.py) -------------
+
+    def _email_headers(self) -> bool:
+        """Whether the reply shows its To/Cc/Bcc/Subject lines: on e-mail."""
+        return self.mode == "reply" and self.channel == "email"
+
+    def _show_headers(self, route: ReplyTarget | None) -> None:
+        self.headers.display = self._email_headers()
+        self.headers.default_to(route.address if route else "")
+        if route is not None and route.conversation_id is not None:
+            self.subject.placeholder = reply_subject(route.subject) or "subject"
+        else:
+            self.subject.placeholder = "subject of the new e-mail"
+
+    def prefill_reply_all(self, to: Sequence[str], cc: Sequence[str]) -> None:
+        """Fill To and Cc with a reply-all's (services.recipients.reply_all_for)."""
+        self.headers.prefill(to, cc)
+        self._schedule_save()
 
     def _key(self, binding_id: str) -> str:
         return key_of(binding_id, self.keymap)
@@ -332,9 +368,13 @@ class Composer(Vertical):
         if self.target is None:
             return
         route = self.target.route(self.channel)
-        subject = self.subject.value.strip() if self._needs_subject() else None
+        email = self._email_headers()
+        subject = self.subject.value.strip() if self._needs_subject() or email else None
+        to, cc, bcc = (self.headers.to, self.headers.cc, self.headers.bcc) if email else ("",) * 3
         self.post_message(
-            self.Send(self.mode, self.target.conversation_id, route, self.body.text, subject)
+            self.Send(
+                self.mode, self.target.conversation_id, route, self.body.text, subject, to, cc, bcc
+            )
         )
 
     def action_switch_channel(self) -> None:
