@@ -137,10 +137,13 @@ def test_forward_with_a_cover_note_from_stdin_and_the_link_back(store: Store, cl
 
 def test_forward_refusals(cli: Run) -> None:
     assert "no message 999" in cli("forward", "999", "--to", "a@example.com", code=1).stderr
-    for huge in ("99999999999999999999", "-1"):
-        assert cli("forward", huge, "--to", "a@example.com", code=None).exit_code in (1, 2)
-    result = cli("forward", "99999999999999999999", "--to", "a@example.com", "--json", code=None)
-    assert result.exit_code in (1, 2) and as_json(result)["error"]["kind"] in ("not_found", "usage")
+    for beyond in ("99999999999999999999", "9223372036854775808", "0"):
+        result = cli("forward", beyond, "--to", "a@example.com", "--json", code=1)
+        assert as_json(result)["error"]["kind"] == "not_found"
+        result = cli("reply", beyond, "--all", "--body", "Hi", "--json", code=1)
+        assert as_json(result)["error"]["kind"] == "not_found"
+    assert "Missing option '--to'" in cli("forward", "1", code=2).stderr
+    assert "No such option: -1" in cli("forward", "-1", "--to", "a@example.com", code=2).stderr
 
 
 def test_conversations_show_lists_to_and_cc_and_bcc_only_for_its_author(

@@ -249,8 +249,10 @@ def test_a_reply_all_is_queued_with_its_recipients_and_bcc_only_for_its_author(
     with store.read() as s:
         as_alice = queries.timeline(s, got.customer_id, viewer="alice")[-1]
         as_bob = queries.timeline(s, got.customer_id, viewer="bob")[-1]
-        doc = queries.outgoing_message(s, mid)
+        doc = queries.outgoing_message(s, mid, viewer="alice")
+        bobs = queries.outgoing_message(s, mid, viewer="bob")
     assert as_alice.bcc_addresses == ("boss@shop.example",) and as_bob.bcc_addresses == ()
+    assert bobs is not None and bobs.bcc == () and bobs.cc == ("bo@example.com",)
     assert as_bob.cc_addresses == ("bo@example.com",)
     assert doc is not None and doc.cc == ("bo@example.com",) and doc.bcc == ("boss@shop.example",)
 

@@ -110,7 +110,7 @@ def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> O
     from storage import queries
 
     with rt.store().read() as session:
-        message = queries.outgoing_message(session, message_id)
+        message = queries.outgoing_message(session, message_id, viewer=rt.agent)
     assert message is not None  # outgoing messages are never deleted
     return Outgoing.of(message, deferred=deferred)
 
