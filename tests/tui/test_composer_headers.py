@@ -74,6 +74,20 @@ async def test_reply_all_prefills_to_and_cc_and_sends_them_with_a_typed_bcc(
     assert msg.body_text == "Noted, all of you." and msg.subject == "Re: Refund please"
 
 
+async def test_reply_all_after_a_switch_to_sms_comes_back_to_email(seeded: Seeded) -> None:
+    ann_copies_bo_and_carl(seeded)
+    app = make_test_app(seeded.runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_conversation(pilot, ANN_EMAIL_CONV)
+        await press(pilot, "c")  # e-mail -> SMS: no header lines there
+        assert screen.composer.channel == "sms" and not screen.composer.headers.display
+        await press(pilot, "escape", "A")
+        composer = screen.composer
+        assert composer.channel == "email" and composer.headers.display
+        assert composer.headers.cc == "bo@example.com, carl@example.com"
+
+
 async def test_header_lines_typed_in_a_fast_burst_and_kept_in_the_draft(
     app: OmniApp, seeded: Seeded
 ) -> None:

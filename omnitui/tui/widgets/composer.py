@@ -289,8 +289,13 @@ class Composer(Vertical):
             self.subject.placeholder = "subject of the new e-mail"
 
     def prefill_reply_all(self, to: Sequence[str], cc: Sequence[str]) -> None:
-        """Fill To and Cc with a reply-all's (services.recipients.reply_all_for)."""
+        """Fill To and Cc with a reply-all's (services.recipients.reply_all_for),
+        back on the conversation's own e-mail channel if it was switched away."""
+        self.mode = "reply"
+        if self.target is not None:
+            self.channel = self.target.channel
         self.headers.prefill(to, cc)
+        self._refresh_head()
         self._schedule_save()
 
     def _key(self, binding_id: str) -> str:
