@@ -82,10 +82,11 @@ async def test_reply_all_after_a_switch_to_sms_comes_back_to_email(seeded: Seede
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         await press(pilot, "c")  # e-mail -> SMS: no header lines there
         assert screen.composer.channel == "sms" and not screen.composer.headers.display
-        await press(pilot, "escape", "A")
+        await press(pilot, *"Hi", "escape", "A")  # a draft: the composer stays open
         composer = screen.composer
         assert composer.channel == "email" and composer.headers.display
         assert composer.headers.cc == "bo@example.com, carl@example.com"
+        assert composer.body.text == "Hi"
 
 
 async def test_header_lines_typed_in_a_fast_burst_and_kept_in_the_draft(
