@@ -5,6 +5,10 @@ shows of recipients."""
 from __future__ import annotations
 
 import json
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
 
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
@@ -159,3 +163,17 @@ async def test_forward_key_asks_recipient_and_note_and_links_back(
     assert fwd.forwarded_from_id == entry.id and fwd.to_address == "ops@example.org"
     assert fwd.body_text.startswith("Please look into it.\n\n---------- Forwarded message")
     assert fwd.subject == "Fwd: Re: Refund please"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_reply_all_composer_snapshot(
+    snap_compare: Any, seeded: Seeded, size: tuple[int, int]
+) -> None:
+    ann_copies_bo_and_carl(seeded)
+
+    async def reply_all(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await open_conversation(pilot, ANN_EMAIL_CONV)
+        await press(pilot, "A", *"Thanks, all.")
+
+    assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=reply_all)
