@@ -151,9 +151,14 @@ class Composer(Vertical):
         self.subject.cursor_blink = self.body.cursor_blink = blink
         #: @ completion of the team's names in a note (see mention_hint.py)
         self.mentions = MentionHint(mentionable, id="composer-mentions")
-        #: the header lines ctrl+e's header block edits (see omnitui.tui.editor)
+        #: the header lines ctrl+e's header block edits (see omnitui.tui.editor):
+        #: To, Cc, Bcc (widgets/composer_headers.py) and Subject, on e-mail
         self.header_lines: HeaderLines = FieldLines(
-            self._needs_subject, {"Subject": (lambda: self.subject.value, self._set_subject)}
+            self._email_headers,
+            {
+                **self.headers.fields(),
+                "Subject": (lambda: self.subject.value, self._set_subject),
+            },
         )
 
     def compose(self) -> ComposeResult:

@@ -11,7 +11,8 @@ refuse the same things. The lines are kept in the draft with the text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -55,6 +56,23 @@ class ComposerHeaders(Vertical):
     @property
     def bcc(self) -> str:
         return self.inputs["bcc"].value.strip()
+
+    def fields(self) -> dict[str, tuple[Callable[[], str], Callable[[str], None]]]:
+        """Each line by its header name, as a getter and a setter of its value
+        (what ``$EDITOR``'s header block edits, see omnitui.tui.editor)."""
+        return {
+            label.rstrip(": "): (partial(self.line, name), partial(self.set_line, name))
+            for name, label, _hint in LINES
+        }
+
+    def line(self, name: str) -> str:
+        """The value of line ``name`` (``to``, ``cc`` or ``bcc``) as typed."""
+        return self.inputs[name].value.strip()
+
+    def set_line(self, name: str, value: str) -> None:
+        """Show ``value`` on line ``name`` (``to``, ``cc`` or ``bcc``)."""
+        self.inputs[name].value = value
+        self.inputs[name].cursor_position = len(value)
 
     def load(self, to: str, cc: str, bcc: str) -> None:
         """Show these lines (a draft's, or a reply-all's)."""
