@@ -294,7 +294,7 @@ LISTS: list[tuple[tuple[str, ...], list[list[str]]]] = [
         ("customers", "show", "1"),
         [
             ["id", "channel", "subject", "status", "assignee", "last message"],
-            ["at", "kind", "channel", "dir", "who", "text", "status"],
+            ["at", "kind", "channel", "dir", "who", "recipients", "text", "status"],
             ["at", "who", "what", "detail"],
         ],
     ),

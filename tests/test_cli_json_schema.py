@@ -110,6 +110,11 @@ TIMELINE_ENTRY = {
     # an event's recorded change (the timeline here holds messages and notes only)
     "action": Opt(str),
     "detail": Opt(dict),
+    "to_addresses": [str],
+    "cc_addresses": [str],
+    "bcc_addresses": [str],
+    "forwarded_from_id": Opt(int),
+    "forwards": [{"message_id": int, "to": str, "author": Opt(str), "at": WHEN}],
 }
 AUDIT = {
     "id": int,
@@ -175,6 +180,9 @@ OUTGOING = {
     "external_id": Opt(str),
     "error": Opt(str),
     "attempts": int,
+    "cc": [str],
+    "bcc": [str],
+    "forwarded_from_id": Opt(int),
     "deferred": Opt(str),
     "segments": Opt(int),
     "encoding": Opt(OneOf(("GSM-7", "UCS-2"))),
@@ -283,7 +291,9 @@ SCHEMAS: dict[str, Any] = {
         **CONVERSATION,
         "latest_entry": Opt(str),
         "whatsapp_window": Opt({"open": bool, "until": Opt(WHEN), "last_inbound_at": Opt(WHEN)}),
+        "timeline": [TIMELINE_ENTRY],
     },
+    "forward": OUTGOING,
     "conversations assign": CONVERSATION,
     "conversations status": CONVERSATION,
     "notes add": NOTE,
@@ -465,6 +475,9 @@ def test_each_command_prints_the_document_of_its_schema(
     assert shown["audit"] and any(e["attachments"] for e in shown["timeline"])
     assert {e["kind"] for e in shown["timeline"]} == {"message", "note"}
     doc("attachments save", str(attachment.id), "--to", str(tmp_path))
+    fwd = doc("forward", str(shown["timeline"][0]["id"]), "--to", "ops@example.org")
+    assert fwd["forwarded_from_id"] == shown["timeline"][0]["id"]
+    assert doc("conversations show", str(thread.id))["timeline"]
     doc("report")
     doc("views")
     doc("tags add", "--conversation", str(thread.id), "billing", "vip")

@@ -12,6 +12,7 @@ pins every command's keys and types, on both engines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -102,6 +103,10 @@ class Outgoing:
     external_id: str | None
     error: str | None
     attempts: int
+    #: e-mail's Cc and Bcc (``[]`` elsewhere); the forwarded message's id, if a forward
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    forwarded_from_id: int | None
     deferred: str | None
     segments: int | None
     encoding: str | None
@@ -276,7 +281,9 @@ class ConversationDetail:
     list``) and ``latest_entry``, the newest entry of its customer's timeline
     (``message:ID`` or ``note:ID``; what ``reply --if-latest`` takes; ``null``
     when there is none); on WhatsApp ``whatsapp_window``, whether free-form
-    replies go now (else ``null``)."""
+    replies go now (else ``null``); and ``timeline``: its messages and notes,
+    each e-mail with its To and Cc (and Bcc, on our own messages shown to
+    their author)."""
 
     id: int
     customer_id: int
@@ -298,15 +305,22 @@ class ConversationDetail:
     customer_tags: tuple[str, ...]
     latest_entry: str | None
     whatsapp_window: WhatsAppWindow | None = None
+    timeline: tuple[TimelineEntry, ...] = ()
 
     @classmethod
     def of(
-        cls, row: ConversationRow, latest: EntryId | None, window: WhatsAppWindow | None = None
+        cls,
+        row: ConversationRow,
+        latest: EntryId | None,
+        window: WhatsAppWindow | None = None,
+        timeline: Sequence[TimelineEntry] = (),
     ) -> ConversationDetail:
         shown = conversation(row)
         own = {f.name: getattr(shown, f.name) for f in fields(shown)}
         latest_entry = str(latest) if latest is not None else None
-        return cls(**own, latest_entry=latest_entry, whatsapp_window=window)
+        return cls(
+            **own, latest_entry=latest_entry, whatsapp_window=window, timeline=tuple(timeline)
+        )
 
 
 @dataclass(frozen=True)

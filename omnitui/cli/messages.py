@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -35,6 +36,7 @@ from omnitui.cli.common import (
 )
 from omnitui.cli.documents import Outgoing, StaleRefusal, SyncRound
 from omnitui.cli.output import Column
+from omnitui.cli.recipients import AllOpt, BccOpt, CcOpt, recipient_args
 from storage.vocabulary import OUTBOX_STATES, OUTBOX_UNFINISHED
 
 if TYPE_CHECKING:
@@ -111,7 +113,7 @@ def _outgoing(rt: Runtime, message_id: int, *, deferred: str | None = None) -> O
     from storage import queries
 
     with rt.store().read() as session:
-        message = queries.outgoing_message(session, message_id)
+        message = queries.outgoing_message(session, message_id, viewer=rt.agent)
         files = tuple(queries.attachments_of(session, [message_id]).get(message_id, ()))
     assert message is not None  # outgoing messages are never deleted
     return Outgoing.of(message, deferred=deferred, files=files)
@@ -174,12 +176,15 @@ def send(
     var: VarOpt = None,
     attach: AttachOpt = None,
     no_signature: NoSignatureOpt = False,
+    cc: CcOpt = None,
+    bcc: BccOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Send a new message (queued first, then delivered; exits 1 if delivery failed).
 
     --attach FILE sends a file with it (repeatable); the account's signature
     is added on the channels it signs, unless --no-signature.
+    --cc and --bcc add e-mail recipients (the Bcc goes in the envelope only).
 
     Without the account's secret in this process the message stays queued for
     the poller, which is said on stderr, and the exit code is 0. WhatsApp to
@@ -191,6 +196,7 @@ def send(
         raise UserError("give exactly one of --to ADDRESS or --customer ID", 2)
     no_files_with_template(template, attach)
     if (extras := template_extras(template, var, body, body_file)) is not None:
+        extras = replace(extras, cc=tuple(cc or ()), bcc=tuple(bcc or ()))  # refused off e-mail
         with runtime(ctx) as rt:
             message_id = services.send_new(
                 rt.store(),
@@ -212,6 +218,7 @@ def send(
     resend += ["--account", account] if account else []
     resend += ["--subject", subject] if subject else []
     resend += resend_files(attach, no_signature)
+    resend += recipient_args("--cc", cc) + recipient_args("--bcc", bcc)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         extras = files_and_signature(text, attach, no_signature)
         message_id = services.send_new(
@@ -225,7 +232,7 @@ def send(
             account=account,
             subject=subject,
             default_region=rt.default_region,
-            extras=extras,
+            extras=replace(extras, cc=tuple(cc or ()), bcc=tuple(bcc or ())),
         )
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
@@ -243,6 +250,9 @@ def reply(
     var: VarOpt = None,
     attach: AttachOpt = None,
     no_signature: NoSignatureOpt = False,
+    all_: AllOpt = False,
+    cc: CcOpt = None,
+    bcc: BccOpt = None,
     json_out: JsonOpt = False,
     if_latest: Annotated[
         str | None,
@@ -261,9 +271,10 @@ def reply(
     refuses (exit 3, nothing queued) a reply written before a newer customer
     message, reply or note. On WhatsApp, 24 hours after the customer's last
     message only an approved template goes: --template NAME --var 1=Ann (the
-    template's text is the message). --attach FILE sends a file with it
-    (repeatable); the account's signature is added on the channels it signs,
-    unless --no-signature.
+    template's text is the message). --all replies to all of the newest
+    received e-mail; --cc and --bcc add recipients (e-mail). --attach FILE
+    sends a file with it (repeatable); the account's signature is added on
+    the channels it signs, unless --no-signature.
 
     Without the account's secret in this process the reply stays queued for
     the poller, which is said on stderr, and the exit code is 0.
@@ -274,6 +285,7 @@ def reply(
     seen = EntryId.parse(if_latest) if if_latest is not None else None  # malformed: exit 2
     no_files_with_template(template, attach)
     if (extras := template_extras(template, var, body, body_file)) is not None:
+        extras = replace(extras, cc=tuple(cc or ()), bcc=tuple(bcc or ()))  # refused off e-mail
         with runtime(ctx) as rt:
             if seen is not None:
                 _require_latest(ctx, json_out, rt, conversation_id, seen, None)
@@ -293,10 +305,27 @@ def reply(
     resend += ["--channel", channel] if channel else []
     resend += ["--subject", subject] if subject else []
     resend += resend_files(attach, no_signature)
+    resend += ["--all"] if all_ else []
+    resend += recipient_args("--cc", cc) + recipient_args("--bcc", bcc)
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
         if seen is not None:
             _require_latest(ctx, json_out, rt, conversation_id, seen, typed.note())
-        extras = files_and_signature(text, attach, no_signature)
+        from omnitui.services.recipients import reply_extras
+
+        chosen = reply_extras(
+            rt.store(),
+            rt.account_infos(),
+            conversation_id,
+            everyone=all_,
+            cc=cc or (),
+            bcc=bcc or (),
+        )
+        extras = replace(
+            files_and_signature(text, attach, no_signature),
+            to=chosen.to,
+            cc=chosen.cc,
+            bcc=chosen.bcc,
+        )
         message_id = services.reply(
             rt.store(),
             rt.account_infos(),

@@ -33,6 +33,7 @@ from omnitui.cli.documents import (
     conversation,
 )
 from omnitui.cli.output import Column
+from omnitui.cli.recipients import addressed, print_forwards, print_thread
 from omnitui.text import first_line
 from storage.vocabulary import CONVERSATION_STATUSES
 
@@ -165,7 +166,7 @@ def customers_show(
         convs = queries.list_conversations(
             session, view="all", agent=rt.agent, customer_id=row.id, limit=100
         )
-        entries = queries.timeline(session, row.id, limit=limit)
+        entries = queries.timeline(session, row.id, limit=limit, viewer=rt.agent)
         audit = queries.audit_events(session, customer_id=row.id, limit=50)
     if row.id != customer_id:
         output.note(f"customer {customer_id} was merged into {row.id}: showing {row.id}")
@@ -206,14 +207,25 @@ def customers_show(
             Column("channel", drop=2),
             Column("dir", drop=4),
             Column("who", wrap=True, drop=3),
+            Column("recipients", wrap=True, drop=5),
             Column("text", wrap=True, least=28),
             Column("status"),
         ],
         [
-            (e.at, e.kind, e.channel, e.direction, e.author, first_line(e.body, 60), e.status)
+            (
+                e.at,
+                e.kind,
+                e.channel,
+                e.direction,
+                e.author,
+                addressed(e),
+                first_line(e.body, 60),
+                e.status,
+            )
             for e in entries
         ],
     )
+    print_forwards(entries)
     if audit:
         output.print_table(
             "Changes",
@@ -329,12 +341,17 @@ def conversations_show(
     with runtime(ctx) as rt:
         with rt.store().read() as session:
             row = queries.get_conversation(session, conversation_id, agent=rt.agent)
+            entries = (
+                queries.timeline(session, row.customer_id, viewer=rt.agent, conversation_id=row.id)
+                if row is not None
+                else []
+            )
         if row is None:
             raise not_found(f"there is no conversation {conversation_id}")
         latest = staleness.latest_entry(rt.store(), conversation_id)
         window, said = whatsapp_window_of(rt, conversation_id)
     if want_json(ctx, json_out):
-        output.print_json(ConversationDetail.of(row, latest, window))
+        output.print_json(ConversationDetail.of(row, latest, window, entries))
         return
     shown = conversation(row)
     output.say(f"Conversation {shown.id} ({shown.channel}, {shown.account}): {shown.customer_name}")
@@ -345,6 +362,7 @@ def conversations_show(
     output.say(f"  latest entry: {latest or 'none'}")
     if said:
         output.say(f"  WhatsApp: {said}")
+    print_thread(entries)
 
 
 @conversations.command("assign")

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from omnitui.cli import admin, messages, output, records, team
+from omnitui.cli import admin, messages, output, recipients, records, team
 from omnitui.cli.common import EX_TEMPFAIL, CommandGroup, Globals, globals_of, handled, runtime
 
 app = typer.Typer(
@@ -101,7 +101,7 @@ def demo(ctx: typer.Context) -> None:
     _run_tui(ctx, demo=True)
 
 
-for _module in (admin, messages, records, team):
+for _module in (admin, messages, records, team, recipients):
     _module.register(app)
 
 

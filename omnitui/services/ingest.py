@@ -13,6 +13,7 @@ runs near the speed of the database itself (``benchmarks/ingest.py``).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ MESSAGE_COLUMNS = (
     "email_message_id",
     "from_address",
     "to_address",
+    "to_addresses",
+    "cc_addresses",
     "subject",
     "body_text",
     "body_html",
@@ -366,6 +369,8 @@ def _insert_messages(
                 msg.message_id,
                 msg.from_address,
                 msg.to_address,
+                _address_list(msg.to_addresses),
+                _address_list(msg.cc_addresses),
                 msg.subject,
                 msg.body_text,
                 msg.body_html,
@@ -383,6 +388,11 @@ def _insert_messages(
     result.conversation_ids.update(conv_ids)
     _save_conversation_state(session, convs)
     _insert_attachments(session, account, items, blobs)
+
+
+def _address_list(found: Sequence[str]) -> str | None:
+    """E-mail's To or Cc as stored: a JSON list of plain addresses (``None``: none)."""
+    return json.dumps(list(found)) if found else None
 
 
 def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
-from omnitui.services import whatsapp_window
+from omnitui.services import recipients, whatsapp_window
 from omnitui.services.base import AccountInfo, InvalidRequest, ServiceError, _get
 from omnitui.services.customers import _live_customer
 from omnitui.services.mentions import record_mentions
@@ -123,6 +123,7 @@ class Extras:
     retry sends the same bytes from any host. ``template`` names one of the
     account's approved WhatsApp templates, with ``variables`` to fill it.
     ``signed``: ``None`` follows the account's rule for the channel.
+    ``forwarded_from_id``: the message this one forwards (services.forward).
     """
 
     to: tuple[str, ...] = ()
@@ -132,6 +133,7 @@ class Extras:
     template: str | None = None
     variables: tuple[tuple[str, str], ...] = ()
     signed: bool | None = None
+    forwarded_from_id: int | None = None
 
 
 NO_EXTRAS = Extras()
@@ -184,6 +186,7 @@ def _queue(
     # signed once, here; a template goes as approved, never signed
     body = _signed(info, conversation, body, author, extras.signed if template is None else False)
     subject = _outgoing(conversation.channel, body, subject)
+    extras = recipients.checked(conversation.channel, extras)  # To/Cc/Bcc: e-mail, valid, once
     now = utcnow()
     email_id = None
     if conversation.channel == "email":
@@ -212,6 +215,8 @@ def _queue(
         values["to_addresses"] = _json_list(extras.to or (conversation.their_address,))
         values["cc_addresses"] = _json_list(extras.cc)
         values["bcc_addresses"] = _json_list(extras.bcc)
+    if extras.forwarded_from_id is not None:
+        values["forwarded_from_id"] = extras.forwarded_from_id
     message_id = int(
         session.execute(message_t.insert().returning(message_t.c.id), values).scalar_one()
     )

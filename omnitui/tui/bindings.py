@@ -177,6 +177,20 @@ CUSTOMER_BINDINGS = [
         tooltip="Save the highlighted message's attachments to Downloads/omnitui.",
     ),
     Binding(
+        "A",
+        "reply_all",
+        "Reply all",
+        id="conversation.reply_all",
+        tooltip="Reply to the newest e-mail's sender and everyone on it but us (To and Cc filled).",
+    ),
+    Binding(
+        "f",
+        "forward",
+        "Forward",
+        id="message.forward",
+        tooltip="Forward the highlighted message, with its files, by e-mail (asks to whom).",
+    ),
+    Binding(
         "v",
         "open_attachment",
         "Open file",

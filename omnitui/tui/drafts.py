@@ -41,6 +41,11 @@ class Draft:
     files: tuple[tuple[str, int], ...] = ()
     #: the agent left the signature off this message
     no_signature: bool = False
+    #: an e-mail's header lines as typed (widgets/composer_headers.py); they
+    #: alone do not make a draft: kept with the text
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
 
     @property
     def empty(self) -> bool:
@@ -71,6 +76,9 @@ def _draft(value: dict[str, object], mode: str) -> Draft:
         seen=str(value["seen"]) if isinstance(value.get("seen"), str) else None,
         files=_files(value.get("files")),
         no_signature=value.get("no_signature") is True,
+        to=str(value.get("to") or ""),
+        cc=str(value.get("cc") or ""),
+        bcc=str(value.get("bcc") or ""),
     )
 
 

@@ -236,6 +236,29 @@ class _HangingRender:
         yield shown
 
 
+def _recipients(text: Text, entry: TimelineEntry) -> None:
+    """An e-mail's "To: …  Cc: …" line (and "Bcc: …" on our own message, whose
+    entry carries it only for its author), and where the message was forwarded."""
+    parts = [
+        f"{label}: {', '.join(plain(a) for a in found)}"
+        for label, found in (
+            ("To", entry.to_addresses),
+            ("Cc", entry.cc_addresses),
+            ("Bcc", entry.bcc_addresses),
+        )
+        if found
+    ]
+    if parts and entry.channel == "email":
+        text.append("\n    " + "  ".join(parts), style="dim")
+    if entry.forwarded_from_id is not None:
+        text.append(f"\n    forwards message {entry.forwarded_from_id}", style="dim italic")
+    for sent in entry.forwards:
+        text.append(
+            f"\n    forwarded to {plain(sent.to)} by {plain(sent.author) or '?'}",
+            style="dim italic",
+        )
+
+
 def entry_text(
     entry: TimelineEntry,
     customer: str,
@@ -276,6 +299,7 @@ def entry_text(
         text.append(f"  {when}  ", style="dim")
         text.append_text(status_text(entry.status))
         body_style = "dim strike" if entry.status == "discarded" else ""
+        _recipients(text, entry)
     lines, fold = _body_lines(entry.body, expanded, key_of("timeline.toggle", keys or {}))
     for line in lines:
         text.append("\n    ")

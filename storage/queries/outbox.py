@@ -13,7 +13,7 @@ from sqlmodel import Session
 from storage.db import utc
 from storage.models import customer_t, message_t
 from storage.queries.ids import id_fits
-from storage.queries.timeline import shown_state
+from storage.queries.timeline import address_list, shown_state
 from storage.vocabulary import OUTBOX_UNFINISHED
 
 
@@ -111,10 +111,19 @@ class OutgoingMessage:
     body: str
     #: a WhatsApp template send: JSON {"name", "content_sid", "variables"}, else None
     template: str | None = None
+    #: e-mail's Cc and Bcc (the Bcc is in the envelope only, never a header,
+    #: and given only to its author: see :func:`outgoing_message`)
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    #: the message this one forwards, if it is a forward
+    forwarded_from_id: int | None = None
 
 
-def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | None:
-    """The outgoing message ``message_id`` (``None`` if there is no such message)."""
+def outgoing_message(
+    session: Session, message_id: int, *, viewer: str | None = None
+) -> OutgoingMessage | None:
+    """The outgoing message ``message_id`` (``None`` if there is no such
+    message); its Bcc only when ``viewer`` is its author."""
     if not id_fits(session, message_id, message_t):
         return None
     m = message_t.c
@@ -135,6 +144,10 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
             m.attempts,
             m.body_text,
             m.template,
+            m.author,
+            m.cc_addresses,
+            m.bcc_addresses,
+            m.forwarded_from_id,
         ).where(m.id == message_id, m.direction == "out")
     ).first()
     if r is None:
@@ -155,6 +168,9 @@ def outgoing_message(session: Session, message_id: int) -> OutgoingMessage | Non
         attempts=r.attempts,
         body=r.body_text,
         template=r.template,
+        cc=address_list(r.cc_addresses),
+        bcc=address_list(r.bcc_addresses) if viewer is not None and r.author == viewer else (),
+        forwarded_from_id=r.forwarded_from_id,
     )
 
 

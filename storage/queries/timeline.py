@@ -83,6 +83,51 @@ class TimelineEntry:
     #: words for people are :func:`omnitui.events.describe_event`'s
     action: str | None = None
     detail: Mapping[str, Any] | None = None
+    #: e-mail's To and Cc as the message named them (plain addresses)
+    to_addresses: tuple[str, ...] = ()
+    cc_addresses: tuple[str, ...] = ()
+    #: our own outbound message's Bcc, given only to its author (``viewer``)
+    bcc_addresses: tuple[str, ...] = ()
+    #: this message forwards message ``forwarded_from_id``
+    forwarded_from_id: int | None = None
+    #: where this message was forwarded since, and by whom
+    forwards: tuple[ForwardRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class ForwardRow:
+    """A forward of a message: the new message, its recipient, who sent it."""
+
+    message_id: int
+    to: str
+    author: str | None
+    at: datetime
+
+
+def address_list(stored: str | None) -> tuple[str, ...]:
+    """A stored JSON list of addresses (To, Cc, Bcc) as a tuple; junk reads as none."""
+    try:
+        value = json.loads(stored) if stored else []
+    except ValueError:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def forwards_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[ForwardRow]]:
+    """The forwards of each message in ``message_ids`` (by the forwarded_from_id index)."""
+    m = message_t.c
+    found: dict[int, list[ForwardRow]] = {}
+    for part in chunks(list(message_ids)):
+        stmt = (
+            select(m.forwarded_from_id, m.id, m.to_address, m.author, m.sent_at)
+            .where(m.forwarded_from_id.in_(part))
+            .order_by(m.sent_at, m.id)
+        )
+        for row in session.execute(stmt):
+            found.setdefault(row.forwarded_from_id, []).append(
+                ForwardRow(row.id, row.to_address, row.author, utc(row.sent_at))
+            )
+    return found
 
 
 @dataclass(frozen=True)
@@ -129,10 +174,14 @@ def timeline(
     limit: int = 200,
     before: datetime | None = None,
     with_events: bool = False,
+    viewer: str | None = None,
+    conversation_id: int | None = None,
 ) -> list[TimelineEntry]:
     """The newest ``limit`` entries (messages and notes; with ``with_events``
     also who assigned, changed status or merged) of a customer before
-    ``before``, in time order (oldest first)."""
+    ``before``, in time order (oldest first). The Bcc of an outbound message
+    is given only when ``viewer`` is its author: nobody else sees it. With
+    ``conversation_id``: that conversation's entries only."""
     m = message_t.c
     msgs = select(
         m.id,
@@ -150,16 +199,24 @@ def timeline(
         m.account,
         m.from_address,
         m.to_address,
+        m.to_addresses,
+        m.cc_addresses,
+        m.bcc_addresses,
+        m.forwarded_from_id,
     ).where(m.customer_id == customer_id)
     n = note_t.c
     notes = select(n.id, n.conversation_id, n.author, n.body, n.created_at).where(
         n.customer_id == customer_id
     )
+    if conversation_id is not None:
+        msgs = msgs.where(m.conversation_id == conversation_id)
+        notes = notes.where(n.conversation_id == conversation_id)
     if before is not None:
         msgs = msgs.where(m.sent_at < before)
         notes = notes.where(n.created_at < before)
     message_rows = session.execute(msgs.order_by(m.sent_at.desc(), m.id.desc()).limit(limit)).all()
     files = attachments_of(session, [r.id for r in message_rows])
+    forwards = forwards_of(session, [r.id for r in message_rows])
     entries = [
         TimelineEntry(
             "message",
@@ -180,6 +237,15 @@ def timeline(
             r.outbox_state,
             r.delivery_state,
             r.delivery_error,
+            to_addresses=address_list(r.to_addresses),
+            cc_addresses=address_list(r.cc_addresses),
+            bcc_addresses=(
+                address_list(r.bcc_addresses)
+                if r.direction == "out" and viewer is not None and r.author == viewer
+                else ()
+            ),
+            forwarded_from_id=r.forwarded_from_id,
+            forwards=tuple(forwards.get(r.id, ())),
         )
         for r in message_rows
     ] + [
@@ -214,7 +280,8 @@ def timeline(
                 detail=e.detail,
             )
             for e in audit_events(session, customer_id=customer_id, limit=limit)
-            if before is None or e.at < before
+            if (before is None or e.at < before)
+            and (conversation_id is None or e.conversation_id == conversation_id)
         ]
     entries.sort(key=lambda e: (e.at, e.kind, e.id))
     return entries[-limit:]

@@ -48,7 +48,9 @@ async def test_a_switch_to_email_continues_the_open_email_thread(
         await press(pilot, "c")  # SMS -> e-mail: Ann's open thread, not a new one
         assert screen.composer.channel == "email"
         assert f"#{ANN_EMAIL_CONV} on EML" in str(screen.composer.head.render())
-        assert not screen.composer.subject_row.display  # no subject: it is a reply
+        # a reply: the Subject line is there to change, empty means "Re: …"
+        assert screen.composer.subject.value == ""
+        assert screen.composer.subject.placeholder == reply_subject("Refund please")
         await press(pilot, *"Details by mail", "ctrl+s")
         await settle(pilot)
     (msg,) = sent(seeded)

@@ -173,8 +173,9 @@ async def test_ctrl_e_edits_the_new_email_subject_and_body_in_the_editor(
     editor = fake_editor(
         tmp_path,
         r"""
-        head, _, body = text.partition('\n\n') if text.startswith('Subject:') else ('', '', text)
-        out = 'Subject: Edited subject\r\n\r\n' if head else ''
+        head, _, body = text.partition('\n\n') if text.startswith('To:') else ('', '', text)
+        out = 'To:\r\nCc: Bo <bo@example.com>\r\nBcc:\r\nSubject: Edited subject\r\n\r\n'
+        out = out if head else ''
         open(path, 'w', newline='').write(out + body.upper() + '\r\nSigned\r\n')
         """,
     )
@@ -196,10 +197,12 @@ async def test_ctrl_e_edits_the_new_email_subject_and_body_in_the_editor(
         await press(pilot, "c")  # to e-mail: a new thread (her e-mail one is resolved)
         assert screen.composer.subject_row.display
         await press(pilot, *"hello ann", "ctrl+e")
-        assert seen.read_text().split("\n", 1) == ["600", "Subject:\n\nhello ann"]
+        # e-mail: the composer's header lines (To/Cc/Bcc/Subject) head the file
+        assert seen.read_text().split("\n", 1) == ["600", "To:\nCc:\nBcc:\nSubject:\n\nhello ann"]
         await until(pilot, lambda: screen.composer.subject.value == "Edited subject")
         assert screen.composer.body.text == "HELLO ANN\nSigned\n"
         assert screen.composer.current_draft().subject == "Edited subject"
+        assert screen.composer.headers.cc == "Bo <bo@example.com>"
     assert not list((seeded.runtime.data_dir / "editing").iterdir())
 
 
@@ -228,7 +231,7 @@ async def test_a_header_block_broken_in_the_editor_keeps_every_line_in_the_body(
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
-        await press(pilot, "r", *"x", "ctrl+e")  # a reply in the thread: no header block
+        await press(pilot, "c", *"x", "ctrl+e")  # switched to SMS: no header block
         await until(pilot, lambda: "Subjekt" in screen.composer.body.text)
         assert screen.composer.body.text == "Subjekt: typo\n\nthe text"
         assert not any("not understood" in str(n.message) for n in app._notifications)

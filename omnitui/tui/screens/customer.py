@@ -19,7 +19,7 @@ from textual.binding import BindingType
 from textual.widgets import OptionList
 
 from omnitui import services
-from omnitui.services import NO_EXTRAS, Extras, ReplyTarget, outbox
+from omnitui.services import NO_EXTRAS, Extras, ReplyTarget, outbox, recipients
 from omnitui.services.attachments import downloads_dir, open_attachment, save_attachment
 from omnitui.services.customers import live_customer_id
 from omnitui.services.outgoing_files import read_files
@@ -40,6 +40,7 @@ from omnitui.tui.messages import (
 from omnitui.tui.screens.attach import files_hold_back, refusal_preview, signature_preview
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
+from omnitui.tui.screens.recipients import RecipientActions, ReplyAllRead
 from omnitui.tui.screens.stale import StaleGuard
 from omnitui.tui.screens.tagging import TAG_PALETTE, TagActions
 from omnitui.tui.screens.templates import pick_template
@@ -66,7 +67,7 @@ TIMELINE_PAGE = 40
 SEARCH_PAGES = 50
 
 
-class CustomerScreen(TagActions, StaleGuard, DeskScreen):
+class CustomerScreen(RecipientActions, TagActions, StaleGuard, DeskScreen):
     BINDINGS: ClassVar[list[BindingType]] = [*CUSTOMER_BINDINGS, *TAG_BINDINGS]
     PALETTE: ClassVar[tuple[PaletteEntry, ...]] = (
         *CONVERSATION_PALETTE,
@@ -75,6 +76,8 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
         ("message: retry send", "retry", "Queue the highlighted failed message again"),
         ("message: save files", "save_attachments", "Save its attachments to Downloads/omnitui"),
         ("message: open file", "open_attachment", "Open its file with the desktop's viewer"),
+        ("conversation: reply all", "reply_all", "Reply to the sender and everyone on the mail"),
+        ("message: forward", "forward", "Forward the highlighted message by e-mail"),
         ("composer: send", "send", "Send the reply or save the note"),
         ("composer: insert snippet", "snippet", "Insert a canned response"),
         ("composer: WhatsApp template", "whatsapp_template", "Send an approved template"),
@@ -161,7 +164,9 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
                 self.post_message(CustomerRead(ticket, customer_id, None, [], [], False))
                 return
             convs = queries.customer_conversations(session, customer.id, agent=self.desk.agent)
-            entries = queries.timeline(session, customer.id, limit=limit + 1, with_events=True)
+            entries = queries.timeline(
+                session, customer.id, limit=limit + 1, with_events=True, viewer=self.desk.agent
+            )
             has_older = len(entries) > limit
             entries = entries[-limit:]
             # a search hit further back: older pages until it is among them
@@ -174,6 +179,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
                     limit=TIMELINE_PAGE + 1,  # one more: whether more exist
                     before=entries[0].at,
                     with_events=True,
+                    viewer=self.desk.agent,
                 )
                 has_older = len(older) > TIMELINE_PAGE
                 entries = older[-TIMELINE_PAGE:] + entries
@@ -261,7 +267,12 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
     def _read_older(self, customer_id: int, before: datetime) -> None:
         with self.desk.store.read() as session:
             older = queries.timeline(
-                session, customer_id, limit=TIMELINE_PAGE + 1, before=before, with_events=True
+                session,
+                customer_id,
+                limit=TIMELINE_PAGE + 1,
+                before=before,
+                with_events=True,
+                viewer=self.desk.agent,
             )
         has_older = len(older) > TIMELINE_PAGE
         self.post_message(OlderRead(customer_id, before, older[-TIMELINE_PAGE:], has_older))
@@ -302,10 +313,18 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
 
     # -- composing -------------------------------------------------------------
 
-    def open_composer(self, mode: str | None, *, focus: bool = True, switch: bool = False) -> None:
+    def open_composer(
+        self,
+        mode: str | None,
+        *,
+        focus: bool = True,
+        switch: bool = False,
+        reply_all: bool = False,
+    ) -> None:
         """Show the composer on the conversation in focus, as ``mode`` (``None``:
         as its draft was last written), once where each channel's reply goes is
-        read; ``switch`` then moves it to the next channel."""
+        read; ``switch`` then moves it to the next channel, ``reply_all`` fills
+        its To and Cc (screens/recipients.py)."""
         conv = self.target()
         if conv is None or self.customer is None:
             self.notify(
@@ -320,7 +339,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             for ch, address in channel_choices(conv.channel, conv.their_address, identities)
             if ch == conv.channel or ch in carried
         )
-        self._read_routes(conv.id, channels, mode, focus, switch)
+        self._read_routes(conv.id, channels, mode, focus, switch, reply_all)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="routes")
     def _read_routes(
@@ -330,8 +349,10 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
         mode: str | None,
         focus: bool,
         switch: bool,
+        reply_all: bool = False,
     ) -> None:
-        """Where a reply on each channel goes, as services.reply will put it."""
+        """Where a reply on each channel goes, as services.reply will put it
+        (and, after it, who a reply-all goes to)."""
         accounts = self.desk.accounts()
         routes = []
         for channel, _address in channels:
@@ -342,6 +363,9 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             except services.ServiceError:
                 continue  # no account or address for it: the composer offers it, send says why
         self.post_message(RoutesRead(conversation_id, channels, tuple(routes), mode, focus, switch))
+        if reply_all:
+            found = recipients.reply_all_for(self.desk.store, accounts, conversation_id)
+            self.post_message(ReplyAllRead(conversation_id, found.to, found.cc))
 
     @on(RoutesRead)
     def _open_composer(self, message: RoutesRead) -> None:
@@ -473,6 +497,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             return
         # the conversation the composer's head names; services.reply says what it refuses;
         # held first while the timeline has something newer (screens/stale.py)
+        extras = recipients.from_lines(event.to, event.cc, event.bcc)
         self.guard_reply(
             event.conversation_id,
             lambda: self._queue_reply(
@@ -480,7 +505,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
                 event.route,
                 event.body,
                 event.subject,
-                Extras(signed=event.signed),
+                replace(extras, signed=event.signed),
                 event.files,
             ),
         )
@@ -511,7 +536,7 @@ class CustomerScreen(TagActions, StaleGuard, DeskScreen):
             extras = replace(extras, files=read_files(files))
         if route.conversation_id is not None:  # into that conversation, on its own channel
             queued = services.reply(
-                store, accounts, route.conversation_id, body, agent, extras=extras
+                store, accounts, route.conversation_id, body, agent, subject=subject, extras=extras
             )
         else:  # a new conversation on route.channel
             queued = services.reply(

@@ -26,11 +26,13 @@ from textual.widgets import Input, Static, TextArea
 
 from omnitui.segments import segments_for
 from omnitui.services import ReplyTarget
+from omnitui.threads import reply_subject
 from omnitui.tui.bindings import COMPOSER_BINDINGS, key_of
 from omnitui.tui.drafts import Draft, Drafts
 from omnitui.tui.editor import FieldLines, HeaderLines, edit_draft
 from omnitui.tui.format import BADGES, badge, plain
 from omnitui.tui.widgets.attachments_line import AttachedFile, AttachmentsLine, SignatureLine
+from omnitui.tui.widgets.composer_headers import ComposerHeaders
 from omnitui.tui.widgets.mention_hint import MentionHint
 
 #: At most this many seconds pass between a keystroke and the draft on disk
@@ -109,6 +111,10 @@ class Composer(Vertical):
         signed: bool | None = None
         #: the agent said to send it although the text mentions a file
         attach_checked: bool = False
+        #: the e-mail header lines as typed ("" : the default; see ComposerHeaders)
+        to: str = ""
+        cc: str = ""
+        bcc: str = ""
 
         @property
         def channel(self) -> str:
@@ -151,6 +157,7 @@ class Composer(Vertical):
         self._loading = False
         # held, not queried: the draft is still read while the widget unmounts
         self.head = Static(id="composer-head")
+        self.headers = ComposerHeaders(blink=blink, id="composer-headers")
         self.subject = Input(placeholder="subject of the new e-mail", id="composer-subject")
         self.subject_row = Horizontal(
             Static("Subject: ", id="composer-subject-label"),
@@ -161,13 +168,19 @@ class Composer(Vertical):
         self.subject.cursor_blink = self.body.cursor_blink = blink
         #: @ completion of the team's names in a note (see mention_hint.py)
         self.mentions = MentionHint(mentionable, id="composer-mentions")
-        #: the header lines ctrl+e's header block edits (see omnitui.tui.editor)
+        #: the header lines ctrl+e's header block edits (see omnitui.tui.editor):
+        #: To, Cc, Bcc (widgets/composer_headers.py) and Subject, on e-mail
         self.header_lines: HeaderLines = FieldLines(
-            self._needs_subject, {"Subject": (lambda: self.subject.value, self._set_subject)}
+            self._email_headers,
+            {
+                **self.headers.fields(),
+                "Subject": (lambda: self.subject.value, self._set_subject),
+            },
         )
 
     def compose(self) -> ComposeResult:
         yield self.head
+        yield self.headers
         yield self.subject_row
         yield self.body
         yield self.mentions
@@ -194,6 +207,7 @@ class Composer(Vertical):
             self.subject.value = draft.subject
             self.files = tuple(AttachedFile(path, size) for path, size in draft.files)
             self.no_signature = draft.no_signature
+            self.headers.load(draft.to, draft.cc, draft.bcc)
             self.body.load_text(draft.body)
             self.body.move_cursor(self.body.document.end)
         finally:
@@ -209,6 +223,9 @@ class Composer(Vertical):
             mode=self.mode,
             files=tuple((f.path, f.size) for f in self.files),
             no_signature=self.no_signature,
+            to=self.headers.to,
+            cc=self.headers.cc,
+            bcc=self.headers.bcc,
         )
 
     def save_now(self) -> None:
@@ -230,6 +247,7 @@ class Composer(Vertical):
             self.body.load_text("")
             self.subject.value = ""
             self.files, self.no_signature = (), False
+            self.headers.load("", "", "")
         finally:
             self._loading = False
         self.save_now()
@@ -282,7 +300,8 @@ class Composer(Vertical):
         )
         self.head.update(head)
         self.set_class(self.mode == "note", "note")
-        self.subject_row.display = self._needs_subject()
+        self.subject_row.display = self._needs_subject() or self._email_headers()
+        self._show_headers(route)
         self._refresh_files()
 
     def _refresh_files(self) -> None:
@@ -296,6 +315,30 @@ class Composer(Vertical):
             off=self.no_signature,
             toggle_key=self._key("composer.signature"),
         )
+
+    # -- the e-mail header lines (widgets/composer_headers.py) -------------
+
+    def _email_headers(self) -> bool:
+        """Whether the reply shows its To/Cc/Bcc/Subject lines: on e-mail."""
+        return self.mode == "reply" and self.channel == "email"
+
+    def _show_headers(self, route: ReplyTarget | None) -> None:
+        self.headers.display = self._email_headers()
+        self.headers.default_to(route.address if route else "")
+        if route is not None and route.conversation_id is not None:
+            self.subject.placeholder = reply_subject(route.subject) or "subject"
+        else:
+            self.subject.placeholder = "subject of the new e-mail"
+
+    def prefill_reply_all(self, to: Sequence[str], cc: Sequence[str]) -> None:
+        """Fill To and Cc with a reply-all's (services.recipients.reply_all_for),
+        back on the conversation's own e-mail channel if it was switched away."""
+        self.mode = "reply"
+        if self.target is not None:
+            self.channel = self.target.channel
+        self.headers.prefill(to, cc)
+        self._refresh_head()
+        self._schedule_save()
 
     def _key(self, binding_id: str) -> str:
         return key_of(binding_id, self.keymap)
@@ -372,7 +415,9 @@ class Composer(Vertical):
         if self.target is None:
             return
         route = self.target.route(self.channel)
-        subject = self.subject.value.strip() if self._needs_subject() else None
+        email = self._email_headers()
+        subject = self.subject.value.strip() if self._needs_subject() or email else None
+        to, cc, bcc = (self.headers.to, self.headers.cc, self.headers.bcc) if email else ("",) * 3
         self.post_message(
             self.Send(
                 self.mode,
@@ -380,6 +425,9 @@ class Composer(Vertical):
                 route,
                 self.body.text,
                 subject,
+                to=to,
+                cc=cc,
+                bcc=bcc,
                 files=tuple(f.path for f in self.files),
                 signed=False if self.no_signature else None,
             )
