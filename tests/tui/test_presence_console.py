@@ -204,7 +204,12 @@ async def test_a_draft_survives_another_agents_assign_and_status_change(pair: Pa
             "the change read",
         )
         assert screen.composer.display and screen.composer.body.text == "Half-written answer"
-        assert a_app.desk.drafts.get(ANN_EMAIL_CONV).body == "Half-written answer"
+        # the draft on disk follows the text within the save's debounce
+        await until(
+            a,
+            lambda: a_app.desk.drafts.get(ANN_EMAIL_CONV).body == "Half-written answer",
+            "the draft saved",
+        )
         await press(a, "ctrl+s")  # an assign or a status is no entry: not held
         await until(a, lambda: len(replies(pair.store, "alice")) == 1, "alice's reply stored")
         assert not isinstance(a_app.screen, PickScreen)
