@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from storage.vocabulary import ACTIVE_STATUSES
+
 TermKind = Literal[
     "status",
     "assignee",
@@ -48,7 +50,7 @@ STATUS_WORDS: tuple[str, ...] = ("open", "pending", "snoozed", "resolved", "all"
 #: conversations somebody still has to act on (as the inbox's "open" and
 #: "unassigned" filters show them), so a typed ``tag:billing`` does not list
 #: a year of resolved threads
-DEFAULT_STATUSES: tuple[str, ...] = ("open", "pending")
+DEFAULT_STATUSES: tuple[str, ...] = ACTIVE_STATUSES
 #: the orders a list of conversations comes in: newest activity first,
 #: longest waiting first (not waiting last), newest first
 Sort = Literal["activity", "waiting", "created"]
