@@ -164,6 +164,9 @@ class InboundMessage:
     problem: str | None = None
     #: where replies should go when not to the sender (e-mail Reply-To)
     reply_to: str | None = None
+    #: every address of an e-mail's Reply-To, in order (a reply-all answers
+    #: them all); empty when it has none
+    reply_to_addresses: tuple[str, ...] = ()
     #: every To and Cc recipient as the message names them, in order (plain
     #: addresses, without display names); ``to_address`` is the first of them
     #: (ours, for a mail to the support address). E-mail only; a reply-all

@@ -208,6 +208,7 @@ def _parse(raw: bytes, account_key: str, when: datetime) -> ParsedEmail:
         attachments=tuple(walker.attachments),
         problem=_problem_text(problems),
         reply_to=replies[0] if replies and replies[0] != from_address else None,
+        reply_to_addresses=tuple(dict.fromkeys(replies)),
         to_addresses=to_all,
         cc_addresses=cc_all,
     )

@@ -128,6 +128,8 @@ class Message(SQLModel, table=True):
     #: envelope of a retry: never shown as a header
     to_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     cc_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    #: a received e-mail's Reply-To addresses (JSON list): a reply-all's To
+    reply_to_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     bcc_addresses: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     #: a forward: the id of the message it forwards (shown in that message's
     #: timeline). No foreign key: SQLite cannot add one to an existing table

@@ -219,6 +219,23 @@ def test_reply_all_reads_every_reply_to_of_a_mail_kept_whole(store: Store) -> No
     assert found.cc == ("lead@example.com", "bo@example.com")
 
 
+def test_reply_all_answers_every_reply_to_of_a_mail_read_whole(store: Store) -> None:
+    # a mail parsed cleanly (no original.eml kept): its Reply-To list is stored
+    got = received(
+        store,
+        mail(
+            1,
+            "To: support@shop.example",
+            "Cc: bo@example.com",
+            "Reply-To: Team <team@example.com>, lead@example.com",
+        ),
+    )
+    assert json.loads(got.reply_to_addresses or "") == ["team@example.com", "lead@example.com"]
+    found = reply_all_for(store, ACCOUNTS, got.conversation_id)
+    assert found.to == ("team@example.com",)
+    assert found.cc == ("lead@example.com", "bo@example.com")
+
+
 def test_a_colleague_in_the_thread_is_answered_not_the_first_reply_to(store: Store) -> None:
     received(store, mail(1, "To: support@shop.example", "Reply-To: team@example.com"))
     bo = mail(

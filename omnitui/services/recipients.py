@@ -260,15 +260,17 @@ def reply_all_for(
                 f"conversation {conversation_id} is on {conv.channel}: reply-all is for e-mail"
             )
         row = session.execute(
-            select(m.id, m.from_address, m.to_addresses, m.cc_addresses)
+            select(m.id, m.from_address, m.to_addresses, m.cc_addresses, m.reply_to_addresses)
             .where(m.conversation_id == conversation_id, m.direction == "in")
             .order_by(m.sent_at.desc(), m.id.desc())
             .limit(1)
         ).first()
         if row is None:
             return ReplyAll((conv.their_address,), (), None)
-        reply_to = stored_reply_to(store, session, row.id) or _thread_reply_to(
-            session, conv, row.from_address
+        reply_to = (
+            address_list(row.reply_to_addresses)  # stored since migration 0006
+            or stored_reply_to(store, session, row.id)
+            or _thread_reply_to(session, conv, row.from_address)
         )
     ours = our_addresses(accounts, conv.our_address)
     to, cc = reply_all(
