@@ -361,6 +361,11 @@ class Provider(Protocol):
         settings tell (:meth:`providers.settings.AccountSettings.send_limits`)."""
         ...
 
+    def check(self) -> str:
+        """Log in (or reach the service) and say in one line what answered:
+        ``omnitui doctor``'s connectivity check. Raises as :meth:`poll`."""
+        ...
+
     def close(self) -> None:
         """Release connections. Safe to call twice."""
         ...

@@ -53,8 +53,7 @@ def _check_account(rt: Runtime, account: AccountSettings) -> AccountCheck:
         secrets = resolve_secrets(account)
         info.secrets = {key: redacted(value) for key, value in secrets.items()}
         provider = rt.provider(account.name)
-        check = getattr(provider, "check", None)
-        info.check = check() if callable(check) else "no connectivity check for this kind"
+        info.check = provider.check()
     except (ConfigError, ProviderError) as exc:
         info.ok, info.error = False, str(exc)
     return info
