@@ -384,3 +384,15 @@ def test_forward_refusals(store: Store) -> None:
         forward(store, ACCOUNTS, got.id or 0, "ops@example.org\nBcc: x@y.org", "alice")
     with store.read() as s:
         assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+
+
+def test_a_reply_to_naming_our_own_address_is_not_where_replies_go(store: Store) -> None:
+    """A customer's mail (a hostile one, or a client gone wrong) says Reply-To
+    our own address: a plain reply must still reach the customer, not loop
+    back into our own mailbox."""
+    ingest(store, "shop", batch(email("own-rt", reply_to="Support <SUPPORT@Shop.Example>")))
+    with store.read() as s:
+        conv = s.execute(select(Conversation)).scalar_one()
+    assert conv.their_address == "ann@example.com"
+    queued = services.reply(store, ACCOUNTS, conv.id, "Answer", "bob")
+    assert message(store, queued).to_address == "ann@example.com"
