@@ -145,6 +145,11 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
+#: Channels whose service refuses an empty upload (Telegram's Bot API:
+#: "file must be non-empty"): refused before queuing, not after the text went.
+_NO_EMPTY_FILES = frozenset({"telegram"})
+
+
 def files_refusal(
     info: AccountInfo | None, channel: str, files: Iterable[tuple[str, int]]
 ) -> str | None:
@@ -159,6 +164,8 @@ def files_refusal(
     for name, size in listed:
         if size > MAX_FILE_BYTES:
             return f"{name} is {_size(size)}; omnitui sends files up to 100 MB"
+        if size == 0 and channel in _NO_EMPTY_FILES:
+            return f"{name} is empty (0 bytes); {channel} refuses empty files"
     limits = info.limits.get(channel) if info is not None else None
     refusal = limits.refusal(listed) if limits is not None else None
     if limits is None or refusal is None:
