@@ -4,6 +4,7 @@ forwards (services.recipients, services.forward), on both engines."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -396,3 +397,18 @@ def test_a_reply_to_naming_our_own_address_is_not_where_replies_go(store: Store)
     assert conv.their_address == "ann@example.com"
     queued = services.reply(store, ACCOUNTS, conv.id, "Answer", "bob")
     assert message(store, queued).to_address == "ann@example.com"
+
+
+def test_a_forwards_signature_follows_the_cover_note_not_the_original(store: Store) -> None:
+    """Signed once, under the agent's own words: after the quoted original the
+    signature would read as the customer's (and a mail program dims all after
+    the original's own ``-- `` line)."""
+    got = received(store, mail(1, "To: support@shop.example", body="Hi\n\n-- \nAnn, Example Ltd"))
+    signing = {"shop": replace(ACCOUNTS["shop"], signature="{agent.name} at the shop")}
+    body = message(
+        store, forward(store, signing, got.id, "ops@example.org", "alice", note="FYI")
+    ).body_text
+    assert body.startswith("FYI\n\n-- \nalice at the shop\n\n" + SEPARATOR)
+    assert body.count("alice at the shop") == 1 and body.rstrip().endswith("Ann, Example Ltd")
+    bare = message(store, forward(store, signing, got.id, "ops@example.org", "alice")).body_text
+    assert bare.startswith("-- \nalice at the shop\n\n" + SEPARATOR)
