@@ -125,6 +125,19 @@ def test_a_name_with_escape_sequences_reaches_nobody(tmp_path: Path) -> None:
     assert "\x1b" not in missing and "\u202e" not in missing and "\x07" not in missing
 
 
+def test_the_same_file_given_twice_is_attached_once(tmp_path: Path) -> None:
+    """``--attach a.pdf --attach ./a.pdf`` (a busy agent's repeated option) sends
+    one copy, as the console's prompt does; another file with the same bytes
+    is another file."""
+    (tmp_path / "sub").mkdir()
+    path, twin = tmp_path / "label.pdf", tmp_path / "copy.pdf"
+    path.write_bytes(PDF)
+    twin.write_bytes(PDF)
+    again = tmp_path / "sub" / ".." / "label.pdf"
+    files = read_files([path, twin, again, str(path)])
+    assert [f.filename for f in files] == ["label.pdf", "copy.pdf"]
+
+
 def test_too_many_files_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_text("a")

@@ -130,11 +130,17 @@ def read_file(path: str | os.PathLike[str]) -> OutboundAttachment:
 
 
 def read_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[OutboundAttachment, ...]:
-    """Each file of ``paths`` (see :func:`read_file`), in order."""
+    """Each file of ``paths`` (see :func:`read_file`), in order; a path naming
+    a file already listed (``a.pdf`` and ``./a.pdf``) is read once, as the
+    console's prompt attaches a path once."""
     listed = list(paths)
     if len(listed) > MAX_FILES:
         raise InvalidRequest(f"at most {MAX_FILES} files go in one message; nothing was queued")
-    return tuple(read_file(Path(p).expanduser()) for p in listed)
+    unique: dict[str, Path] = {}
+    for p in listed:
+        path = Path(p).expanduser()
+        unique.setdefault(os.path.realpath(path), path)
+    return tuple(read_file(path) for path in unique.values())
 
 
 def _size(n: int) -> str:
