@@ -498,6 +498,10 @@ def send_new(
     _needs_subject(channel, subject)
     with store.write() as session:
         if to is not None:
+            if channel == "email":
+                # one address, checked as a Cc is: "a@x, b@y" would go to a
+                # alone and say "sent"; a CR/LF is refused, not cut off
+                to = recipients.address(to, "To address")
             try:
                 address = normalize_address(channel, to, default_region)
             except InvalidAddress as exc:
