@@ -328,7 +328,7 @@ class EmailProvider:
         mail = EmailMessage()
         name, address = parseaddr(self.settings.from_address)
         mail["From"] = formataddr((name, address)) if name else address
-        mail["To"] = message.to_address
+        mail["To"] = _ascii_domain(message.to_address)
         mail["Subject"] = message.subject or ""
         mail["Date"] = format_datetime(datetime.now(UTC))
         mail["Message-ID"] = message.message_id or make_msgid(domain=address.rpartition("@")[2])
@@ -338,7 +338,7 @@ class EmailProvider:
             mail["References"] = " ".join(message.references)
         mail["Auto-Submitted"] = "no"
         if message.cc:
-            mail["Cc"] = ", ".join(message.cc)
+            mail["Cc"] = ", ".join(_ascii_domain(a) for a in message.cc)
         mail.set_content(message.body_text, charset="utf-8")
         for attachment in message.attachments:
             found = _CONTENT_TYPE.fullmatch(attachment.content_type.strip().lower())
@@ -359,10 +359,24 @@ def _envelope(message: OutboundMessage) -> list[str]:
     """RCPT TO: the To, Cc and Bcc addresses, once each (Bcc is nowhere else)."""
     seen: dict[str, str] = {}
     for address in (message.to_address, *message.cc, *message.bcc):
-        plain = parseaddr(address)[1] or address.strip()
+        plain = _ascii_domain(parseaddr(address)[1] or address.strip())
         if plain:
             seen.setdefault(plain.lower(), plain)
     return list(seen.values())
+
+
+def _ascii_domain(address: str) -> str:
+    """``address`` with an international domain in its IDNA form
+    (``ann@bücher.de`` as ``ann@xn--bcher-kva.de``): what every server takes
+    in RCPT TO and what a header may hold (an encoded word inside an address
+    is no address). A domain IDNA cannot encode is left as it is."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
 
 
 def _without_bcc(exc: ProviderError, bcc: tuple[str, ...]) -> ProviderError:
