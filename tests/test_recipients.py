@@ -412,3 +412,40 @@ def test_a_forwards_signature_follows_the_cover_note_not_the_original(store: Sto
     assert body.count("alice at the shop") == 1 and body.rstrip().endswith("Ann, Example Ltd")
     bare = message(store, forward(store, signing, got.id, "ops@example.org", "alice")).body_text
     assert bare.startswith("-- \nalice at the shop\n\n" + SEPARATOR)
+
+
+def _with_invoice(store: Store) -> Message:
+    import base64
+
+    part = (
+        "--b1\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="invoice.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(PDF).decode().replace("\n", "\r\n")
+        + "\r\n"
+    )
+    return received(store, mail(7, "To: support@shop.example", body="See file", files=part))
+
+
+def test_a_forward_of_a_file_damaged_or_gone_on_disk_queues_nothing(store: Store) -> None:
+    """The received file's bytes are read from the data directory: cut short
+    there (a full disk, a bad copy), they must not be forwarded as the file."""
+    from storage.blobs import blob_path
+
+    got = _with_invoice(store)
+    with store.read() as s:
+        digest = s.execute(
+            select(Attachment.sha256).where(
+                Attachment.message_id == got.id, Attachment.filename == "invoice.pdf"
+            )
+        ).scalar_one()
+    path = blob_path(store.data_dir, digest)
+    path.write_bytes(PDF[:100])
+    with pytest.raises(services.ServiceError, match=r"invoice\.pdf.*damaged") as damaged:
+        forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
+    assert "nothing was queued" in str(damaged.value)
+    path.unlink()
+    with pytest.raises(services.ServiceError, match=r"invoice\.pdf.*not in this host"):
+        forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
+    with store.read() as s:
+        assert s.execute(select(Message).where(Message.direction == "out")).first() is None

@@ -14,6 +14,7 @@ whose timeline says "forwarded to ADDR by AGENT".
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -92,6 +93,12 @@ def _files(store: Store, session: Session, message_id: int) -> tuple[OutboundAtt
                     f"data directory ({store.data_dir}): forward it from the host that "
                     "received it; nothing was queued"
                 ) from None
+            if hashlib.sha256(data).hexdigest() != row.sha256:
+                raise ServiceError(
+                    f"the file {row.filename!r} of message {message_id} is damaged in this "
+                    f"host's data directory ({store.data_dir}): its bytes are not those "
+                    "received; nothing was queued"
+                )
         files.append(OutboundAttachment(row.filename, row.content_type, bytes(data)))
     return tuple(files)
 
