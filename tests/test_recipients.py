@@ -449,3 +449,13 @@ def test_a_forward_of_a_file_damaged_or_gone_on_disk_queues_nothing(store: Store
         forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
     with store.read() as s:
         assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+
+
+def test_a_reply_to_listing_us_first_answers_its_next_address(store: Store) -> None:
+    raw = mail(
+        31, "To: support@shop.example", "Reply-To: support@shop.example, Team <team@example.com>"
+    )
+    got = received(store, raw)
+    with store.read() as s:
+        conv = s.get(Conversation, got.conversation_id)
+    assert conv is not None and conv.their_address == "team@example.com"

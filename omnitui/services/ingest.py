@@ -198,11 +198,13 @@ def _reply_target(item: _Item) -> str:
     """Where answers to this conversation go: the sender, or its Reply-To
     (unless that names our own address: answers would loop back into our
     mailbox and never reach the customer)."""
-    reply_to = item.msg.reply_to
-    if reply_to and item.msg.direction == "in":
-        target = _normalized(item.msg.channel, reply_to, item.region)
-        if target.lower() != item.ours.lower():
-            return target
+    if item.msg.direction != "in":
+        return item.their
+    for reply_to in (item.msg.reply_to, *item.msg.reply_to_addresses):
+        if reply_to:
+            target = _normalized(item.msg.channel, reply_to, item.region)
+            if target.lower() != item.ours.lower():
+                return target
     return item.their
 
 
