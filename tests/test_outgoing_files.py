@@ -297,7 +297,12 @@ def test_files_are_kept_with_the_message_and_a_retry_sends_the_same_bytes(
 def _lock_waits(store: Store) -> int:
     with store.engine.connect() as conn:
         return int(
-            conn.execute(text("select count(*) from pg_locks where not granted")).scalar_one()
+            conn.execute(
+                text(
+                    "select count(*) from pg_stat_activity"
+                    " where datname = current_database() and wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
         )
 
 
