@@ -23,6 +23,7 @@ before the server is reached.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import logging
 import re
@@ -46,6 +47,7 @@ from providers.base import (
     OutboundMessage,
     PermanentError,
     PollBatch,
+    ProviderError,
     SendLimits,
     SendResult,
     TransientError,
@@ -134,6 +136,28 @@ class EmailProvider:
                 "(max_message_bytes)"
             )
         recipients = _envelope(message)
+        try:
+            refused = self._submit(mail, recipients)
+        except ProviderError as exc:
+            raise _without_bcc(exc, message.bcc) from None
+        if self.settings.sent_folder:
+            self._append_sent(mail)
+        if refused:
+            # The others have it: sending again would give them a second copy.
+            words = "; ".join(f"{a}: {_reply_words(r)}" for a, r in refused.items())
+            raise _without_bcc(
+                UnconfirmedError(
+                    f"SMTP sent the mail to {len(recipients) - len(refused)} of "
+                    f"{len(recipients)} recipients and refused {words}; it is not sent again"
+                ),
+                message.bcc,
+            )
+        return SendResult(
+            external_id=str(mail["Message-ID"]), delivery_state="sent", sent_at=datetime.now(UTC)
+        )
+
+    def _submit(self, mail: EmailMessage, recipients: list[str]) -> dict[str, Any]:
+        """Hand ``mail`` to the SMTP server for ``recipients``; the refused ones."""
         with self._errors("SMTP"):
             smtp = self._smtp()
             try:
@@ -153,18 +177,7 @@ class EmailProvider:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()
-        if self.settings.sent_folder:
-            self._append_sent(mail)
-        if refused:
-            # The others have it: sending again would give them a second copy.
-            words = "; ".join(f"{a}: {_reply_words(r)}" for a, r in refused.items())
-            raise UnconfirmedError(
-                f"SMTP sent the mail to {len(recipients) - len(refused)} of "
-                f"{len(recipients)} recipients and refused {words}; it is not sent again"
-            )
-        return SendResult(
-            external_id=str(mail["Message-ID"]), delivery_state="sent", sent_at=datetime.now(UTC)
-        )
+        return dict(refused)
 
     def check(self) -> str:
         """Log in to IMAP and SMTP without changing anything."""
@@ -315,7 +328,7 @@ class EmailProvider:
         mail = EmailMessage()
         name, address = parseaddr(self.settings.from_address)
         mail["From"] = formataddr((name, address)) if name else address
-        mail["To"] = message.to_address
+        mail["To"] = _ascii_domain(message.to_address)
         mail["Subject"] = message.subject or ""
         mail["Date"] = format_datetime(datetime.now(UTC))
         mail["Message-ID"] = message.message_id or make_msgid(domain=address.rpartition("@")[2])
@@ -325,7 +338,7 @@ class EmailProvider:
             mail["References"] = " ".join(message.references)
         mail["Auto-Submitted"] = "no"
         if message.cc:
-            mail["Cc"] = ", ".join(message.cc)
+            mail["Cc"] = ", ".join(_ascii_domain(a) for a in message.cc)
         mail.set_content(message.body_text, charset="utf-8")
         for attachment in message.attachments:
             found = _CONTENT_TYPE.fullmatch(attachment.content_type.strip().lower())
@@ -346,10 +359,40 @@ def _envelope(message: OutboundMessage) -> list[str]:
     """RCPT TO: the To, Cc and Bcc addresses, once each (Bcc is nowhere else)."""
     seen: dict[str, str] = {}
     for address in (message.to_address, *message.cc, *message.bcc):
-        plain = parseaddr(address)[1] or address.strip()
+        plain = _ascii_domain(parseaddr(address)[1] or address.strip())
         if plain:
             seen.setdefault(plain.lower(), plain)
     return list(seen.values())
+
+
+def _ascii_domain(address: str) -> str:
+    """``address`` with an international domain in its IDNA form
+    (``ann@bücher.de`` as ``ann@xn--bcher-kva.de``): what every server takes
+    in RCPT TO and what a header may hold (an encoded word inside an address
+    is no address). A domain IDNA cannot encode is left as it is."""
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError:
+        return address
+
+
+def _without_bcc(exc: ProviderError, bcc: tuple[str, ...]) -> ProviderError:
+    """``exc`` with every Bcc address in its words (a refused recipient, a
+    server reply echoing it) replaced: the error is kept on the message and
+    shown to every agent, and the Bcc is hidden from all but its author."""
+    text = str(exc)
+    for address in bcc:
+        plain = parseaddr(address)[1] or address.strip()
+        if plain:
+            text = re.sub(re.escape(plain), "a Bcc recipient", text, flags=re.IGNORECASE)
+    if text == str(exc):
+        return exc
+    hidden = copy.copy(exc)
+    hidden.args = (text, *exc.args[1:])
+    return hidden
 
 
 def _file_name(name: str) -> str:

@@ -166,3 +166,20 @@ def test_conversations_show_lists_to_and_cc_and_bcc_only_for_its_author(
     )
     assert "boss@example.org" not in json.dumps(doc)
     assert cli("conversations", "show", "424242", code=1).stderr
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "ann@example.com,bob@example.com",
+        "ann@example.com; bob@example.com",
+        "ann@example.com\r\nBcc: evil@example.com",
+    ],
+)
+def test_send_to_two_addresses_is_refused_not_half_sent(cli: Run, to: str) -> None:
+    """``--to a,b`` sent to a alone and said "sent": b never heard of it. One
+    To, as a reply's: the others go in --cc; nothing is queued."""
+    result = cli("send", "--channel", "email", "--to", to, "--subject", "Hi", "--body", "x", code=2)
+    assert "nothing was queued" in result.stderr and result.stderr.count("\n") == 1
+    assert "\x1b" not in result.stderr
+    assert cli("outbox", "list", "--json").stdout.count('"id"') == 0

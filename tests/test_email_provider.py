@@ -463,6 +463,55 @@ def test_a_cc_refused_after_the_others_took_the_mail_is_unconfirmed_not_failed(
     assert len(_sent_copies(mailbox)) == 1
 
 
+def test_an_international_domain_is_sent_in_its_ascii_form(
+    mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    """ann@bücher.de passes every check (a domain may be international): the
+    envelope and the headers must carry it as IDNA (xn--), which every server
+    takes, not fail at send (no SMTPUTF8) or write an encoded word into the address."""
+    outbound = OutboundMessage(
+        channel="email",
+        to_address="ann@bücher.de",
+        body_text="Hi",
+        subject="S",
+        cc=("bo@münchen.example",),
+        bcc=("boss@exämple.org",),
+    )
+    provider.send(outbound)
+    [got] = smtp_peer.received
+    assert got.rcpt_tos == [
+        "ann@xn--bcher-kva.de",
+        "bo@xn--mnchen-3ya.example",
+        "boss@xn--exmple-cua.org",
+    ]
+    sent = email.message_from_bytes(got.data, policy=default_policy)
+    assert (sent["To"], sent["Cc"], sent["Bcc"]) == (
+        "ann@xn--bcher-kva.de",
+        "bo@xn--mnchen-3ya.example",
+        None,
+    )
+
+
+def test_a_refused_bcc_is_never_named_in_the_error_every_agent_reads(
+    mailbox: Mailbox, provider: EmailProvider, smtp_peer: SmtpPeer
+) -> None:
+    """The error is kept on the message and shown to every agent (outbox list,
+    --json): a refused Bcc recipient, and the server's words that echo it,
+    must not give the hidden address away."""
+    smtp_peer.refuse_address("boss@example.org", "550 5.1.1 <Boss@Example.org>: no such user")
+    outbound = OutboundMessage(
+        channel="email",
+        to_address="ann@example.com",
+        body_text="Hi",
+        subject="S",
+        bcc=("boss@example.org",),
+    )
+    with pytest.raises(UnconfirmedError, match=r"1 of 2 recipients.*a Bcc recipient") as raised:
+        provider.send(outbound)
+    assert "boss@" not in str(raised.value).lower()
+    assert smtp_peer.received[0].rcpt_tos == ["ann@example.com"]
+
+
 def test_a_fetch_answer_without_a_body_never_moves_the_cursor_past_that_mail(
     store: Store, mailbox: Mailbox, provider: EmailProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,12 +8,13 @@ import email
 import hashlib
 import os
 import threading
+import time
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from omnitui import services
 from omnitui.services import AccountInfo, Extras, InvalidRequest, outbox
@@ -122,6 +123,19 @@ def test_a_name_with_escape_sequences_reaches_nobody(tmp_path: Path) -> None:
     assert "\u202e" not in file.filename and file.filename.endswith(".pdf")
     missing = _refused(tmp_path / f"gone{nasty}")
     assert "\x1b" not in missing and "\u202e" not in missing and "\x07" not in missing
+
+
+def test_the_same_file_given_twice_is_attached_once(tmp_path: Path) -> None:
+    """``--attach a.pdf --attach ./a.pdf`` (a busy agent's repeated option) sends
+    one copy, as the console's prompt does; another file with the same bytes
+    is another file."""
+    (tmp_path / "sub").mkdir()
+    path, twin = tmp_path / "label.pdf", tmp_path / "copy.pdf"
+    path.write_bytes(PDF)
+    twin.write_bytes(PDF)
+    again = tmp_path / "sub" / ".." / "label.pdf"
+    files = read_files([path, twin, again, str(path)])
+    assert [f.filename for f in files] == ["label.pdf", "copy.pdf"]
 
 
 def test_too_many_files_are_refused(tmp_path: Path) -> None:
@@ -278,6 +292,66 @@ def test_files_are_kept_with_the_message_and_a_retry_sends_the_same_bytes(
     assert outbox.deliver(store, provider, queued).state == "sent"
     first, second = (sent.attachments for sent in provider.sent)
     assert first == second == (OutboundAttachment("label.pdf", "application/pdf", PDF),)
+
+
+def _lock_waits(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "select count(*) from pg_stat_activity"
+                    " where datname = current_database() and wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+        )
+
+
+def test_two_agents_queuing_the_same_file_at_once_both_queue_it(store: Store) -> None:
+    """Agent A's transaction has stored a file's blob and not yet committed when
+    agent B queues the same bytes: B's insert waits for A's row, and must not
+    then fail on the duplicate key (it is the same content)."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the two cannot overlap")
+    _provider, accounts = _scripted(store)
+    conv = _conversation(store, "email")
+    digest = hashlib.sha256(PDF).hexdigest()
+    outcome: list[object] = []
+
+    def agent_b() -> None:
+        try:
+            outcome.append(
+                services.reply(
+                    store,
+                    accounts,
+                    conv,
+                    "The label.",
+                    "bob",
+                    extras=Extras(files=(OutboundAttachment("label.pdf", "application/pdf", PDF),)),
+                )
+            )
+        except Exception as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=agent_b, daemon=True)
+    with store.write() as agent_a:
+        agent_a.execute(blob_t.insert().values(sha256=digest, size=len(PDF), data=PDF))
+        worker.start()
+        deadline = time.monotonic() + 30
+        while _lock_waits(store) == 0 and worker.is_alive():  # B waits on A's row
+            assert time.monotonic() < deadline, "agent B never reached the blob insert"
+            time.sleep(0.02)
+    worker.join(timeout=30)
+    assert outcome and isinstance(outcome[0], int), outcome
+    with store.read() as s:
+        assert s.execute(
+            select(blob_t.c.size).where(blob_t.c.sha256 == digest)
+        ).scalar_one() == len(PDF)
+        assert (
+            s.execute(
+                select(attachment_t.c.sha256).where(attachment_t.c.message_id == outcome[0])
+            ).scalar_one()
+            == digest
+        )
 
 
 # -- the CLI, to a real SMTP peer -------------------------------------------------------

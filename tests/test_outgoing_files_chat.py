@@ -102,6 +102,29 @@ def test_telegram_receives_the_files_bytes_and_a_retry_sends_them_again(
     assert server.uploads[0].params["caption"] == "Here it is."
 
 
+def test_an_empty_file_is_refused_for_telegram_before_queuing(
+    store: Store, tmp_path: Path, server: TelegramServer, telegram: TelegramProvider
+) -> None:
+    """The Bot API answers an empty upload "file must be non-empty": after the
+    text went out that would leave the customer half a message; refused first."""
+    server.user_says(ANN, "Can I have the invoice?")
+    sync_once(store, telegram)
+    empty = tmp_path / "invoice.pdf"
+    empty.write_bytes(b"")
+    before = _queued(store)
+    with pytest.raises(InvalidRequest, match=r"invoice\.pdf is empty") as refused:
+        services.reply(
+            store,
+            {"tg": AccountInfo.from_provider(telegram)},
+            _only_conversation(store),
+            "Here it is.",
+            "bob",
+            extras=Extras(files=read_files([*_files(tmp_path), empty])),
+        )
+    assert "nothing was queued" in str(refused.value).lower()
+    assert _queued(store) == before and server.uploads == []
+
+
 def _telegram_config(tmp_path: Path, server: TelegramServer) -> Path:
     return write_config(
         tmp_path,

@@ -4,6 +4,7 @@ forwards (services.recipients, services.forward), on both engines."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
@@ -384,3 +385,77 @@ def test_forward_refusals(store: Store) -> None:
         forward(store, ACCOUNTS, got.id or 0, "ops@example.org\nBcc: x@y.org", "alice")
     with store.read() as s:
         assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+
+
+def test_a_reply_to_naming_our_own_address_is_not_where_replies_go(store: Store) -> None:
+    """A customer's mail (a hostile one, or a client gone wrong) says Reply-To
+    our own address: a plain reply must still reach the customer, not loop
+    back into our own mailbox."""
+    ingest(store, "shop", batch(email("own-rt", reply_to="Support <SUPPORT@Shop.Example>")))
+    with store.read() as s:
+        conv = s.execute(select(Conversation)).scalar_one()
+    assert conv.their_address == "ann@example.com"
+    queued = services.reply(store, ACCOUNTS, conv.id, "Answer", "bob")
+    assert message(store, queued).to_address == "ann@example.com"
+
+
+def test_a_forwards_signature_follows_the_cover_note_not_the_original(store: Store) -> None:
+    """Signed once, under the agent's own words: after the quoted original the
+    signature would read as the customer's (and a mail program dims all after
+    the original's own ``-- `` line)."""
+    got = received(store, mail(1, "To: support@shop.example", body="Hi\n\n-- \nAnn, Example Ltd"))
+    signing = {"shop": replace(ACCOUNTS["shop"], signature="{agent.name} at the shop")}
+    body = message(
+        store, forward(store, signing, got.id, "ops@example.org", "alice", note="FYI")
+    ).body_text
+    assert body.startswith("FYI\n\n-- \nalice at the shop\n\n" + SEPARATOR)
+    assert body.count("alice at the shop") == 1 and body.rstrip().endswith("Ann, Example Ltd")
+    bare = message(store, forward(store, signing, got.id, "ops@example.org", "alice")).body_text
+    assert bare.startswith("-- \nalice at the shop\n\n" + SEPARATOR)
+
+
+def _with_invoice(store: Store) -> Message:
+    import base64
+
+    part = (
+        "--b1\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="invoice.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(PDF).decode().replace("\n", "\r\n")
+        + "\r\n"
+    )
+    return received(store, mail(7, "To: support@shop.example", body="See file", files=part))
+
+
+def test_a_forward_of_a_file_damaged_or_gone_on_disk_queues_nothing(store: Store) -> None:
+    """The received file's bytes are read from the data directory: cut short
+    there (a full disk, a bad copy), they must not be forwarded as the file."""
+    from storage.blobs import blob_path
+
+    got = _with_invoice(store)
+    with store.read() as s:
+        digest = s.execute(
+            select(Attachment.sha256).where(
+                Attachment.message_id == got.id, Attachment.filename == "invoice.pdf"
+            )
+        ).scalar_one()
+    path = blob_path(store.data_dir, digest)
+    path.write_bytes(PDF[:100])
+    with pytest.raises(services.ServiceError, match=r"invoice\.pdf.*damaged") as damaged:
+        forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
+    assert "nothing was queued" in str(damaged.value)
+    path.unlink()
+    with pytest.raises(services.ServiceError, match=r"invoice\.pdf.*not in this host"):
+        forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
+    with store.read() as s:
+        assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+
+
+def test_a_reply_to_listing_us_first_answers_its_next_address(store: Store) -> None:
+    raw = mail(
+        31, "To: support@shop.example", "Reply-To: support@shop.example, Team <team@example.com>"
+    )
+    got = received(store, raw)
+    with store.read() as s:
+        conv = s.get(Conversation, got.conversation_id)
+    assert conv is not None and conv.their_address == "team@example.com"

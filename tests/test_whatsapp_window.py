@@ -208,6 +208,39 @@ def test_template_choices_are_checked_before_queuing(
     assert server.posts() == 0
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["line one\nline two", "tab\there", "\x1b[2Jwiped", "NUL\x00", "five     spaces", "x" * 1025],
+    ids=["newline", "tab", "escape", "nul", "spaces", "long"],
+)
+def test_a_template_value_whatsapp_refuses_is_refused_before_queuing(
+    store: Store, server: TwilioServer, accounts: dict[str, AccountInfo], value: str
+) -> None:
+    """WhatsApp refuses a template parameter with a line break, a tab or more
+    than four spaces in a row (and a control character has no place on a
+    customer's phone): refused here, with nothing queued, not failed later."""
+    conv = customer_wrote(store, server, hours_ago=30)
+    chosen = Extras(template="shipped", variables=(("name", value), ("order", "1")))
+    with pytest.raises(InvalidRequest, match="template shipped: the value of name") as refused:
+        services.reply(store, accounts, conv, "", "alice", extras=chosen)
+    assert "\n" not in str(refused.value) and "\x1b" not in str(refused.value)
+    assert outbound(store) == []
+    assert server.posts() == 0
+
+
+def test_a_template_value_with_json_breaking_characters_goes_intact(
+    store: Store, server: TwilioServer, accounts: dict[str, AccountInfo], provider: TwilioProvider
+) -> None:
+    conv = customer_wrote(store, server, hours_ago=30)
+    hostile = 'Ann "}\\ {{order}} \u00e9'
+    chosen = Extras(template="shipped", variables=(("name", hostile), ("order", "7")))
+    queued = services.reply(store, accounts, conv, "", "alice", extras=chosen)
+    (row,) = outbound(store)
+    assert row.body_text == f"Hello {hostile}, your order 7 has shipped."
+    assert json.loads(row.template or "")["variables"] == {"name": hostile, "order": "7"}
+    assert outbox.deliver(store, provider, queued).state == "sent"
+
+
 def test_a_template_off_whatsapp_is_refused(store: Store, accounts: dict[str, AccountInfo]) -> None:
     ingest(store, "wa", batch(sms("SM1", ANN, ours=OURS)))
     with store.read() as s:

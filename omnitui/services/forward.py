@@ -2,7 +2,8 @@
 
 A forward is a new e-mail conversation with the recipient (a customer found
 or made by their address), queued like any new message. Its text is the
-agent's cover note, then a "Forwarded message" block naming the original's
+agent's cover note (and the agent's signature, under the note, not after
+the original), then a "Forwarded message" block naming the original's
 From, Date, Subject, To and Cc, then the original's text; the original's
 files go with it as attachments (the bytes as stored: the data directory for
 received files, the store's ``blob`` table for files we queued). The parser's
@@ -13,6 +14,7 @@ whose timeline says "forwarded to ADDR by AGENT".
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -21,8 +23,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from omnitui.services.base import AccountInfo, InvalidRequest, NotFound, ServiceError
-from omnitui.services.messages import Extras, send_new
+from omnitui.services.messages import Extras, _account_for, send_new
 from omnitui.services.recipients import address, addresses
+from omnitui.services.signing import signature_for
+from omnitui.signatures import SEPARATOR as SIGNATURE_LINE
+from omnitui.signatures import sign
 from omnitui.text import one_line
 from providers.base import OutboundAttachment
 from providers.email_parse import ORIGINAL
@@ -88,6 +93,12 @@ def _files(store: Store, session: Session, message_id: int) -> tuple[OutboundAtt
                     f"data directory ({store.data_dir}): forward it from the host that "
                     "received it; nothing was queued"
                 ) from None
+            if hashlib.sha256(data).hexdigest() != row.sha256:
+                raise ServiceError(
+                    f"the file {row.filename!r} of message {message_id} is damaged in this "
+                    f"host's data directory ({store.data_dir}): its bytes are not those "
+                    "received; nothing was queued"
+                )
         files.append(OutboundAttachment(row.filename, row.content_type, bytes(data)))
     return tuple(files)
 
@@ -160,6 +171,11 @@ def forward(
     if account is None and not any("email" in info.channels for info in accounts.values()):
         raise InvalidRequest("no configured account carries e-mail: a forward goes by e-mail")
     cover = note.strip("\n")
+    # signed here, under the cover note: after the quoted original the
+    # agent's signature would read as part of what is forwarded
+    signature = signature_for(_account_for(accounts, "email", account), "email", author)
+    if signature:
+        cover = sign(cover, signature) if cover.strip() else f"{SIGNATURE_LINE}\n{signature}"
     body = f"{cover}\n\n{quoted.block()}" if cover.strip() else quoted.block()
     return send_new(
         store,
@@ -170,7 +186,7 @@ def forward(
         to=recipient,
         account=account,
         subject=subject or quoted.forward_subject(),
-        extras=Extras(cc=copies, files=quoted.files, forwarded_from_id=quoted.id),
+        extras=Extras(cc=copies, files=quoted.files, forwarded_from_id=quoted.id, signed=False),
     )
 
 

@@ -195,10 +195,16 @@ def _customers_for(
 
 
 def _reply_target(item: _Item) -> str:
-    """Where answers to this conversation go: the sender, or its Reply-To."""
-    reply_to = item.msg.reply_to
-    if reply_to and item.msg.direction == "in":
-        return _normalized(item.msg.channel, reply_to, item.region)
+    """Where answers to this conversation go: the sender, or its Reply-To
+    (unless that names our own address: answers would loop back into our
+    mailbox and never reach the customer)."""
+    if item.msg.direction != "in":
+        return item.their
+    for reply_to in (item.msg.reply_to, *item.msg.reply_to_addresses):
+        if reply_to:
+            target = _normalized(item.msg.channel, reply_to, item.region)
+            if target.lower() != item.ours.lower():
+                return target
     return item.their
 
 

@@ -12,8 +12,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import make_msgid
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
@@ -143,6 +146,18 @@ def _json_list(addresses: tuple[str, ...]) -> str | None:
     return json.dumps(list(addresses)) if addresses else None
 
 
+def _blob_insert(session: Session, digest: str, data: bytes) -> Any:
+    """The insert of a blob that another transaction may be storing at the
+    same moment (two agents sending the same file): the same content, so the
+    second insert does nothing instead of failing on the duplicate key."""
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    return (
+        insert(blob_t)
+        .values(sha256=digest, size=len(data), data=data)
+        .on_conflict_do_nothing(index_elements=[blob_t.c.sha256])
+    )
+
+
 def _store_files(session: Session, message_id: int, files: tuple[OutboundAttachment, ...]) -> None:
     """The files of a queued message: their bytes once per content (``blob``)
     and one attachment row each, in the same transaction as the message."""
@@ -152,9 +167,7 @@ def _store_files(session: Session, message_id: int, files: tuple[OutboundAttachm
             select(blob_t.c.sha256).where(blob_t.c.sha256 == digest)
         ).scalar_one_or_none()
         if known is None:
-            session.execute(
-                blob_t.insert().values(sha256=digest, size=len(file.data), data=file.data)
-            )
+            session.execute(_blob_insert(session, digest, file.data))
         session.execute(
             attachment_t.insert().values(
                 message_id=message_id,
@@ -485,6 +498,10 @@ def send_new(
     _needs_subject(channel, subject)
     with store.write() as session:
         if to is not None:
+            if channel == "email":
+                # one address, checked as a Cc is: "a@x, b@y" would go to a
+                # alone and say "sent"; a CR/LF is refused, not cut off
+                to = recipients.address(to, "To address")
             try:
                 address = normalize_address(channel, to, default_region)
             except InvalidAddress as exc:

@@ -130,11 +130,17 @@ def read_file(path: str | os.PathLike[str]) -> OutboundAttachment:
 
 
 def read_files(paths: Iterable[str | os.PathLike[str]]) -> tuple[OutboundAttachment, ...]:
-    """Each file of ``paths`` (see :func:`read_file`), in order."""
+    """Each file of ``paths`` (see :func:`read_file`), in order; a path naming
+    a file already listed (``a.pdf`` and ``./a.pdf``) is read once, as the
+    console's prompt attaches a path once."""
     listed = list(paths)
     if len(listed) > MAX_FILES:
         raise InvalidRequest(f"at most {MAX_FILES} files go in one message; nothing was queued")
-    return tuple(read_file(Path(p).expanduser()) for p in listed)
+    unique: dict[str, Path] = {}
+    for p in listed:
+        path = Path(p).expanduser()
+        unique.setdefault(os.path.realpath(path), path)
+    return tuple(read_file(path) for path in unique.values())
 
 
 def _size(n: int) -> str:
@@ -143,6 +149,11 @@ def _size(n: int) -> str:
     if n >= 1024:
         return f"{n / 1024:.0f} KB"
     return f"{n} bytes"
+
+
+#: Channels whose service refuses an empty upload (Telegram's Bot API:
+#: "file must be non-empty"): refused before queuing, not after the text went.
+_NO_EMPTY_FILES = frozenset({"telegram"})
 
 
 def files_refusal(
@@ -159,6 +170,8 @@ def files_refusal(
     for name, size in listed:
         if size > MAX_FILE_BYTES:
             return f"{name} is {_size(size)}; omnitui sends files up to 100 MB"
+        if size == 0 and channel in _NO_EMPTY_FILES:
+            return f"{name} is empty (0 bytes); {channel} refuses empty files"
     limits = info.limits.get(channel) if info is not None else None
     refusal = limits.refusal(listed) if limits is not None else None
     if limits is None or refusal is None:

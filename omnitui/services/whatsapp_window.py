@@ -23,6 +23,7 @@ outbox marks the message failed with that reason.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -177,12 +178,33 @@ def choose_template(
         raise InvalidRequest(
             f"template {name}: give a value for {', '.join(empty)}: nothing was queued"
         )
+    for key in found.variables:
+        if key in values and (why := _unsendable(values[key])) is not None:
+            raise InvalidRequest(f"template {name}: the value of {key} {why}: nothing was queued")
     try:
         sent = found.fill(values)
     except ValueError as exc:
         raise InvalidRequest(f"{exc}: nothing was queued (give each as --var NAME=VALUE)") from None
     pairs = tuple((k, sent.variables[k]) for k in found.variables)
     return ChosenTemplate(found.name, found.content_sid, pairs, found.render(values))
+
+
+#: The longest template parameter taken (WhatsApp's template body holds 1024 characters).
+MAX_VARIABLE_CHARS = 1024
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _unsendable(value: str) -> str | None:
+    """Why WhatsApp would refuse ``value`` as a template parameter (a line
+    break, a tab, more than four spaces in a row; a control character has
+    no place on a customer's phone either), or ``None``."""
+    if len(value) > MAX_VARIABLE_CHARS:
+        return f"is {len(value):,} characters; WhatsApp takes up to {MAX_VARIABLE_CHARS:,}"
+    if _CONTROLS.search(value):
+        return "has a line break, tab or control character, which WhatsApp refuses in a template"
+    if "     " in value:
+        return "has more than four spaces in a row, which WhatsApp refuses in a template"
+    return None
 
 
 def admit(

@@ -143,7 +143,7 @@ def read_block(names: tuple[str, ...], text: str) -> Parsed:
     last: str | None = None
     for line in head.split("\n"):
         if line[:1] in (" ", "\t") and last is not None:  # a folded header goes on
-            headers[last] = f"{headers[last]} {line.strip()}".strip()
+            headers[last] = f"{headers[last]} {header_value(line).strip()}".strip()
             continue
         match = _HEADER.match(line)
         name = known.get(match.group(1).lower()) if match else None

@@ -84,6 +84,17 @@ def test_completion_follows_the_filesystem(files: Path) -> None:
     assert complete_path(f"{files}/nothing") is None
 
 
+def test_completion_never_offers_a_name_with_escape_or_bidi_characters(tmp_path: Path) -> None:
+    """The completion is drawn in the prompt as it is: a file named with an
+    escape sequence (or a right-to-left override) must never be offered."""
+    (tmp_path / "report\x1b]0;pwned\x07.pdf").write_bytes(b"x")
+    (tmp_path / "invoice\u202efdp.exe").write_bytes(b"x")
+    (tmp_path / "note.txt").write_bytes(b"x")
+    assert complete_path(f"{tmp_path}/r") is None
+    assert complete_path(f"{tmp_path}/i") is None
+    assert complete_path(f"{tmp_path}/") == f"{tmp_path}/note.txt"  # the one name safe to show
+
+
 async def test_the_prompt_completes_takes_several_files_and_they_are_sent(
     app: OmniApp, seeded: Seeded, files: Path
 ) -> None:

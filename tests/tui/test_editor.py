@@ -62,6 +62,11 @@ def test_escape_sequences_and_newlines_never_reach_a_header_value() -> None:
     assert back.headers == {"Subject": "Hi there"}
 
 
+def test_a_folded_header_line_is_cleaned_as_the_first_line_is() -> None:
+    back = read_block(("Subject",), "Subject: Hi\n \x1b[31mthere\x1b]0;pwned\x07\x00 now\n\nbody")
+    assert back.headers == {"Subject": "Hi there now"}
+
+
 def test_headers_are_matched_without_case_and_folded_lines_join() -> None:
     parsed = read_block(
         EMAIL_HEADERS, "to: ann@example.com\ncc: bob@example.com,\n  carl@example.com\n\nHi"

@@ -43,6 +43,7 @@ from omnitui.services.outgoing_files import (
     shown_path,
 )
 from omnitui.services.signing import signature_for
+from omnitui.text import clean_text
 from omnitui.tui.bindings import ATTACH_BINDINGS, key_of
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.widgets.attachments_line import AttachedFile, AttachmentsLine
@@ -72,8 +73,10 @@ def complete_path(value: str) -> str | None:
             for n, entry in enumerate(entries):
                 if n >= MAX_ENTRIES:
                     break
-                if entry.name.startswith(prefix) and (
-                    prefix.startswith(".") or not entry.name.startswith(".")
+                if (
+                    entry.name.startswith(prefix)
+                    and (prefix.startswith(".") or not entry.name.startswith("."))
+                    and _showable(entry.name)
                 ):
                     names.append((entry.name, _is_dir(entry)))
     except OSError:
@@ -88,6 +91,14 @@ def complete_path(value: str) -> str | None:
     if len(done) <= len(prefix):
         return None
     return value + done[len(prefix) :]
+
+
+def _showable(name: str) -> bool:
+    """Whether ``name`` can be drawn as it is: the prompt shows a completion
+    raw, so a name with an escape sequence, a control or a bidi/invisible
+    character (which could play in the terminal or pass for another name) is
+    never offered (it can still be typed, and is attached under a clean name)."""
+    return clean_text(name) == name and "\n" not in name and "\t" not in name
 
 
 def _common_start(names: list[str]) -> str:
