@@ -217,3 +217,14 @@ def test_bulk_exit_codes_and_bad_paths(run: Run, convs: list[int]) -> None:
         run("conversations", "bulk", "99999999999999999999", "--tag", "x", "--json", code=1)
     )
     assert doc["counts"] == {"not_found": 1}
+
+
+def test_a_snooze_too_far_away_is_a_usage_error(run: Run, convs: list[int]) -> None:
+    # the wake-up time overflows Python's datetime: said in one line, exit 2
+    for far in ("99999999d", "9999999999w"):
+        result = run("conversations", "bulk", str(convs[0]), "--snooze", far, code=2)
+        assert "is too far away" in result.stderr and len(result.stderr.splitlines()) == 1
+    result = run(
+        "conversations", "status", str(convs[0]), "snoozed", "--until", "99999999d", code=2
+    )
+    assert "is too far away" in result.stderr
