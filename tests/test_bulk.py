@@ -228,3 +228,23 @@ def test_a_snooze_too_far_away_is_a_usage_error(run: Run, convs: list[int]) -> N
         "conversations", "status", str(convs[0]), "snoozed", "--until", "99999999d", code=2
     )
     assert "is too far away" in result.stderr
+
+
+def test_a_conversation_changed_after_the_query_matched_it_is_a_conflict(
+    store: Store, run: Run, convs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bulk --query assignee:none --assign me`: carol takes one of them between
+    # the query's match and the change; hers stays, it is reported
+    from omnitui.services import bulk
+
+    states = bulk._states
+
+    def carol_first(on: Store, ids: list[int]) -> object:
+        services.assign(on, convs[1], "carol", "carol")
+        return states(on, ids)
+
+    monkeypatch.setattr(bulk, "_states", carol_first)
+    result = run("conversations", "bulk", "-q", "assignee:none", "--assign", "me", "--json", code=1)
+    by_id = {r["conversation_id"]: r["outcome"] for r in as_json(result)["results"]}
+    assert by_id == {convs[0]: "changed", convs[1]: "conflict", convs[2]: "changed"}
+    assert row(store, convs[1]).assignee == "carol"

@@ -395,11 +395,13 @@ def conversations_bulk(
                 )
             except UnknownAgent as exc:
                 raise UserError(f"--assign: {exc}", 2) from None
+        seen: dict[int, int] | None = None  # what a query matched, at which version
         if ids:
             chosen = list(ids)
         else:
             target_query, _, _ = chosen_query(rt, view, query)
-            chosen = bulk.targets(rt.store(), target_query, agent=rt.agent, now=now)
+            seen = bulk.target_versions(rt.store(), target_query, agent=rt.agent, now=now)
+            chosen = list(seen)
         if merge:
             results = bulk.bulk_merge(rt.store(), rt.agent, chosen, dry_run=dry_run)
         else:
@@ -412,7 +414,7 @@ def conversations_bulk(
                 untag=tuple(untag or ()),
             )
             results = bulk.bulk_update(
-                rt.store(), rt.agent, chosen, change, dry_run=dry_run, now=now
+                rt.store(), rt.agent, chosen, change, versions=seen, dry_run=dry_run, now=now
             )
     counts: dict[str, int] = {}
     for r in results:
