@@ -218,7 +218,14 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         views = views_of(rt)
         wake_due_snoozes(rt.store())
         # exact: a script may act on the number (the console shows "10,000+")
-        counts = count_views(rt.store(), views, agent=rt.agent, now=datetime.now(UTC), limit=None)
+        counts = count_views(
+            rt.store(),
+            views,
+            agent=rt.agent,
+            now=datetime.now(UTC),
+            limit=None,
+            configured=rt.config.team,
+        )
     rows = [ViewCount(v.name, v.key, v.query, v.sort, v.builtin, counts[v.name]) for v in views]
     if want_json(ctx, json_out):
         output.print_json(rows)
