@@ -10,7 +10,8 @@ config's ``[agent] team``). The rules, once for both faces:
   name ends where a name ends (``@bobby`` is not bob, nor is ``@bob.smith``,
   but ``@bob.`` and ``@bob,`` are);
 * an ``@`` inside a word is an e-mail address, never a mention
-  (``ann@example.com``, ``bob@ann``);
+  (``ann@example.com``, ``bob@ann``), nor is one in a link
+  (``https://x.social/@bob``); a possessive ends a name (``@bob's`` is bob);
 * escape sequences and control characters are removed before reading
   (:func:`omnitui.text.clean_text`), and a name that holds any is no name;
 * the author mentioning themself writes no row: there is nobody to tell.
