@@ -13,10 +13,15 @@ console.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import selectors
 import shlex
+import signal
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -65,10 +70,18 @@ def osc_notification(mode: DesktopMode, title: str, body: str) -> str:
     return ""
 
 
+#: bytes of a notify_cmd's stderr kept for the log line (the rest is read and dropped)
+STDERR_KEPT = 4096
+
+
 def run_notify_cmd(command: str, document: Mapping[str, object], timeout: float) -> bool:
     """Run ``command`` (no shell) with ``document`` as JSON on stdin; whether it
-    succeeded. A failure, a hang (stopped after ``timeout``) or a command that
-    cannot start is logged as one line, never raised."""
+    succeeded. A failure, a hang (stopped after ``timeout``, with whatever it
+    started) or a command that cannot start is logged as one line, never
+    raised. Its stderr is read as it comes and only the first
+    :data:`STDERR_KEPT` bytes kept: a command that floods it costs the
+    console no memory, and one that leaves a child holding it open is done
+    when it exits."""
     try:
         args = shlex.split(command)
     except ValueError as exc:
@@ -77,23 +90,67 @@ def run_notify_cmd(command: str, document: Mapping[str, object], timeout: float)
     if not args:
         return False
     name = clean_text(args[0], single_line=True)
+    data = json.dumps(document, ensure_ascii=True).encode()
     try:
-        done = subprocess.run(  # the agent's own command, no shell
+        process = subprocess.Popen(  # the agent's own command, no shell
             args,
-            input=json.dumps(document, ensure_ascii=True).encode(),
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,  # its own group: a hang is stopped with its children
         )
-    except subprocess.TimeoutExpired:
-        log.warning("alerts: notify_cmd %s took longer than %.1f s and was stopped", name, timeout)
-        return False
     except OSError as exc:
         log.warning("alerts: notify_cmd %s could not run: %s", name, exc.strerror or exc)
         return False
-    if done.returncode != 0:
-        why = clean_text(done.stderr.decode("utf-8", "replace"), single_line=True)[:200]
-        log.warning("alerts: notify_cmd %s failed (exit %d): %s", name, done.returncode, why)
+    assert process.stdin is not None and process.stderr is not None
+    with process.stdin, process.stderr:
+        # the event is a few hundred bytes: it fits the pipe, so a command
+        # that never reads its stdin cannot block this write
+        with contextlib.suppress(OSError):
+            process.stdin.write(data)
+            process.stdin.flush()
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+        kept, finished = _read_stderr(process, time.monotonic() + timeout)
+    if not finished:
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        log.warning("alerts: notify_cmd %s took longer than %.1f s and was stopped", name, timeout)
+        return False
+    if process.returncode != 0:
+        why = clean_text(kept.decode("utf-8", "replace"), single_line=True)[:200]
+        log.warning("alerts: notify_cmd %s failed (exit %d): %s", name, process.returncode, why)
         return False
     return True
+
+
+def _read_stderr(process: subprocess.Popen[bytes], deadline: float) -> tuple[bytes, bool]:
+    """Read ``process``'s stderr until it ends or the process exits, keeping
+    its first :data:`STDERR_KEPT` bytes; whether the process exited before
+    ``deadline``."""
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    kept = bytearray()
+    open_ = True
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return bytes(kept), process.poll() is not None
+            if open_ and selector.select(min(left, 0.2)):
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    kept += chunk[: max(STDERR_KEPT - len(kept), 0)]
+                    continue
+                open_ = False  # the end of stderr: now wait for the exit
+                selector.unregister(fd)
+            if not open_:
+                try:
+                    process.wait(left)
+                except subprocess.TimeoutExpired:
+                    return bytes(kept), False
+                return bytes(kept), True
+            if process.poll() is not None:
+                return bytes(kept), True  # exited; a child of it may hold stderr open

@@ -29,8 +29,12 @@ def _shown(char: str) -> str:
 
 
 def normalize_tag(text: str) -> str:
-    """``text`` as a tag (trimmed, lower case, NFC), or :class:`TagError`."""
-    tag = unicodedata.normalize("NFC", text.strip()).lower()
+    """``text`` as a tag (trimmed, lower case, NFKC), or :class:`TagError`.
+
+    NFKC, not NFC: a tag typed in full width (``BILLING`` in U+FF21…, an input
+    method's) or with a ligature (``\ufb01nance``) is the tag ``billing`` or
+    ``finance``, not a second tag that looks (nearly) the same in the list."""
+    tag = unicodedata.normalize("NFKC", text.strip()).lower()
     if not tag:
         raise TagError("a tag cannot be empty")
     if len(tag) > MAX_TAG_LENGTH:

@@ -112,7 +112,10 @@ def read_time(text: str, now: datetime, tz: tzinfo) -> datetime:
     why for people, when the text is not understood. Whether a snooze may
     wake then is :func:`omnitui.services.set_status`'s rule (:func:`wake_time`).
     """
-    value = _read(text, now, tz)
+    try:
+        value = _read(text, now, tz)
+    except OverflowError:  # 99999999d, or a date whose zone takes it past the year 9999
+        raise ValueError(f"{text.strip()!r} is too far away: write {EXAMPLES}") from None
     if value is None:
         raise ValueError(f"{text.strip()!r} is not a time omnitui understands: write {EXAMPLES}")
     return value

@@ -7,10 +7,15 @@ text cannot carry an escape sequence. Store tests run on both engines."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
 import sys
 import threading
+import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -251,3 +256,46 @@ def test_claims_older_than_any_lookback_are_forgotten(store: Store, mine: int) -
     alerts.claim(store, "alice", [event])
     assert alerts.prune(store, utcnow()) == 0
     assert alerts.prune(store, utcnow() + alerts.MAX_LOOKBACK + timedelta(days=2)) == 1
+
+
+def test_a_notify_command_flooding_stderr_costs_no_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 64 MiB on stderr, then a failure: the console keeps the start for the
+    # log line, not the flood (it once held all of it, then joined a copy)
+    caplog.set_level(logging.WARNING, "omnitui.alerts")
+    flood = tmp_path / "flood.py"
+    flood.write_text(
+        "import sys\nfor _ in range(64):\n    sys.stderr.write('x' * (1 << 20))\nsys.exit(2)\n"
+    )
+    tracemalloc.start()
+    try:
+        assert not run_notify_cmd(f"{sys.executable} {flood}", {"kind": "message"}, timeout=30)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, peak
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "exit 2" in line and len(line) < 400
+
+
+def test_a_notify_command_that_leaves_a_child_holding_stderr_is_done_when_it_exits(
+    tmp_path: Path,
+) -> None:
+    # a notifier that starts a helper in the background and exits 0 at once:
+    # it succeeded, and the console does not wait for the helper
+    pid_file = tmp_path / "child.pid"
+    starter = tmp_path / "starter.py"
+    starter.write_text(
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+    )
+    started = time.monotonic()
+    try:
+        assert run_notify_cmd(f"{sys.executable} {starter}", {"kind": "message"}, timeout=30)
+        assert time.monotonic() - started < 15  # not the whole timeout
+    finally:
+        if pid_file.exists():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)

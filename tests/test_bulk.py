@@ -5,6 +5,7 @@ command line with its bad paths."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +20,18 @@ from omnitui.services.ingest import ingest
 from omnitui.services.tags import add_tags
 from storage import queries
 from storage.db import Store
-from storage.models import audit_t
-from tests.helpers import DEMO_CONFIG, Run, as_json, batch, cli_runner, email, sms, write_config
+from storage.models import audit_t, customer_t
+from tests.helpers import (
+    DEMO_CONFIG,
+    Run,
+    as_json,
+    batch,
+    cli_runner,
+    email,
+    opened,
+    sms,
+    write_config,
+)
 
 FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -217,3 +228,80 @@ def test_bulk_exit_codes_and_bad_paths(run: Run, convs: list[int]) -> None:
         run("conversations", "bulk", "99999999999999999999", "--tag", "x", "--json", code=1)
     )
     assert doc["counts"] == {"not_found": 1}
+
+
+def test_a_snooze_too_far_away_is_a_usage_error(run: Run, convs: list[int]) -> None:
+    # the wake-up time overflows Python's datetime: said in one line, exit 2
+    for far in ("99999999d", "9999999999w"):
+        result = run("conversations", "bulk", str(convs[0]), "--snooze", far, code=2)
+        assert "is too far away" in result.stderr and len(result.stderr.splitlines()) == 1
+    result = run(
+        "conversations", "status", str(convs[0]), "snoozed", "--until", "99999999d", code=2
+    )
+    assert "is too far away" in result.stderr
+
+
+def test_a_conversation_changed_after_the_query_matched_it_is_a_conflict(
+    store: Store, run: Run, convs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `bulk --query assignee:none --assign me`: carol takes one of them between
+    # the query's match and the change; hers stays, it is reported
+    from omnitui.services import bulk
+
+    states = bulk._states
+
+    def carol_first(on: Store, ids: list[int]) -> object:
+        services.assign(on, convs[1], "carol", "carol")
+        return states(on, ids)
+
+    monkeypatch.setattr(bulk, "_states", carol_first)
+    result = run("conversations", "bulk", "-q", "assignee:none", "--assign", "me", "--json", code=1)
+    by_id = {r["conversation_id"]: r["outcome"] for r in as_json(result)["results"]}
+    assert by_id == {convs[0]: "changed", convs[1]: "conflict", convs[2]: "changed"}
+    assert row(store, convs[1]).assignee == "carol"
+
+
+def test_two_merges_of_the_same_customers_at_once_make_no_cycle(
+    store: Store, db_url: str, tmp_path: Path, convs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # alice merges Bo into Ann while bob merges Ann into Bo, from another
+    # process: one wins, the other is told it is too late; never Ann -> Bo -> Ann
+    from omnitui.services import tags
+
+    inside, go = threading.Event(), threading.Event()
+    move = tags.move_customer_tags
+
+    def first_waits(session: object, from_id: int, to_id: int) -> list[str]:
+        if not inside.is_set():
+            inside.set()
+            go.wait(5)  # alice's merge is half done; bob's runs meanwhile (or waits for it)
+        return move(session, from_id, to_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tags, "move_customer_tags", first_waits)
+    ann, bo = convs[2], convs[1]  # the conversations of two e-mail customers
+    outcomes: dict[str, list[BulkResult]] = {}
+
+    def merge(who: str, on: Store, order: list[int]) -> None:
+        outcomes[who] = bulk_merge(on, who, order)
+
+    with opened(db_url, tmp_path / "other") as other:
+        alice = threading.Thread(target=merge, args=("alice", store, [ann, bo]))
+        alice.start()
+        assert inside.wait(10)
+        bob = threading.Thread(target=merge, args=("bob", other, [bo, ann]))
+        bob.start()
+        bob.join(3)  # done at once when nothing holds it back
+        go.set()
+        alice.join(10)
+        bob.join(10)
+    won = sorted(who for who, results in outcomes.items() if results[1].outcome == "changed")
+    lost = [r for results in outcomes.values() for r in results if r.outcome == "conflict"]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert lost[0].detail is not None and "already merged" in lost[0].detail
+    with store.read() as s:
+        merged = s.execute(
+            select(customer_t.c.id, customer_t.c.merged_into_id).where(
+                customer_t.c.merged_into_id.is_not(None)
+            )
+        ).all()
+    assert len(merged) == 1  # one pointer, no cycle

@@ -111,3 +111,19 @@ def test_show_of_an_unknown_conversation_is_not_found(store: Store, run: Run) ->
     assert as_json(run("conversations", "show", "999", "--json", code=1))["error"]["kind"] == (
         "not_found"
     )
+
+
+@pytest.mark.parametrize("kind", ["message", "note"])
+def test_an_entry_id_past_the_id_column_is_not_on_the_timeline(
+    store: Store, run: Run, kind: str
+) -> None:
+    # 2**31 fits EntryId (any engine's bigint) but not PostgreSQL's integer
+    # id column: a clear usage error, never a driver error (exit 70)
+    conv = thread(store)
+    for entry in (f"{kind}:2147483648", f"{kind}:9223372036854775807"):
+        result = run("reply", str(conv), "--if-latest", entry, "--body", "Hi", "--json", code=2)
+        doc = as_json(result)
+        assert (
+            doc["error"]["kind"] == "usage" and "is not on the timeline" in doc["error"]["message"]
+        )
+    assert outbound(store) == 0

@@ -152,3 +152,23 @@ def test_a_malformed_view_in_the_config_exits_2(tmp_path: Path) -> None:
     path = write_config(tmp_path, DEMO_CONFIG + '\n[[views]]\nname = "X"\nquery = "(a"\n')
     result = cli_runner(path)("views", code=2)
     assert "view 'X'" in result.stderr and "never closed" in result.stderr
+
+
+def test_a_views_count_spells_names_as_its_list_does(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    # "assignee:Bob" lists bob's conversations: its count must say so too,
+    # not 0; a view naming nobody on the team counts 0 (its list refuses it)
+    from omnitui import services
+
+    ingest(store, "shop", batch(email("a1", subject="Invoice missing")))
+    services.assign(store, 1, "bob", "alice")
+    config = DEMO_CONFIG + (
+        '\n[[views]]\nname = "Bobs"\nquery = "assignee:Bob"\n'
+        '\n[[views]]\nname = "Ghosts"\nquery = "assignee:ghost OR assignee:bob"\n'
+    )
+    run = cli_runner(write_config(tmp_path, config), db_url)
+    counts = {v["name"]: v["count"] for v in as_json(run("views", "--json"))}
+    assert len(as_json(run("conversations", "list", "--view", "Bobs", "--json"))) == 1
+    assert counts["Bobs"] == 1
+    assert counts["Ghosts"] == 1  # left as written: bob's still count

@@ -39,6 +39,16 @@ TEAM = ["alice", "bob", "Ann Lee", "bob.smith", "Zoë"]
         ("@", []),
         ("\x1b[31m@bob\x1b[0m and \x1b]0;@alice\x07", ["bob"]),  # escapes removed first
         ("@\x1b[2Jbob", ["bob"]),
+        # a possessive ends a name, with either apostrophe; never a shorter name
+        ("ask @bob's team", ["bob"]),
+        ("ask @bob\u2019s team", ["bob"]),
+        ("@ann lee's reply", ["Ann Lee"]),
+        ("@bob'sy", []),
+        # an @ in a link is a profile's address, not a mention
+        ("see https://mastodon.social/@bob and www.example.com/@alice", []),
+        ("x/@alice, then @bob", ["bob"]),
+        # a name typed with a combining accent (NFD) is the team's name
+        ("@Zoe\u0308 please", ["Zoë"]),
     ],
 )
 def test_which_names_a_note_mentions(body: str, names: list[str]) -> None:

@@ -4,7 +4,7 @@ up; never audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -92,3 +92,22 @@ def test_an_unknown_activity_is_refused(store: Store) -> None:
     with pytest.raises(InvalidRequest, match="viewing or composing"):
         presence.announce(store, "ann", one, "typing", TTL)  # type: ignore[arg-type]
     assert rows(store) == 0
+
+
+@pytest.mark.parametrize("skew", [-60, 3600])
+def test_presence_keeps_to_the_stores_clock_not_the_consoles(
+    store: Store, monkeypatch: pytest.MonkeyPatch, skew: int
+) -> None:
+    # ann's machine is a minute slow (or an hour fast): her console's own
+    # clock (what the service once read) must not decide when her row expires
+    one, _ = two_conversations(store)
+    real = datetime.now(UTC)
+    monkeypatch.setattr(
+        "omnitui.services.presence.utcnow", lambda: real + timedelta(seconds=skew), raising=False
+    )
+    presence.announce(store, "ann", one, "viewing", TTL)
+    monkeypatch.undo()
+    # bob, on time, sees her (a slow clock wrote no row already expired) ...
+    assert presence.present(store, [one], except_agent="bob") == {one: [("ann", "viewing")]}
+    # ... and not once TTL has passed (a fast clock's row does not linger)
+    assert presence.present(store, [one], real + TTL + timedelta(seconds=5)) == {}

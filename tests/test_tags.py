@@ -53,6 +53,9 @@ def audit(store: Store) -> list[tuple[str, str, int | None, int | None, dict[str
         ("team:sales", "team:sales"),
         ("a/b.c_d-e", "a/b.c_d-e"),
         ("Größe", "größe"),
+        # full width and ligatures are the plain letters: one tag, not two lookalikes
+        ("\uff22\uff29\uff2c\uff2c\uff29\uff2e\uff27", "billing"),
+        ("\ufb01nance", "finance"),
     ],
 )
 def test_a_tag_is_normalized(raw: str, tag: str) -> None:

@@ -218,7 +218,14 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         views = views_of(rt)
         wake_due_snoozes(rt.store())
         # exact: a script may act on the number (the console shows "10,000+")
-        counts = count_views(rt.store(), views, agent=rt.agent, now=datetime.now(UTC), limit=None)
+        counts = count_views(
+            rt.store(),
+            views,
+            agent=rt.agent,
+            now=datetime.now(UTC),
+            limit=None,
+            configured=rt.config.team,
+        )
     rows = [ViewCount(v.name, v.key, v.query, v.sort, v.builtin, counts[v.name]) for v in views]
     if want_json(ctx, json_out):
         output.print_json(rows)
@@ -395,11 +402,13 @@ def conversations_bulk(
                 )
             except UnknownAgent as exc:
                 raise UserError(f"--assign: {exc}", 2) from None
+        seen: dict[int, int] | None = None  # what a query matched, at which version
         if ids:
             chosen = list(ids)
         else:
             target_query, _, _ = chosen_query(rt, view, query)
-            chosen = bulk.targets(rt.store(), target_query, agent=rt.agent, now=now)
+            seen = bulk.target_versions(rt.store(), target_query, agent=rt.agent, now=now)
+            chosen = list(seen)
         if merge:
             results = bulk.bulk_merge(rt.store(), rt.agent, chosen, dry_run=dry_run)
         else:
@@ -412,7 +421,7 @@ def conversations_bulk(
                 untag=tuple(untag or ()),
             )
             results = bulk.bulk_update(
-                rt.store(), rt.agent, chosen, change, dry_run=dry_run, now=now
+                rt.store(), rt.agent, chosen, change, versions=seen, dry_run=dry_run, now=now
             )
     counts: dict[str, int] = {}
     for r in results:

@@ -245,11 +245,13 @@ def _planned(state: ConversationState, change: BulkChange, tags: set[str]) -> Bu
     return BulkResult(state.id, "would_change" if said else "unchanged", tuple(said))
 
 
-def targets(
+def target_versions(
     store: Store, query: Query, *, agent: str | None, now: datetime, limit: int = MAX_BULK
-) -> list[int]:
-    """The conversations ``query`` matches, newest activity first, for a bulk
-    action; :class:`InvalidRequest` when more than ``limit`` do."""
+) -> dict[int, int]:
+    """The conversations ``query`` matches, newest activity first, each with
+    the version it matched at (give them to :func:`bulk_update` as
+    ``versions``: one changed after it matched is a conflict, not
+    overwritten); :class:`InvalidRequest` when more than ``limit`` match."""
     with store.read() as session:
         found = matching_states(session, query, agent=agent, now=now, limit=limit + 1)
     if len(found) > limit:
@@ -257,7 +259,15 @@ def targets(
             f"the query matches more than {limit:,} conversations: narrow it down "
             "(a bulk action takes at most that many)"
         )
-    return [s.id for s in found]
+    return {s.id: s.version for s in found}
+
+
+def targets(
+    store: Store, query: Query, *, agent: str | None, now: datetime, limit: int = MAX_BULK
+) -> list[int]:
+    """The conversations ``query`` matches, newest activity first, for a bulk
+    action; :class:`InvalidRequest` when more than ``limit`` do."""
+    return list(target_versions(store, query, agent=agent, now=now, limit=limit))
 
 
 def _states(store: Store, ids: Sequence[int]) -> dict[int, ConversationState]:

@@ -56,6 +56,12 @@ def merge_customers(store: Store, keep_id: int, other_id: int, actor: str) -> Cu
     if keep_id == other_id:
         raise InvalidRequest("a customer cannot be merged into itself")
     with store.write() as session:
+        # both rows locked first, in id order (PostgreSQL; SQLite's write is
+        # one at a time): a merge of the same two the other way round, at the
+        # same moment, waits, then finds one merged, instead of making a cycle
+        c = customer_t.c
+        both = sorted(i for i in {keep_id, other_id} if id_fits(session, i, customer_t))
+        session.execute(select(c.id).where(c.id.in_(both)).order_by(c.id).with_for_update())
         keep = _get(session, Customer, keep_id, "customer")
         other = _get(session, Customer, other_id, "customer")
         for cid, cust in ((keep_id, keep), (other_id, other)):

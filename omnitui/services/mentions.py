@@ -10,7 +10,8 @@ config's ``[agent] team``). The rules, once for both faces:
   name ends where a name ends (``@bobby`` is not bob, nor is ``@bob.smith``,
   but ``@bob.`` and ``@bob,`` are);
 * an ``@`` inside a word is an e-mail address, never a mention
-  (``ann@example.com``, ``bob@ann``);
+  (``ann@example.com``, ``bob@ann``), nor is one in a link
+  (``https://x.social/@bob``); a possessive ends a name (``@bob's`` is bob);
 * escape sequences and control characters are removed before reading
   (:func:`omnitui.text.clean_text`), and a name that holds any is no name;
 * the author mentioning themself writes no row: there is nobody to tell.
@@ -21,6 +22,7 @@ The rows are written in the transaction that saves the note
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
@@ -45,7 +47,17 @@ def _continues(text: str, at: int) -> bool:
     char = text[at]
     if char.isalnum() or char in "_@":
         return True
+    if char in "'\u2019" and text[at + 1 : at + 2] in ("s", "S"):
+        # a possessive ends the name: "@bob's reply" is bob, with either apostrophe (' or U+2019)
+        return at + 2 < len(text) and text[at + 2].isalnum()
     return char in _JOINERS and at + 1 < len(text) and text[at + 1].isalnum()
+
+
+def _in_a_link(text: str, at: int) -> bool:
+    """Whether the ``@`` at ``text[at]`` is inside a URL (``https://x.social/@bob``)."""
+    start = max(text.rfind(" ", 0, at), text.rfind("\n", 0, at), text.rfind("\t", 0, at)) + 1
+    word = text[start:at]
+    return "://" in word or word.startswith("www.") or word.endswith("/")
 
 
 def _names(team: Iterable[str]) -> list[str]:
@@ -61,16 +73,19 @@ def _names(team: Iterable[str]) -> list[str]:
 def mentioned(body: str, team: Iterable[str]) -> list[str]:
     """The team's names ``body`` mentions, as the team spells them, in the
     order they first appear (each once). See the module for the rules."""
-    text = clean_text(body)
-    names = _names(team)
+    # one spelling of each letter (a note typed as "Zoe" + a combining accent is Zoë)
+    text = unicodedata.normalize("NFC", clean_text(body))
+    names = [(name, unicodedata.normalize("NFC", name)) for name in _names(team)]
     found: list[str] = []
     at = text.find("@")
     while at != -1:
         before = text[at - 1] if at else " "
-        if not (before.isalnum() or before in "_.+-@"):
-            for name in names:
-                end = at + 1 + len(name)
-                if text[at + 1 : end].casefold() == name.casefold() and not _continues(text, end):
+        if not (before.isalnum() or before in "_.+-@") and not _in_a_link(text, at):
+            for name, spelled in names:
+                end = at + 1 + len(spelled)
+                if text[at + 1 : end].casefold() == spelled.casefold() and not _continues(
+                    text, end
+                ):
                     if name not in found:
                         found.append(name)
                     break

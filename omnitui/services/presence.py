@@ -16,15 +16,16 @@ UPDATE``), so two refreshes racing never fail on the primary key.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
 
 from omnitui.services.base import InvalidRequest
 from storage.bulk import chunks
-from storage.db import Store
-from storage.models import presence_t, utcnow
+from storage.db import Store, utc
+from storage.models import presence_t
 from storage.vocabulary import PRESENCE_ACTIVITIES, PresenceActivity
 
 #: How long an announcement lasts unless refreshed: a killed console is gone
@@ -37,6 +38,18 @@ REFRESH = timedelta(seconds=4)
 
 #: who is where: conversation id -> [(agent, activity)], sorted
 Present = dict[int, list[tuple[str, PresenceActivity]]]
+
+
+def store_now(session: Session) -> datetime:
+    """Now by the store's clock, in UTC. Presence compares times written by
+    one machine's console with another's: with each console's own clock, one
+    a minute slow would write rows already expired for the others, and one
+    fast would linger long after it was killed. The store's clock is the
+    one clock they share (SQLite's is the machine's own, which its consoles share)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return utc(session.execute(select(func.now())).scalar_one())
+    text = session.execute(select(func.strftime("%Y-%m-%d %H:%M:%f", "now"))).scalar_one()
+    return datetime.fromisoformat(str(text)).replace(tzinfo=UTC)
 
 
 def _checked(activity: str) -> PresenceActivity:
@@ -57,21 +70,22 @@ def announce(
     now: datetime | None = None,
 ) -> None:
     """Record that ``agent`` is ``activity`` on ``conversation_id`` until
-    ``ttl`` from ``now`` (again: the expiry moves on)."""
-    expires = (now or utcnow()) + ttl
-    values = {
-        "agent": agent,
-        "conversation_id": conversation_id,
-        "activity": _checked(activity),
-        "expires_at": expires,
-    }
+    ``ttl`` from ``now`` (by default the store's clock: :func:`store_now`;
+    again: the expiry moves on)."""
+    checked = _checked(activity)
     insert = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
-    stmt = insert(presence_t).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["agent", "conversation_id", "activity"],
-        set_={"expires_at": stmt.excluded.expires_at},
-    )
     with store.write() as session:
+        values = {
+            "agent": agent,
+            "conversation_id": conversation_id,
+            "activity": checked,
+            "expires_at": (now or store_now(session)) + ttl,
+        }
+        stmt = insert(presence_t).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["agent", "conversation_id", "activity"],
+            set_={"expires_at": stmt.excluded.expires_at},
+        )
         session.execute(stmt)
 
 
@@ -101,11 +115,9 @@ def present(
 ) -> Present:
     """Who is viewing or composing on ``conversation_ids`` (``None``: on any
     conversation) at ``now``, from unexpired rows only, but ``except_agent``
-    (the one asking). Conversations nobody is on are left out."""
+    (the one asking). Conversations nobody is on are left out. ``now`` is
+    by default the store's clock (:func:`store_now`), as announcements are."""
     p = presence_t.c
-    stmt = select(p.conversation_id, p.agent, p.activity).where(p.expires_at > (now or utcnow()))
-    if except_agent is not None:
-        stmt = stmt.where(p.agent != except_agent)
     parts: list[Sequence[int] | None] = [None]
     if conversation_ids is not None:
         parts = list(chunks(sorted(set(conversation_ids))))
@@ -113,6 +125,10 @@ def present(
             return {}
     found: Present = {}
     with store.read() as session:
+        at = now or store_now(session)
+        stmt = select(p.conversation_id, p.agent, p.activity).where(p.expires_at > at)
+        if except_agent is not None:
+            stmt = stmt.where(p.agent != except_agent)
         for part in parts:
             query = stmt if part is None else stmt.where(p.conversation_id.in_(part))
             for conversation_id, agent, activity in session.execute(query):
@@ -126,5 +142,6 @@ def cleanup(store: Store, now: datetime | None = None) -> int:
     rows), and needed only now and then: :func:`present` never reads them."""
     p = presence_t.c
     with store.write() as session:
-        gone = session.execute(presence_t.delete().where(p.expires_at <= (now or utcnow())))
+        at = now or store_now(session)
+        gone = session.execute(presence_t.delete().where(p.expires_at <= at))
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]

@@ -109,6 +109,8 @@ def _included(customer_id: int) -> Any:
 def _effective(session: Session, customer_id: int, seen: EntryId) -> datetime | None:
     """The effective time of ``seen``: the newest time of its kind up to its id
     (``None`` when it is not on the customer's timeline)."""
+    if not id_fits(session, seen.id, message_t if seen.kind == "message" else note_t):
+        return None  # past the id column's width: names no entry (and must not reach the driver)
     if seen.kind == "message":
         m = message_t.c
         mine = m.customer_id == customer_id

@@ -116,17 +116,41 @@ def count_views(
     agent: str | None,
     now: datetime,
     limit: int | None = COUNT_LIMIT,
+    configured: Sequence[str] = (),
 ) -> dict[str, int]:
     """How many conversations each view holds now, by view name, in one
     statement for all of them. Each count stops past ``limit`` (``None``:
     exact, at the cost of reading every conversation of a big view): a
-    value of ``limit + 1`` means "more than ``limit``"."""
+    value of ``limit + 1`` means "more than ``limit``". ``assignee:NAME`` is
+    spelled as on the team (``configured``: the config's names), as the
+    view's list is, so "Bob" counts bob's; a name nobody has counts 0."""
     from storage.queries.triage import count_conversations
 
+    trees = _spelled_leniently(store, {v.name: v.tree for v in views}, configured, agent or "")
     with store.read() as session:
-        return count_conversations(
-            session, {v.name: v.tree for v in views}, agent=agent, now=now, limit=limit
-        )
+        return count_conversations(session, trees, agent=agent, now=now, limit=limit)
+
+
+def _spelled_leniently(
+    store: Store, trees: dict[str, Query], configured: Sequence[str], me: str
+) -> dict[str, Query]:
+    """:func:`team_spelled` for counting: each view's names spelled as on the
+    team, a view naming somebody unknown left as it is (it counts nothing)."""
+    from omnitui.services.team import UnknownAgent
+    from storage.query_terms import terms_of
+
+    def named(tree: Query) -> bool:
+        return any(t.kind == "assignee" and t.value not in ("me", "none") for t in terms_of(tree))
+
+    if not any(named(tree) for tree in trees.values()):
+        return trees
+    out: dict[str, Query] = {}
+    for name, tree in trees.items():
+        try:
+            out[name] = team_spelled(store, tree, configured=configured, me=me)
+        except UnknownAgent:
+            out[name] = tree
+    return out
 
 
 def count_label(count: int, limit: int | None = COUNT_LIMIT) -> str:

@@ -110,9 +110,16 @@ def fetch(
     return list_view(store, tree, agent=agent, now=now, limit=limit, offset=offset, sort=view.sort)
 
 
-def count(store: Store, views: Sequence[View], *, agent: str, now: datetime) -> dict[str, int]:
-    """Each view's count, by name (one statement for all)."""
-    return count_views(store, views, agent=agent, now=now)
+def count(
+    store: Store,
+    views: Sequence[View],
+    *,
+    agent: str,
+    now: datetime,
+    team_names: Sequence[str] = (),
+) -> dict[str, int]:
+    """Each view's count, by name (one statement for all; names spelled as on the team)."""
+    return count_views(store, views, agent=agent, now=now, configured=team_names)
 
 
 def versions(

@@ -26,7 +26,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -181,7 +181,7 @@ class PresenceBoard:
         """Who else is present now (in the app's check worker); ``None`` when
         the store could not say (logged; the last answer stays shown)."""
         try:
-            found = presence.present(self.store, None, datetime.now(UTC), except_agent=self.agent)
+            found = presence.present(self.store, None, except_agent=self.agent)  # the store's clock
         except Exception as exc:  # noqa: BLE001 - a courtesy: logged, never in the way
             if not self._unread:
                 log.warning("presence not read: %s: %s", type(exc).__name__, exc)

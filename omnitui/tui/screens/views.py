@@ -130,7 +130,9 @@ class Views(DeskScreen):
     def _count(self, ticket: int, views: list[View], query: View | None) -> None:
         now: datetime = self.desk.clock.now()
         asked = views + ([query] if query is not None else [])
-        counts = inbox_views.count(self.desk.store, asked, agent=self.desk.agent, now=now)
+        counts = inbox_views.count(
+            self.desk.store, asked, agent=self.desk.agent, now=now, team_names=self.desk.team
+        )
         query_count = counts.pop("", None) if query is not None else None
         self.post_message(ViewsCounted(ticket, counts, query.query if query else None, query_count))
 
