@@ -209,10 +209,8 @@ def _apply(
                 )
                 action = "tag" if add else "untag"
                 said.append(describe_event(action, {"tags": done, "on": "conversation"}))
-        # one statement per event: psycopg runs a list of parameters as a
-        # pipeline, which costs more than two plain statements for one or two
-        for event in events:
-            session.execute(_AUDIT, event)
+        if events:
+            session.execute(_AUDIT, events)
         session.commit()
     except _Conflict:
         session.rollback()
