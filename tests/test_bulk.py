@@ -305,3 +305,41 @@ def test_two_merges_of_the_same_customers_at_once_make_no_cycle(
             )
         ).all()
     assert len(merged) == 1  # one pointer, no cycle
+
+
+def test_a_conversation_locked_by_another_session_makes_the_store_unavailable(
+    convs: list[int], store: Store, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk action that waits on another writer gives up as every write
+    does: StoreUnavailable("locked"), the conversations before it done, the
+    locked one and those after it left as they were. (On PostgreSQL its
+    statements run on the driver's own cursor: their errors must still read
+    as a store fault.)"""
+    from storage.db import StoreUnavailable, open_store
+    from tests.faults import short_lock_timeout, write_lock
+
+    short_lock_timeout(monkeypatch)
+    fresh = open_store(db_url, tmp_path / "data")
+    first, locked, last = convs
+    try:
+        if fresh.dialect == "sqlite":
+            with (
+                write_lock(Path(db_url.removeprefix("sqlite:///"))),
+                pytest.raises(StoreUnavailable) as info,
+            ):
+                bulk_update(fresh, "alice", convs, BulkChange(assign="bob", tag=("late",)))
+        else:
+            import psycopg
+
+            admin = db_url.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(admin) as other:
+                other.execute("UPDATE conversation SET subject = subject WHERE id = %s", (locked,))
+                with pytest.raises(StoreUnavailable) as info:
+                    bulk_update(fresh, "alice", convs, BulkChange(assign="bob", tag=("late",)))
+                other.rollback()
+    finally:
+        fresh.close()
+    assert info.value.reason == "locked"
+    assert row(store, locked).assignee is None and row(store, last).assignee is None
+    if store.dialect == "postgresql":
+        assert row(store, first).assignee == "bob"
