@@ -439,40 +439,32 @@ def reply(
     subject = one_line(subject) or None
     with store.write() as session:
         conv = _get(session, Conversation, conversation_id, "conversation")
-        if channel is None or channel == conv.channel:
-            return _queue(
-                session,
-                conversation=conv,
-                body=body,
-                author=author,
-                subject=subject or reply_subject(conv.subject),
-                extras=extras,
-                accounts=accounts,
-            )
-        target = _reply_target(session, accounts, conv, channel)
-        if target.conversation_id is not None:
-            joined = session.get(Conversation, target.conversation_id)
-            assert joined is not None
-            return _queue(
-                session,
-                conversation=joined,
-                body=body,
-                author=author,
-                subject=subject or reply_subject(joined.subject),
-                extras=extras,
-                accounts=accounts,
-            )
-        _needs_subject(channel, subject)  # the agent names a new e-mail thread
-        info = _account_for(accounts, channel, None)
-        new = _conversation_for(
-            session, info, channel, conv.customer_id, target.address, subject or conv.subject
-        )
+        into: Conversation = conv
+        named: str | None = subject or reply_subject(conv.subject)
+        if channel is not None and channel != conv.channel:
+            target = _reply_target(session, accounts, conv, channel)
+            if target.conversation_id is not None:
+                joined = session.get(Conversation, target.conversation_id)
+                assert joined is not None
+                into, named = joined, subject or reply_subject(joined.subject)
+            else:
+                _needs_subject(channel, subject)  # the agent names a new e-mail thread
+                info = _account_for(accounts, channel, None)
+                into = _conversation_for(
+                    session,
+                    info,
+                    channel,
+                    conv.customer_id,
+                    target.address,
+                    subject or conv.subject,
+                )
+                named = subject or conv.subject
         return _queue(
             session,
-            conversation=new,
+            conversation=into,
             body=body,
             author=author,
-            subject=subject or conv.subject,
+            subject=named,
             extras=extras,
             accounts=accounts,
         )

@@ -131,6 +131,14 @@ def list_conversations(
     if conversation_id is not None:
         stmt = stmt.where(c.id == conversation_id)
     stmt = stmt.order_by(c.last_message_at.desc(), c.id.desc()).limit(limit).offset(offset)
+    return conversation_rows(session, stmt, agent=agent)
+
+
+def conversation_rows(
+    session: Session, stmt: Select[Any], *, agent: str | None
+) -> list[ConversationRow]:
+    """The rows of ``stmt`` (:func:`row_columns` plus ``read_at``, the agent's
+    read mark) as the inbox shows them: aware times, the unread mark, tags."""
     rows = []
     for r in session.execute(stmt).mappings():
         data = dict(r)

@@ -61,7 +61,7 @@ from storage.models import (
     readmark_t,
 )
 from storage.queries.ids import id_fits
-from storage.queries.inbox import ConversationRow, row_columns, with_tags
+from storage.queries.inbox import ConversationRow, conversation_rows, row_columns
 from storage.queries.readmarks import MARKED_UNREAD
 from storage.queries.search import COMMON_MATCHES, _estimated_rows, search_terms
 from storage.query_terms import (
@@ -363,21 +363,7 @@ def find_conversations(
             readmark_t, and_(readmark_t.c.conversation_id == c.id, readmark_t.c.agent == agent)
         )
     stmt = stmt.add_columns(read_at.label("read_at")).order_by(*order)
-    rows = []
-    for r in session.execute(stmt).mappings():
-        data = dict(r)
-        mark = data.pop("read_at")
-        for key in ("last_message_at", "waiting_since", "snoozed_until"):
-            data[key] = utc(data[key]) if data[key] else None
-        waiting, last = data["waiting_since"], data["last_message_at"]
-        marked = mark is not None and utc(mark) == MARKED_UNREAD
-        unread = (
-            agent is not None
-            and (waiting is not None or marked)
-            and (mark is None or utc(mark) < last)
-        )
-        rows.append(ConversationRow(**data, unread=unread))
-    return with_tags(session, rows)
+    return conversation_rows(session, stmt, agent=agent)
 
 
 def matching_ids(
