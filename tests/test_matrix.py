@@ -31,6 +31,7 @@ from storage.db import Store
 from storage.models import Attachment, Conversation, Message, message_t
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.synapse import BOT_PASSWORD, MAX_UPLOAD, Client, SynapseServer
+from tests.peers.synapse import bot_for as matrix_bot
 
 
 @pytest.fixture
@@ -44,14 +45,7 @@ def customer(synapse: SynapseServer) -> Client:
 
 @pytest.fixture
 def provider(synapse: SynapseServer) -> Iterator[MatrixProvider]:
-    settings = MatrixSettings(
-        name="mx",
-        homeserver=synapse.url,
-        user_id="@supportbot:localhost",
-        password_env="UNUSED",
-        accept_invites=True,
-    )
-    p = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
+    p = matrix_bot(synapse)
     yield p
     p.close()
 

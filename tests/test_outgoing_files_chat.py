@@ -18,13 +18,15 @@ from omnitui.services import AccountInfo, Extras, InvalidRequest, outbox
 from omnitui.services.outgoing_files import read_files
 from omnitui.services.sync import sync_once
 from providers.matrix import MatrixProvider
-from providers.settings import MatrixSettings, TelegramSettings
+from providers.settings import MatrixSettings
 from providers.telegram import TelegramProvider
 from storage.db import Store
 from storage.models import Conversation, attachment_t, message_t
 from tests.helpers import cli_runner, write_config
-from tests.peers.synapse import BOT_PASSWORD, MAX_UPLOAD, Client, SynapseServer
+from tests.peers.synapse import MAX_UPLOAD, Client, SynapseServer
+from tests.peers.synapse import bot_for as matrix_bot
 from tests.peers.telegram import TOKEN, TelegramServer
+from tests.peers.telegram import bot_for as telegram_bot
 
 ANN = 4242
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 80
@@ -69,8 +71,7 @@ def server() -> Iterator[TelegramServer]:
 
 @pytest.fixture
 def telegram(server: TelegramServer) -> Iterator[TelegramProvider]:
-    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=server.url)
-    p = TelegramProvider("tg", settings, {"bot_token": TOKEN})
+    p = telegram_bot(server)
     yield p
     p.close()
 
@@ -192,14 +193,7 @@ def customer(synapse: SynapseServer) -> Client:
 
 @pytest.fixture
 def matrix(synapse: SynapseServer) -> Iterator[MatrixProvider]:
-    settings = MatrixSettings(
-        name="mx",
-        homeserver=synapse.url,
-        user_id="@supportbot:localhost",
-        password_env="UNUSED",
-        accept_invites=True,
-    )
-    p = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
+    p = matrix_bot(synapse)
     yield p
     p.close()
 

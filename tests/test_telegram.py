@@ -28,6 +28,7 @@ from storage.db import Store
 from storage.models import Attachment, Customer, Message, message_t, syncstate_t
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.telegram import TOKEN, TelegramServer
+from tests.peers.telegram import bot_for as telegram_bot
 
 ANN = 4242
 
@@ -42,8 +43,7 @@ def server() -> Iterator[TelegramServer]:
 
 @pytest.fixture
 def provider(server: TelegramServer) -> Iterator[TelegramProvider]:
-    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=server.url)
-    p = TelegramProvider("tg", settings, {"bot_token": TOKEN})
+    p = telegram_bot(server)
     yield p
     p.close()
 

@@ -16,9 +16,12 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from providers.matrix import MatrixProvider
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the support bot every Matrix test logs in as (a test-only password)
@@ -238,3 +241,18 @@ class Client:
             "chunk"
         ]
         return [e for e in chunk if e.get("type") == "m.room.message"]
+
+
+def bot_for(synapse: SynapseServer) -> MatrixProvider:
+    """The "mx" account's provider, logged in as the bot on ``synapse`` (close it after)."""
+    from providers.matrix import MatrixProvider
+    from providers.settings import MatrixSettings
+
+    settings = MatrixSettings(
+        name="mx",
+        homeserver=synapse.url,
+        user_id="@supportbot:localhost",
+        password_env="UNUSED",
+        accept_invites=True,
+    )
+    return MatrixProvider("mx", settings, {"password": BOT_PASSWORD})

@@ -13,7 +13,10 @@ import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from providers.telegram import TelegramProvider
 
 TOKEN = "123456:test-token-abc"
 #: The Bot API's bound on an uploaded photo; bigger ones are refused.
@@ -292,3 +295,12 @@ class TelegramServer:
                 "text": params["text"],
             }
         return None
+
+
+def bot_for(server: TelegramServer) -> TelegramProvider:
+    """The "tg" account's provider, talking to ``server`` (close it after)."""
+    from providers.settings import TelegramSettings
+    from providers.telegram import TelegramProvider
+
+    settings = TelegramSettings(name="tg", bot_token_env="UNUSED", api_base=server.url)
+    return TelegramProvider("tg", settings, {"bot_token": TOKEN})
