@@ -40,6 +40,8 @@ COMMANDS = {
     "send": (["send", "--channel", "sms", "--to", ANN], message_t),
     "reply": (["reply", "{conv}"], message_t),
     "notes add": (["notes", "add", "--customer", "{customer}"], note_t),
+    # the cover note is the typed text; the seed's first message is forwarded
+    "forward": (["forward", "1", "--to", "bo@example.com"], message_t),
 }
 
 
