@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -114,6 +115,79 @@ def test_a_conversation_changed_meanwhile_is_a_conflict_and_left_alone(
     assert "Nothing was overwritten" in results[1].detail
     kept = row(store, convs[1])
     assert (kept.assignee, kept.tags) == ("carol", ())  # not even the tag
+
+
+def raw_audit(store: Store, conv: int) -> list[tuple[str, str, str]]:
+    """The conversation's audit rows as stored: (actor, action, detail text), oldest first."""
+    a = audit_t.c
+    with store.read() as s:
+        rows = s.execute(
+            select(a.actor, a.action, a.detail).where(a.conversation_id == conv).order_by(a.id)
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+
+def test_the_audit_rows_are_those_a_single_change_writes(store: Store, convs: list[int]) -> None:
+    """Byte for byte, on both engines (PostgreSQL builds the tag event's
+    detail in its one statement): the tags really added or removed, in the
+    order asked, and the fields' before and after."""
+    single, bulk = convs[0], convs[1]
+    for conv in (single, bulk):
+        add_tags(store, "alice", ["b"], conversation_id=conv)
+    start = {conv: len(raw_audit(store, conv)) for conv in (single, bulk)}
+    # the same changes, once through the single-change services
+    services.assign(store, single, "bob", "carol")
+    add_tags(store, "carol", ["c", "b", "a"], conversation_id=single)
+    services.set_status(store, single, "pending", "carol")
+    from omnitui.services.tags import remove_tags
+
+    remove_tags(store, "carol", ["a", "zz", "c"], conversation_id=single)
+    # and through two bulk actions
+    first = bulk_update(
+        store, "carol", [bulk], BulkChange(assign="bob", status="pending", tag=("c", "b", "a"))
+    )
+    assert first[0].changes == (
+        "assigned to bob",
+        "status: pending",
+        "tagged the conversation: c, a",
+    )
+    second = bulk_update(store, "carol", [bulk], BulkChange(untag=("a", "zz", "c")))
+    assert second[0].changes == ("untagged the conversation: a, c",)
+    by_single = raw_audit(store, single)[start[single] :]
+    by_bulk = raw_audit(store, bulk)[start[bulk] :]
+    assert [r[1] for r in by_bulk] == ["assign", "status", "tag", "untag"]
+    assert sorted(by_bulk) == sorted(by_single)
+    assert ("carol", "tag", '{"on": "conversation", "tags": ["c", "a"]}') in by_bulk
+    assert row(store, bulk).tags == ("b",)
+
+
+def test_a_conversation_changed_between_read_and_write_gets_no_tag_and_no_audit_row(
+    store: Store, convs: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race the version check is for: another agent changes the
+    conversation after the action read it and before it writes. Its UPDATE
+    matches nothing, and neither its tags nor its audit rows are written."""
+    from omnitui.services import bulk
+
+    target = convs[0]
+    add_tags(store, "alice", ["old"], conversation_id=target)
+    read = bulk.conversation_states
+
+    def read_then_someone_else_assigns(session: Any, ids: Any) -> Any:
+        states = read(session, ids)
+        services.assign(store, target, "carol", "carol")
+        return states
+
+    monkeypatch.setattr(bulk, "conversation_states", read_then_someone_else_assigns)
+    before = raw_audit(store, target)
+    results = bulk_update(
+        store, "alice", [target], BulkChange(status="resolved", tag=("new",), untag=("old",))
+    )
+    assert [r.outcome for r in results] == ["conflict"]
+    assert results[0].detail is not None and "changed by carol" in results[0].detail
+    assert [r[:2] for r in raw_audit(store, target)[len(before) :]] == [("carol", "assign")]
+    kept = row(store, target)
+    assert (kept.assignee, kept.status, kept.tags) == ("carol", "open", ("old",))
 
 
 def test_unknown_and_too_big_ids_are_reported_not_raised(store: Store, convs: list[int]) -> None:

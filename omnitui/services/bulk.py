@@ -32,7 +32,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, any_, bindparam, delete, literal_column, select, update
+from sqlalchemy import (
+    Connection,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 
@@ -124,17 +140,45 @@ def _words(action: str, after: Mapping[str, object]) -> str:
     return describe_event(action, json.loads(json.dumps({"after": after}, default=str)))
 
 
-class _Conflict(Exception):
-    pass
+@dataclass(frozen=True)
+class _Step:
+    """One conversation's change, planned: the columns to set (none for a
+    change of tags only), the audit rows of those (``assign``/``status``),
+    and the tags to add and remove."""
+
+    actor: str
+    state: ConversationState
+    values: dict[str, object]
+    events: tuple[dict[str, object], ...]
+    tag: tuple[str, ...]
+    untag: tuple[str, ...]
+    at: datetime
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(str(e["action"]) for e in self.events)
+
+
+@dataclass(frozen=True)
+class _Done:
+    """The tags a conversation's change added and removed (in the order asked)."""
+
+    tagged: tuple[str, ...]
+    untagged: tuple[str, ...]
 
 
 @contextmanager
 def _writer(store: Store) -> Iterator[Connection]:
     """One connection for the whole action, each conversation committed on
     its own (as :meth:`storage.db.Store.write` would, without a connection
-    and an ORM session set up for each of a thousand)."""
+    and an ORM session set up for each of a thousand). On PostgreSQL it is
+    in autocommit: each conversation's change is one statement there
+    (:class:`_OneStatement`), a transaction of its own."""
+    options: dict[str, Any] = {"immediate": True}
+    if store.dialect == "postgresql":
+        options["isolation_level"] = "AUTOCOMMIT"
     try:
-        with store.engine.connect().execution_options(immediate=True) as conn:
+        with store.engine.connect().execution_options(**options) as conn:
             yield conn
     except DBAPIError as exc:
         if unavailable := store_unavailable(exc, store.engine.url):
@@ -153,201 +197,248 @@ def _update(names: tuple[str, ...]) -> Any:
         _UPDATES[names] = (
             update(conversation_t)
             .where(c.id == bindparam("b_id"), c.version == bindparam("b_version"))
-            # the 1 written into the SQL (not a bound parameter): the statement
-            # also runs as compiled text on the driver's cursor (_BareWrites)
+            # the 1 written into the SQL, not bound: the same construct is a
+            # CTE of _OneStatement, where an untyped parameter has no type
             .values(version=c.version + literal_column("1"), **{n: bindparam(n) for n in names})
         )
     return _UPDATES[names]
 
 
 class _Writes:
-    """The statements of one conversation's change, through SQLAlchemy (the
-    tags' own helpers, as a single change runs them)."""
+    """One conversation's change through SQLAlchemy, statement by statement
+    in a transaction of its own, with the tags' own helpers (as a single
+    change runs them). SQLite's way: there a statement costs no round trip."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def begin(self) -> None:
+    def write(self, step: _Step) -> _Done | None:
+        """Apply ``step``: the tags it added and removed, or None on a
+        conflict (then nothing was written)."""
+        state, events = step.state, list(step.events)
+        done: dict[bool, list[str]] = {True: [], False: []}
         self.conn.begin()
+        try:
+            if step.values:
+                params = {"b_id": state.id, "b_version": state.version, **step.values}
+                statement = _update(tuple(sorted(step.values)))
+                if not self.conn.execute(statement, params).rowcount:
+                    self.conn.rollback()
+                    return None
+            for tags, add in ((step.tag, True), (step.untag, False)):
+                if not tags:
+                    continue
+                done[add] = apply_tags(
+                    self.conn,
+                    step.actor,
+                    tags,
+                    add=add,
+                    target="conversation",
+                    key=state.id,
+                    audit_customer=state.customer_id,
+                    audit=False,
+                )
+                if done[add]:
+                    customer = state.customer_id
+                    events.append(
+                        tag_event(step.actor, add, "conversation", state.id, customer, done[add])
+                    )
+            if events:
+                self.conn.execute(_AUDIT, events)
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return _Done(tuple(done[True]), tuple(done[False]))
 
-    def commit(self) -> None:
-        self.conn.commit()
 
-    def rollback(self) -> None:
-        self.conn.rollback()
+class _OneStatement:
+    """PostgreSQL: one conversation's whole change as one statement, the
+    UPDATE, the tag INSERT or DELETE and the audit rows chained as
+    data-modifying CTEs, each write after the UPDATE only when it matched
+    the version read (so a conflict writes nothing). In autocommit, the
+    statement is the conversation's transaction: one round trip where
+    statement by statement took five (a bulk action's time on PostgreSQL
+    was the waiting on those). The tag event's detail is built by the
+    server from the tags it really added or removed, as ``tag_event``
+    writes it (the same JSON text, see the tests).
 
-    def update(self, names: tuple[str, ...], params: dict[str, object]) -> bool:
-        return bool(self.conn.execute(_update(names), params).rowcount)
-
-    def tags(
-        self, actor: str, state: ConversationState, tags: Sequence[str], add: bool
-    ) -> list[str]:
-        return apply_tags(
-            self.conn,
-            actor,
-            tags,
-            add=add,
-            target="conversation",
-            key=state.id,
-            audit_customer=state.customer_id,
-            audit=False,
-        )
-
-    def audit(self, events: list[dict[str, object]]) -> None:
-        self.conn.execute(_AUDIT, events)
-
-
-class _BareWrites(_Writes):
-    """The same statements on the driver's own cursor (PostgreSQL): compiled
-    once from the same constructs, they skip SQLAlchemy's cost per statement,
-    which was half of a bulk action's time there (a thousand conversations,
-    five statements each). Driver errors are wrapped as SQLAlchemy's, so a
-    store fault still reads as one (:func:`storage.db.store_unavailable`)."""
+    The statement runs compiled, on the driver's own cursor (SQLAlchemy's
+    cost per statement was half of the rest); driver errors are wrapped as
+    SQLAlchemy's, so a store fault still reads as one
+    (:func:`storage.db.store_unavailable`)."""
 
     def __init__(self, conn: Connection) -> None:
-        super().__init__(conn)
         raw = conn.connection.dbapi_connection
         assert raw is not None
         self.raw: Any = raw
         self.dialect = conn.dialect
         self.errors: type[Exception] = conn.dialect.loaded_dbapi.Error
 
-    def _sql(self, key: tuple[str, ...], build: Any) -> str:
-        if key not in _BARE:
-            _BARE[key] = str(build().compile(dialect=self.dialect))
-        return _BARE[key]
-
-    @contextmanager
-    def _wrapped(self, sql: str, params: Any) -> Iterator[None]:
+    def write(self, step: _Step) -> _Done | None:
+        names = tuple(sorted(step.values))
+        key = (names, step.actions, bool(step.tag), bool(step.untag))
+        if key not in _ONE:
+            _ONE[key] = str(_one_statement(*key).compile(dialect=self.dialect))
+        sql = _ONE[key]
+        state = step.state
+        params: dict[str, object] = {
+            "b_id": state.id,
+            "b_version": state.version,
+            "at": step.at,
+            "actor": step.actor,
+            "customer_id": state.customer_id,
+            "add": list(step.tag),
+            "drop": list(step.untag),
+            **step.values,
+            **{f"detail_{e['action']}": e["detail"] for e in step.events},
+        }
         try:
-            yield
+            with self.raw.cursor() as cur:
+                cur.execute(sql, params)
+                went, added, dropped = cur.fetchone()
         except self.errors as exc:
             raise DBAPIError.instance(sql, params, exc, self.errors, hide_parameters=True) from exc
+        if not went:
+            return None
+        return _Done(
+            tuple(t for t in step.tag if t in set(added or ())),
+            tuple(t for t in step.untag if t in set(dropped or ())),
+        )
 
-    def begin(self) -> None:
-        pass  # the driver begins a transaction with the first statement
 
-    def commit(self) -> None:
-        with self._wrapped("COMMIT", None):
-            self.raw.commit()
+_ONE: dict[tuple[tuple[str, ...], tuple[str, ...], bool, bool], str] = {}
 
-    def rollback(self) -> None:
-        with self._wrapped("ROLLBACK", None):
-            self.raw.rollback()
 
-    def update(self, names: tuple[str, ...], params: dict[str, object]) -> bool:
-        sql = self._sql(("update", *names), lambda: _update(names))
-        with self._wrapped(sql, params), self.raw.cursor() as cur:
-            cur.execute(sql, params)
-            return bool(cur.rowcount)
+def _one_statement(names: tuple[str, ...], actions: tuple[str, ...], tag: bool, untag: bool) -> Any:
+    """The statement of :class:`_OneStatement` for a change of the columns
+    ``names`` (audited as ``actions``), adding and/or removing tags."""
+    c, ct, a = conversation_t.c, conversation_tag_t, audit_t.c
+    went: Any = true()
+    if names:
+        changed = _update(names).returning(c.id).cte("changed")
+        went = exists(select(changed.c.id))
+    tags_type = ARRAY(ct.c.tag.type)
+    # what the statement answers: went, added, dropped (None: not asked)
+    results: dict[str, Any] = {"add": null(), "drop": null()}
 
-    def tags(
-        self, actor: str, state: ConversationState, tags: Sequence[str], add: bool
-    ) -> list[str]:
-        ct = conversation_tag_t.c
+    def row(action: str, detail: Any, when: Any) -> Any:
+        return select(
+            bindparam("at", type_=a.at.type),
+            bindparam("actor", type_=a.actor.type),
+            _text(action),
+            bindparam("customer_id", type_=a.customer_id.type),
+            bindparam("b_id", type_=a.conversation_id.type),
+            detail,
+        ).where(when)
+
+    audit_rows = [row(x, bindparam(f"detail_{x}", type_=a.detail.type), went) for x in actions]
+    for wanted, asked, add in (("add", tag, True), ("drop", untag, False)):
+        if not asked:
+            continue
         if add:
-            sql = self._sql(
-                ("tag",),
-                lambda: (
-                    pg_insert(conversation_tag_t)
-                    .values(
-                        conversation_id=bindparam("key"),
-                        tag=bindparam("tag"),
-                        created_at=bindparam("at"),
-                    )
-                    .on_conflict_do_nothing()
-                    .returning(ct.tag)
-                ),
+            given = (
+                func.unnest(bindparam("add", type_=tags_type))
+                .table_valued("tag")
+                .render_derived("given")
             )
-            done = []
-            at = utcnow()
-            with self.raw.cursor() as cur:
-                for tag in tags:
-                    params = {"key": state.id, "tag": tag, "at": at}
-                    with self._wrapped(sql, params):
-                        cur.execute(sql, params)
-                        if cur.fetchone() is not None:
-                            done.append(tag)
-            return done
-        sql = self._sql(
-            ("untag",),
-            lambda: (
-                delete(conversation_tag_t)
-                .where(ct.conversation_id == bindparam("key"), ct.tag == any_(bindparam("tags")))
-                .returning(ct.tag)
-            ),
+            done = (
+                pg_insert(ct)
+                .from_select(
+                    ["conversation_id", "tag", "created_at"],
+                    select(
+                        bindparam("b_id", type_=ct.c.conversation_id.type),
+                        given.c.tag,
+                        bindparam("at", type_=ct.c.created_at.type),
+                    ).where(went),
+                )
+                .on_conflict_do_nothing()
+                .returning(ct.c.tag)
+                .cte("added")
+            )
+        else:
+            done = (
+                delete(ct)
+                .where(
+                    ct.c.conversation_id == bindparam("b_id"),
+                    ct.c.tag == any_(bindparam("drop", type_=tags_type)),
+                    went,
+                )
+                .returning(ct.c.tag)
+                .cte("dropped")
+            )
+        results[wanted] = select(func.array_agg(done.c.tag)).scalar_subquery()
+        # the tags in the order asked, as tag_event lists them; jsonb's text
+        # is json.dumps(sort_keys=True)'s ({"on": …, "tags": […]}, ASCII tags)
+        order = (
+            func.unnest(bindparam(wanted, type_=tags_type))
+            .table_valued("tag", with_ordinality="n")
+            .render_derived(f"{wanted}_order")
         )
-        params = {"key": state.id, "tags": list(tags)}
-        with self._wrapped(sql, params), self.raw.cursor() as cur:
-            cur.execute(sql, params)
-            gone = {row[0] for row in cur.fetchall()}
-        return [t for t in tags if t in gone]
-
-    def audit(self, events: list[dict[str, object]]) -> None:
-        sql = self._sql(
-            ("audit",), lambda: audit_t.insert().values({k: bindparam(k) for k in _AUDIT_COLUMNS})
+        listed = (
+            select(func.jsonb_agg(aggregate_order_by(order.c.tag, order.c.n)))
+            .where(order.c.tag.in_(select(done.c.tag)))
+            .scalar_subquery()
         )
-        with self._wrapped(sql, events), self.raw.cursor() as cur:
-            for event in events:
-                cur.execute(sql, event)
+        detail = cast(
+            func.jsonb_build_object(*map(_text, ("on", "conversation", "tags")), listed), Text
+        )
+        audit_rows.append(row("tag" if add else "untag", detail, exists(select(done.c.tag))))
+    statement = select(
+        went.label("went"), results["add"].label("add"), results["drop"].label("drop")
+    )
+    if audit_rows:
+        columns = ["at", "actor", "action", "customer_id", "conversation_id", "detail"]
+        audited = audit_t.insert().from_select(columns, union_all(*audit_rows)).cte("audited")
+        statement = statement.add_cte(audited)
+    return statement
 
 
-_BARE: dict[tuple[str, ...], str] = {}
-_AUDIT_COLUMNS = ("at", "actor", "action", "customer_id", "conversation_id", "detail")
+def _text(constant: str) -> Any:
+    """A constant of ours written into the SQL (the statement runs with only
+    the parameters :class:`_OneStatement` names)."""
+    return literal_column(f"'{constant}'", Text)
 
 
-def _writes(conn: Connection) -> _Writes:
-    return _BareWrites(conn) if conn.dialect.name == "postgresql" else _Writes(conn)
+def _writes(conn: Connection) -> _Writes | _OneStatement:
+    return _OneStatement(conn) if conn.dialect.name == "postgresql" else _Writes(conn)
 
 
 def _apply(
-    store: Store, writes: _Writes, actor: str, state: ConversationState, change: BulkChange
+    store: Store,
+    writes: _Writes | _OneStatement,
+    actor: str,
+    state: ConversationState,
+    change: BulkChange,
 ) -> BulkResult:
     """``change`` on one conversation, in a transaction of its own."""
     fields = _field_changes(state, change)
-    said: list[str] = []
-    events: list[dict[str, object]] = []
-    writes.begin()
-    try:
-        if fields:
-            values = {k: v for f in fields.values() for k, v in f.items()}
-            params = {"b_id": state.id, "b_version": state.version, **values}
-            if not writes.update(tuple(sorted(values)), params):
-                raise _Conflict
-            now = utcnow()
-            for action, after in fields.items():
-                before = {k: getattr(state, k) for k in after}
-                detail = {"after": after, "before": before}
-                events.append(
-                    {
-                        "at": now,
-                        "actor": actor,
-                        "action": action,
-                        "customer_id": state.customer_id,
-                        "conversation_id": state.id,
-                        "detail": json.dumps(detail, default=str, sort_keys=True),
-                    }
-                )
-                said.append(_words(action, after))
-        for tags, add in ((change.tag, True), (change.untag, False)):
-            if not tags:
-                continue
-            done = writes.tags(actor, state, tags, add)
-            if done:
-                events.append(
-                    tag_event(actor, add, "conversation", state.id, state.customer_id, done)
-                )
-                action = "tag" if add else "untag"
-                said.append(describe_event(action, {"tags": done, "on": "conversation"}))
-        if events:
-            writes.audit(events)
-        writes.commit()
-    except _Conflict:
-        writes.rollback()
+    now = utcnow()
+    events = tuple(
+        {
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "customer_id": state.customer_id,
+            "conversation_id": state.id,
+            "detail": json.dumps(
+                {"after": after, "before": {k: getattr(state, k) for k in after}},
+                default=str,
+                sort_keys=True,
+            ),
+        }
+        for action, after in fields.items()
+    )
+    values = {k: v for f in fields.values() for k, v in f.items()}
+    step = _Step(actor, state, values, events, change.tag, change.untag, now)
+    done = writes.write(step)
+    if done is None:
         return _conflict(store, state.id)
-    except BaseException:
-        writes.rollback()
-        raise
+    said = [_words(action, after) for action, after in fields.items()]
+    if done.tagged:
+        said.append(describe_event("tag", {"tags": list(done.tagged), "on": "conversation"}))
+    if done.untagged:
+        said.append(describe_event("untag", {"tags": list(done.untagged), "on": "conversation"}))
     return BulkResult(state.id, "changed" if said else "unchanged", tuple(said))
 
 
