@@ -156,6 +156,32 @@ def test_unread_follows_the_read_marks(seed: Seed) -> None:
     assert {r.id for r in rows if r.unread} == ids(s, "unread:me status:all")
 
 
+def test_every_read_mark_moves_the_change_marker(seed: Seed) -> None:
+    """What a console polls to redraw: a read or unread mark moves it (so
+    ``unread:me`` counts follow a read in another console), and a mark
+    stays one row per agent and conversation."""
+    from sqlalchemy import func, select
+
+    from storage.models import readmark_t
+
+    def marker() -> queries.ChangeMarker:
+        with seed.store.read() as session:
+            return queries.change_marker(session)
+
+    seen = [marker()]
+    for mark in (readmarks.mark_read, readmarks.mark_read, readmarks.mark_unread):
+        mark(seed.store, "alice", seed.refund)
+        seen.append(marker())
+        assert seen[-1] != seen[-2], mark.__name__
+    readmarks.mark_read(seed.store, "bob", seed.refund)
+    assert marker() != seen[-1]
+    with seed.store.read() as session:
+        rows = session.execute(
+            select(readmark_t.c.agent, func.count()).group_by(readmark_t.c.agent)
+        ).all()
+    assert sorted((agent, int(n)) for agent, n in rows) == [("alice", 1), ("bob", 1)]
+
+
 def test_rows_carry_their_tags_and_the_customers(seed: Seed) -> None:
     rows = {
         r.id: r for r in list_view(seed.store, parse_query("status:all"), agent="alice", now=NOW)

@@ -6,25 +6,32 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
 from storage.db import Store
 from storage.models import readmark_t, utcnow
 from storage.queries import MARKED_UNREAD
 
 
 def _set_mark(store: Store, agent: str, conversation_id: int, read_at: datetime) -> None:
+    """One row per agent and conversation, written with a new id each time:
+    the highest id is in the change marker (:func:`storage.queries.change_marker`),
+    so a read in one console moves the unread counts of the others."""
     r = readmark_t.c
     with store.write() as session:
-        changed = session.execute(
-            readmark_t.update()
-            .where(r.agent == agent, r.conversation_id == conversation_id)
-            .values(read_at=read_at)
-        ).rowcount  # type: ignore[attr-defined]
-        if not changed:
-            session.execute(
-                readmark_t.insert().values(
-                    agent=agent, conversation_id=conversation_id, read_at=read_at
-                )
+        insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
+        proposed = insert(readmark_t).values(
+            agent=agent, conversation_id=conversation_id, read_at=read_at
+        )
+        # the proposed row's id is the next one on both engines (a sequence's
+        # next value, SQLite's next rowid): the mark takes it
+        session.execute(
+            proposed.on_conflict_do_update(
+                index_elements=[r.agent, r.conversation_id],
+                set_={"read_at": proposed.excluded.read_at, "id": proposed.excluded.id},
             )
+        )
 
 
 def mark_read(store: Store, agent: str, conversation_id: int) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from storage.db import utc
-from storage.models import audit_t, customer_t, message_t, note_t, syncstate_t
+from storage.models import audit_t, customer_t, message_t, note_t, readmark_t, syncstate_t
 from storage.queries.outbox import OUTBOX_PENDING
 from storage.vocabulary import OUTBOX_UNFINISHED
 
@@ -66,10 +66,12 @@ class ChangeMarker:
     last_note: int
     last_customer: int
     outbox_pending: int
+    #: every read mark is written with a new id (services.readmarks)
+    last_read_mark: int
 
 
 def change_marker(session: Session) -> ChangeMarker:
-    """The store's :class:`ChangeMarker`: four index lookups (max of primary
+    """The store's :class:`ChangeMarker`: five index lookups (max of primary
     keys) and a count over the small set of unfinished outgoing messages."""
     m = message_t.c
     row = session.execute(
@@ -82,6 +84,7 @@ def change_marker(session: Session) -> ChangeMarker:
             .select_from(message_t)
             .where(m.outbox_state.in_(OUTBOX_UNFINISHED))
             .scalar_subquery(),
+            select(func.max(readmark_t.c.id)).scalar_subquery(),
         )
     ).one()
     return ChangeMarker(*(int(v or 0) for v in row))

@@ -46,6 +46,7 @@ __all__ = ["on_ui_thread"]  # the fixture, shared
 #: the open view's rows, newest activity first (see tests/tui/conftest.py)
 OPEN_ORDER = [CARL_CONV, FAY_CONV, MALLORY_CONV, BOB_CONV, ANN_EMAIL_CONV, 3, DORA_CONV]
 VIP = ViewSetting("vip", "8", "tag:vip status:all", "activity")
+UNREAD = ViewSetting("unread", "9", "unread:me", "activity")
 
 
 pytestmark = pytest.mark.migrated  # the db_url fixture's databases come migrated
@@ -243,6 +244,40 @@ async def test_view_counts_follow_another_agents_change(triage: Seeded, elsewher
         assert screen.view == "vip" and screen.table.order == [ANN_EMAIL_CONV]
         await press(pilot, "1")
         assert screen.view == "open" and len(screen.table.order) == 7
+
+
+async def test_the_unread_count_follows_a_read_in_another_console(
+    triage: Seeded, elsewhere: Store, tmp_path: Path
+) -> None:
+    """A read mark is a change too: alice reads a conversation in her second
+    console (or marks it unread there) and this console's ``unread:me``
+    count follows, as the other counts follow an assignment."""
+    from omnitui.services import readmarks
+
+    config = dataclasses.replace(triage.runtime.config, views=(UNREAD,))
+    rt = Runtime(config=config, db_url=triage.runtime.db_url, data_dir=tmp_path / "d2", demo=True)
+    app = make_test_app(rt)
+    try:
+        async with app.run_test(size=(160, 30)) as pilot:
+            await settle(pilot)
+            screen = inbox(pilot)
+            await until(pilot, lambda: "unread" in screen.bar.counts, "first count")
+            before = screen.bar.counts["unread"]
+            assert before >= 1
+            readmarks.mark_read(elsewhere, "alice", CARL_CONV)
+            await until(
+                pilot,
+                lambda: screen.bar.counts.get("unread") == before - 1,
+                "the count after a read elsewhere",
+            )
+            readmarks.mark_unread(elsewhere, "alice", CARL_CONV)
+            await until(
+                pilot,
+                lambda: screen.bar.counts.get("unread") == before,
+                "the count after marking unread elsewhere",
+            )
+    finally:
+        rt.close()
 
 
 async def test_the_filter_prompt_points_at_a_bad_term_and_keeps_the_text(
