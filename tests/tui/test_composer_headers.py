@@ -25,7 +25,7 @@ from tests.tui.conftest import (
     outgoing,
 )
 from tests.tui.pilots import open_conversation, screen_text, until
-from tests.tui.waiting import press, settle
+from tests.tui.waiting import draft_saved, press, settle
 
 
 def ann_copies_bo_and_carl(seeded: Seeded) -> None:
@@ -175,5 +175,6 @@ def test_reply_all_composer_snapshot(
         await settle(pilot)
         await open_conversation(pilot, ANN_EMAIL_CONV)
         await press(pilot, "A", *"Thanks, all.")
+        await draft_saved(pilot)
 
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=reply_all)

@@ -14,7 +14,7 @@ from omnitui.tui.screens.pick import PickScreen
 from storage.models import Note
 from tests.tui.conftest import Seeded
 from tests.tui.test_flows import open_conversation
-from tests.tui.waiting import press, settle
+from tests.tui.waiting import draft_saved, press, settle
 
 ANN_EMAIL_CONV = 2
 ANN_SMS_CONV = 3
@@ -43,6 +43,22 @@ async def test_conversations_with_a_draft_are_marked(app: OmniApp) -> None:
         screen = await open_conversation(pilot, ANN_SMS_CONV)  # Ann again, her SMS thread
         header = str(screen.query_one("#customer-header").render())
         assert f"#{ANN_EMAIL_CONV}{DRAFT_MARK}" in header  # "other open: EML #2✎"
+
+
+async def test_the_draft_mark_shows_as_soon_as_the_draft_is_kept(app: OmniApp) -> None:
+    """While the agent writes, the header's "✎ draft" follows the drafts
+    file (when the throttle saves it), not whatever redraws the header next;
+    emptying the text takes it away again."""
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_conversation(pilot, ANN_EMAIL_CONV)
+        header = screen.query_one("#customer-header")
+        await press(pilot, "r", *"half a thought")
+        await draft_saved(pilot)
+        assert f"{DRAFT_MARK} draft" in str(header.render())
+        await press(pilot, *["backspace"] * len("half a thought"))
+        await draft_saved(pilot)
+        assert DRAFT_MARK not in str(header.render())
 
 
 async def test_opening_a_customer_with_a_draft_opens_the_drafted_conversation(

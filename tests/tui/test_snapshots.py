@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 
 from omnitui.tui.screens.inbox import InboxScreen
 from tests.tui.conftest import Seeded, make_test_app
-from tests.tui.waiting import press, settle
+from tests.tui.waiting import draft_saved, press, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 ANN_EMAIL_CONV = 2
@@ -44,7 +44,7 @@ def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> N
     async def compose(pilot: Pilot[None]) -> None:
         await _open_ann(pilot)
         await press(pilot, "c", *"Your refund of 20 EUR is on its way [bold]")
-        await settle(pilot)
+        await draft_saved(pilot)
 
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=compose)
 

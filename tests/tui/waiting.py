@@ -47,3 +47,16 @@ async def press(pilot: Pilot[None], *keys: str) -> None:
     """Press ``keys`` and wait until the console has done what they set off."""
     await pilot.press(*keys)
     await settle(pilot)
+
+
+async def draft_saved(pilot: Pilot[None]) -> None:
+    """Until every composer on the screen has put what was typed into the
+    drafts file (its throttle's timer fired, see ``SAVE_DELAY``) and the
+    console shows it: a snapshot after typing then has the draft mark
+    whether the machine was quick or slow."""
+    from omnitui.tui.widgets.composer import Composer
+    from tests.tui.pilots import until
+
+    composers = list(pilot.app.screen.query(Composer))
+    await until(pilot, lambda: not any(c.save_pending for c in composers), "the draft saved")
+    await settle(pilot)

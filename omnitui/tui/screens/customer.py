@@ -416,6 +416,10 @@ class CustomerScreen(RecipientActions, TagActions, StaleGuard, DeskScreen):
         self.timeline.focus()
         self._show_header()  # its draft marker
 
+    @on(Composer.DraftMarked)
+    def _draft_marked(self) -> None:
+        self._show_header()
+
     @on(Composer.WantDiscard)
     def action_discard_draft(self) -> None:
         conv = self._drafted_conversation()

@@ -129,6 +129,10 @@ class Composer(Vertical):
     class WantDiscard(Message):
         """The agent asked to throw the draft away (the screen asks first)."""
 
+    class DraftMarked(Message):
+        """A draft came to be kept for the conversation, or was forgotten: the
+        screen's draft marks change (the header's "✎ draft")."""
+
     def __init__(
         self,
         drafts: Drafts,
@@ -228,13 +232,22 @@ class Composer(Vertical):
             bcc=self.headers.bcc,
         )
 
+    @property
+    def save_pending(self) -> bool:
+        """A change is waiting for the throttle's timer to reach the drafts file."""
+        return self._save_timer is not None
+
     def save_now(self) -> None:
         """Write the shown draft to the drafts file (an empty one is forgotten)."""
         if self._save_timer is not None:
             self._save_timer.stop()
             self._save_timer = None
         if self.target is not None:
-            self.drafts.put(self.target.conversation_id, self.current_draft())
+            conversation = self.target.conversation_id
+            had = not self.drafts.get(conversation).empty
+            self.drafts.put(conversation, self.current_draft())
+            if had != (not self.drafts.get(conversation).empty):
+                self.post_message(self.DraftMarked())
 
     def discard(self) -> None:
         """Throw the draft away: the composer is empty, the drafts file forgets it."""
