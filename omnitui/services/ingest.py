@@ -101,6 +101,8 @@ class _Item:
     region: str = DEFAULT_REGION
 
 
+#: The address kept for an inbound message that names none we can read.
+UNKNOWN_ADDRESS = "(unknown)"
 #: A number already in E.164 form, as Twilio and WhatsApp give every number.
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
@@ -116,7 +118,7 @@ def _normalized(channel: str, address: str, region: str) -> str:
     try:
         return normalize_address(channel, address, region)
     except InvalidAddress:
-        return address.strip() or "(unknown)"
+        return address.strip() or UNKNOWN_ADDRESS
 
 
 def ingest(
@@ -408,13 +410,14 @@ def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[
     rows = driver_lookup(
         session,
         "SELECT id, customer_id, status, last_message_at, waiting_since, snoozed_until, "
-        "message_count, version FROM conversation WHERE id IN ({in})",
+        "message_count, version, our_address FROM conversation WHERE id IN ({in})",
         (),
         ids,
     )
-    for cid, customer_id, status, last, waiting, snoozed, count, version in rows:
+    for cid, customer_id, status, last, waiting, snoozed, count, version, ours in rows:
         state[cid] = {
             "customer_id": customer_id,
+            "our_address": ours,
             "status": status,
             # kept in driver form: compared with items' stored_at, written back as is
             "last_message_at": last,
@@ -430,6 +433,11 @@ def _conversation_state(session: Session, ids: Sequence[int]) -> dict[int, dict[
 def _advance(conv: dict[str, Any], item: _Item) -> None:
     """Fold one new message into its conversation's summary columns."""
     conv["message_count"] += 1
+    if not conv["our_address"] and item.ours != UNKNOWN_ADDRESS:
+        # A conversation started here before our side's address was known
+        # (a Telegram bot's id is only in its token, which a console without
+        # the secret cannot read): the first message polled names it.
+        conv["our_address"] = item.ours
     last = conv["last_message_at"]
     if item.stored_at > last:
         conv["last_message_at"] = item.stored_at
@@ -454,6 +462,7 @@ def _save_conversation_state(session: Session, convs: Mapping[int, dict[str, Any
             c["message_count"],
             # A reopen changes what an agent sees: other editors must notice.
             c["version"] + (1 if c["changed_status"] else 0),
+            c["our_address"],
             cid,
         )
         for cid, c in convs.items()
@@ -461,7 +470,7 @@ def _save_conversation_state(session: Session, convs: Mapping[int, dict[str, Any
     driver_executemany(
         session,
         "UPDATE conversation SET status = ?, last_message_at = ?, waiting_since = ?, "
-        "snoozed_until = ?, message_count = ?, version = ? WHERE id = ?",
+        "snoozed_until = ?, message_count = ?, version = ?, our_address = ? WHERE id = ?",
         rows,
     )
 

@@ -149,6 +149,8 @@ def claim(store: Store, message_id: int) -> Message:
 def deliver(store: Store, provider: Provider, message_id: int) -> Delivery:
     """Send one queued message through ``provider`` and record the outcome."""
     message = claim(store, message_id)
+    if not message.from_address:
+        _learn_our_address(store, message, provider)
     outbound = _outbound(store, message)
     try:
         result = provider.send(outbound)
@@ -166,6 +168,30 @@ def deliver(store: Store, provider: Provider, message_id: int) -> Delivery:
             store, message, f"unexpected error while sending: {type(exc).__name__}: {exc}"
         )
     return _record_sent(store, message_id, result)
+
+
+def _learn_our_address(store: Store, message: Message, provider: Provider) -> None:
+    """Our side's address on a message queued before it was known, and on its
+    conversation: a Telegram bot's id is in its token, so a console without
+    the secret queues with none; the process that sends holds the token."""
+    ours = provider.address_for(message.channel)  # type: ignore[arg-type]
+    if not ours:
+        return
+    with store.write() as session:
+        session.execute(
+            update(message_t)
+            .where(message_t.c.id == message.id, message_t.c.from_address == "")
+            .values(from_address=ours)
+        )
+        session.execute(
+            update(conversation_t)
+            .where(
+                conversation_t.c.id == message.conversation_id,
+                conversation_t.c.our_address == "",
+            )
+            .values(our_address=ours)
+        )
+    message.from_address = ours
 
 
 def _record_sent(
