@@ -6,14 +6,14 @@ the reason. Against the Twilio test server, on both engines."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from omnitui import services
 from omnitui.config import ConfigError, load_config
@@ -22,7 +22,7 @@ from omnitui.services.ingest import ingest
 from providers.settings import TwilioSettings
 from providers.twilio import TwilioProvider
 from storage.db import Store
-from storage.models import Message, message_t
+from storage.models import Message, audit_t, conversation_t, identity_t, message_t, utcnow
 from tests.helpers import as_json, batch, cli_runner, sms, write_config
 from tests.peers.twilio import TwilioServer
 
@@ -407,3 +407,205 @@ def test_a_failed_template_can_be_retried_but_not_edited(
     outbox.retry_by(store, mid, "alice")
     assert outbox.deliver(store, provider, mid).state == "sent"
     assert outbound(store)[0].body_text == "[WhatsApp template hello]"
+
+
+# -- a person putting an unsent message back in the queue (outbox retry, edit, re-address) --
+
+OTHER = "+14155550177"  # another number of Ann's, from which she never wrote
+
+
+def failed_reply(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    hours_ago: float,
+) -> int:
+    """A reply to Ann (who wrote ``hours_ago``) that failed at Twilio: queued
+    while our clock was behind (so the window looked open), then refused with
+    63016 once the window is closed at Twilio's clock; inside the window, an
+    error of Twilio's own. Our clock is right again afterwards."""
+    conv = customer_wrote(store, server, hours_ago=hours_ago)
+    if hours_ago >= 24:
+        monkeypatch.setattr(whatsapp_window, "utcnow", lambda: utcnow() - timedelta(hours=10))
+    else:
+        server.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+    mid = services.reply(store, accounts, conv, "Your parcel left today.", "alice")
+    monkeypatch.setattr(whatsapp_window, "utcnow", utcnow)
+    assert outbox.deliver(store, provider, mid).state == "failed"
+    assert server.posts() == 1
+    return mid
+
+
+def row_and_effects(store: Store, mid: int) -> tuple[object, ...]:
+    """What a refused action must leave as it was: the message's row, the
+    audit trail, the conversations and the identities."""
+    with store.read() as s:
+        row = s.get(Message, mid)
+        assert row is not None
+        audit = s.execute(select(func.count()).select_from(audit_t)).scalar_one()
+        c, i = conversation_t.c, identity_t.c
+        convs = [tuple(r) for r in s.execute(select(c.id, c.message_count))]
+        ids = [tuple(r) for r in s.execute(select(i.channel, i.address))]
+        return (
+            row.outbox_state, row.body_text, row.to_address, row.conversation_id, row.sent_at,
+            row.error, row.attempts, row.next_attempt_at, audit, sorted(convs), sorted(ids),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("action", ["retry", "edit", "readdress"])
+def test_a_free_form_message_out_of_the_window_is_not_put_back_in_the_queue(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=30)
+    before = row_and_effects(store, mid)
+    assert before[0] == "failed" and "63016" in str(before[5])
+    decide: Callable[[], object] = {
+        "retry": lambda: outbox.retry_by(store, mid, "bob", accounts=accounts),
+        "edit": lambda: outbox.edit(store, mid, "Still there?", "bob", accounts=accounts),
+        "readdress": lambda: outbox.readdress(store, mid, OTHER, "bob", accounts=accounts),
+    }[action]
+    with pytest.raises(InvalidRequest) as refused:  # the class of the reply's refusal
+        decide()
+    text = str(refused.value)
+    assert "WhatsApp refuses free-form text now" in text
+    if action == "readdress":  # Ann never wrote from the other number
+        assert text.startswith(f"message {mid} to {OTHER}: "), text
+        assert "the customer has not written on WhatsApp yet" in text
+    else:
+        assert text.startswith(f"message {mid} to {ANN}: "), text
+        assert "the window closed 6 h ago" in text, text
+    assert "Nothing was changed" in text and "templates: shipped, hello" in text, text
+    assert "\n" not in text
+    assert row_and_effects(store, mid) == before
+    assert outbox.due(store) == []
+    assert server.posts() == 1  # the one attempt that failed, nothing since
+
+
+def test_the_window_is_read_at_the_time_of_the_decision(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``whatsapp_window.utcnow`` is the clock of the outbox's check too."""
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=30)
+    behind = datetime.now(UTC) - timedelta(hours=7)  # our clock: the window still open
+    monkeypatch.setattr(whatsapp_window, "utcnow", lambda: behind)
+    outbox.retry_by(store, mid, "bob", accounts=accounts)
+    assert outbound(store)[0].outbox_state == "queued"
+
+
+def test_inside_the_window_a_failed_message_is_retried_and_sent(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=2)
+    outbox.retry_by(store, mid, "bob", accounts=accounts)
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    assert server.messages[-1]["body"] == "Your parcel left today."
+    assert server.posts() == 2
+
+
+def test_inside_the_window_readdress_to_a_number_that_never_wrote_is_refused(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The window is that of the conversation the message would go out on:
+    Ann's own number is open, the other one never was."""
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=2)
+    before = row_and_effects(store, mid)
+    with pytest.raises(InvalidRequest, match="has not written on WhatsApp yet"):
+        outbox.readdress(store, mid, f"whatsapp:{OTHER}", "bob", accounts=accounts)
+    assert row_and_effects(store, mid) == before  # no identity, no conversation made
+    outbox.edit(store, mid, "Your parcel left this morning.", "bob", accounts=accounts)
+    assert outbox.deliver(store, provider, mid).state == "sent"  # on her own number it goes
+
+
+def test_readdress_to_a_number_whose_window_is_open_goes(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=30)
+    at = datetime.now(UTC) - timedelta(hours=1)
+    server.add_inbound(f"whatsapp:{OTHER}", f"whatsapp:{WA}", "New phone", at=at)
+    inbound = sms("SMother", f"whatsapp:{OTHER}", channel="whatsapp", ours=f"whatsapp:{WA}")
+    ingest(store, "wa", batch(replace(inbound, sent_at=at)))
+    with store.read() as s:
+        ann, other = (
+            s.execute(
+                select(identity_t.c.customer_id).where(identity_t.c.address == number)
+            ).scalar_one()
+            for number in (ANN, OTHER)
+        )
+    services.merge_customers(store, ann, other, "bob")
+    assert outbox.readdress(store, mid, OTHER, "bob", accounts=accounts) == OTHER
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    assert server.messages[-1]["to"] == f"whatsapp:{OTHER}"
+
+
+def test_a_template_out_of_the_window_is_retried_and_readdressed(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conv = customer_wrote(store, server, hours_ago=30)
+    mid = services.reply(store, accounts, conv, "", "alice", extras=Extras(template="hello"))
+    server.fail_next(400, 21655, "The ContentSid is Invalid")
+    assert outbox.deliver(store, provider, mid).state == "failed"
+    outbox.retry_by(store, mid, "bob", accounts=accounts)
+    assert outbound(store)[0].outbox_state == "queued"
+    outbox.readdress(store, mid, OTHER, "bob", accounts=accounts)  # a number that never wrote
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    assert server.messages[-1]["_content_sid"] == HELLO
+
+
+def test_cli_outbox_retry_edit_readdress_out_of_the_window_exit_as_the_reply_does(
+    store: Store,
+    server: TwilioServer,
+    provider: TwilioProvider,
+    accounts: dict[str, AccountInfo],
+    monkeypatch: pytest.MonkeyPatch,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    mid = failed_reply(store, server, provider, accounts, monkeypatch, hours_ago=30)
+    before = row_and_effects(store, mid)
+    run = cli_runner(_config(tmp_path, server), db_url)
+    env = {"WA_TEST_TOKEN": server.auth_token}
+    conv = before[3]
+    reply = run("reply", str(conv), "--body", "Hi?", code=None, env=env)
+    assert reply.exit_code == 2  # the reply's window refusal: the same code below
+    for action in (
+        ["retry", str(mid)],
+        ["edit", str(mid), "--body", "Still there?"],
+        ["readdress", str(mid), "--to", OTHER],
+    ):
+        refused = run("outbox", *action, code=reply.exit_code, env=env)
+        [line] = refused.stderr.splitlines()
+        assert "WhatsApp refuses free-form text now" in line, line
+        assert "templates: shipped, hello" in line, line
+        assert refused.stdout == ""
+        assert row_and_effects(store, mid) == before, action
+    assert server.posts() == 1  # no POST for any of them
+    doc = as_json(run("outbox", "retry", str(mid), "--json", code=2, env=env))
+    assert doc["error"]["kind"] == "usage" and "window closed" in doc["error"]["message"]

@@ -413,7 +413,7 @@ def outbox_retry(
         with rt.store().read() as session:
             if not queries.id_fits(session, message_id):  # the driver would fail on it
                 raise not_found(f"there is no outgoing message {message_id}")
-        outbox.retry_by(rt.store(), message_id, rt.agent)
+        outbox.retry_by(rt.store(), message_id, rt.agent, accounts=rt.account_infos())
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 
@@ -453,7 +453,7 @@ def outbox_edit(
     text = read_body(body, body_file)
     resend = ["outbox", "edit", str(message_id)]
     with keeping_text(text, resend, body=body, body_file=body_file) as typed, runtime(ctx) as rt:
-        outbox.edit(rt.store(), message_id, text, rt.agent)
+        outbox.edit(rt.store(), message_id, text, rt.agent, accounts=rt.account_infos())
         typed.stored()
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
@@ -472,7 +472,14 @@ def outbox_readdress(
     from omnitui.services import outbox
 
     with runtime(ctx) as rt:
-        outbox.readdress(rt.store(), message_id, to, rt.agent, default_region=rt.default_region)
+        outbox.readdress(
+            rt.store(),
+            message_id,
+            to,
+            rt.agent,
+            default_region=rt.default_region,
+            accounts=rt.account_infos(),
+        )
         _report_delivery(ctx, json_out, rt, _deliver_now(rt, message_id))
 
 

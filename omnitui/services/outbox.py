@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -29,6 +29,8 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
+from omnitui.services import whatsapp_window
+from omnitui.services.base import AccountInfo
 from omnitui.services.leases import PROCESS_ID
 from omnitui.services.records import conversation_values, conversations_by_key, find_identities
 from omnitui.threads import pair_key
@@ -392,8 +394,14 @@ def _record_unconfirmed(store: Store, message: Message, error: str) -> Delivery:
     return Delivery(message.id, "unconfirmed", error=error)
 
 
-def retry(store: Store, message_id: int) -> None:
-    """Put a ``failed`` or ``unconfirmed`` message back in the queue, by a person's decision."""
+def retry(
+    store: Store, message_id: int, *, accounts: Mapping[str, AccountInfo] | None = None
+) -> None:
+    """Put a ``failed`` or ``unconfirmed`` message back in the queue, by a person's decision.
+
+    A free-form WhatsApp message outside its conversation's window is refused
+    (:class:`~omnitui.services.whatsapp_window.WindowClosed`, naming the
+    templates of its account in ``accounts``) and left as it is."""
     with store.write() as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "out":
@@ -404,6 +412,7 @@ def retry(store: Store, message_id: int) -> None:
                 f"message {message_id} is {state}; only failed or unconfirmed "
                 "messages can be retried"
             )
+        _window_allows(session, message, message.conversation_id, message.to_address, accounts)
         message.outbox_state = "queued"
         message.next_attempt_at = None
         message.sending_since = None
@@ -560,6 +569,28 @@ def _changeable(session: Session, message_id: int, what: str) -> Message:
     return message
 
 
+def _window_allows(
+    session: Session,
+    message: Message,
+    conversation_id: int | None,
+    to: str,
+    accounts: Mapping[str, AccountInfo] | None,
+) -> None:
+    """Refuse to queue free-form WhatsApp ``message`` again, to ``to`` on
+    conversation ``conversation_id`` (``None``: one not made yet), outside
+    that conversation's window: Twilio would answer 63016. A template goes
+    in or out of the window. The rule is :mod:`whatsapp_window`'s."""
+    if message.channel != "whatsapp" or message.template:
+        return
+    whatsapp_window.require_open(
+        session,
+        conversation_id,
+        (accounts or {}).get(message.account),
+        about=f"message {message.id} to {to}: ",
+        done="Nothing was changed",
+    )
+
+
 def _set(session: Session, message: Message, what: str, **values: object) -> None:
     """Apply ``values`` to ``message`` if it is still in the state it was read in."""
     changed = session.execute(
@@ -592,9 +623,15 @@ def _requeue_values(message: Message, now: datetime) -> dict[str, object]:
     return values
 
 
-def retry_by(store: Store, message_id: int, actor: str) -> None:
+def retry_by(
+    store: Store,
+    message_id: int,
+    actor: str,
+    *,
+    accounts: Mapping[str, AccountInfo] | None = None,
+) -> None:
     """:func:`retry`, audited as ``actor``'s decision."""
-    retry(store, message_id)
+    retry(store, message_id, accounts=accounts)
     with store.write() as session:
         message = session.get(Message, message_id)
         assert message is not None
@@ -610,8 +647,16 @@ def discard(store: Store, message_id: int, actor: str) -> None:
         _audit(session, actor, "outbox.discard", message, before=before)
 
 
-def edit(store: Store, message_id: int, body: str, actor: str) -> None:
-    """Put ``body`` on the unsent message ``message_id`` and queue it again."""
+def edit(
+    store: Store,
+    message_id: int,
+    body: str,
+    actor: str,
+    *,
+    accounts: Mapping[str, AccountInfo] | None = None,
+) -> None:
+    """Put ``body`` on the unsent message ``message_id`` and queue it again
+    (refused, as by :func:`retry`, on WhatsApp outside the window)."""
     if not body.strip():
         raise OutboxError("the message is empty: discard it instead of sending nothing")
     with store.write() as session:
@@ -621,13 +666,20 @@ def edit(store: Store, message_id: int, body: str, actor: str) -> None:
                 "a WhatsApp template's text is its approved wording: retry it as it is, "
                 "or discard it and reply with another template"
             )
+        _window_allows(session, message, message.conversation_id, message.to_address, accounts)
         before = message.outbox_state
         _set(session, message, "edited", body_text=body, **_requeue_values(message, utcnow()))
         _audit(session, actor, "outbox.edit", message, before=before, chars=len(body))
 
 
 def readdress(
-    store: Store, message_id: int, to: str, actor: str, *, default_region: str = DEFAULT_REGION
+    store: Store,
+    message_id: int,
+    to: str,
+    actor: str,
+    *,
+    default_region: str = DEFAULT_REGION,
+    accounts: Mapping[str, AccountInfo] | None = None,
 ) -> str:
     """Send the unsent message ``message_id`` to ``to`` instead, and queue it
     again; returns the address as stored.
@@ -636,7 +688,9 @@ def readdress(
     address that belongs to another customer is refused (that would show one
     customer's message to another). An SMS or WhatsApp message moves to the
     conversation with the new number; a chat message cannot be re-addressed
-    (it goes to its room).
+    (it goes to its room). A free-form WhatsApp message is refused, as by
+    :func:`retry`, when the window of that conversation is closed (or never
+    opened: the customer has not written from the new number).
     """
     with store.write() as session:
         message = _changeable(session, message_id, "re-addressed")
@@ -659,6 +713,9 @@ def readdress(
                 f"{address} belongs to customer {owner}, not to this message's customer "
                 f"{message.customer_id}: merge them first if they are one person"
             )
+        if message.channel == "whatsapp":
+            target = _pair_conversation_id(session, message, address)
+            _window_allows(session, message, target, address, accounts)
         if owner is None:
             session.add(
                 Identity(customer_id=message.customer_id, channel=message.channel, address=address)
@@ -683,13 +740,20 @@ def readdress(
     return address
 
 
+def _pair_conversation_id(session: Session, message: Message, theirs: str) -> int | None:
+    """The SMS/WhatsApp conversation of our number with ``theirs``, if there is one."""
+    old = session.get(Conversation, message.conversation_id)
+    assert old is not None
+    key = pair_key(old.our_address, theirs)
+    return conversations_by_key(session, old.account, [(old.channel, key)]).get((old.channel, key))
+
+
 def _pair_conversation(session: Session, message: Message, theirs: str, now: datetime) -> int:
     """The SMS/WhatsApp conversation of our number with ``theirs`` (made if
     new), with the moved message counted there instead of where it was."""
     old = session.get(Conversation, message.conversation_id)
     assert old is not None
-    key = pair_key(old.our_address, theirs)
-    found = conversations_by_key(session, old.account, [(old.channel, key)]).get((old.channel, key))
+    found = _pair_conversation_id(session, message, theirs)
     if found is None:
         found = insert_ids(
             session,
@@ -698,7 +762,7 @@ def _pair_conversation(session: Session, message: Message, theirs: str, now: dat
                 conversation_values(
                     account=old.account,
                     channel=old.channel,
-                    thread_key=key,
+                    thread_key=pair_key(old.our_address, theirs),
                     customer_id=message.customer_id,
                     ours=old.our_address,
                     theirs=theirs,

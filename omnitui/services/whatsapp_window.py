@@ -8,7 +8,10 @@ WhatsApp message of the conversation (a WhatsApp conversation is one pair of
 numbers, which is what Twilio looks at).
 
 A free-form reply outside the window is refused before it is queued, with
-when the window closed and how to send a template instead. A template (one of
+when the window closed and how to send a template instead; so is a free-form
+message a person puts back in the queue (outbox retry, edit, re-address: the
+window of the conversation it would go out on), before anything changes
+(:func:`require_open`, the one rule). A template (one of
 the account's ``[[accounts]] templates``, carried in
 :class:`~omnitui.services.base.AccountInfo` without any secret) is allowed in
 or out of the window: every declared variable must be filled, its text is
@@ -122,6 +125,42 @@ def conversation_window(
         return window_at(session, conversation_id, now or utcnow())
 
 
+class WindowClosed(InvalidRequest):
+    """Free-form WhatsApp text outside the window (or before the customer ever
+    wrote): refused before anything changed. The CLI exits 2, as for any
+    :class:`InvalidRequest`."""
+
+
+def require_open(
+    session: Session,
+    conversation_id: int | None,
+    info: AccountInfo | None,
+    *,
+    about: str = "",
+    done: str = "Nothing was queued",
+) -> WindowState:
+    """The window of WhatsApp conversation ``conversation_id`` now, if free-form
+    text may go on it; else :class:`WindowClosed` saying when the window closed
+    (or that the customer never wrote) and naming ``info``'s templates.
+
+    ``conversation_id`` ``None``: a conversation not made yet, on which the
+    customer never wrote. ``about`` starts the message (which message it is),
+    ``done`` says what was left as it was. The one rule for a reply being
+    queued (:func:`admit`) and a message put back in the queue by a person
+    (:mod:`omnitui.services.outbox`)."""
+    now = utcnow()
+    if conversation_id is None:
+        state = WindowState(now=now, last_inbound_at=None, until=None)
+    else:
+        state = window_at(session, conversation_id, now)
+    if not state.open:
+        raise WindowClosed(
+            f"{about}WhatsApp refuses free-form text now: {state.reason()}. {done}: "
+            f"{how_to_template(info)}"
+        )
+    return state
+
+
 @dataclass(frozen=True)
 class ChosenTemplate:
     """A template filled for one message: what is stored and what the customer reads."""
@@ -224,12 +263,7 @@ def admit(
             raise InvalidRequest("variables fill a template: name one (--template NAME)")
         if conversation.channel == "whatsapp":
             assert conversation.id is not None
-            state = window_at(session, conversation.id, utcnow())
-            if not state.open:
-                raise InvalidRequest(
-                    f"WhatsApp refuses free-form text now: {state.reason()}. Nothing was "
-                    f"queued: {how_to_template(info)}"
-                )
+            require_open(session, conversation.id, info)
         return body, None
     if conversation.channel != "whatsapp":
         raise InvalidRequest(

@@ -11,11 +11,15 @@ from typing import Any
 
 import pytest
 
-from omnitui.services import whatsapp_window
+from omnitui import services
+from omnitui.services import outbox, whatsapp_window
 from omnitui.tui.app import OmniApp, make_app
 from omnitui.tui.clock import Clock
+from omnitui.tui.screens.outbox import OutboxScreen
+from omnitui.tui.screens.outbox_edit import EditScreen
 from omnitui.tui.screens.pick import PickScreen
-from tests.helpers import T0
+from storage.queries import audit_events
+from tests.helpers import T0, ScriptedProvider
 from tests.tui.conftest import BOB_CONV, NOW, Seeded, outgoing
 from tests.tui.pilots import open_conversation, screen_text, settle, until
 from tests.tui.waiting import press
@@ -122,3 +126,82 @@ def seeded_name(seeded: Seeded) -> str:
         customer = get_customer(session, seeded.customers["bob"])
         assert customer is not None
         return customer.name
+
+
+# -- a free-form message put back in the queue after the window (outbox R, e, t) --
+
+
+def failed_reply_to_bob(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> int:
+    """A free-form reply to Bob queued at NOW (the window open) that the
+    provider refused; the services' clock is LATER again afterwards."""
+    monkeypatch.setattr(whatsapp_window, "utcnow", lambda: NOW)
+    store, accounts = seeded.store, seeded.runtime.account_infos()
+    mid = services.reply(store, accounts, BOB_CONV, "Open 10-16 on Sunday", "alice")
+    refusing = ScriptedProvider(outcomes=["permanent"])
+    assert outbox.deliver(store, refusing, mid).state == "failed"  # type: ignore[arg-type]
+    monkeypatch.setattr(whatsapp_window, "utcnow", lambda: LATER)
+    return mid
+
+
+def unchanged(seeded: Seeded) -> tuple[object, ...]:
+    """The reply's row and the outbox's audit trail."""
+    [m] = outgoing(seeded)
+    with seeded.store.read() as session:
+        audit = [e.action for e in audit_events(session, limit=50) if "outbox" in e.action]
+    return (m.outbox_state, m.body_text, m.to_address, m.conversation_id, m.attempts, audit)
+
+
+async def test_outbox_retry_edit_readdress_of_a_free_form_message_after_the_window_are_refused(
+    later: OmniApp, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = later
+    mid = failed_reply_to_bob(seeded, monkeypatch)
+    before = unchanged(seeded)
+    assert before[0] == "failed" and before[-1] == []
+    refused = "WhatsApp refuses free-form text now"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "O")
+        screen = app.screen
+        assert isinstance(screen, OutboxScreen)
+        await until(pilot, lambda: [r.id for r in screen.rows] == [mid], "the failed reply")
+
+        await press(pilot, "R")
+        await until(pilot, lambda: refused in notices(app), "the retry refused")
+        assert "the window closed 1 day ago" in notices(app)
+        assert "templates: follow_up, order_update" in notices(app)
+        assert unchanged(seeded) == before
+        app.clear_notifications()
+
+        await press(pilot, "e")
+        await until(pilot, lambda: isinstance(app.screen, EditScreen), "the editor")
+        await press(pilot, "end", *" (and 9-13 on Saturday)", "ctrl+s")
+        await until(pilot, lambda: refused in notices(app), "the edit refused")
+        assert unchanged(seeded) == before
+        app.clear_notifications()
+
+        await press(pilot, "t")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the address picker")
+        await press(pilot, *"+14155550166", "enter")
+        await until(pilot, lambda: refused in notices(app), "the re-address refused")
+        assert "the customer has not written on WhatsApp yet" in notices(app)
+        assert unchanged(seeded) == before
+        assert isinstance(app.screen, OutboxScreen)  # still there, nothing left open
+        assert [r.id for r in screen.rows] == [mid]
+
+
+async def test_retry_in_the_timeline_after_the_window_is_refused(
+    later: OmniApp, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = later
+    mid = failed_reply_to_bob(seeded, monkeypatch)
+    before = unchanged(seeded)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        screen = await open_conversation(pilot, BOB_CONV)
+        await until(pilot, lambda: screen.timeline.current is not None, "the timeline")
+        assert screen.timeline.current is not None and screen.timeline.current.id == mid
+        await press(pilot, "R")
+        await until(pilot, lambda: "WhatsApp refuses free-form" in notices(app), "the refusal")
+        assert "the window closed 1 day ago" in notices(app)
+    assert unchanged(seeded) == before

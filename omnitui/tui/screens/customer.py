@@ -675,7 +675,8 @@ class CustomerScreen(RecipientActions, TagActions, StaleGuard, DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="retry")
     def _retry(self, message_id: int) -> None:
-        outbox.retry_by(self.desk.store, message_id, self.desk.agent)  # audited, as elsewhere
+        accounts = self.desk.accounts()  # a free-form WhatsApp retry names its templates
+        outbox.retry_by(self.desk.store, message_id, self.desk.agent, accounts=accounts)
         self.post_message(Saved("Queued again", queued=(message_id,)))
 
     def action_save_attachments(self) -> None:

@@ -162,9 +162,9 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
 
     def action_retry(self) -> None:
         if row := self._need_row():
-            store, agent = self.desk.store, self.desk.agent
+            store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
             self._act(
-                partial(outbox.retry_by, store, row.id, agent),
+                partial(outbox.retry_by, store, row.id, agent, accounts=accounts),
                 row.id,
                 f"Message {row.id} is queued again",
                 send=True,
@@ -199,12 +199,12 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         row = self._need_row()
         if row is None:
             return
-        store, agent = self.desk.store, self.desk.agent
+        store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
 
         def edited(body: str | None) -> None:
             if body is not None and body != row.body:
                 self._act(
-                    partial(outbox.edit, store, row.id, body, agent),
+                    partial(outbox.edit, store, row.id, body, agent, accounts=accounts),
                     row.id,
                     f"Message {row.id} edited and queued",
                     send=True,
@@ -237,7 +237,7 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         row = message.row
         region = self.desk.default_region
         others = [a for a in message.addresses if a != row.to]
-        store, agent = self.desk.store, self.desk.agent
+        store, agent, accounts = self.desk.store, self.desk.agent, self.desk.accounts()
 
         def typed(text: str) -> str:
             return normalize_address(row.channel, text, region)  # raises, saying why
@@ -245,7 +245,15 @@ class OutboxScreen(DeskScreen, inherit_bindings=False):
         def picked(address: str | None) -> None:
             if address:
                 self._act(
-                    partial(outbox.readdress, store, row.id, address, agent, default_region=region),
+                    partial(
+                        outbox.readdress,
+                        store,
+                        row.id,
+                        address,
+                        agent,
+                        default_region=region,
+                        accounts=accounts,
+                    ),
                     row.id,
                     f"Message {row.id} goes to {address} now, queued",
                     send=True,
