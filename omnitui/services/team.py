@@ -37,6 +37,23 @@ def team(store: Store, *, configured: Sequence[str] = (), me: str = "") -> list[
     return sorted(names - MACHINE_ACTORS, key=str.casefold)
 
 
+def team_for(
+    store: Store, names: Sequence[str], *, configured: Sequence[str] = (), me: str = ""
+) -> list[str]:
+    """The :func:`team`, and those of ``names`` that conversations are
+    assigned to though the team does not list them: what a query's
+    ``assignee:NAME`` is read against. An agent who left the team (out of
+    ``[agent] team``, no recent work) still has conversations: a query naming
+    them finds them and a view naming them counts them."""
+    known = team(store, configured=configured, me=me)
+    missing = [n for n in names if spelling(n, known) is None]
+    if not missing:
+        return known
+    with store.read() as session:
+        left = queries.assigned_names(session, missing)
+    return sorted({*known, *left}, key=str.casefold)
+
+
 def who(name: str | None, me: str) -> str | None:
     """The assignee meant by ``name``: ``me`` is the agent; blank is nobody."""
     cleaned = (name or "").strip()
