@@ -37,21 +37,16 @@ def team(store: Store, *, configured: Sequence[str] = (), me: str = "") -> list[
     return sorted(names - MACHINE_ACTORS, key=str.casefold)
 
 
-def team_for(
-    store: Store, names: Sequence[str], *, configured: Sequence[str] = (), me: str = ""
-) -> list[str]:
-    """The :func:`team`, and those of ``names`` that conversations are
-    assigned to though the team does not list them: what a query's
-    ``assignee:NAME`` is read against. An agent who left the team (out of
-    ``[agent] team``, no recent work) still has conversations: a query naming
-    them finds them and a view naming them counts them."""
-    known = team(store, configured=configured, me=me)
+def who_left(store: Store, names: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Those of ``names`` not on the :func:`team` (``known``) that
+    conversations are assigned to, as assigned: an agent who left the team
+    (out of ``[agent] team``, no recent work) still has conversations, and a
+    query naming them must find them (a view naming them counts them)."""
     missing = [n for n in names if spelling(n, known) is None]
     if not missing:
-        return known
+        return []
     with store.read() as session:
-        left = queries.assigned_names(session, missing)
-    return sorted({*known, *left}, key=str.casefold)
+        return queries.assigned_names(session, missing)
 
 
 def who(name: str | None, me: str) -> str | None:

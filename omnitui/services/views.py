@@ -180,28 +180,39 @@ def _named(query: Query) -> list[Term]:
 
 @dataclass(frozen=True)
 class _Team:
-    """The names queries are read against, read once for many queries."""
+    """The names queries are read against, read once for many queries: the
+    team, and those of the queries' names who left it (assigned conversations
+    say they were on it)."""
 
-    known: tuple[str, ...]
+    team: tuple[str, ...]
+    left: tuple[str, ...] = ()
 
     @classmethod
     def of(
         cls, store: Store, queries: Sequence[Query], *, configured: Sequence[str], me: str
     ) -> _Team:
-        from omnitui.services.team import team_for
+        from omnitui.services.team import team, who_left
 
         names = [t.value for q in queries for t in _named(q)]
         if not names:
             return cls(())  # no query names anybody: nothing to read
-        return cls(tuple(team_for(store, names, configured=configured, me=me)))
+        known = team(store, configured=configured, me=me)
+        return cls(tuple(known), tuple(who_left(store, names, known)))
+
+    @property
+    def known(self) -> list[str]:
+        return sorted({*self.team, *self.left}, key=str.casefold)
 
     def unknown(self, query: Query) -> tuple[Term, str] | None:
-        """The first term of ``query`` naming nobody on the team, and why."""
+        """The first term of ``query`` naming nobody on the team, and why (the
+        same words whichever queries were read with it)."""
         from omnitui.services.team import spelling, unknown_text
 
-        for t in _named(query):
+        named = _named(query)
+        for t in named:
             if spelling(t.value, self.known) is None:
-                return t, unknown_text(t.value, list(self.known))
+                own = {n for n in self.left if any(spelling(o.value, [n]) for o in named)}
+                return t, unknown_text(t.value, sorted({*self.team, *own}, key=str.casefold))
         return None
 
     def spelled(self, query: Query) -> Query:
