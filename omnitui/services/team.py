@@ -23,6 +23,8 @@ from storage.models import Conversation
 MACHINE_ACTORS = frozenset({"omnitui", "demo", "seed", "system"})
 #: what an agent types for themselves
 ME = "me"
+#: a refusal names at most this many of the team
+NAMES_SHOWN = 12
 
 
 class UnknownAgent(ServiceError):
@@ -72,7 +74,9 @@ def unknown_text(name: str, known: Sequence[str]) -> str:
     """Why ``name`` is refused, and what to do, for people."""
     close = closest(name, known)
     hint = f" Did you mean {close!r}?" if close else ""
-    listed = ", ".join(known) or "nobody yet"
+    listed = ", ".join(known[:NAMES_SHOWN]) or "nobody yet"
+    if len(known) > NAMES_SHOWN:  # one line, also where the team is hundreds strong
+        listed += f" and {len(known) - NAMES_SHOWN} more"
     return f"nobody on the team is called {name!r} (the team: {listed}).{hint}"
 
 
