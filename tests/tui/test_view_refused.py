@@ -65,3 +65,25 @@ async def test_a_view_naming_nobody_shows_why_not_a_bare_0(typo: Seeded) -> None
         assert screen.view == "bobs"
         await press(pilot, "F")
         assert screen.view == "all"
+
+
+async def test_a_view_refused_before_its_count_came_goes_back(typo: Seeded) -> None:
+    """The key pressed before the count said why (the first count is on its
+    way): the view's read is refused, the agent told why, and the view shown
+    before is read again, not left under the refused view's name."""
+    app = make_test_app(typo.runtime)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await settle(pilot)
+        screen = pilot.app.screen
+        assert isinstance(screen, InboxScreen)
+        await until(pilot, lambda: "open" in screen.bar.counts, "the first count")
+        await press(pilot, "7")
+        rows = list(screen.table.order)
+        screen.bar.problems.clear()  # as before the first count came
+        await press(pilot, "8")
+        await until(pilot, lambda: "typo" in screen.bar.problems, "the refused read")
+        await settle(pilot)
+        assert screen.view == "all" and screen.table.order == rows
+        assert "8 typo !" in str(screen.bar.render())
+        told = [str(n.message) for n in app._notifications]
+        assert any("nobody on the team is called 'alcie'" in t for t in told), told
