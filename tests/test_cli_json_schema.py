@@ -329,7 +329,8 @@ SCHEMAS: dict[str, Any] = {
             "query": str,
             "sort": OneOf(("activity", "waiting", "created")),
             "builtin": bool,
-            "count": int,
+            "count": Opt(int),
+            "problem": Opt(str),
         }
     ],
 }

@@ -153,6 +153,7 @@ HOT_READS: dict[str, Callable[[Any], object]] = {
         for view in queries.INBOX_FILTERS
     },
     "conversations by assignee": lambda s: queries.list_conversations(s, view="all", assignee="bo"),
+    "assigned names": lambda s: queries.assigned_names(s, ["zoe", "Bob"]),  # a view's team
     "customer conversations": lambda s: queries.list_conversations(s, view="all", customer_id=1),
     "timeline": lambda s: queries.timeline(s, 1, limit=200, with_events=True),
     "search": lambda s: queries.search(s, "refund"),

@@ -211,10 +211,12 @@ def test_counts_agree_with_the_lists(seed: Seed, strategy: str) -> None:
         View("waiting", None, "waiting:>1h -tag:vip", sort="waiting"),
     )
     views = BUILTIN_VIEWS + extra
-    counts = count_views(seed.store, views, agent="alice", now=NOW)
+    counted = count_views(seed.store, views, agent="alice", now=NOW)
+    counts = counted.counts
+    assert counted.problems == {}
     assert counts == {v.name: len(list_view(seed.store, v, agent="alice", now=NOW)) for v in views}
     assert counts["all"] == 5 and counts["mine"] == 2 and counts["billing"] == 2
-    capped = count_views(seed.store, views, agent="alice", now=NOW, limit=2)
+    capped = count_views(seed.store, views, agent="alice", now=NOW, limit=2).counts
     assert capped == {name: min(n, 3) for name, n in counts.items()}
     assert count_label(capped["all"], 2) == "2+" and count_label(2, 2) == "2"
 

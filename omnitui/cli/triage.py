@@ -102,7 +102,11 @@ def chosen_query(
     """The query ``--view`` and ``--query`` make together (both: the view's AND
     the typed one), with its title and the view."""
     from omnitui.query import And, format_query
+    from omnitui.services.team import UnknownAgent
     from omnitui.services.views import find_view, team_spelled
+
+    def spelled(query: Query) -> Query:
+        return team_spelled(rt.store(), query, configured=rt.config.team, me=rt.agent)
 
     view = None
     parts: list[Query] = []
@@ -112,15 +116,27 @@ def chosen_query(
         if view is None:
             names = ", ".join(v.name for v in views_of(rt))
             raise UserError(f"--view: there is no view {view_name!r} (views: {names})", 2)
-        parts.append(view.tree)
+        try:  # each part on its own: a column is a column of the text it is in
+            parts.append(spelled(view.tree))
+        except UnknownAgent as exc:
+            raise view_refused(rt, view, exc) from None
         titles.append(view.name)
     if text is not None:
         typed = parsed("--query", text)
-        parts.append(typed)
+        try:
+            parts.append(spelled(typed))
+        except UnknownAgent as exc:
+            raise UserError(f"--query: {exc}", 2) from None
         titles.append(format_query(typed) or "(everything)")
     query: Query = parts[0] if len(parts) == 1 else And(tuple(parts))
-    query = team_spelled(rt.store(), query, configured=rt.config.team, me=rt.agent)
     return query, " and ".join(titles), view
+
+
+def view_refused(rt: Runtime, view: View, problem: Exception | str) -> UserError:
+    """The error for a view of the config whose query names nobody on the
+    team (exit 2, kind ``config``: the fix is in the config)."""
+    where = f" Fix its query in {rt.config.path}." if rt.config.path else ""
+    return UserError(f"view {view.name!r}: {problem}{where}", kind="config")
 
 
 def list_by_query(
@@ -204,13 +220,18 @@ class ViewCount:
     query: str
     sort: str
     builtin: bool
-    count: int
+    #: ``None`` when the view cannot be counted (nor listed): see ``problem``
+    count: int | None
+    #: why the view can be neither listed nor counted (an agent nobody has), or ``None``
+    problem: str | None = None
 
 
 @handled
 def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """The inbox's views (the built-in ones, then the config's [[views]]) with
-    how many conversations each holds now."""
+    how many conversations each holds now. A view whose query names an agent
+    nobody on the team has gets no count ("!") but the reason, as
+    `conversations list --view` refuses it."""
     from omnitui.services.snoozes import wake_due_snoozes
     from omnitui.services.views import count_views
 
@@ -226,7 +247,18 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             limit=None,
             configured=rt.config.team,
         )
-    rows = [ViewCount(v.name, v.key, v.query, v.sort, v.builtin, counts[v.name]) for v in views]
+    rows = [
+        ViewCount(
+            v.name,
+            v.key,
+            v.query,
+            v.sort,
+            v.builtin,
+            counts.counts.get(v.name),
+            counts.problems.get(v.name),
+        )
+        for v in views
+    ]
     if want_json(ctx, json_out):
         output.print_json(rows)
         return
@@ -239,8 +271,11 @@ def views_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             Column("query", wrap=True, least=20),
             Column("sort", drop=1),
         ],
-        [(r.key, r.name, r.count, r.query, r.sort) for r in rows],
+        [(r.key, r.name, "!" if r.count is None else r.count, r.query, r.sort) for r in rows],
     )
+    for v in views:
+        if v.name in counts.problems:
+            output.note(f"warning: {view_refused(rt, v, counts.problems[v.name])}")
 
 
 def _tag_change(

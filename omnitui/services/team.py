@@ -23,6 +23,8 @@ from storage.models import Conversation
 MACHINE_ACTORS = frozenset({"omnitui", "demo", "seed", "system"})
 #: what an agent types for themselves
 ME = "me"
+#: a refusal names at most this many of the team
+NAMES_SHOWN = 12
 
 
 class UnknownAgent(ServiceError):
@@ -35,6 +37,18 @@ def team(store: Store, *, configured: Sequence[str] = (), me: str = "") -> list[
         seen = queries.people(session)
     names = {n.strip() for n in (*seen, *configured, me) if n and n.strip()}
     return sorted(names - MACHINE_ACTORS, key=str.casefold)
+
+
+def who_left(store: Store, names: Sequence[str], known: Sequence[str]) -> list[str]:
+    """Those of ``names`` not on the :func:`team` (``known``) that
+    conversations are assigned to, as assigned: an agent who left the team
+    (out of ``[agent] team``, no recent work) still has conversations, and a
+    query naming them must find them (a view naming them counts them)."""
+    missing = [n for n in names if spelling(n, known) is None]
+    if not missing:
+        return []
+    with store.read() as session:
+        return queries.assigned_names(session, missing)
 
 
 def who(name: str | None, me: str) -> str | None:
@@ -60,7 +74,9 @@ def unknown_text(name: str, known: Sequence[str]) -> str:
     """Why ``name`` is refused, and what to do, for people."""
     close = closest(name, known)
     hint = f" Did you mean {close!r}?" if close else ""
-    listed = ", ".join(known) or "nobody yet"
+    listed = ", ".join(known[:NAMES_SHOWN]) or "nobody yet"
+    if len(known) > NAMES_SHOWN:  # one line, also where the team is hundreds strong
+        listed += f" and {len(known) - NAMES_SHOWN} more"
     return f"nobody on the team is called {name!r} (the team: {listed}).{hint}"
 
 

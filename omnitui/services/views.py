@@ -7,6 +7,16 @@ queries are checked when the config is loaded, see
 :func:`omnitui.config.load_config`). Both faces list a view's page with
 :func:`list_view` and every view's count with :func:`count_views` (one
 statement for all of them).
+
+A view's ``assignee:NAME`` is read against the team by one rule,
+:func:`team_spelled`, for its list and its count alike: the config's names,
+the agent, the people the store has seen at work and anybody conversations
+are assigned to (an agent who left the team keeps theirs, findable and
+counted). A name nobody has (``assignee:alcie``) is refused: the list with
+:class:`~omnitui.services.team.UnknownAgent`, the count with the same reason
+in place of a number (a 0 would look like an empty view). The config's
+check cannot do it: the team is partly in the store, which loading the
+config does not open.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from omnitui.query import Query, parse_query
-from storage.query_terms import SORTS, Sort
+from storage.query_terms import SORTS, Sort, Term
 
 if TYPE_CHECKING:
     from omnitui.config import ViewSetting
@@ -109,6 +119,17 @@ def list_view(
 COUNT_LIMIT = 10_000
 
 
+@dataclass(frozen=True)
+class ViewCounts:
+    """What :func:`count_views` says: each view's count (by name), and for a
+    view that can be neither listed nor counted (its query names an agent
+    nobody on the team has) the reason instead of a count, as its list would
+    refuse it."""
+
+    counts: dict[str, int]
+    problems: dict[str, str] = field(default_factory=dict)
+
+
 def count_views(
     store: Store,
     views: Sequence[View],
@@ -117,40 +138,30 @@ def count_views(
     now: datetime,
     limit: int | None = COUNT_LIMIT,
     configured: Sequence[str] = (),
-) -> dict[str, int]:
+) -> ViewCounts:
     """How many conversations each view holds now, by view name, in one
     statement for all of them. Each count stops past ``limit`` (``None``:
     exact, at the cost of reading every conversation of a big view): a
     value of ``limit + 1`` means "more than ``limit``". ``assignee:NAME`` is
-    spelled as on the team (``configured``: the config's names), as the
-    view's list is, so "Bob" counts bob's; a name nobody has counts 0."""
+    read by the rule :func:`team_spelled` applies to the view's list
+    (``configured``: the config's names): "Bob" counts bob's, an agent who
+    left counts theirs, and a view naming somebody nobody has gets no count
+    but the reason its list is refused (in ``problems``), not a 0 that
+    looks like an empty view."""
+    from omnitui.services.team import UnknownAgent
     from storage.queries.triage import count_conversations
 
-    trees = _spelled_leniently(store, {v.name: v.tree for v in views}, configured, agent or "")
-    with store.read() as session:
-        return count_conversations(session, trees, agent=agent, now=now, limit=limit)
-
-
-def _spelled_leniently(
-    store: Store, trees: dict[str, Query], configured: Sequence[str], me: str
-) -> dict[str, Query]:
-    """:func:`team_spelled` for counting: each view's names spelled as on the
-    team, a view naming somebody unknown left as it is (it counts nothing)."""
-    from omnitui.services.team import UnknownAgent
-    from storage.query_terms import terms_of
-
-    def named(tree: Query) -> bool:
-        return any(t.kind == "assignee" and t.value not in ("me", "none") for t in terms_of(tree))
-
-    if not any(named(tree) for tree in trees.values()):
-        return trees
-    out: dict[str, Query] = {}
-    for name, tree in trees.items():
+    team = _Team.of(store, [v.tree for v in views], configured=configured, me=agent or "")
+    trees: dict[str, Query] = {}
+    problems: dict[str, str] = {}
+    for view in views:
         try:
-            out[name] = team_spelled(store, tree, configured=configured, me=me)
-        except UnknownAgent:
-            out[name] = tree
-    return out
+            trees[view.name] = team.spelled(view.tree)
+        except UnknownAgent as exc:
+            problems[view.name] = str(exc)
+    with store.read() as session:
+        counts = count_conversations(session, trees, agent=agent, now=now, limit=limit)
+    return ViewCounts(counts, problems)
 
 
 def count_label(count: int, limit: int | None = COUNT_LIMIT) -> str:
@@ -160,32 +171,88 @@ def count_label(count: int, limit: int | None = COUNT_LIMIT) -> str:
     return f"{count:,}"
 
 
+def _named(query: Query) -> list[Term]:
+    """The terms of ``query`` that name an agent (not ``me`` nor ``none``)."""
+    from storage.query_terms import terms_of
+
+    return [t for t in terms_of(query) if t.kind == "assignee" and t.value not in ("me", "none")]
+
+
+@dataclass(frozen=True)
+class _Team:
+    """The names queries are read against, read once for many queries: the
+    team, and those of the queries' names who left it (assigned conversations
+    say they were on it)."""
+
+    team: tuple[str, ...]
+    left: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, store: Store, queries: Sequence[Query], *, configured: Sequence[str], me: str
+    ) -> _Team:
+        from omnitui.services.team import team, who_left
+
+        names = [t.value for q in queries for t in _named(q)]
+        if not names:
+            return cls(())  # no query names anybody: nothing to read
+        known = team(store, configured=configured, me=me)
+        return cls(tuple(known), tuple(who_left(store, names, known)))
+
+    @property
+    def known(self) -> list[str]:
+        return sorted({*self.team, *self.left}, key=str.casefold)
+
+    def unknown(self, query: Query) -> tuple[Term, str] | None:
+        """The first term of ``query`` naming nobody on the team, and why (the
+        same words whichever queries were read with it)."""
+        from omnitui.services.team import spelling, unknown_text
+
+        named = _named(query)
+        for t in named:
+            if spelling(t.value, self.known) is None:
+                own = {n for n in self.left if any(spelling(o.value, [n]) for o in named)}
+                return t, unknown_text(t.value, sorted({*self.team, *own}, key=str.casefold))
+        return None
+
+    def spelled(self, query: Query) -> Query:
+        """``query`` with its names spelled as on the team, or :class:`UnknownAgent`."""
+        from omnitui.services.team import UnknownAgent, spelling
+
+        problem = self.unknown(query)
+        if problem is not None:
+            term, why = problem
+            raise UnknownAgent(f"assignee:{term.value} at column {term.position + 1}: {why}")
+        if not _named(query):
+            return query
+
+        def spelled(node: Query) -> Query:
+            if isinstance(node, Term):
+                if node.kind != "assignee" or node.value in ("me", "none"):
+                    return node
+                fixed = spelling(node.value, self.known) or node.value
+                return Term(node.kind, fixed, node.negated, node.position, node.length)
+            return type(node)(tuple(spelled(i) for i in node.items))
+
+        return spelled(query)
+
+
 def team_spelled(
     store: Store, query: Query, *, configured: Sequence[str] = (), me: str = ""
 ) -> Query:
     """``query`` with each ``assignee:NAME`` spelled as on the team ("Bob" is
     bob), or :class:`~omnitui.services.team.UnknownAgent` naming the term and
-    its column when nobody on the team has that name (a typo would match
-    nothing and look like an empty view)."""
-    from omnitui.services.team import UnknownAgent, spelling, team, unknown_text
-    from storage.query_terms import Term, terms_of
+    its column when nobody has that name (a typo would match nothing and
+    look like an empty view). The team: the config's names, the agent, the
+    people the store has seen at work, and anybody conversations are
+    assigned to (an agent who left keeps theirs). :func:`count_views`
+    follows the same rule."""
+    return _Team.of(store, [query], configured=configured, me=me).spelled(query)
 
-    names = [t for t in terms_of(query) if t.kind == "assignee" and t.value not in ("me", "none")]
-    if not names:
-        return query
-    known = team(store, configured=configured, me=me)
-    for t in names:
-        if spelling(t.value, known) is None:
-            raise UnknownAgent(
-                f"assignee:{t.value} at column {t.position + 1}: {unknown_text(t.value, known)}"
-            )
 
-    def spelled(node: Query) -> Query:
-        if isinstance(node, Term):
-            if node.kind != "assignee" or node.value in ("me", "none"):
-                return node
-            fixed = spelling(node.value, known) or node.value
-            return Term(node.kind, fixed, node.negated, node.position, node.length)
-        return type(node)(tuple(spelled(i) for i in node.items))
-
-    return spelled(query)
+def unknown_agent(
+    store: Store, query: Query, *, configured: Sequence[str] = (), me: str = ""
+) -> tuple[Term, str] | None:
+    """The first ``assignee:NAME`` of ``query`` that :func:`team_spelled`
+    refuses, and why (for a prompt that points at it), or ``None``."""
+    return _Team.of(store, [query], configured=configured, me=me).unknown(query)

@@ -9,11 +9,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from omnitui.query import QueryError, parse_query, terms_of
+from omnitui.query import QueryError, parse_query
 from omnitui.services import tags
 from omnitui.services.bulk import NOT_DONE, BulkChange, bulk_merge, bulk_update
-from omnitui.services.team import spelling, team, unknown_text
-from omnitui.services.views import View, count_views, list_view, team_spelled
+from omnitui.services.views import (
+    View,
+    ViewCounts,
+    count_views,
+    list_view,
+    team_spelled,
+    unknown_agent,
+)
 from omnitui.tui.saved_views import SavedView
 from storage import queries
 from storage.db import Store
@@ -38,19 +44,13 @@ def unknown_assignee(
 ) -> tuple[int, int, str] | None:
     """Where ``text`` (a query that parses) names an assignee nobody on the
     team has, and why, or None: a typo would match nothing and look like an
-    empty inbox (the CLI refuses it too)."""
-    names = [
-        t
-        for t in terms_of(parse_query(text))
-        if t.kind == "assignee" and t.value not in ("me", "none")
-    ]
-    if not names:
+    empty inbox (the CLI refuses it too; the rule is
+    :func:`omnitui.services.views.team_spelled`'s)."""
+    problem = unknown_agent(store, parse_query(text), configured=team_names, me=me)
+    if problem is None:
         return None
-    known = team(store, configured=team_names, me=me)
-    for term in names:
-        if spelling(term.value, known) is None:
-            return term.position, term.length, unknown_text(term.value, known)
-    return None
+    term, why = problem
+    return term.position, term.length, why
 
 
 def typed_view(text: str, sort: str) -> View:
@@ -117,8 +117,9 @@ def count(
     agent: str,
     now: datetime,
     team_names: Sequence[str] = (),
-) -> dict[str, int]:
-    """Each view's count, by name (one statement for all; names spelled as on the team)."""
+) -> ViewCounts:
+    """Each view's count, by name (one statement for all; names read as
+    :func:`fetch` reads them), and why a view that cannot be listed has none."""
     return count_views(store, views, agent=agent, now=now, configured=team_names)
 
 
@@ -138,10 +139,6 @@ class Outcome:
     changed: tuple[int, ...]
     unchanged: tuple[int, ...]
     problems: dict[int, str]
-
-
-def known_team(store: Store, configured: Sequence[str], me: str) -> list[str]:
-    return team(store, configured=configured, me=me)
 
 
 def bulk(

@@ -16,9 +16,21 @@ class ViewsCounted(Message):
     counts: dict[str, int]
     query: str | None = None
     query_count: int | None = None
+    #: why a view has no count (it names an agent nobody on the team has), by name
+    problems: dict[str, str] = field(default_factory=dict)
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, ViewsCounted) and message.ticket > self.ticket
+
+
+@dataclass
+class ViewRefused(Message):
+    """Read number ``ticket`` of view ``view`` was refused, and why (its query
+    names an agent nobody on the team has; its count says so too)."""
+
+    ticket: int
+    view: str
+    reason: str
 
 
 @dataclass

@@ -4,6 +4,7 @@ of the people at work."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -170,6 +171,23 @@ def assignees(session: Session, *, limit: int = 50) -> list[str]:
             .distinct()
             .order_by(c.assignee)
             .limit(limit)
+        ).scalars()
+    )
+
+
+def assigned_names(session: Session, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` that conversations are assigned to, as assigned
+    (spelled exactly, or in lower case: "Dave" finds dave), alphabetically:
+    an agent who left the team, or one :func:`people` did not list (it lists
+    at most ``limit``), still has conversations, and a query naming them
+    must find them. Index seeks on the assignee index, no scan."""
+    wanted = sorted({s for n in names if n for s in (n, n.lower())})
+    if not wanted:
+        return []
+    c = conversation_t.c
+    return list(
+        session.execute(
+            select(c.assignee).where(c.assignee.in_(wanted)).distinct().order_by(c.assignee)
         ).scalars()
     )
 

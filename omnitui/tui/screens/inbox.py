@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.widgets import DataTable
 
+from omnitui.services.team import UnknownAgent
 from omnitui.services.views import View
 from omnitui.tui import inbox_views
 from omnitui.tui.bindings import FILTER_KEYS, INBOX_BINDINGS, TAG_BINDINGS, TRIAGE_BINDINGS
@@ -30,6 +31,7 @@ from omnitui.tui.messages import InboxPage, InboxRead, OpenCustomer
 from omnitui.tui.screens.base import CONVERSATION_PALETTE, DeskScreen
 from omnitui.tui.screens.tagging import TAG_PALETTE
 from omnitui.tui.screens.triage import TRIAGE_PALETTE, Triage
+from omnitui.tui.triage_messages import ViewRefused
 from omnitui.tui.widgets.account_bar import AccountBar
 from omnitui.tui.widgets.filter_bar import FilterBar
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE, InboxTable
@@ -100,7 +102,14 @@ class InboxScreen(Triage, DeskScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inbox")
     def _read(self, ticket: int, view: View, limit: int) -> None:
-        self.post_message(InboxRead(ticket, self.view_id(view), limit, self._fetch(view, limit)))
+        try:
+            rows = self._fetch(view, limit)
+        except UnknownAgent as exc:
+            if not view.name:
+                raise  # a typed query: told as "Not done" (its prompt checks it first)
+            self.post_message(ViewRefused(ticket, view.name, str(exc)))
+            return
+        self.post_message(InboxRead(ticket, self.view_id(view), limit, rows))
 
     @on(InboxRead)
     def _show(self, message: InboxRead) -> None:
@@ -153,8 +162,9 @@ class InboxScreen(Triage, DeskScreen):
     # -- filters ---------------------------------------------------------------
 
     def action_filter(self, name: str) -> None:
-        if name not in self.view_names():
+        if name not in self.view_names() or self.view_refused(name):
             return
+        self.shown_before = self.view
         self.view = name
         self.typed_query = None
         self.reload(fresh=True)
@@ -164,7 +174,11 @@ class InboxScreen(Triage, DeskScreen):
         at = names.index(self.view) if self.view in names else 0
         if self.typed_query is not None and step > 0:
             at -= 1  # from a typed query, f shows the view it came from
-        self.action_filter(names[(at + step) % len(names)])
+        for n in range(1, len(names) + 1):  # past a refused view: its count says why
+            name = names[(at + step * n) % len(names)]
+            if name not in self.bar.problems:
+                self.action_filter(name)
+                return
 
     def action_next_filter(self) -> None:
         self._step_filter(1)

@@ -25,7 +25,7 @@ from omnitui.tui.format import plain
 from omnitui.tui.screens.base import DeskScreen
 from omnitui.tui.screens.pick import Choice, PickScreen
 from omnitui.tui.screens.query_prompt import QueryScreen
-from omnitui.tui.triage_messages import QueryChecked, ViewsCounted
+from omnitui.tui.triage_messages import QueryChecked, ViewRefused, ViewsCounted
 from omnitui.tui.widgets.filter_bar import FilterBar
 from omnitui.tui.widgets.inbox_table import InboxTable
 
@@ -45,6 +45,8 @@ class Views(DeskScreen):
         self.views = list(self.desk.views) or list(BUILTIN_VIEWS)
         self.typed_query = None
         self.counted = False
+        #: the view shown before the last switch (where a refused view goes back to)
+        self.shown_before: str | None = None
         self._count_ticket = 0
         self._recount: Timer | None = None
 
@@ -133,8 +135,12 @@ class Views(DeskScreen):
         counts = inbox_views.count(
             self.desk.store, asked, agent=self.desk.agent, now=now, team_names=self.desk.team
         )
-        query_count = counts.pop("", None) if query is not None else None
-        self.post_message(ViewsCounted(ticket, counts, query.query if query else None, query_count))
+        query_count = counts.counts.pop("", None) if query is not None else None
+        self.post_message(
+            ViewsCounted(
+                ticket, counts.counts, query.query if query else None, query_count, counts.problems
+            )
+        )
 
     @on(ViewsCounted)
     def _counted(self, message: ViewsCounted) -> None:
@@ -142,8 +148,37 @@ class Views(DeskScreen):
             return  # a newer count is on its way
         self.counted = True
         same = message.query == self.typed_query
-        self.bar.show_counts(message.counts, message.query_count if same else None)
+        self.bar.show_counts(
+            message.counts, message.query_count if same else None, message.problems
+        )
         self.refresh_bar()
+
+    def view_refused(self, name: str) -> bool:
+        """Whether view ``name`` is known to be refused (its count says why):
+        then the agent is told why, and the view shown stays."""
+        reason = self.bar.problems.get(name)
+        if reason is not None:
+            self._tell_refused(name, reason)
+        return reason is not None
+
+    def _tell_refused(self, name: str, reason: str) -> None:
+        self.notify(
+            f"{plain(reason)} Fix its query in the config's [[views]] (or the saved view).",
+            title=f"View {plain(name)} not shown",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
+
+    @on(ViewRefused)
+    def _refused(self, message: ViewRefused) -> None:
+        # a view refused before its count said so (or since): back to one that lists
+        self.bar.problems[message.view] = message.reason
+        self.bar.refresh()
+        self._tell_refused(message.view, message.reason)
+        if message.view == self.view and message.ticket == self.ticket:
+            fallback = self.shown_before if self.shown_before != message.view else None
+            self.action_filter(fallback or self.views[0].name)
 
     def refresh_bar(self) -> None:
         self.bar.show_state(

@@ -5,7 +5,9 @@ current one highlighted, then a typed query in force and the marks.
 
 Counts come from a worker (the screen asks after every change the console
 sees, see :mod:`omnitui.tui.screens.inbox`); until the first answer a view
-shows no number. When the line is wider than the bar, it is shown from a
+shows no number. A view that can be neither listed nor counted (its query
+names an agent nobody on the team has) shows :data:`REFUSED` for its count;
+its key tells why. When the line is wider than the bar, it is shown from a
 view such that the current one is in sight, with ``…`` where views are cut.
 """
 
@@ -22,6 +24,8 @@ from omnitui.tui.format import plain
 
 #: A typed query is shown cut to this many cells.
 QUERY_CELLS = 40
+#: The count of a view that cannot be counted (see the module).
+REFUSED = "!"
 
 
 def compact(count: int) -> str:
@@ -46,6 +50,8 @@ class FilterBar(Static):
         #: (key as shown, name) of every view, in order
         self.views: list[tuple[str, str]] = []
         self.counts: dict[str, int] = {}
+        #: why a view has no count, by name (see the module)
+        self.problems: dict[str, str] = {}
         #: the name of the view shown (None while a typed query is in force)
         self.current: str | None = "open"
         #: a typed query in force (its text), its count, and the key that asks for one
@@ -60,9 +66,15 @@ class FilterBar(Static):
         self.views = list(views)
         self.refresh()
 
-    def show_counts(self, counts: Mapping[str, int], query_count: int | None = None) -> None:
+    def show_counts(
+        self,
+        counts: Mapping[str, int],
+        query_count: int | None = None,
+        problems: Mapping[str, str] | None = None,
+    ) -> None:
         self.counts = dict(counts)
         self.query_count = query_count
+        self.problems = dict(problems or {})
         self.refresh()
 
     def show_state(
@@ -80,6 +92,8 @@ class FilterBar(Static):
         label = f" {plain(name)}"
         if name in self.counts:
             label += f" {compact(self.counts[name])}"
+        elif name in self.problems:
+            label += f" {REFUSED}"
         text.append(f"{label} ", style="bold reverse" if name == self.current else "")
         return text
 
