@@ -10,7 +10,8 @@ move to ``sending`` is committed before the provider is called, and the
 outcome after. Only a failure known to have happened before the service
 took anything is ``failed`` and retried with backoff; a send that went out
 and got no answer (:class:`~providers.base.UnconfirmedError`), or a process
-that died mid-send (:func:`recover_interrupted`), leaves it ``unconfirmed``:
+that died mid-send (:func:`recover_interrupted`; at once when it ran on
+this machine, see :mod:`omnitui.services.senders`), leaves it ``unconfirmed``:
 never sent again by itself. :func:`reconcile` asks a provider that can tell
 (Twilio's message list, Matrix transaction ids) and marks it sent; what
 stays unconfirmed waits for a person (``omnitui outbox retry``).
@@ -29,9 +30,8 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
-from omnitui.services import whatsapp_window
+from omnitui.services import senders, whatsapp_window
 from omnitui.services.base import AccountInfo
-from omnitui.services.leases import PROCESS_ID
 from omnitui.services.records import conversation_values, conversations_by_key, find_identities
 from omnitui.threads import pair_key
 from providers.base import (
@@ -127,7 +127,7 @@ def claim(store: Store, message_id: int) -> Message:
             .values(
                 outbox_state="sending",
                 attempts=m.attempts + 1,
-                sending_owner=PROCESS_ID,
+                sending_owner=senders.SENDER_ID,
                 sending_since=now,
                 next_attempt_at=None,
             )
@@ -401,7 +401,11 @@ def retry(
 
     A free-form WhatsApp message outside its conversation's window is refused
     (:class:`~omnitui.services.whatsapp_window.WindowClosed`, naming the
-    templates of its account in ``accounts``) and left as it is."""
+    templates of its account in ``accounts``) and left as it is.
+
+    A message whose sender died mid-send is unconfirmed first (a person
+    retrying right after the crash need not wait for the next poll round)."""
+    recover_interrupted(store)
     with store.write() as session:
         message = session.get(Message, message_id)
         if message is None or message.direction != "out":
@@ -423,24 +427,30 @@ def recover_interrupted(store: Store, older_than: timedelta = STALE_SENDING) -> 
     """Mark messages left ``sending`` by a dead process as ``unconfirmed``.
 
     A message this process is sending right now is never touched; another
-    process's is taken as dead once it has been sending for ``older_than``.
+    process's is taken as dead once it has been sending for ``older_than``,
+    or at once when that process ran on this machine and is gone
+    (:func:`omnitui.services.senders.gone`: killed mid-send).
     """
     cutoff = utcnow() - older_than
     m = message_t.c
     with store.write() as session:
-        stale = list(
-            session.execute(
-                select(m.id).where(
-                    m.outbox_state == "sending",
-                    m.sending_owner.is_distinct_from(PROCESS_ID),
-                    (m.sending_since.is_(None)) | (m.sending_since < cutoff),
-                )
-            ).scalars()
-        )
+        sending = session.execute(
+            select(m.id, m.sending_owner, m.sending_since).where(
+                m.outbox_state == "sending",
+                m.sending_owner.is_distinct_from(senders.SENDER_ID),
+            )
+        ).all()
+        stale = [
+            row.id
+            for row in sending
+            if row.sending_since is None
+            or utc(row.sending_since) < cutoff
+            or senders.gone(row.sending_owner)
+        ]
         if stale:
             session.execute(
                 update(message_t)
-                .where(m.id.in_(stale))
+                .where(m.id.in_(stale), m.outbox_state == "sending")
                 .values(
                     outbox_state="unconfirmed",
                     error="the process sending this message stopped before the provider "

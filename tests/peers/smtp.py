@@ -1,5 +1,7 @@
-"""aiosmtpd as the SMTP peer: records what it receives, can refuse on demand
-and require a login."""
+"""aiosmtpd as the SMTP peer: records what it receives, can refuse on demand,
+require a login, and stop at a step of a send until the test lets it go on
+(:meth:`SmtpPeer.hold`: before the data, in the middle of it, or after the
+mail was taken and before the answer)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+from tests.peers.gates import Gate, Gates
 
 
 def _free_port() -> int:
@@ -34,10 +38,14 @@ class Handler:
     #: seconds the next DATA answers are held back after the mail was taken
     #: (a slow server: the client's timeout runs out first)
     slow_answers: list[float] = field(default_factory=list)
+    gates: Gates = field(default_factory=Gates)
+    #: the DATA bytes taken before the "data" gate holds
+    hold_after: int = 0
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
+        await asyncio.to_thread(self.gates.hold, "rcpt")
         if self.refusals:
             return self.refusals.pop(0)
         if address in self.refused_addresses:
@@ -49,9 +57,45 @@ class Handler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
+        await asyncio.to_thread(self.gates.hold, "accepted")
         if self.slow_answers:
             await asyncio.sleep(self.slow_answers.pop(0))
         return "250 Message accepted for delivery"
+
+
+class _CountingReader:
+    """The connection's reader during DATA: holds at the "data" gate once
+    ``hold_after`` bytes of the mail have come in (the rest still in flight)."""
+
+    def __init__(self, reader: Any, handler: Handler) -> None:
+        self._reader, self._handler, self._got = reader, handler, 0
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        line: bytes = await self._reader.readuntil(separator)
+        self._got += len(line)
+        if self._got >= self._handler.hold_after and self._handler.gates.armed("data"):
+            await asyncio.to_thread(self._handler.gates.hold, "data")
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+class _HoldingSMTP(SMTP):
+    async def smtp_DATA(self, arg: str) -> None:
+        handler = self.event_handler
+        reader = self._reader
+        if isinstance(handler, Handler) and handler.gates.armed("data"):
+            self._reader = _CountingReader(reader, handler)  # type: ignore[assignment]
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._reader = reader
+
+
+class _Controller(Controller):
+    def factory(self) -> SMTP:
+        return _HoldingSMTP(self.handler, **self.SMTP_kwargs)
 
 
 class SmtpPeer:
@@ -71,7 +115,7 @@ class SmtpPeer:
                 "auth_required": True,
                 "auth_require_tls": False,
             }
-        self.controller = Controller(
+        self.controller = _Controller(
             self.handler, hostname=self.host, port=self.port, server_hostname="localhost", **kwargs
         )
 
@@ -96,8 +140,20 @@ class SmtpPeer:
         """Answer every RCPT TO ``address`` with ``reply``; the others are taken."""
         self.handler.refused_addresses[address] = reply
 
+    def hold(self, point: str, *, after_bytes: int = 0) -> Gate:
+        """Stop the next send at ``point`` until the gate is released:
+        ``"rcpt"`` (connected and logged in, nothing of the mail sent yet),
+        ``"data"`` (``after_bytes`` of the mail taken, the rest not read) or
+        ``"accepted"`` (the whole mail taken and recorded, the 250 not yet
+        answered)."""
+        assert point in ("rcpt", "data", "accepted"), point
+        if point == "data":
+            self.handler.hold_after = after_bytes
+        return self.handler.gates.arm(point)
+
     def start(self) -> None:
         self.controller.start()
 
     def stop(self) -> None:
+        self.handler.gates.release_all()
         self.controller.stop()

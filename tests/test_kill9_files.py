@@ -1,0 +1,212 @@
+"""kill -9 of the process sending a message with files, at each step of the
+send: after the claim (connected, nothing of the mail sent), in the middle of
+the DATA transfer of a large file, and after the peer took the mail but
+before our side recorded it. Afterwards no mail went twice, the message is
+``unconfirmed`` (never sent again by itself), a person's retry gives the
+peer byte-identical files, and the files' blob rows are all still there,
+each named by the message's attachment rows (none lost, none orphaned).
+
+The sender is ``omnitui send --attach`` in a subprocess, killed for real
+(SIGKILL) when the SMTP peer (tests/peers/smtp.py) holds at the step; the
+"restart" is what a person runs next: ``omnitui outbox list``, the poller's
+``omnitui sync --once``, ``omnitui outbox retry``.
+"""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from storage.db import Store
+from storage.models import attachment_t, blob_t, message_t
+from tests.helpers import as_json, cli_runner, write_config
+from tests.mail_fixtures import SUPPORT
+from tests.peers.smtp import SmtpPeer
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Bigger than the sockets between the two processes hold (the client's send
+#: buffer grows to 4 MB, the peer's receive buffer stays small while it does
+#: not read): killed at the "data" gate, the sender has not written the end.
+LARGE = 12 * 1024 * 1024
+PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Files:
+    large: Path
+    small: Path
+    digests: dict[str, str]  # file name -> sha256 of its bytes
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Files:
+    large, small = tmp_path / "capture.bin", tmp_path / "Rechnung.pdf"
+    large.write_bytes(os.urandom(LARGE))
+    small.write_bytes(PDF)
+    digests = {p.name: sha(p.read_bytes()) for p in (large, small)}
+    return Files(large, small, digests)
+
+
+def mail_config(tmp_path: Path, peer: SmtpPeer) -> Path:
+    return write_config(
+        tmp_path,
+        f"""
+[agent]
+name = "alice"
+
+[[accounts]]
+name = "mail"
+kind = "imap"
+host = "127.0.0.1"
+port = 1
+security = "none"
+username = "support"
+password_env = "TEST_IMAP_PASSWORD"
+from_address = "Support <{SUPPORT}>"
+smtp_host = "{peer.host}"
+smtp_port = {peer.port}
+smtp_security = "none"
+smtp_username = "mailer"
+smtp_password_env = "TEST_SMTP_PASSWORD"
+max_message_bytes = 33554432
+""",
+    )
+
+
+@pytest.fixture
+def mail_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", "unused")
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", "smtp-secret")
+
+
+@pytest.fixture
+def sender(tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """The sending processes a test starts; any still running at the end is killed."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def start_cli(
+    started: list[subprocess.Popen[bytes]], tmp_path: Path, config: Path, db_url: str, *args: str
+) -> subprocess.Popen[bytes]:
+    """``omnitui --config --db ARGS`` in a process of its own (output to files,
+    so a full pipe never blocks it)."""
+    log = tmp_path / f"cli-{len(started)}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "omnitui.cli", "--config", str(config), "--db", db_url, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=log.with_suffix(".out").open("wb"),
+        stderr=log.with_suffix(".err").open("wb"),
+        cwd=ROOT,
+        env={**os.environ},
+    )
+    started.append(proc)
+    return proc
+
+
+def kill_9(proc: subprocess.Popen[bytes]) -> None:
+    os.kill(proc.pid, signal.SIGKILL)  # no handler, no finally, nothing of it runs again
+    assert proc.wait(10) == -signal.SIGKILL
+
+
+def parts(raw: bytes) -> tuple[str, dict[str, str]]:
+    """(Message-ID, file name -> sha256 of the bytes) of a mail the peer took."""
+    mail = email.message_from_bytes(raw, policy=default_policy)
+    assert isinstance(mail, EmailMessage)
+    found = {}
+    for part in mail.iter_attachments():
+        payload = part.get_payload(decode=True)
+        assert isinstance(payload, bytes)
+        found[str(part.get_filename())] = sha(payload)
+    return str(mail["Message-ID"]), found
+
+
+def blob_check(store: Store, message_id: int) -> tuple[set[str], set[str], set[str]]:
+    """(the message's attachments' sha256, blob rows, blob rows no attachment names)."""
+    a, b = attachment_t.c, blob_t.c
+    with store.read() as s:
+        named = set(s.execute(select(a.sha256).where(a.message_id == message_id)).scalars())
+        blobs = set(s.execute(select(b.sha256)).scalars())
+        orphans = set(
+            s.execute(
+                select(b.sha256).where(~b.sha256.in_(select(a.sha256).scalar_subquery()))
+            ).scalars()
+        )
+    return named, blobs, orphans
+
+
+def only_message(store: Store) -> tuple[int, str]:
+    with store.read() as s:
+        [(mid, state)] = s.execute(select(message_t.c.id, message_t.c.outbox_state)).all()
+    return int(mid), str(state)
+
+
+@pytest.mark.parametrize(
+    ("step", "taken"),
+    [("rcpt", 0), ("data", 0), ("accepted", 1)],
+    ids=["after-claim", "mid-data", "accepted-unrecorded"],
+)
+def test_kill_9_while_mailing_two_files_sends_nothing_twice_and_a_retry_sends_the_same_bytes(
+    store: Store,
+    db_url: str,
+    tmp_path: Path,
+    smtp_peer: SmtpPeer,
+    mail_env: None,
+    files: Files,
+    sender: list[subprocess.Popen[bytes]],
+    step: str,
+    taken: int,
+) -> None:
+    config = mail_config(tmp_path, smtp_peer)
+    gate = smtp_peer.hold(step, after_bytes=256 * 1024)
+    args = ["send", "--channel", "email", "--to", "bo@example.com", "--subject", "Your files"]
+    args += ["--body", "Both files, as promised."]
+    args += ["--attach", str(files.large), "--attach", str(files.small)]
+    proc = start_cli(sender, tmp_path, config, db_url, *args)
+    gate.wait_reached()
+    kill_9(proc)
+    gate.release()  # the peer goes on: with the sender gone, there is no more mail to take
+    assert len(smtp_peer.received) == taken
+
+    mid, state = only_message(store)
+    assert state == "sending"  # as the dead process left it
+    for path in (files.large, files.small):
+        path.unlink()  # the bytes are in the store: a retry needs no file
+    run = cli_runner(config, db_url)
+    [row] = as_json(run("outbox", "list", "--json"))
+    assert (row["id"], row["status"]) == (mid, "unconfirmed")  # at once: its sender is dead
+    assert "stopped before the provider answered" in row["error"]
+    run("sync", "--once", code=None)  # the poller's round (its IMAP is down): sends nothing
+    assert len(smtp_peer.received) == taken
+    assert only_message(store) == (mid, "unconfirmed")
+    named, blobs, orphans = blob_check(store, mid)
+    assert named == blobs == set(files.digests.values()) and not orphans
+
+    retried = as_json(run("outbox", "retry", str(mid), "--json"))  # a person decides
+    assert retried["status"] == "sent"
+    assert len(smtp_peer.received) == taken + 1
+    mails = [parts(r.data) for r in smtp_peer.received]
+    assert all(found == files.digests for _id, found in mails)  # byte-identical files
+    assert len({message_id for message_id, _ in mails}) == 1  # one Message-ID: a copy, no new mail
+    named, blobs, orphans = blob_check(store, mid)
+    assert named == blobs == set(files.digests.values()) and not orphans  # kept once sent
