@@ -29,11 +29,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from omnitui.services import senders
 from storage.db import Store
 from storage.models import attachment_t, blob_t, message_t
 from tests.helpers import as_json, cli_runner, write_config
 from tests.mail_fixtures import SUPPORT
 from tests.peers.smtp import SmtpPeer
+from tests.peers.telegram import TOKEN, TelegramServer
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Bigger than the sockets between the two processes hold (the client's send
@@ -186,6 +188,7 @@ def test_kill_9_while_mailing_two_files_sends_nothing_twice_and_a_retry_sends_th
     gate.wait_reached()
     kill_9(proc)
     gate.release()  # the peer goes on: with the sender gone, there is no more mail to take
+    gate.wait_done()
     assert len(smtp_peer.received) == taken
 
     mid, state = only_message(store)
@@ -210,3 +213,108 @@ def test_kill_9_while_mailing_two_files_sends_nothing_twice_and_a_retry_sends_th
     assert len({message_id for message_id, _ in mails}) == 1  # one Message-ID: a copy, no new mail
     named, blobs, orphans = blob_check(store, mid)
     assert named == blobs == set(files.digests.values()) and not orphans  # kept once sent
+
+
+# -- Telegram: two uploads, one message ---------------------------------------------
+
+TELEGRAM_CONFIG = """
+[agent]
+name = "bob"
+
+[[accounts]]
+name = "tg"
+kind = "telegram"
+bot_token_env = "TEST_TG_TOKEN"
+api_base = "{url}"
+"""
+
+
+@pytest.fixture
+def telegram_server() -> Iterator[TelegramServer]:
+    server = TelegramServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("point", "skip", "posted"),
+    [("request", 0, 0), ("body", 0, 0), ("posted", 0, 1), ("posted", 1, 2)],
+    ids=["after-claim", "mid-upload", "first-posted-unanswered", "all-posted-unrecorded"],
+)
+def test_kill_9_while_uploading_two_files_to_telegram_posts_nothing_again_by_itself(
+    store: Store,
+    db_url: str,
+    tmp_path: Path,
+    telegram_server: TelegramServer,
+    files: Files,
+    sender: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    point: str,
+    skip: int,
+    posted: int,
+) -> None:
+    monkeypatch.setenv("TEST_TG_TOKEN", TOKEN)
+    config = write_config(tmp_path, TELEGRAM_CONFIG.format(url=telegram_server.url))
+    run = cli_runner(config, db_url)
+    telegram_server.user_says(4242, "The capture and the invoice, please")
+    run("sync", "--once")
+    [conversation] = as_json(run("conversations", "list", "--json"))
+    gate = telegram_server.hold(point, skip=skip, after_bytes=256 * 1024)
+    args = ["reply", str(conversation["id"]), "--body", "Both files."]
+    args += ["--attach", str(files.large), "--attach", str(files.small)]
+    proc = start_cli(sender, tmp_path, config, db_url, *args)
+    gate.wait_reached()
+    kill_9(proc)
+    gate.release()
+    gate.wait_done()
+    uploads = telegram_server.uploads
+    assert len(uploads) == posted
+
+    with store.read() as s:
+        mid = s.execute(select(message_t.c.id).where(message_t.c.direction == "out")).scalar_one()
+    [row] = as_json(run("outbox", "list", "--json"))
+    assert (row["id"], row["status"]) == (mid, "unconfirmed")
+    run("sync", "--once")  # the poller: nothing is posted again by itself
+    assert len(uploads) == posted
+    named, blobs, orphans = blob_check(store, mid)
+    assert named == blobs == set(files.digests.values()) and not orphans
+
+    for path in (files.large, files.small):
+        path.unlink()
+    assert as_json(run("outbox", "retry", str(mid), "--json"))["status"] == "sent"
+    assert [(u.filename, sha(u.data)) for u in uploads[posted:]] == list(files.digests.items())
+    assert uploads[posted].params["caption"] == "Both files."
+    named, blobs, orphans = blob_check(store, mid)
+    assert named == blobs == set(files.digests.values()) and not orphans
+
+
+# -- which senders are gone -----------------------------------------------------------
+
+
+def test_a_sender_is_gone_only_when_its_process_on_this_machine_ended() -> None:
+    host, _pid, _nonce, namespace = senders.SENDER_ID.rsplit(":", 3)
+
+    def owner(pid: int, *, on: str = host, ns: str = namespace) -> str:
+        return f"{on}:{pid}:0123abcd:{ns}"
+
+    running = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                               stdin=subprocess.PIPE)  # fmt: skip
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert not senders.gone(senders.SENDER_ID)  # this process, sending right now
+        assert not senders.gone(owner(running.pid))
+        assert not senders.gone(owner(running.pid, on="another-host"))
+        assert not senders.gone(owner(running.pid, ns="ns1"))
+        ended_pid = ended.pid
+        assert os.waitid(os.P_PID, ended_pid, os.WEXITED | os.WNOWAIT) is not None  # a zombie
+        assert senders.gone(owner(ended_pid))  # not reaped yet, and ended all the same
+        ended.wait()
+        assert senders.gone(owner(ended_pid))
+        assert senders.gone(owner(os.getpid()))  # our pid with another nonce: a process before us
+        assert not senders.gone(owner(ended_pid, on="another-host"))  # cannot be asked
+        assert not senders.gone("host:1:dead") and not senders.gone(None)
+    finally:
+        assert running.stdin is not None
+        running.stdin.close()
+        running.wait(10)

@@ -45,7 +45,8 @@ class Handler:
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
-        await asyncio.to_thread(self.gates.hold, "rcpt")
+        # the client waits for this answer: it sends nothing more before it
+        await asyncio.to_thread(self.gates.hold, "rcpt", over=True)
         if self.refusals:
             return self.refusals.pop(0)
         if address in self.refused_addresses:
@@ -57,7 +58,8 @@ class Handler:
         self.received.append(
             Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         )
-        await asyncio.to_thread(self.gates.hold, "accepted")
+        # the mail is recorded: the answer is all that is left
+        await asyncio.to_thread(self.gates.hold, "accepted", over=True)
         if self.slow_answers:
             await asyncio.sleep(self.slow_answers.pop(0))
         return "250 Message accepted for delivery"
@@ -69,12 +71,15 @@ class _CountingReader:
 
     def __init__(self, reader: Any, handler: Handler) -> None:
         self._reader, self._handler, self._got = reader, handler, 0
+        self.held: Gate | None = None
 
     async def readuntil(self, separator: bytes = b"\n") -> bytes:
         line: bytes = await self._reader.readuntil(separator)
         self._got += len(line)
-        if self._got >= self._handler.hold_after and self._handler.gates.armed("data"):
-            await asyncio.to_thread(self._handler.gates.hold, "data")
+        if self._got >= self._handler.hold_after and self.held is None:
+            self.held = self._handler.gates.take("data")
+            if self.held is not None:
+                await asyncio.to_thread(self.held.hold)
         return line
 
     def __getattr__(self, name: str) -> Any:
@@ -85,12 +90,17 @@ class _HoldingSMTP(SMTP):
     async def smtp_DATA(self, arg: str) -> None:
         handler = self.event_handler
         reader = self._reader
+        counting = None
         if isinstance(handler, Handler) and handler.gates.armed("data"):
-            self._reader = _CountingReader(reader, handler)  # type: ignore[assignment]
+            counting = _CountingReader(reader, handler)
+            self._reader = counting  # type: ignore[assignment]
         try:
             await super().smtp_DATA(arg)
         finally:
             self._reader = reader
+            # read to the end (and taken) or cut off: the mail is what it is now
+            if counting is not None and counting.held is not None:
+                counting.held.done.set()
 
 
 class _Controller(Controller):

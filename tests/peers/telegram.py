@@ -2,7 +2,8 @@
 getUpdates (with offset semantics: updates below the offset are forgotten),
 sendMessage, sendPhoto and sendDocument (a multipart/form-data upload, whose
 file bytes are recorded as received), getMe, getFile and file downloads; Bot
-API error JSON and failures on demand."""
+API error JSON and failures on demand; an upload can be held at a step
+(:meth:`TelegramServer.hold`) for a test to act there."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+from tests.peers.gates import Gate, Gates
 
 if TYPE_CHECKING:
     from providers.telegram import TelegramProvider
@@ -46,6 +49,7 @@ def parse_form(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str
         name = part.get_param("name", header="content-disposition")
         filename = part.get_param("filename", header="content-disposition")
         data = part.get_payload(decode=True)
+        assert isinstance(data, bytes)  # a form part is a leaf
         if filename is not None:
             files[str(name)] = (str(filename), part.get_content_type(), data)
         else:
@@ -72,6 +76,9 @@ class TelegramServer:
         self.files: dict[str, bytes] = {}  # file_id -> content, served under /file/
         self.file_failures: list[int] = []  # HTTP statuses for the next downloads
         self.file_requests: list[str] = []
+        self.gates = Gates()
+        #: the bytes of an upload's body read before the "body" gate holds
+        self.hold_after = 0
         self._next_update = 1000
         self._next_message = 1
         self.lock = threading.Lock()
@@ -85,7 +92,19 @@ class TelegramServer:
     def start(self) -> None:
         self.thread.start()
 
+    def hold(self, point: str, *, skip: int = 0, after_bytes: int = 0) -> Gate:
+        """Stop an upload (sendPhoto/sendDocument) at ``point`` until the gate
+        is released, after letting ``skip`` uploads pass: ``"request"`` (it
+        arrived, none of its body read), ``"body"`` (``after_bytes`` of the
+        body read, the rest not) or ``"posted"`` (posted and recorded, not
+        yet answered). An upload cut short by its client is not posted."""
+        assert point in ("request", "body", "posted"), point
+        if point == "body":
+            self.hold_after = after_bytes
+        return self.gates.arm(point, skip=skip)
+
     def stop(self) -> None:
+        self.gates.release_all()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -199,9 +218,47 @@ class TelegramServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_POST(self) -> None:
+            def _hold(self, point: str) -> None:
+                held = server.gates.hold(point)
+                if held is not None:
+                    self.held.append(held)
+
+            def _body(self, upload: bool) -> bytes | None:
+                """The request's body, ``None`` when its client went away first."""
                 length = int(self.headers.get("Content-Length", 0))
-                raw = self.rfile.read(length)
+                if not upload:
+                    return self.rfile.read(length)
+                self._hold("request")
+                chunks: list[bytes] = []
+                got = 0
+                while got < length:
+                    try:
+                        chunk = self.rfile.read(min(65536, length - got))
+                    except OSError:
+                        return None
+                    if not chunk:
+                        return None
+                    chunks.append(chunk)
+                    got += len(chunk)
+                    if got >= server.hold_after and server.gates.armed("body"):
+                        self._hold("body")
+                return b"".join(chunks)
+
+            def do_POST(self) -> None:
+                self.held: list[Gate] = []
+                try:
+                    self._post()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a client killed while the request was held: nobody to answer
+                finally:
+                    for gate in self.held:
+                        gate.done.set()
+
+            def _post(self) -> None:
+                upload = self.path.endswith(("/sendPhoto", "/sendDocument"))
+                raw = self._body(upload)
+                if raw is None:
+                    return  # cut short: nothing posted, nobody to answer
                 ctype = self.headers.get("Content-Type", "")
                 files: dict[str, Any] = {}
                 if ctype.startswith("multipart/form-data"):
@@ -253,6 +310,7 @@ class TelegramServer:
                 _, message_id = server._ids()
                 server.uploads.append(Upload(method, params, field, filename, content_type, data))
                 server.send_order.append(method)
+                self._hold("posted")
                 message: dict[str, Any] = {
                     "message_id": message_id,
                     "date": int(time.time()),
