@@ -15,10 +15,17 @@ an ``m.text`` event and each file as an ``m.image`` (``image/*``) or
 idempotency key (the key for the text, ``key-f1``, ``key-f2``... for the
 files), so sending the message again never posts any part twice. The
 homeserver's upload bound (``m.upload.size``) is asked once and kept.
+
+Transaction ids are the homeserver's per device: a password login names the
+account's own device (:func:`device_id`), the same in every process and on
+every host, so the process that checks an unanswered send after the sender
+was killed (``outbox.reconcile``) finds its events and repeats none (each
+login as a new device would see none of them and post every part again).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -149,6 +156,9 @@ class MatrixProvider:
                 "type": "m.login.password",
                 "password": self._password,
                 "identifier": {"type": "m.id.user", "user": self.settings.user_id},
+                "device_id": self.settings.device_id
+                or device_id(self.account, self.settings.user_id),
+                "initial_device_display_name": f"omnitui ({self.account})",
             },
         )
         self._token = result["access_token"]
@@ -378,6 +388,12 @@ class MatrixProvider:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def device_id(account: str, user_id: str) -> str:
+    """The device every omnitui process logs in as for ``account`` (one per
+    account and user: its transaction ids are shared, see the module)."""
+    return "OMNITUI" + hashlib.sha256(f"{account}|{user_id}".encode()).hexdigest()[:10].upper()
 
 
 def _has_text(message: OutboundMessage) -> bool:

@@ -317,6 +317,10 @@ class MatrixSettings(AccountSettings):
     #: secret refuses a bigger file before queuing; unset, the provider asks
     #: the homeserver when it sends, and a bigger file fails then
     max_upload_bytes: int | None = Field(default=None, ge=1)
+    #: the device a password login names; unset, one per account and user,
+    #: the same in every omnitui process (providers.matrix: transaction ids
+    #: are the homeserver's per device)
+    device_id: str | None = Field(default=None, min_length=1, max_length=64)
 
     def channels(self) -> tuple[Channel, ...]:
         return ("matrix",)

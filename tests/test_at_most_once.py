@@ -194,6 +194,7 @@ def test_matrix_lost_answer_is_reconciled_by_transaction_id(
         user_id="@supportbot:localhost",
         password_env="UNUSED",
         accept_invites=True,
+        device_id=f"TEST{uuid.uuid4().hex[:12].upper()}",  # see tests.peers.synapse.bot_for
     )
     provider = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
     try:

@@ -1,15 +1,19 @@
 """kill -9 of the process sending a message with files, at each step of the
-send: after the claim (connected, nothing of the mail sent), in the middle of
-the DATA transfer of a large file, and after the peer took the mail but
-before our side recorded it. Afterwards no mail went twice, the message is
-``unconfirmed`` (never sent again by itself), a person's retry gives the
-peer byte-identical files, and the files' blob rows are all still there,
-each named by the message's attachment rows (none lost, none orphaned).
+send: after the claim (connected, nothing of the message sent), in the
+middle of the transfer of a large file, between parts, and after the peer
+took it all but before our side recorded it. Afterwards nothing went twice
+by itself, the message is ``unconfirmed`` at once (its sender is gone), a
+person's retry gives the peer byte-identical files, and the files' blob
+rows are all still there, each named by the message's attachment rows (none
+lost, none orphaned; kept once the message is sent, as forwarding needs
+them).
 
-The sender is ``omnitui send --attach`` in a subprocess, killed for real
-(SIGKILL) when the SMTP peer (tests/peers/smtp.py) holds at the step; the
-"restart" is what a person runs next: ``omnitui outbox list``, the poller's
-``omnitui sync --once``, ``omnitui outbox retry``.
+E-mail (the SMTP peer), Telegram (the Bot API test server) and Matrix (a
+real Synapse behind a proxy that holds a request). The sender is
+``omnitui send|reply --attach`` in a subprocess, killed for real (SIGKILL)
+when the peer holds at the step (tests/peers/gates.py); the "restart" is
+what a person runs next: ``omnitui outbox list``, the poller's ``omnitui
+sync --once``, ``omnitui outbox retry``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -31,10 +36,12 @@ from sqlalchemy import select
 
 from omnitui.services import senders
 from storage.db import Store
-from storage.models import attachment_t, blob_t, message_t
+from storage.models import attachment_t, blob_t, conversation_t, message_t
 from tests.helpers import as_json, cli_runner, write_config
 from tests.mail_fixtures import SUPPORT
+from tests.peers.holding_proxy import HoldingProxy
 from tests.peers.smtp import SmtpPeer
+from tests.peers.synapse import BOT_PASSWORD, Client, SynapseServer
 from tests.peers.telegram import TOKEN, TelegramServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,3 +325,107 @@ def test_a_sender_is_gone_only_when_its_process_on_this_machine_ended() -> None:
         assert running.stdin is not None
         running.stdin.close()
         running.wait(10)
+
+
+# -- Matrix: uploads, then one event per part (a real Synapse) ------------------------
+
+MATRIX_CONFIG = """
+[agent]
+name = "bob"
+
+[[accounts]]
+name = "{account}"
+kind = "matrix"
+homeserver = "{url}"
+user_id = "@supportbot:localhost"
+password_env = "TEST_MX_PASSWORD"
+accept_invites = true
+max_upload_bytes = 8388608
+"""
+#: Under the test homeserver's 8 MB upload bound, and more than the sockets
+#: between the sender and the proxy hold while the proxy does not read.
+MATRIX_LARGE = 7 * 1024 * 1024 + 512 * 1024
+
+
+@pytest.fixture
+def proxy(synapse: SynapseServer) -> Iterator[HoldingProxy]:
+    held = HoldingProxy("127.0.0.1", synapse.port).start()
+    yield held
+    held.stop()
+
+
+@pytest.mark.parametrize(
+    ("point", "method", "path", "skip"),
+    [
+        ("body", "POST", "/media/v3/upload", 0),
+        ("body", "PUT", "/send/m.room.message/", 0),
+        ("answer", "PUT", "/send/m.room.message/", 0),
+        ("answer", "PUT", "/send/m.room.message/", 2),
+    ],
+    ids=["mid-upload", "uploaded-no-event", "text-posted-unanswered", "all-posted-unrecorded"],
+)
+def test_kill_9_while_posting_files_to_matrix_posts_each_part_once(
+    store: Store,
+    db_url: str,
+    tmp_path: Path,
+    synapse: SynapseServer,
+    proxy: HoldingProxy,
+    sender: list[subprocess.Popen[bytes]],
+    monkeypatch: pytest.MonkeyPatch,
+    point: str,
+    method: str,
+    path: str,
+    skip: int,
+) -> None:
+    """Matrix can tell: the poller's next round finds the dead send's events
+    by transaction id and posts only what is missing. Files uploaded before
+    the kill are uploaded again (the media repository keeps the first copy,
+    which no event names); no event is posted twice."""
+    monkeypatch.setenv("TEST_MX_PASSWORD", BOT_PASSWORD)
+    large, small = tmp_path / "capture.bin", tmp_path / "Rechnung.pdf"
+    large.write_bytes(os.urandom(MATRIX_LARGE))
+    small.write_bytes(PDF)
+    digests = {p.name: sha(p.read_bytes()) for p in (large, small)}
+    name = f"ann{uuid.uuid4().hex[:8]}"
+    synapse.register(name, "ann-password")
+    customer = Client(synapse, name, "ann-password")
+    room = customer.create_room(invite=["@supportbot:localhost"])
+    # an account of its own: its device (the default, one per account) is this test's
+    account = f"mx-{uuid.uuid4().hex[:8]}"
+    config = write_config(tmp_path, MATRIX_CONFIG.format(url=proxy.url, account=account))
+    run = cli_runner(config, db_url)
+    run("sync", "--once")  # joins
+    customer.say(room, "The capture and the invoice, please")
+    run("sync", "--once")
+    with store.read() as s:  # the shared Synapse's bot is in other tests' rooms too
+        conversation = s.execute(
+            select(conversation_t.c.id).where(conversation_t.c.thread_key == room)
+        ).scalar_one()
+    gate = proxy.hold(point, method, path, skip=skip, after_bytes=64 * 1024)
+    args = ["reply", str(conversation), "--body", "Both files."]
+    args += ["--attach", str(large), "--attach", str(small)]
+    proc = start_cli(sender, tmp_path, config, db_url, *args)
+    gate.wait_reached()
+    kill_9(proc)
+    gate.release()
+    gate.wait_done()
+    large.unlink()
+    small.unlink()
+
+    with store.read() as s:
+        mid = s.execute(
+            select(message_t.c.id).where(
+                message_t.c.direction == "out", message_t.c.conversation_id == conversation
+            )
+        ).scalar_one()
+    run("sync", "--once")  # the poller: the dead send is unconfirmed, then asked of Synapse
+    run("sync", "--once")
+    ours = [e for e in reversed(customer.messages(room)) if e["sender"] == "@supportbot:localhost"]
+    assert [e["content"]["body"] for e in ours] == ["Both files.", *digests]  # each part once
+    assert {
+        e["content"]["body"]: sha(customer.download(e["content"]["url"])) for e in ours[1:]
+    } == (digests)
+    [row] = [r for r in as_json(run("outbox", "list", "--all", "--json")) if r["id"] == mid]
+    assert row["status"] == "sent"
+    named, blobs, orphans = blob_check(store, mid)
+    assert named == blobs == set(digests.values()) and not orphans

@@ -330,6 +330,7 @@ def test_an_upload_whose_answer_is_lost_posts_nothing_and_may_be_retried(
         user_id="@supportbot:localhost",
         password_env="UNUSED",
         accept_invites=True,
+        device_id=f"TEST{uuid.uuid4().hex[:12].upper()}",  # see tests.peers.synapse.bot_for
     )
     provider = MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
     try:

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -244,7 +245,9 @@ class Client:
 
 
 def bot_for(synapse: SynapseServer) -> MatrixProvider:
-    """The "mx" account's provider, logged in as the bot on ``synapse`` (close it after)."""
+    """The "mx" account's provider, logged in as the bot on ``synapse`` (close it after),
+    as a device of its own: Synapse answers the same /sync of one device from
+    a cache for a while, which would hand one test another's rooms."""
     from providers.matrix import MatrixProvider
     from providers.settings import MatrixSettings
 
@@ -254,5 +257,6 @@ def bot_for(synapse: SynapseServer) -> MatrixProvider:
         user_id="@supportbot:localhost",
         password_env="UNUSED",
         accept_invites=True,
+        device_id=f"TEST{uuid.uuid4().hex[:12].upper()}",
     )
     return MatrixProvider("mx", settings, {"password": BOT_PASSWORD})
