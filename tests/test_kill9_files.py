@@ -34,10 +34,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from omnitui.services import senders
+from omnitui import services
+from omnitui.services import AccountInfo, Extras, outbox, senders
+from omnitui.services.attachments import save_attachment
+from omnitui.services.ingest import ingest
+from providers.base import OutboundAttachment
+from storage import queries
 from storage.db import Store
 from storage.models import attachment_t, blob_t, conversation_t, message_t
-from tests.helpers import as_json, cli_runner, write_config
+from tests.helpers import ScriptedProvider, as_json, batch, cli_runner, write_config
+from tests.helpers import email as mail_in
 from tests.mail_fixtures import SUPPORT
 from tests.peers.holding_proxy import HoldingProxy
 from tests.peers.smtp import SmtpPeer
@@ -429,3 +435,39 @@ def test_kill_9_while_posting_files_to_matrix_posts_each_part_once(
     assert row["status"] == "sent"
     named, blobs, orphans = blob_check(store, mid)
     assert named == blobs == set(digests.values()) and not orphans
+
+
+# -- the blobs of sent and discarded messages ----------------------------------------
+
+
+def test_the_files_of_sent_and_discarded_messages_are_kept_and_can_be_saved(
+    store: Store, tmp_path: Path
+) -> None:
+    """Kept, not cleaned up: a sent or discarded message stays in the timeline
+    with its files listed, and the store holds the only copy of what omnitui
+    sent (no data directory has it), which saving and forwarding read."""
+    provider = ScriptedProvider()
+    ingest(store, "shop", batch(mail_in("m1")))
+    with store.read() as s:
+        conversation = s.execute(select(message_t.c.conversation_id)).scalar_one()
+    accounts = {"shop": AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    label = OutboundAttachment("label.pdf", "application/pdf", PDF)
+    photo = OutboundAttachment("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + os.urandom(2048))
+
+    def queue(*files: OutboundAttachment) -> int:
+        return services.reply(
+            store, accounts, conversation, "Files.", "bob", extras=Extras(files=files)
+        )
+
+    sent, dropped = queue(label, photo), queue(label)  # the label's bytes are one blob
+    assert outbox.deliver(store, provider, sent).state == "sent"  # type: ignore[arg-type]
+    outbox.discard(store, dropped, "bob")
+    digests = {sha(label.data), sha(photo.data)}
+    for mid in (sent, dropped):
+        named, blobs, orphans = blob_check(store, mid)
+        assert named <= blobs == digests and not orphans
+    with store.read() as s:
+        rows = queries.attachments_of(s, [sent, dropped])
+    for mid, expected in ((sent, [label, photo]), (dropped, [label])):
+        saved = [save_attachment(store, row, tmp_path / str(mid)) for row in rows[mid]]
+        assert [(p.name, p.read_bytes()) for p in saved] == [(f.filename, f.data) for f in expected]

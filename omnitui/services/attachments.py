@@ -1,6 +1,8 @@
 """Saving a stored attachment as a file the agent can open.
 
-The bytes live once in the blob store (by SHA-256); a save writes a copy
+The bytes live once by SHA-256: a received file's under the data directory,
+a file sent from here in the store itself (``blob``: no data directory has
+it, and it is kept as long as its message); a save writes a copy
 under the name the sender gave, made safe (no directories, no control
 characters) and never over an existing file: ``name (2).pdf`` instead.
 """
@@ -19,7 +21,7 @@ from pathlib import Path
 from omnitui.text import sanitize_filename
 from storage.blobs import read_blob
 from storage.db import Store
-from storage.queries import AttachmentRow
+from storage.queries import AttachmentRow, stored_bytes
 
 
 class AttachmentError(Exception):
@@ -63,10 +65,14 @@ def save_attachment(
     try:
         data = read_blob(store.data_dir, attachment.sha256)
     except OSError:
-        raise AttachmentError(
-            f"the content of attachment {attachment.id} ({attachment.filename}) is missing "
-            f"from the data directory {store.data_dir}"
-        ) from None
+        with store.read() as session:  # a file sent from here: in the store itself
+            kept = stored_bytes(session, attachment.sha256)
+        if kept is None:
+            raise AttachmentError(
+                f"the content of attachment {attachment.id} ({attachment.filename}) is missing "
+                f"from the data directory {store.data_dir}"
+            ) from None
+        data = kept
     name = sanitize_filename(attachment.filename, f"attachment-{attachment.id}")
     try:
         if create:

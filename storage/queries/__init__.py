@@ -50,6 +50,7 @@ from storage.queries.timeline import (
     get_attachment,
     get_note,
     shown_state,
+    stored_bytes,
     timeline,
 )
 from storage.queries.triage import (
@@ -108,5 +109,6 @@ __all__ = [
     "search",
     "search_terms",
     "shown_state",
+    "stored_bytes",
     "timeline",
 ]

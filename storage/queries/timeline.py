@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from storage.bulk import chunks
 from storage.db import utc
-from storage.models import attachment_t, audit_t, message_t, note_t
+from storage.models import attachment_t, audit_t, blob_t, message_t, note_t
 from storage.queries.ids import id_fits
 from storage.vocabulary import OUTBOX_NEEDS_PERSON
 
@@ -28,6 +28,13 @@ class AttachmentRow:
     content_type: str
     size: int
     sha256: str
+
+
+def stored_bytes(session: Session, sha256: str) -> bytes | None:
+    """The bytes kept in the store itself under ``sha256`` (the files of
+    messages composed here, see ``Blob``), ``None`` if the store has none."""
+    data = session.execute(select(blob_t.c.data).where(blob_t.c.sha256 == sha256)).scalar()
+    return bytes(data) if data is not None else None
 
 
 def attachments_of(session: Session, message_ids: Sequence[int]) -> dict[int, list[AttachmentRow]]:
