@@ -24,15 +24,18 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from omnitui import services
 from omnitui.services import AccountInfo, Extras, outbox, senders
@@ -471,3 +474,81 @@ def test_the_files_of_sent_and_discarded_messages_are_kept_and_can_be_saved(
     for mid, expected in ((sent, [label, photo]), (dropped, [label])):
         saved = [save_attachment(store, row, tmp_path / str(mid)) for row in rows[mid]]
         assert [(p.name, p.read_bytes()) for p in saved] == [(f.filename, f.data) for f in expected]
+
+
+# -- killed while queuing: the message and its files are one transaction -------------
+
+
+def waiting_backend(admin: psycopg.Connection[Any], database: str) -> int | None:
+    """The pid of the backend on ``database`` that waits for a lock."""
+    row = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+        (database,),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def backend_ended(admin: psycopg.Connection[Any], pid: int) -> bool:
+    return admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone() is None
+
+
+def until(found: Callable[[], Any], what: str, timeout: float = 20) -> Any:
+    """``found()``'s first true value, looked for again until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := found()):
+        assert time.monotonic() < deadline, f"{what}: not in {timeout} s"
+        time.sleep(0.01)
+    return value
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_kill_9_while_queuing_files_leaves_neither_message_nor_blob(
+    store: Store,
+    db_url: str,
+    tmp_path: Path,
+    smtp_peer: SmtpPeer,
+    mail_env: None,
+    files: Files,
+    sender: list[subprocess.Popen[bytes]],
+) -> None:
+    """The sender is stopped inside the transaction that queues the message:
+    another session holds the conversation's row (for an update: the foreign
+    keys' checks still pass), so the queue's last write, the conversation's
+    counters, waits, with the message, its attachment rows and its blobs written and
+    not committed. Killed there, none of it is kept."""
+    ingest(store, "mail", batch(mail_in("m1", ours=SUPPORT)))
+    with store.read() as s:
+        conversation = int(s.execute(select(conversation_t.c.id)).scalar_one())
+    config = mail_config(tmp_path, smtp_peer)
+    name = str(make_url(db_url).database)
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    args = ["reply", str(conversation), "--body", "Both files."]
+    args += ["--attach", str(files.large), "--attach", str(files.small)]
+    with psycopg.connect(dsn) as holder, psycopg.connect(dsn, autocommit=True) as admin:
+        holder.execute(
+            "SELECT id FROM conversation WHERE id = %s FOR NO KEY UPDATE", (conversation,)
+        )
+        proc = start_cli(sender, tmp_path, config, db_url, *args)
+        pid = until(lambda: waiting_backend(admin, name), "the queue waiting")
+        writing = {
+            str(table)
+            for (table,) in admin.execute(
+                "SELECT relation::regclass FROM pg_locks WHERE pid = %s AND granted"
+                " AND mode = 'RowExclusiveLock'",
+                (pid,),
+            )
+        }
+        assert {"message", "attachment", "blob"} <= writing  # all written, none committed
+        kill_9(proc)
+        holder.rollback()  # the waiting write goes on, and finds its client gone
+        until(lambda: backend_ended(admin, pid), "the backend ending")
+    with store.read() as s:
+        outgoing = s.execute(select(message_t.c.id).where(message_t.c.direction == "out")).all()
+        kept = s.execute(select(blob_t.c.sha256)).all()
+        named = s.execute(select(attachment_t.c.id)).all()
+    assert outgoing == [] and kept == [] and named == []
+    assert smtp_peer.received == [] and smtp_peer.logins == 0
+    run = cli_runner(config, db_url)
+    assert as_json(run(*args, "--json"))["status"] == "sent"  # the files are still on disk
+    [received] = smtp_peer.received
+    assert parts(received.data)[1] == files.digests
