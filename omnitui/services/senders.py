@@ -11,9 +11,11 @@ is unconfirmed at once, so the agent who restarts the console or runs
 instead of a message "sending" that nobody sends for five minutes.
 
 The id names the host, the process, a nonce (a pid is reused; the nonce is
-not) and the PID namespace: two containers can share a host name while
-their process ids mean different processes, so a pid is only looked up
-from the namespace that gave it.
+not) and where the pid means something: the PID namespace (two containers
+can share a host name while their pids name different processes) and the
+machine's boot (two machines can share a host name, and every machine's
+first namespace has the same number). A pid is only looked up from the
+namespace, on the boot, that gave it.
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ from omnitui.services.leases import PROCESS_ID
 
 
 def _pid_namespace() -> str:
-    """This process's PID namespace (``""`` where there is no way to tell)."""
+    """This process's PID namespace on this boot of the machine (``""``
+    where there is no way to tell)."""
     if not sys.platform.startswith("linux"):
         return ""
     try:
-        return f"ns{os.stat('/proc/self/ns/pid').st_ino}"
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as boot:
+            booted = boot.read().strip().replace("-", "")[:16]
     except OSError:
         return ""
+    return f"ns{namespace}.{booted}" if booted else ""
 
 
 #: This process as the sender of a message: ``host:pid:nonce:namespace``.
