@@ -11,8 +11,12 @@ network call is made: the bounds come from the settings
 (:attr:`~omnitui.services.base.AccountInfo.limits`), never from the service.
 
 A file is read once, at this point: its bytes are stored with the queued
-message (``blob``), so a retry sends the same bytes whatever happened to the
-file since.
+message (``blob``), in the transaction that queues it, so a retry sends the
+same bytes whatever happened to the file since, and a process killed while
+queuing leaves neither. They stay once the message is sent or discarded:
+the timeline still lists the files, and the store holds the only copy of
+what was sent (saving, opening and forwarding read it there); nothing
+deletes a blob an attachment row names (tests/test_kill9_files.py).
 """
 
 from __future__ import annotations
