@@ -382,3 +382,20 @@ class Reconciler(Protocol):
         service makes that idempotent (Matrix transaction ids). Raises the
         provider errors."""
         ...
+
+
+@runtime_checkable
+class ThreadOpener(Protocol):
+    """An optional ability: a provider whose first message to a person must
+    go to a thread made for it (Matrix: a direct room with a user), which the
+    outbox stores as the conversation's thread before the message goes, so a
+    retry reuses it (DESIGN.md: external effects are recorded first)."""
+
+    def open_thread(self, message: OutboundMessage) -> str | None:
+        """The thread ``message`` goes to when its ``thread_id`` (else its
+        ``to_address``) names a person rather than a thread: an existing one
+        shared with them, else a new one made now; ``None`` when it names a
+        thread already. Called again after a crash, it finds what an earlier
+        call made instead of making another. Raises the provider errors
+        (a :class:`TransientError` where it may be asked again)."""
+        ...

@@ -21,6 +21,15 @@ account's own device (:func:`device_id`), the same in every process and on
 every host, so the process that checks an unanswered send after the sender
 was killed (``outbox.reconcile``) finds its events and repeats none (each
 login as a new device would see none of them and post every part again).
+
+A conversation started here with a user (``omnitui send --to @ann:server``)
+has no room yet: :meth:`MatrixProvider.open_thread` finds the direct room the
+bot shares with them (its ``m.direct`` account data, else a joined room with
+the two of them alone) or makes one as every client does (``is_direct``, the
+user invited, preset ``trusted_private_chat``) and adds it to ``m.direct``.
+The outbox stores the room as the conversation's thread before the message
+goes; a room made by a process that died before storing it has the two of
+them alone, so the next attempt finds it instead of making another.
 """
 
 from __future__ import annotations
@@ -66,6 +75,8 @@ MEDIA_PATHS = ("/_matrix/client/v1/media/download", "/_matrix/media/v3/download"
 #: Where the homeserver says its upload bound, newest first.
 MEDIA_CONFIG_PATHS = ("/_matrix/client/v1/media/config", "/_matrix/media/v3/config")
 UPLOAD_PATH = "/_matrix/media/v3/upload"
+#: A member of a room as far as a direct chat goes: in it, or invited to it.
+IN_ROOM = ("join", "invite")
 
 
 class MatrixProvider:
@@ -312,7 +323,7 @@ class MatrixProvider:
         return self.settings.send_limits(channel)
 
     def send(self, message: OutboundMessage) -> SendResult:
-        room = message.thread_id or message.to_address
+        room = _room(message)
         files = message.attachments
         if files:  # the bound costs a request the first time: only when it matters
             refusal = self.limits("matrix").refusal((f.filename, len(f.data)) for f in files)
@@ -358,7 +369,7 @@ class MatrixProvider:
         (transaction ids make them idempotent)."""
         if not message.idempotency_key:
             return None
-        room = message.thread_id or message.to_address
+        room = _room(message)
         page = self._request(
             "GET",
             f"/rooms/{quote(room)}/messages",
@@ -380,6 +391,121 @@ class MatrixProvider:
             )
         return self.send(message)
 
+    # -- direct rooms: a conversation started here with a user -------------------------
+
+    def open_thread(self, message: OutboundMessage) -> str | None:
+        """The direct room of a message to a user (``None`` for one to a room):
+        see the module docstring. Nothing is posted here, so every failure
+        leaves the message unsent (a :class:`TransientError` may be retried)."""
+        target = message.thread_id or message.to_address
+        if not target.startswith("@"):
+            return None
+        return self._direct_room(target)
+
+    def _direct_room(self, user: str) -> str:
+        me = self.settings.user_id
+        joined = [room for room in self._joined_rooms() if self._wanted(room)]
+        for room in self._m_direct().get(user, ()):
+            if room in joined and self._membership(room, user) in IN_ROOM:
+                return room
+        # a room shared before (or made by an attempt that died before it was
+        # stored): one request per joined room, once per user we write to
+        for room in joined:
+            if self._membership(room, user) in IN_ROOM and self._members(room) == {me, user}:
+                self._remember_direct(user, room)
+                return room
+        if self.settings.rooms:
+            raise PermanentError(
+                f"Matrix account {self.account} reads only the rooms in its `rooms` setting, "
+                f"and none of them is a direct chat with {user}: a new room would never be "
+                "read. Add their room there, or leave `rooms` empty"
+            )
+        self._check_user(user)
+        room = self._create_direct_room(user)
+        self._remember_direct(user, room)
+        return room
+
+    def _joined_rooms(self) -> list[str]:
+        rooms = self._request("GET", "/joined_rooms").get("joined_rooms", [])
+        return [room for room in rooms if isinstance(room, str)]
+
+    def _m_direct(self) -> dict[str, list[str]]:
+        """The bot's ``m.direct``: the direct rooms it has with each user."""
+        path = f"/user/{quote(self.settings.user_id, safe='')}/account_data/m.direct"
+        try:
+            content = self._request("GET", path)
+        except PermanentError:  # M_NOT_FOUND: none recorded yet
+            return {}
+        if not isinstance(content, Mapping):
+            return {}
+        return {
+            str(user): [room for room in rooms if isinstance(room, str)]
+            for user, rooms in content.items()
+            if isinstance(rooms, list)
+        }
+
+    def _remember_direct(self, user: str, room: str) -> None:
+        """Add ``room`` to the bot's ``m.direct`` under ``user``, as clients
+        do. A failure here is no harm: the room is found among the joined ones."""
+        path = f"/user/{quote(self.settings.user_id, safe='')}/account_data/m.direct"
+        try:
+            direct = self._m_direct()
+            if room in direct.get(user, ()):
+                return
+            direct[user] = [*direct.get(user, ()), room]
+            self._request("PUT", path, json=direct)
+        except ProviderError:
+            pass
+
+    def _membership(self, room: str, user: str) -> str | None:
+        path = f"/rooms/{quote(room)}/state/m.room.member/{quote(user, safe='')}"
+        try:
+            content = self._request("GET", path)
+        except PermanentError:  # never a member, or a room we cannot read
+            return None
+        membership = content.get("membership") if isinstance(content, Mapping) else None
+        return membership if isinstance(membership, str) else None
+
+    def _members(self, room: str) -> set[str]:
+        """Who is in ``room`` or invited to it."""
+        try:
+            page = self._request(
+                "GET", f"/rooms/{quote(room)}/members", params={"not_membership": "leave"}
+            )
+        except PermanentError:
+            return set()
+        return {
+            str(event.get("state_key"))
+            for event in page.get("chunk", ())
+            if (event.get("content") or {}).get("membership") in IN_ROOM
+        }
+
+    def _check_user(self, user: str) -> None:
+        """Refuse a user the homeserver does not know before a room is made
+        for them (a homeserver that keeps profiles private just answers no)."""
+        try:
+            self._request("GET", f"/profile/{quote(user, safe='')}")
+        except PermanentError as exc:
+            # Synapse answers 404 (M_UNKNOWN or M_NOT_FOUND) for a user it does
+            # not have, and would make the room and invite nobody
+            if str(exc).startswith("Matrix 404 "):
+                raise PermanentError(
+                    f"Matrix: there is no user {user} (their homeserver does not know them); "
+                    "no room was made"
+                ) from None
+
+    def _create_direct_room(self, user: str) -> str:
+        result = self._request(
+            "POST",
+            "/createRoom",
+            json={"preset": "trusted_private_chat", "is_direct": True, "invite": [user]},
+        )
+        room = result.get("room_id") if isinstance(result, Mapping) else None
+        if not isinstance(room, str) or not room.startswith("!"):
+            # the room may exist: the next attempt finds it among the joined ones
+            raise TransientError(f"Matrix {self.settings.homeserver}: createRoom gave no room id")
+        return room
+
     def check(self) -> str:
         who = self._request("GET", "/account/whoami")
         return f"Matrix ok ({who.get('user_id')})"
@@ -394,6 +520,17 @@ def device_id(account: str, user_id: str) -> str:
     """The device every omnitui process logs in as for ``account`` (one per
     account and user: its transaction ids are shared, see the module)."""
     return "OMNITUI" + hashlib.sha256(f"{account}|{user_id}".encode()).hexdigest()[:10].upper()
+
+
+def _room(message: OutboundMessage) -> str:
+    """The room ``message`` goes to. A user id is no room: the outbox opens
+    their direct room first (:meth:`MatrixProvider.open_thread`) and stores it."""
+    room = message.thread_id or message.to_address
+    if room.startswith("@"):
+        raise PermanentError(
+            f"Matrix: {room} is a user, not a room: their direct room was not opened first"
+        )
+    return room
 
 
 def _has_text(message: OutboundMessage) -> bool:

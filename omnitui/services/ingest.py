@@ -25,7 +25,12 @@ from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
 from omnitui.services.dedupe import known_external_ids
-from omnitui.services.records import conversation_values, conversations_by_key, ensure_customers
+from omnitui.services.records import (
+    conversation_values,
+    conversations_by_key,
+    ensure_customers,
+    find_identities,
+)
 from omnitui.text import sanitize_filename
 from omnitui.threads import (
     SUBJECT_WINDOW_DAYS,
@@ -42,6 +47,8 @@ from storage.models import (
     SyncState,
     attachment_t,
     conversation_t,
+    customer_t,
+    identity_t,
     message_t,
     syncstate_t,
     utcnow,
@@ -176,14 +183,14 @@ def _store_messages(
     if not items:
         return result
     items.sort(key=lambda item: item.sent_at)
-    customers = _customers_for(session, items, result)
+    customers = _customers_for(session, account, items, result)
     _assign_conversations(session, account, items, customers, result)
     _insert_messages(session, account, items, customers, blobs, result)
     return result
 
 
 def _customers_for(
-    session: Session, items: Sequence[_Item], result: IngestResult
+    session: Session, account: str, items: Sequence[_Item], result: IngestResult
 ) -> dict[tuple[str, str], int]:
     """The customer of every (channel, address) in ``items``, creating the missing ones."""
     names: dict[tuple[str, str], str | None] = {}
@@ -191,9 +198,75 @@ def _customers_for(
         key = (item.msg.channel, item.their)
         if names.get(key) is None:
             names[key] = item.msg.from_name if item.msg.direction == "in" else None
+    _adopt_room_senders(session, account, items, names)
     found, created = ensure_customers(session, names)
     result.new_customers += created
     return found
+
+
+def _adopt_room_senders(
+    session: Session,
+    account: str,
+    items: Sequence[_Item],
+    names: Mapping[tuple[str, str], str | None],
+) -> None:
+    """Make the first person who writes in a chat room that was addressed
+    from here (``omnitui send --to '!room:server'``) the room's customer.
+
+    That send made a placeholder customer whose only identity on the channel
+    is the room itself; the sender's identity joins it (and their name
+    replaces the room id), so the room and its first writer are one customer,
+    not two. Anyone else in the room, or a sender already known, stays as is.
+    """
+    # (channel, sender) -> (channel, room), in the order the batch is stored
+    rooms: dict[tuple[str, str], tuple[str, str]] = {}
+    for item in items:
+        msg = item.msg
+        if msg.direction != "in" or msg.channel == "email" or msg.channel in PHONE_CHANNELS:
+            continue
+        if msg.thread_id and msg.thread_id != item.their:
+            rooms.setdefault((msg.channel, item.their), (msg.channel, msg.thread_id))
+    if not rooms:
+        return
+    known = find_identities(session, list(rooms))
+    rooms = {sender: room for sender, room in rooms.items() if sender not in known}
+    if not rooms:
+        return
+    c, i = conversation_t.c, identity_t.c
+    owners: dict[tuple[str, str], int] = {}
+    for channel, room, owner in session.execute(
+        select(c.channel, c.thread_key, c.customer_id).where(
+            c.account == account, c.thread_key.in_({room for _ch, room in rooms.values()})
+        )
+    ):
+        owners[(channel, room)] = owner
+    identities: dict[int, set[tuple[str, str]]] = {}
+    for customer_id, channel, address in session.execute(
+        select(i.customer_id, i.channel, i.address).where(i.customer_id.in_(set(owners.values())))
+    ):
+        identities.setdefault(customer_id, set()).add((channel, address))
+    now = utcnow()
+    for (channel, sender), room in rooms.items():
+        owner = owners.get(room)
+        if owner is None or {k for k in identities.get(owner, ()) if k[0] == channel} != {room}:
+            continue  # not a placeholder (or no longer: an earlier sender joined it)
+        name = names.get((channel, sender))
+        session.execute(
+            insert(identity_t).values(
+                customer_id=owner,
+                channel=channel,
+                address=sender,
+                display_name=name,
+                created_at=now,
+            )
+        )
+        identities[owner].add((channel, sender))
+        if name and name.strip():
+            session.execute(
+                update(customer_t)
+                .where(customer_t.c.id == owner, customer_t.c.name == room[1])
+                .values(name=name.strip(), updated_at=now, version=customer_t.c.version + 1)
+            )
 
 
 def _reply_target(item: _Item) -> str:

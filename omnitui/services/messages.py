@@ -29,7 +29,13 @@ from omnitui.services.records import conversation_values, conversations_by_key, 
 from omnitui.services.signing import signed_body
 from omnitui.text import one_line
 from omnitui.threads import pair_key, reply_subject
-from providers.base import CHANNELS, DEFAULT_REGION, PHONE_CHANNELS, OutboundAttachment
+from providers.base import (
+    CHANNELS,
+    CHAT_CHANNELS,
+    DEFAULT_REGION,
+    PHONE_CHANNELS,
+    OutboundAttachment,
+)
 from storage.bulk import insert_ids
 from storage.db import Store
 from storage.models import (
@@ -291,8 +297,12 @@ def _thread_key(
         return make_msgid(domain=ours.rpartition("@")[2] or None)  # a new thread
     if channel in PHONE_CHANNELS:
         return pair_key(ours, theirs)
-    # chat: the customer's room is where they talk to us (a Matrix room
-    # id is not their user id); a chat with no room yet is keyed by them
+    # chat: a room named itself (a Matrix room id) is that room; else the
+    # customer's room is where they talk to us (a Matrix room id is not
+    # their user id); a chat with no room yet is keyed by them, until the
+    # outbox opens one (services.outbox._opened_thread)
+    if _room_conversation(session, info.name, channel, theirs) is not None:
+        return theirs
     room = session.execute(
         select(conversation_t.c.thread_key)
         .where(
@@ -304,6 +314,35 @@ def _thread_key(
         .limit(1)
     ).scalar_one_or_none()
     return room or theirs
+
+
+def _room_conversation(
+    session: Session, account: str, channel: str, address: str
+) -> tuple[int, int] | None:
+    """(id, customer id) of the conversation keyed by ``address`` on
+    ``account``: the chat room a message addressed to the room joins."""
+    c = conversation_t.c
+    found = session.execute(
+        select(c.id, c.customer_id).where(
+            c.account == account, c.channel == channel, c.thread_key == address
+        )
+    ).first()
+    return None if found is None else (int(found.id), int(found.customer_id))
+
+
+def _recipient(session: Session, account: str, channel: str, address: str) -> int:
+    """The customer a new message to ``address`` is for. A chat room the store
+    has a conversation for is its customer's (the person who writes there),
+    whatever identity the room id has; else the customer with that identity,
+    or a new one. A new customer for a room is a placeholder: ingest makes
+    the first person who writes in the room that customer
+    (services.ingest._adopt_room_senders), not one more."""
+    if channel in CHAT_CHANNELS:
+        room = _room_conversation(session, account, channel, address)
+        if room is not None:
+            return _live_customer(session, room[1]).id or room[1]
+    found, _created = ensure_customers(session, {(channel, address): None})
+    return found[(channel, address)]
 
 
 def _conversation_for(
@@ -498,8 +537,7 @@ def send_new(
                 address = normalize_address(channel, to, default_region)
             except InvalidAddress as exc:
                 raise InvalidRequest(str(exc)) from None
-            found, _created = ensure_customers(session, {(channel, address): None})
-            cust = found[(channel, address)]
+            cust = _recipient(session, info.name, channel, address)
         elif customer_id is not None:
             cust = _live_customer(session, customer_id).id or customer_id
             address_row = (

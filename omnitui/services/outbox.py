@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import make_msgid
 
@@ -48,6 +48,7 @@ from providers.base import (
     ProviderError,
     Reconciler,
     SendResult,
+    ThreadOpener,
     TransientError,
     UnconfirmedError,
 )
@@ -154,6 +155,21 @@ def deliver(store: Store, provider: Provider, message_id: int) -> Delivery:
     if not message.from_address:
         _learn_our_address(store, message, provider)
     outbound = _outbound(store, message)
+    try:  # nothing is posted before the send: a failure here is surely not sent
+        outbound = _opened_thread(store, provider, message, outbound)
+    except TransientError as exc:
+        return _record_failure(
+            store, message, str(exc), transient=True, retry_after=exc.retry_after
+        )
+    except ProviderError as exc:
+        return _record_failure(store, message, str(exc), transient=False)
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave it "sending"
+        return _record_failure(
+            store,
+            message,
+            f"unexpected error while opening the thread: {type(exc).__name__}: {exc}",
+            transient=False,
+        )
     try:
         result = provider.send(outbound)
     except UnconfirmedError as exc:
@@ -194,6 +210,61 @@ def _learn_our_address(store: Store, message: Message, provider: Provider) -> No
             .values(our_address=ours)
         )
     message.from_address = ours
+
+
+def _opened_thread(
+    store: Store, provider: Provider, message: Message, outbound: OutboundMessage
+) -> OutboundMessage:
+    """``outbound`` sent to the thread its provider opens for it (Matrix: a
+    user's direct room, found or made), stored as the conversation's thread
+    first: the room is an effect outside, so it is recorded before the
+    message goes, and a retry after a crash reuses it."""
+    if not isinstance(provider, ThreadOpener):
+        return outbound
+    thread = provider.open_thread(outbound)
+    if thread is None or thread == outbound.thread_id:
+        return outbound
+    return replace(outbound, thread_id=_store_thread(store, message, outbound.thread_id, thread))
+
+
+def _store_thread(store: Store, message: Message, old: str | None, thread: str) -> str:
+    """Key ``message``'s conversation by ``thread`` (it was ``old``); returns
+    the thread the message goes to. Another sender that stored a thread first
+    wins (its room is the conversation's); a conversation the store already
+    has for ``thread`` gets the message instead (one conversation a room)."""
+    c, m = conversation_t.c, message_t.c
+    with store.write() as session:
+        conv = session.execute(
+            select(c.id, c.account, c.channel).where(c.id == message.conversation_id)
+        ).one()
+        other = conversations_by_key(session, conv.account, [(conv.channel, thread)]).get(
+            (conv.channel, thread)
+        )
+        if other is None:
+            changed = session.execute(
+                update(conversation_t)
+                .where(c.id == conv.id, c.thread_key == old)
+                .values(thread_key=thread)
+            ).rowcount  # type: ignore[attr-defined]
+            if changed:
+                return thread
+            return str(session.execute(select(c.thread_key).where(c.id == conv.id)).scalar_one())
+        owner = session.execute(select(c.customer_id).where(c.id == other)).scalar_one()
+        session.execute(
+            update(message_t)
+            .where(m.id == message.id)
+            .values(conversation_id=other, customer_id=owner)
+        )
+        session.execute(
+            update(conversation_t).where(c.id == conv.id).values(message_count=c.message_count - 1)
+        )
+        session.execute(
+            update(conversation_t)
+            .where(c.id == other)
+            .values(message_count=c.message_count + 1, last_message_at=utcnow(), waiting_since=None)
+        )
+    message.conversation_id = other
+    return thread
 
 
 def _record_sent(
@@ -516,7 +587,8 @@ def reconcile(store: Store, provider: Provider, limit: int = 20) -> list[Deliver
             )
             continue
         try:
-            found = provider.find_sent(_outbound(store, message), attempted)
+            outbound = _opened_thread(store, provider, message, _outbound(store, message))
+            found = provider.find_sent(outbound, attempted)
         except ProviderError:
             continue  # the service cannot answer now: ask again next round
         if found is None:

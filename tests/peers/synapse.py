@@ -234,6 +234,35 @@ class Client:
         response.raise_for_status()
         return response.content
 
+    def join(self, room: str) -> None:
+        self._call("POST", f"/join/{room}", json={})
+
+    def rooms(self) -> dict[str, str]:
+        """Every room this user is in or invited to, with the membership."""
+        rooms = self._call("GET", "/sync", params={"timeout": "0"}).get("rooms", {})
+        return {
+            **{room: "join" for room in rooms.get("join", {})},
+            **{room: "invite" for room in rooms.get("invite", {})},
+        }
+
+    def invite_event(self, room: str) -> dict[str, Any]:
+        """The m.room.member event that invited this user to ``room``."""
+        invited = self._call("GET", "/sync", params={"timeout": "0"})["rooms"]["invite"][room]
+        return next(
+            e
+            for e in invited["invite_state"]["events"]
+            if e["type"] == "m.room.member" and e["state_key"] == self.user_id
+        )
+
+    def joined_rooms(self) -> list[str]:
+        return list(self._call("GET", "/joined_rooms")["joined_rooms"])
+
+    def state(self, room: str, event_type: str, key: str = "") -> dict[str, Any]:
+        return dict(self._call("GET", f"/rooms/{room}/state/{event_type}/{key}"))
+
+    def account_data(self, event_type: str) -> dict[str, Any]:
+        return dict(self._call("GET", f"/user/{self.user_id}/account_data/{event_type}"))
+
     def set_name(self, name: str) -> None:
         self._call("PUT", f"/profile/{self.user_id}/displayname", json={"displayname": name})
 
