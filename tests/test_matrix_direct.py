@@ -215,6 +215,52 @@ def test_a_user_who_does_not_exist_fails_before_any_room_is_made(
     assert bot.joined_rooms() == []
 
 
+def test_an_account_reading_only_listed_rooms_makes_no_room_it_would_never_read(
+    store: Store, synapse: SynapseServer, bot: Client, ann: Client
+) -> None:
+    settings = MatrixSettings(
+        name="mx",
+        homeserver=synapse.url,
+        user_id=bot.user_id,
+        password_env="UNUSED",
+        rooms=["!elsewhere:localhost"],
+    )
+    provider = MatrixProvider("mx", settings, {"password": PASSWORD})
+    try:
+        accounts = {"mx": AccountInfo.from_provider(provider)}
+        mid = services.send_new(
+            store, accounts, channel="matrix", to=ann.user_id, body="Hi", author="bob"
+        )
+        delivery = outbox.deliver(store, provider, mid)
+    finally:
+        provider.close()
+    assert delivery.state == "failed" and "`rooms`" in (delivery.error or "")
+    assert bot.joined_rooms() == [] and ann.rooms() == {}
+
+
+def test_a_direct_room_the_store_has_as_a_room_conversation_gets_the_message(
+    store: Store, bot: Client, ann: Client, provider: MatrixProvider
+) -> None:
+    room = ann.create_room(invite=[bot.user_id])
+    bot.join(room)
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    to_room = services.send_new(
+        store, accounts, channel="matrix", to=room, body="To the room", author="bob"
+    )
+    assert outbox.deliver(store, provider, to_room).state == "sent"
+    to_ann = services.send_new(
+        store, accounts, channel="matrix", to=ann.user_id, body="To Ann", author="bob"
+    )
+    assert outbox.deliver(store, provider, to_ann).state == "sent"
+    assert _said(ann, room, bot.user_id) == ["To the room", "To Ann"]
+    with store.read() as s:
+        room_conv = s.execute(
+            select(conversation_t.c.id).where(conversation_t.c.thread_key == room)
+        ).scalar_one()
+    assert message(store, to_ann).conversation_id == message(store, to_room).conversation_id
+    assert message(store, to_ann).conversation_id == room_conv
+
+
 # -- kill -9 between making the room and sending ------------------------------------
 
 CHILD = """
