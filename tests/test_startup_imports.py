@@ -5,7 +5,9 @@ start is most of a call's cost, and most of the start is imports. These
 tests run the command in a new interpreter and check ``sys.modules``
 afterwards, rather than timing it (a loaded machine makes any time flaky):
 the console, provider SDKs, the e-mail parser, Alembic and the write API's
-message machinery stay out of a listing on an up-to-date store.
+message machinery stay out of a listing on an up-to-date store. The garbage
+collector, paused while a command starts (omnitui.cli.startup), runs again
+once the command has its runtime, and after a command that opens none.
 """
 
 from __future__ import annotations
@@ -118,3 +120,65 @@ def test_help_imports_no_store_no_pydantic(tmp_path: Path) -> None:
     assert "conversations" in stdout
     heavy = ("sqlalchemy", "sqlmodel", "pydantic", "storage.models", "omnitui.services")
     assert _loaded(modules, (*NOT_FOR_A_LISTING, *heavy)) == set()
+
+
+_COLLECTOR = """
+import gc, json, sys
+import omnitui.runtime
+
+made = omnitui.runtime.make_runtime
+seen = []
+
+
+def recording(*args, **kwargs):
+    seen.append(gc.isenabled())
+    return made(*args, **kwargs)
+
+
+omnitui.runtime.make_runtime = recording
+from omnitui.cli import main
+
+report, sys.argv = sys.argv[1], ["omnitui", *sys.argv[2:]]
+try:
+    main()
+except SystemExit:
+    pass
+with open(report, "w") as out:
+    json.dump({"in_runtime": seen, "after": gc.isenabled(), "frozen": gc.get_freeze_count()}, out)
+"""
+
+
+def _collector_states(tmp_path: Path, *args: str) -> dict[str, object]:
+    report = tmp_path / "collector.json"
+    done = subprocess.run(
+        [sys.executable, "-c", _COLLECTOR, str(report), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert report.exists(), done.stderr
+    found: dict[str, object] = json.loads(report.read_text())
+    return found
+
+
+def test_the_collector_runs_again_once_a_command_has_its_runtime(tmp_path: Path) -> None:
+    # what a long command (sync --watch, the console) does after this point
+    # runs with the collector, as any Python program does
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    config = write_config(tmp_path, '[agent]\nname = "alice"\n')
+
+    found = _collector_states(
+        tmp_path, "--config", str(config), "--db", url, "conversations", "list", "--json"
+    )
+
+    assert found["in_runtime"] == [True]
+    assert found["after"] is True
+    assert found["frozen"] != 0  # what the start built is never walked again
+
+
+def test_the_collector_runs_again_after_a_command_without_a_runtime(tmp_path: Path) -> None:
+    found = _collector_states(tmp_path, "--help")
+
+    assert found["in_runtime"] == []
+    assert found["after"] is True
