@@ -1,5 +1,5 @@
 """``python -m omnitui.cli``: the same entry point as the ``omnitui`` command."""
 
-from omnitui.cli.root import main
+from omnitui.cli import main
 
 main()

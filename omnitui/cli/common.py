@@ -363,8 +363,10 @@ def want_json(ctx: typer.Context, local: bool) -> bool:
 @contextmanager
 def runtime(ctx: typer.Context, *, demo: bool = False) -> Iterator[Runtime]:
     """The process's Runtime, closed when the command ends."""
+    from omnitui.cli.startup import resume_collector
     from omnitui.runtime import make_runtime
 
+    resume_collector()  # the imports are done: the work may make garbage
     g = globals_of(ctx)
     rt = make_runtime(g.config, g.db, demo=demo)
     try:

@@ -20,6 +20,7 @@ import typer
 
 from omnitui.cli import admin, messages, output, recipients, records, team
 from omnitui.cli.common import EX_TEMPFAIL, CommandGroup, Globals, globals_of, handled, runtime
+from omnitui.cli.startup import pause_collector, resume_collector
 
 app = typer.Typer(
     name="omnitui",
@@ -107,6 +108,7 @@ for _module in (admin, messages, records, team, recipients):
 
 def main() -> None:
     """Console-script entry point."""
+    pause_collector()  # no-op if omnitui.cli.main already did (omnitui.cli.startup)
     try:
         app()
     except KeyboardInterrupt:
@@ -129,6 +131,8 @@ def main() -> None:
             "run again with OMNITUI_DEBUG=1 for details and report it\n"
         )
         sys.exit(70)
+    finally:
+        resume_collector()  # a command that opened no runtime (--help, init)
 
 
 def _notes(exc: BaseException) -> str:

@@ -26,26 +26,67 @@ modules of the machinery (ingest, outbox, sync) are imported by name.
 
 from __future__ import annotations
 
-from omnitui.services.base import (
-    STATUSES,
-    AccountInfo,
-    ConflictError,
-    InvalidRequest,
-    NotFound,
-    ServiceError,
-)
-from omnitui.services.conversations import assign, set_status
-from omnitui.services.customers import merge_customers
-from omnitui.services.messages import (
-    BODY_LIMITS,
-    NO_EXTRAS,
-    Extras,
-    ReplyTarget,
-    add_note,
-    reply,
-    reply_target,
-    send_new,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from omnitui.services.base import (
+        STATUSES,
+        AccountInfo,
+        ConflictError,
+        InvalidRequest,
+        NotFound,
+        ServiceError,
+    )
+    from omnitui.services.conversations import assign, set_status
+    from omnitui.services.customers import merge_customers
+    from omnitui.services.messages import (
+        BODY_LIMITS,
+        NO_EXTRAS,
+        Extras,
+        ReplyTarget,
+        add_note,
+        reply,
+        reply_target,
+        send_new,
+    )
+
+#: Where each re-exported name lives. They are imported on first use (PEP 562
+#: ``__getattr__``): importing one service module runs this package first, and
+#: a command that needs one service (``conversations list`` wakes snoozes)
+#: should not pay for every other's imports (messages pulls in the e-mail
+#: parser and html2text). ``tests/test_startup_imports.py`` checks both.
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(
+        ("STATUSES", "AccountInfo", "ConflictError", "InvalidRequest", "NotFound", "ServiceError"),
+        "base",
+    ),
+    **dict.fromkeys(("assign", "set_status"), "conversations"),
+    "merge_customers": "customers",
+    **dict.fromkeys(
+        (
+            "BODY_LIMITS",
+            "NO_EXTRAS",
+            "Extras",
+            "ReplyTarget",
+            "add_note",
+            "reply",
+            "reply_target",
+            "send_new",
+        ),
+        "messages",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
 
 __all__ = [
     "BODY_LIMITS",
