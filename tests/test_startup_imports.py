@@ -182,3 +182,17 @@ def test_the_collector_runs_again_after_a_command_without_a_runtime(tmp_path: Pa
 
     assert found["in_runtime"] == []
     assert found["after"] is True
+
+
+def test_every_name_the_services_export_resolves_to_its_home() -> None:
+    """The lazily exported names (omnitui.services.__getattr__) and ``__all__``
+    name the same things, and each is the object its module defines."""
+    import importlib
+
+    import omnitui.services as services
+
+    homes = services._HOMES
+    assert sorted(homes) == sorted(services.__all__)
+    for name, home in homes.items():
+        module = importlib.import_module(f"omnitui.services.{home}")
+        assert getattr(services, name) is getattr(module, name), name
