@@ -161,6 +161,9 @@ class ScriptedProvider:
             raise UnconfirmedError("read timed out after the request went out")
         return SendResult(external_id=message.message_id or f"SM{len(self.sent):04d}")
 
+    def check(self) -> str:
+        return "scripted account: nothing to connect to"
+
     def close(self) -> None:
         pass
 

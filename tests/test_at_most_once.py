@@ -205,7 +205,7 @@ def test_matrix_lost_answer_is_reconciled_by_transaction_id(
         with store.read() as s:
             conv = s.execute(
                 select(Conversation).where(Conversation.thread_key == room)
-            ).scalar_one()  # type: ignore[arg-type]
+            ).scalar_one()
         accounts = {"mx": AccountInfo.from_provider(provider)}
         mid = services.reply(store, accounts, conv.id or 0, "It left today", "bob")
         proxy.lose_next_answers = 1
@@ -242,7 +242,7 @@ def test_a_poll_that_stores_our_message_mid_send_leaves_one_row(store: Store) ->
     with store.read() as s:
         out = s.execute(select(Message).where(message_t.c.direction == "out")).scalars().all()
         count = s.execute(
-            select(Conversation.message_count).where(Conversation.id == conv)  # type: ignore[arg-type]
+            select(Conversation.message_count).where(Conversation.id == conv)
         ).scalar_one()
     assert [(m.id, m.outbox_state, m.external_id) for m in out] == [(mid, "sent", "SM0001")]
     assert count == 2

@@ -13,7 +13,7 @@ from omnitui.services.ingest import ingest
 from providers.demo import OUR_EMAIL
 from providers.email_parse import parse_message
 from storage.db import Store
-from storage.models import Conversation, Message
+from storage.models import Conversation, Message, message_t
 from tests.helpers import Run, as_json, batch, cli_runner, message, sms, write_config
 
 
@@ -39,7 +39,8 @@ def thread(store: Store, *headers: str) -> Message:
     raw = mail(1, f"To: Support <{OUR_EMAIL}>, Bo <bo@example.com>", *headers)
     ingest(store, "demo", batch(parse_message(raw, account_key="demo").message))
     with store.read() as s:
-        return s.execute(select(Message)).scalars().one()
+        stored: Message = s.execute(select(Message)).scalars().one()
+    return stored
 
 
 def test_reply_all_with_cc_and_bcc(store: Store, cli: Run) -> None:
@@ -96,7 +97,7 @@ def test_a_bad_address_exits_2_naming_it_and_queues_nothing(
         assert "address" in result.stderr and "\x1b" not in result.stderr
         assert "\nBcc" not in result.stderr
     with store.read() as s:
-        assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+        assert s.execute(select(Message).where(message_t.c.direction == "out")).first() is None
 
 
 def test_cc_on_sms_is_refused(store: Store, cli: Run) -> None:

@@ -291,7 +291,7 @@ def test_a_kind_not_in_this_version_is_a_clear_error(monkeypatch: pytest.MonkeyP
     info = registry.KINDS["matrix"]
     monkeypatch.setitem(
         registry.KINDS,
-        "matrix",  # type: ignore[arg-type]
+        "matrix",
         registry.KindInfo(info.settings, "providers.not_here:Nothing", info.summary),
     )
     account = MatrixSettings(

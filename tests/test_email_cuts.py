@@ -145,7 +145,7 @@ def test_each_cut_is_named_and_the_original_kept_whole(
     ingest(store, "mail", batch(m, cursor=None))
     with store.read() as s:
         row = s.execute(select(Message)).scalar_one()
-        files = s.execute(select(Attachment).where(Attachment.message_id == row.id)).scalars()  # type: ignore[arg-type]
+        files = s.execute(select(Attachment).where(Attachment.message_id == row.id)).scalars()
         original = [a for a in files if a.filename == "original.eml"]
     assert row.error is not None and named in row.error
     assert len(original) == 1 and original[0].content_type == "message/rfc822"

@@ -382,14 +382,14 @@ def test_cc_bcc_and_files_reach_the_server_and_bcc_stays_in_the_envelope(
         ]
         assert sent.get_content_type() == "multipart/mixed"
         text, *files = sent.iter_parts()
-        assert text.get_content().strip() == outbound.body_text  # type: ignore[attr-defined]
+        assert text.get_content().strip() == outbound.body_text
         assert [
             (f.get_filename(), f.get_content_type(), f["Content-Transfer-Encoding"]) for f in files
         ] == [
             ("Rechnung März.pdf", "application/pdf", "base64"),
             ("photo.png", "image/png", "base64"),
         ]
-        assert [f.get_payload(decode=True) for f in files] == [pdf, photo]  # type: ignore[attr-defined]
+        assert [f.get_payload(decode=True) for f in files] == [pdf, photo]
     # RFC 2231 for the non-ASCII name, not an encoded word inside quotes
     assert b"filename*=utf-8''Rechnung%20M%C3%A4rz.pdf" in received.data
 

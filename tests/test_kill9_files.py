@@ -453,7 +453,7 @@ def test_the_files_of_sent_and_discarded_messages_are_kept_and_can_be_saved(
     ingest(store, "shop", batch(mail_in("m1")))
     with store.read() as s:
         conversation = s.execute(select(message_t.c.conversation_id)).scalar_one()
-    accounts = {"shop": AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    accounts = {"shop": AccountInfo.from_provider(provider)}
     label = OutboundAttachment("label.pdf", "application/pdf", PDF)
     photo = OutboundAttachment("photo.png", "image/png", b"\x89PNG\r\n\x1a\n" + os.urandom(2048))
 
@@ -463,7 +463,7 @@ def test_the_files_of_sent_and_discarded_messages_are_kept_and_can_be_saved(
         )
 
     sent, dropped = queue(label, photo), queue(label)  # the label's bytes are one blob
-    assert outbox.deliver(store, provider, sent).state == "sent"  # type: ignore[arg-type]
+    assert outbox.deliver(store, provider, sent).state == "sent"
     outbox.discard(store, dropped, "bob")
     digests = {sha(label.data), sha(photo.data)}
     for mid in (sent, dropped):

@@ -184,7 +184,7 @@ def test_images_and_files_are_fetched_and_stored(
         rows = s.execute(
             select(Attachment.filename, Attachment.content_type, Attachment.sha256)
             .where(Attachment.message_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Attachment.id)  # type: ignore[arg-type]
+            .order_by(Attachment.id)
         ).all()
     assert [(name, ctype) for name, ctype, _ in rows] == [
         ("broken-box.png", "image/png"),

@@ -17,7 +17,7 @@ from storage.db import Store
 from storage.models import Conversation, Customer, Message, Note
 from tests.helpers import ScriptedProvider, batch, email, sms
 
-ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}  # type: ignore[arg-type]
+ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}
 
 
 def seed(store: Store) -> tuple[int, int]:
@@ -65,7 +65,7 @@ def test_deliver_now_sends_or_leaves_it_queued_for_the_poller(store: Store) -> N
 
     def with_secret(account: str) -> Provider:
         assert account == "shop"
-        return provider  # type: ignore[return-value]
+        return provider
 
     def without_secret(account: str) -> Provider:
         raise SecretUnavailable(f"{account}: auth_token_env: the variable TOKEN is not set")
@@ -88,7 +88,7 @@ def test_one_sync_round_polls_sends_and_gives_the_lease_back(store: Store) -> No
     seed(store)
     queued = services.reply(store, ACCOUNTS, conversation_on(store, "sms"), "Hi", "alice")
     provider = ScriptedProvider(batches=[batch(sms("SM2", minutes=9), cursor="c2")])
-    (report,) = sync.sync_round(store, [provider])  # type: ignore[list-item]
+    (report,) = sync.sync_round(store, [provider])
     assert (report.ok, report.stored, report.sent) == (True, 1, 1)
     assert state_of(store, queued) == "sent"
     assert leases.holders(store, ["shop"], owner="someone else") == {}

@@ -21,7 +21,7 @@ def provider() -> ScriptedProvider:
 
 
 def accounts(p: ScriptedProvider) -> dict[str, AccountInfo]:
-    return {p.account: AccountInfo.from_provider(p)}  # type: ignore[arg-type]
+    return {p.account: AccountInfo.from_provider(p)}
 
 
 def first_conversation(store: Store) -> Conversation:
@@ -186,7 +186,7 @@ def test_echo_of_a_sent_email_is_not_a_duplicate(store: Store, provider: Scripte
     echo = email("x", direction="out", minutes=9)
     echo = type(echo)(
         **{
-            **{f: getattr(echo, f) for f in echo.__slots__},  # type: ignore[attr-defined]
+            **{f: getattr(echo, f) for f in echo.__slots__},
             "external_id": sent_id,
             "message_id": sent_id,
         }

@@ -30,7 +30,7 @@ def _failed(store: Store, provider: ScriptedProvider, *, channel: str = "sms") -
     ingest(store, "shop", batch(sms("SM1"), email("e1", minutes=1)))
     with store.read() as s:
         conv = s.execute(select(Conversation).where(Conversation.channel == channel)).scalar_one()
-    accounts = {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    accounts = {provider.account: AccountInfo.from_provider(provider)}
     mid = services.reply(store, accounts, conv.id or 0, "Typed with care", "alice")
     provider.outcomes.append("permanent")
     assert outbox.deliver(store, provider, mid).state == "failed"

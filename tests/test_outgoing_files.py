@@ -185,7 +185,7 @@ def test_other_words_quotes_and_signatures_are_not(text: str) -> None:
 
 def _counts(store: Store) -> tuple[int, int, int]:
     with store.read() as s:
-        return tuple(  # type: ignore[return-value]
+        return tuple(
             s.execute(select(func.count()).select_from(t)).scalar_one()
             for t in (message_t, attachment_t, blob_t)
         )
@@ -194,7 +194,7 @@ def _counts(store: Store) -> tuple[int, int, int]:
 def _scripted(store: Store) -> tuple[ScriptedProvider, dict[str, AccountInfo]]:
     provider = ScriptedProvider()
     ingest(store, provider.account, batch(mail("m1"), sms("SM1")))
-    return provider, {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    return provider, {provider.account: AccountInfo.from_provider(provider)}
 
 
 def _conversation(store: Store, channel: str) -> int:
@@ -413,8 +413,8 @@ def test_cli_attach_sends_a_mime_tree_with_the_files_bytes(
     sent = email.message_from_bytes(received.data, policy=default_policy)
     assert sent.get_content_type() == "multipart/mixed"
     text, *files = sent.iter_parts()
-    assert text.get_content().strip() == "Both files."  # type: ignore[attr-defined]
-    assert [(f.get_filename(), f.get_payload(decode=True)) for f in files] == [  # type: ignore[attr-defined]
+    assert text.get_content().strip() == "Both files."
+    assert [(f.get_filename(), f.get_payload(decode=True)) for f in files] == [
         ("Quittung.pdf", PDF),
         ("photo.png", photo.read_bytes()),
     ]
@@ -536,4 +536,4 @@ def test_a_retry_after_a_refused_send_gives_the_smtp_peer_the_same_bytes(
     [received] = smtp_peer.received
     sent = email.message_from_bytes(received.data, policy=default_policy)
     [file] = list(sent.iter_attachments())
-    assert (file.get_filename(), file.get_payload(decode=True)) == ("label.pdf", PDF)  # type: ignore[attr-defined]
+    assert (file.get_filename(), file.get_payload(decode=True)) == ("label.pdf", PDF)

@@ -225,7 +225,7 @@ def _random_query(rng: random.Random, depth: int = 0) -> Query:
     # what the parser builds: no group directly inside a group of its own kind
     flat: list[Query] = []
     for item in node.items:
-        flat.extend(item.items if type(item) is type(node) else (item,))  # type: ignore[union-attr]
+        flat.extend(item.items if type(item) is type(node) else (item,))
     return type(node)(tuple(flat))
 
 

@@ -178,7 +178,7 @@ def _page(text: str, sort: str = "activity") -> Callable[[Any], object]:
             agent="alice",
             now=NOW,
             sort=sort,
-            limit=50,  # type: ignore[arg-type]
+            limit=50,
         )
 
     return read

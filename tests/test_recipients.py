@@ -24,11 +24,18 @@ from omnitui.services.recipients import (
 from providers.email_parse import parse_message
 from storage import queries
 from storage.db import Store
-from storage.models import Attachment, Conversation, Message
+from storage.models import (
+    Attachment,
+    Conversation,
+    Message,
+    attachment_t,
+    conversation_t,
+    message_t,
+)
 from tests.helpers import SHOP_EMAIL, ScriptedProvider, batch, email, message, sms
 
 ACCOUNTS = {
-    "shop": AccountInfo.from_provider(ScriptedProvider()),  # type: ignore[arg-type]
+    "shop": AccountInfo.from_provider(ScriptedProvider()),
     "billing": AccountInfo("billing", ("email",), {"email": "billing@shop.example"}),
 }
 OURS = frozenset({SHOP_EMAIL, "billing@shop.example"})
@@ -53,7 +60,9 @@ def received(store: Store, raw: bytes) -> Message:
     """``raw`` parsed and ingested as the shop's; the stored message."""
     ingest(store, "shop", batch(parse_message(raw, account_key="shop").message))
     with store.read() as s:
-        found = s.execute(select(Message).order_by(Message.id.desc())).scalars().first()  # type: ignore[union-attr]
+        found: Message | None = (
+            s.execute(select(Message).order_by(message_t.c.id.desc())).scalars().first()
+        )
     assert found is not None
     return found
 
@@ -279,7 +288,9 @@ def test_bad_recipients_queue_nothing(store: Store) -> None:
     got = received(store, mail(1, "To: support@shop.example"))
     ingest(store, "shop", batch(sms("SM1")))
     with store.read() as s:
-        sms_conv = s.execute(select(Conversation).where(Conversation.channel == "sms")).scalar_one()
+        sms_conv = s.execute(
+            select(Conversation).where(conversation_t.c.channel == "sms")
+        ).scalar_one()
     for conv, extras in [
         (got.conversation_id, Extras(cc=("bo@example.com", "\x1b]0;pwned\x07"))),
         (sms_conv.id, Extras(cc=("bo@example.com",))),
@@ -297,7 +308,7 @@ def test_bad_recipients_queue_nothing(store: Store) -> None:
             extras=Extras(bcc=("x@example.com",)),
         )
     with store.read() as s:
-        assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+        assert s.execute(select(Message).where(message_t.c.direction == "out")).first() is None
 
 
 def test_reply_all_needs_an_email_conversation_that_exists(store: Store) -> None:
@@ -335,6 +346,7 @@ def test_forward_quotes_the_original_with_its_files_and_links_back(store: Store)
             files=part,
         ),
     )
+    assert got.id is not None
     fwd = forward(
         store, ACCOUNTS, got.id, "Accounts <Accounts@Example.org>", "alice", note="Please check."
     )
@@ -352,7 +364,9 @@ def test_forward_quotes_the_original_with_its_files_and_links_back(store: Store)
     ):
         assert line in body
     with store.read() as s:
-        files = list(s.execute(select(Attachment).where(Attachment.message_id == fwd)).scalars())
+        files = list(
+            s.execute(select(Attachment).where(attachment_t.c.message_id == fwd)).scalars()
+        )
         original = next(e for e in queries.timeline(s, got.customer_id) if e.id == got.id)
     assert [f.filename for f in files] == ["invoice.pdf"]  # not the parser's original.eml
     provider = ScriptedProvider()
@@ -384,7 +398,7 @@ def test_forward_refusals(store: Store) -> None:
     with pytest.raises(InvalidRequest, match="To address"):
         forward(store, ACCOUNTS, got.id or 0, "ops@example.org\nBcc: x@y.org", "alice")
     with store.read() as s:
-        assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+        assert s.execute(select(Message).where(message_t.c.direction == "out")).first() is None
 
 
 def test_a_reply_to_naming_our_own_address_is_not_where_replies_go(store: Store) -> None:
@@ -404,6 +418,7 @@ def test_a_forwards_signature_follows_the_cover_note_not_the_original(store: Sto
     signature would read as the customer's (and a mail program dims all after
     the original's own ``-- `` line)."""
     got = received(store, mail(1, "To: support@shop.example", body="Hi\n\n-- \nAnn, Example Ltd"))
+    assert got.id is not None
     signing = {"shop": replace(ACCOUNTS["shop"], signature="{agent.name} at the shop")}
     body = message(
         store, forward(store, signing, got.id, "ops@example.org", "alice", note="FYI")
@@ -435,8 +450,8 @@ def test_a_forward_of_a_file_damaged_or_gone_on_disk_queues_nothing(store: Store
     got = _with_invoice(store)
     with store.read() as s:
         digest = s.execute(
-            select(Attachment.sha256).where(
-                Attachment.message_id == got.id, Attachment.filename == "invoice.pdf"
+            select(attachment_t.c.sha256).where(
+                attachment_t.c.message_id == got.id, attachment_t.c.filename == "invoice.pdf"
             )
         ).scalar_one()
     path = blob_path(store.data_dir, digest)
@@ -448,7 +463,7 @@ def test_a_forward_of_a_file_damaged_or_gone_on_disk_queues_nothing(store: Store
     with pytest.raises(services.ServiceError, match=r"invoice\.pdf.*not in this host"):
         forward(store, ACCOUNTS, got.id or 0, "ops@example.org", "alice")
     with store.read() as s:
-        assert s.execute(select(Message).where(Message.direction == "out")).first() is None
+        assert s.execute(select(Message).where(message_t.c.direction == "out")).first() is None
 
 
 def test_a_reply_to_listing_us_first_answers_its_next_address(store: Store) -> None:

@@ -135,7 +135,7 @@ def test_a_forward_carries_the_original_and_its_file(
     assert [a.addr_spec for a in sent["To"].addresses] == ["accounts@example.org"]
     assert sent.get_content_type() == "multipart/mixed"
     text, *files = sent.iter_parts()
-    body = text.get_content()  # type: ignore[attr-defined]
+    body = text.get_content()
     assert body.startswith("Please check this invoice.")
     block = body[body.index(SEPARATOR) :]
     for line in (

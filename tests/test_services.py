@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -26,10 +26,10 @@ from omnitui.services.snoozes import WAKE_ACTOR, wake_due_snoozes
 from omnitui.threads import reply_subject
 from storage import queries
 from storage.db import Store, utc
-from storage.models import Conversation, Customer, Message, conversation_t, utcnow
+from storage.models import Conversation, Customer, Message, conversation_t, message_t, utcnow
 from tests.helpers import ScriptedProvider, batch, email, sms
 
-ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}  # type: ignore[arg-type]
+ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}
 
 
 def seed(store: Store) -> tuple[int, int]:
@@ -42,12 +42,13 @@ def seed(store: Store) -> tuple[int, int]:
 
 def conv_of(store: Store, customer_id: int, channel: str) -> Conversation:
     with store.read() as s:
-        return s.execute(
+        conv: Conversation = s.execute(
             select(Conversation).where(
-                Conversation.customer_id == customer_id,  # type: ignore[arg-type]
-                Conversation.channel == channel,
-            )  # type: ignore[arg-type]
+                conversation_t.c.customer_id == customer_id,
+                conversation_t.c.channel == channel,
+            )
         ).scalar_one()
+    return conv
 
 
 def test_merge_moves_everything_and_keeps_a_pointer(store: Store) -> None:
@@ -209,7 +210,7 @@ def test_an_id_beyond_the_id_column_names_nothing(store: Store, big: int) -> Non
     """SQLite's driver overflows beyond 64 bits, PostgreSQL's integer column
     beyond 32: either way the answer is "there is none", never a crash."""
     ann, _ = seed(store)
-    calls = {
+    calls: dict[str, list[Callable[[], object]]] = {
         "conversation": [
             lambda: services.reply(store, ACCOUNTS, big, "hi", "a"),
             lambda: services.assign(store, big, "bob", "a"),
@@ -238,9 +239,7 @@ def test_an_id_beyond_the_id_column_names_nothing(store: Store, big: int) -> Non
 
 def _outbound(store: Store) -> list[Message]:
     with store.read() as s:
-        return list(
-            s.execute(select(Message).where(Message.direction == "out")).scalars()  # type: ignore[arg-type]
-        )
+        return list(s.execute(select(Message).where(message_t.c.direction == "out")).scalars())
 
 
 def test_a_subject_with_line_breaks_is_folded_to_one_line(store: Store) -> None:
@@ -435,7 +434,7 @@ def test_the_pollers_round_wakes_due_snoozes(store: Store) -> None:
             .where(conversation_t.c.id == conv.id)
             .values(snoozed_until=utcnow() - timedelta(seconds=30))
         )
-    report = sync.sync_once(store, ScriptedProvider())  # type: ignore[arg-type]
+    report = sync.sync_once(store, ScriptedProvider())
     assert conv_of(store, ann, "email").status == "open"
     assert conv.id in report.conversation_ids
 

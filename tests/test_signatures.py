@@ -190,7 +190,7 @@ def test_the_smtp_peer_receives_the_signature_after_the_separator(
     run(*args, "--body", "Hello Bo")
     run(*args, "--body", "Bare", "--no-signature")
     texts = [
-        email.message_from_bytes(r.data, policy=default_policy).get_content()  # type: ignore[attr-defined]
+        email.message_from_bytes(r.data, policy=default_policy).get_content()
         for r in smtp_peer.received
     ]
     assert texts[0].replace("\r\n", "\n") == "Hello Bo\n\n-- \nalice\nsupport@shop.example\n"

@@ -29,7 +29,7 @@ from omnitui.services import sync
 from omnitui.tui.app import make_app
 from omnitui.tui.clock import Clock
 from omnitui.tui.widgets.account_bar import AccountBar
-from providers.base import Channel, OutboundMessage, PollBatch, SendResult
+from providers.base import Channel, OutboundMessage, PollBatch, SendLimits, SendResult
 from providers.demo import OUR_NUMBER
 from storage.db import Store, open_store
 from storage.models import message_t
@@ -76,6 +76,12 @@ class FakeProvider:
 
     def send(self, message: OutboundMessage) -> SendResult:
         return SendResult(external_id="SMx")
+
+    def limits(self, channel: Channel) -> SendLimits:
+        return SendLimits(0, 0, can_attach=False)
+
+    def check(self) -> str:
+        return "fake account: nothing to connect to"
 
     def close(self) -> None:
         pass

@@ -35,7 +35,7 @@ def test_the_team_is_everyone_the_store_has_seen_at_work(store: Store, convs: li
     provider = ScriptedProvider()
     services.assign(store, convs[0], "dana", "erin")  # dana assigned; erin in the audit trail
     services.add_note(store, "fred", "called back", conversation_id=convs[0])
-    accounts = {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    accounts = {provider.account: AccountInfo.from_provider(provider)}
     services.reply(store, accounts, convs[1], "On its way", "gina")
     services.set_status(store, convs[1], "pending", "omnitui")  # omnitui itself: not a person
     names = team.team(store, configured=("hal",), me="alice")
@@ -96,7 +96,7 @@ def test_cli_assign_knows_the_team_and_me(cli: Any) -> None:
 def test_outbox_actions_name_their_actor(store: Store, convs: list[int]) -> None:
     """What a person decided in the outbox puts them in the team too."""
     provider = ScriptedProvider(outcomes=["permanent"])
-    accounts = {provider.account: AccountInfo.from_provider(provider)}  # type: ignore[arg-type]
+    accounts = {provider.account: AccountInfo.from_provider(provider)}
     mid = services.reply(store, accounts, convs[1], "Hi", "omnitui")
     outbox.deliver(store, provider, mid)
     outbox.discard(store, mid, "ivy")

@@ -25,7 +25,7 @@ from providers.settings import TelegramSettings
 from providers.telegram import TelegramProvider
 from storage.blobs import read_blob
 from storage.db import Store
-from storage.models import Attachment, Customer, Message, message_t, syncstate_t
+from storage.models import Customer, Message, attachment_t, message_t, syncstate_t
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.telegram import TOKEN, TelegramServer
 from tests.peers.telegram import bot_for as telegram_bot
@@ -171,7 +171,12 @@ def test_check(provider: TelegramProvider) -> None:
 def attachments_of(store: Store) -> list[tuple[str, str, int, bytes]]:
     with store.read() as s:
         rows = s.execute(
-            select(Attachment.filename, Attachment.content_type, Attachment.size, Attachment.sha256)
+            select(
+                attachment_t.c.filename,
+                attachment_t.c.content_type,
+                attachment_t.c.size,
+                attachment_t.c.sha256,
+            )
         ).all()
     return [(name, ctype, size, read_blob(store.data_dir, sha)) for name, ctype, size, sha in rows]
 

@@ -231,7 +231,7 @@ def test_sorts_and_pages(seed: Seed) -> None:
     created = [r.id for r in list_view(s.store, query, agent="alice", now=NOW, sort="created")]
     assert set(created) == set(newest)
     for sort in ("activity", "waiting", "created"):
-        whole = [r.id for r in list_view(s.store, query, agent="alice", now=NOW, sort=sort)]  # type: ignore[arg-type]
+        whole = [r.id for r in list_view(s.store, query, agent="alice", now=NOW, sort=sort)]
         paged: list[int] = []
         after = None
         while True:
@@ -242,7 +242,7 @@ def test_sorts_and_pages(seed: Seed) -> None:
                 now=NOW,
                 sort=sort,
                 limit=2,
-                after=after,  # type: ignore[arg-type]
+                after=after,
             )
             if not page:
                 break
@@ -254,7 +254,7 @@ def test_sorts_and_pages(seed: Seed) -> None:
             for off in range(0, 6, 2)
             for r in list_view(
                 s.store, query, agent="alice", now=NOW, sort=sort, limit=2, offset=off
-            )  # type: ignore[arg-type]
+            )
         ]
         assert by_offset == whole, sort
     assert list_view(s.store, query, agent="alice", now=NOW, after=2**70) == []

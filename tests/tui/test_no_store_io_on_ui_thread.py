@@ -26,7 +26,8 @@ from omnitui.tui.screens.pick import PickScreen
 from omnitui.tui.screens.reports import ReportsScreen
 from providers.base import InboundMessage, PollBatch
 from storage.db import Store
-from tests.tui.conftest import T0, Seeded, make_test_app
+from tests.helpers import T0
+from tests.tui.conftest import Seeded, make_test_app
 from tests.tui.test_flows import ANN_EMAIL_CONV, BOB_CONV, FAY_CONV, goto_row
 from tests.tui.test_outbox_screen import _waiting
 from tests.tui.waiting import press, settle

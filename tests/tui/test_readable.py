@@ -26,7 +26,8 @@ from omnitui.tui.widgets.customer_header import CustomerHeader
 from omnitui.tui.widgets.key_hints import KeyHints
 from providers.base import InboundMessage, PollBatch
 from storage.queries import list_conversations
-from tests.tui.conftest import OUR_EMAIL, T0, Seeded, make_test_app
+from tests.helpers import T0
+from tests.tui.conftest import OUR_EMAIL, Seeded, make_test_app
 from tests.tui.test_flows import goto_row, open_conversation
 from tests.tui.waiting import press, settle
 

@@ -17,11 +17,11 @@ from omnitui.tui.screens.inbox import InboxScreen
 from omnitui.tui.widgets.inbox_table import PAGE_SIZE
 from omnitui.tui.widgets.timeline import Timeline
 from providers.base import InboundMessage, PollBatch
+from tests.helpers import T0
 from tests.tui.conftest import (
     HOSTILE_NAME,
     OUR_EMAIL,
     OUR_NUMBER,
-    T0,
     Seeded,
     make_test_app,
 )
@@ -187,10 +187,10 @@ async def test_email_reply_from_sms_needs_a_subject(app: OmniApp, seeded: Seeded
         await settle(pilot)
     from sqlalchemy import select
 
-    from storage.models import Message
+    from storage.models import Message, message_t
 
     with seeded.store.read() as session:
-        (msg,) = session.execute(select(Message).where(Message.direction == "out")).scalars()
+        (msg,) = session.execute(select(Message).where(message_t.c.direction == "out")).scalars()
     assert (msg.channel, msg.subject, msg.to_address, msg.from_address) == (
         "email",
         "Your refund",
@@ -251,7 +251,7 @@ async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
 ) -> None:
     from sqlalchemy import select
 
-    from storage.models import Message
+    from storage.models import Message, message_t
 
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot)
@@ -265,4 +265,4 @@ async def test_the_composer_shows_why_a_too_long_sms_was_not_queued(
         assert "too long for sms: 1,601 characters, at most 1,600" in note.message
         assert screen.composer.display and screen.composer.body.text == "x" * 1601
     with seeded.store.read() as session:
-        assert not list(session.execute(select(Message).where(Message.direction == "out")))
+        assert not list(session.execute(select(Message).where(message_t.c.direction == "out")))

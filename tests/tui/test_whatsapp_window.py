@@ -138,7 +138,7 @@ def failed_reply_to_bob(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> int:
     store, accounts = seeded.store, seeded.runtime.account_infos()
     mid = services.reply(store, accounts, BOB_CONV, "Open 10-16 on Sunday", "alice")
     refusing = ScriptedProvider(outcomes=["permanent"])
-    assert outbox.deliver(store, refusing, mid).state == "failed"  # type: ignore[arg-type]
+    assert outbox.deliver(store, refusing, mid).state == "failed"
     monkeypatch.setattr(whatsapp_window, "utcnow", lambda: LATER)
     return mid
 
