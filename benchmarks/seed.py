@@ -127,7 +127,8 @@ class Generator:
         self.t0 = now - timedelta(days=365)
         self.step = timedelta(days=365) / max(messages, 1)
         self.threads: dict[int, _Thread] = {}
-        names, weights = zip(*CHANNELS, strict=True)
+        names = [name for name, _ in CHANNELS]
+        weights = [weight for _, weight in CHANNELS]
         self.channel_of = [
             self.rng.choices(names, weights)[0] for _ in range(customers)
         ]  # each customer writes on one channel

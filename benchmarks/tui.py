@@ -88,7 +88,7 @@ class Floor(App[None]):
     def action_open(self) -> None:
         self.push_screen(_TimelineFloor())
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:  # as App.action_back, which it replaces
         if len(self.screen_stack) > 1:
             self.pop_screen()
 
@@ -106,7 +106,7 @@ class Frames:
             self.times.append(time.perf_counter())
             original(screen, renderable)
 
-        app._display = display  # type: ignore[method-assign]
+        app._display = display  # type: ignore[method-assign]  # a hook on this one app only
 
     def since(self, start: float) -> float:
         """Seconds from ``start`` to the last frame painted after it."""

@@ -32,7 +32,7 @@ from providers.matrix import MatrixProvider
 from providers.settings import ImapSettings, MatrixSettings, TelegramSettings
 from providers.telegram import TelegramProvider
 from storage.db import Store
-from storage.models import Conversation, Message, message_t, utcnow
+from storage.models import Conversation, Message, conversation_t, message_t, utcnow
 from tests.helpers import SHOP_EMAIL as SUPPORT
 from tests.helpers import ScriptedProvider, batch, message, sms
 from tests.peers.lost_answer import LostAnswerProxy
@@ -204,7 +204,7 @@ def test_matrix_lost_answer_is_reconciled_by_transaction_id(
         sync_once(store, provider)
         with store.read() as s:
             conv = s.execute(
-                select(Conversation).where(Conversation.thread_key == room)
+                select(Conversation).where(conversation_t.c.thread_key == room)
             ).scalar_one()
         accounts = {"mx": AccountInfo.from_provider(provider)}
         mid = services.reply(store, accounts, conv.id or 0, "It left today", "bob")
@@ -242,7 +242,7 @@ def test_a_poll_that_stores_our_message_mid_send_leaves_one_row(store: Store) ->
     with store.read() as s:
         out = s.execute(select(Message).where(message_t.c.direction == "out")).scalars().all()
         count = s.execute(
-            select(Conversation.message_count).where(Conversation.id == conv)
+            select(conversation_t.c.message_count).where(conversation_t.c.id == conv)
         ).scalar_one()
     assert [(m.id, m.outbox_state, m.external_id) for m in out] == [(mid, "sent", "SM0001")]
     assert count == 2

@@ -168,10 +168,10 @@ def test_a_conversation_changed_between_read_and_write_gets_no_tag_and_no_audit_
     conversation after the action read it and before it writes. Its UPDATE
     matches nothing, and neither its tags nor its audit rows are written."""
     from omnitui.services import bulk
+    from storage.queries.triage import conversation_states as read  # what bulk calls
 
     target = convs[0]
     add_tags(store, "alice", ["old"], conversation_id=target)
-    read = bulk.conversation_states
 
     def read_then_someone_else_assigns(session: Any, ids: Any) -> Any:
         states = read(session, ids)

@@ -44,10 +44,13 @@ def cli(tmp_path: Path, db_url: str) -> Run:
     return cli_runner(write_config(tmp_path), db_url)
 
 
-def synced(cli: Any) -> list[dict[str, Any]]:
+def synced(cli: Run) -> list[dict[str, Any]]:
     reports = as_json(cli("sync", "--once", "--json"))
     assert reports[0]["ok"] and reports[0]["stored"] > 20
-    return as_json(cli("conversations", "list", "--status", "all", "--json"))
+    listed: list[dict[str, Any]] = as_json(
+        cli("conversations", "list", "--status", "all", "--json")
+    )
+    return listed
 
 
 def test_sync_then_lists_have_stable_keys(cli: Any) -> None:

@@ -343,7 +343,7 @@ def mismatches(value: Any, spec: Any, where: str = "$") -> list[str]:
     if isinstance(spec, OneOf):
         return [] if value in spec.words else [f"{where}: {value!r} is not one of {spec.words}"]
     if spec is WHEN:
-        fits = isinstance(value, str) and _WHEN.fullmatch(value)
+        fits = isinstance(value, str) and _WHEN.fullmatch(value) is not None
         return [] if fits else [f"{where}: {value!r} is not {WHEN}"]
     if spec is NUMBER:
         fits = isinstance(value, (int, float)) and not isinstance(value, bool)

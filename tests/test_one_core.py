@@ -14,7 +14,7 @@ from omnitui.services.customers import live_customer_id
 from omnitui.services.ingest import ingest
 from providers.base import Provider
 from storage.db import Store
-from storage.models import Conversation, Customer, Message, Note
+from storage.models import Conversation, Customer, Message, Note, conversation_t, customer_t
 from tests.helpers import ScriptedProvider, batch, email, sms
 
 ACCOUNTS = {"shop": AccountInfo.from_provider(ScriptedProvider())}
@@ -30,7 +30,9 @@ def seed(store: Store) -> tuple[int, int]:
 
 def conversation_on(store: Store, channel: str) -> int:
     with store.read() as s:
-        conv = s.execute(select(Conversation).where(Conversation.channel == channel)).scalar_one()
+        conv = s.execute(
+            select(Conversation).where(conversation_t.c.channel == channel)
+        ).scalar_one()
         return conv.id or 0
 
 
@@ -53,7 +55,7 @@ def test_a_merged_id_means_the_customer_that_remains(store: Store) -> None:
         assert live_customer_id(s, 2**63) is None  # beyond the id column: no such row
     note = services.add_note(store, "alice", "called", customer_id=phone)
     with store.read() as s:
-        assert s.execute(select(Customer.id)).scalars().all()  # nothing deleted
+        assert s.execute(select(customer_t.c.id)).scalars().all()  # nothing deleted
         kept = s.get(Note, note)
         assert kept is not None and kept.customer_id == ann
 

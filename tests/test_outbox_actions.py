@@ -15,7 +15,7 @@ from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import ingest
 from storage import queries
 from storage.db import Store
-from storage.models import Conversation, Identity
+from storage.models import Conversation, Identity, conversation_t, identity_t
 from tests.helpers import ScriptedProvider, batch, cli_runner, email, sms, write_config
 from tests.helpers import message as _msg
 
@@ -29,7 +29,9 @@ def _failed(store: Store, provider: ScriptedProvider, *, channel: str = "sms") -
     """A reply the provider refused (a failure a person has to decide on)."""
     ingest(store, "shop", batch(sms("SM1"), email("e1", minutes=1)))
     with store.read() as s:
-        conv = s.execute(select(Conversation).where(Conversation.channel == channel)).scalar_one()
+        conv = s.execute(
+            select(Conversation).where(conversation_t.c.channel == channel)
+        ).scalar_one()
     accounts = {provider.account: AccountInfo.from_provider(provider)}
     mid = services.reply(store, accounts, conv.id or 0, "Typed with care", "alice")
     provider.outcomes.append("permanent")
@@ -113,7 +115,7 @@ def test_readdress_moves_an_sms_to_the_other_number(store: Store) -> None:
     with store.read() as s:
         new_conv = s.get(Conversation, moved.conversation_id)
         old_conv = s.get(Conversation, old.conversation_id)
-        idents = s.execute(select(Identity).where(Identity.address == to)).scalars().all()
+        idents = s.execute(select(Identity).where(identity_t.c.address == to)).scalars().all()
     assert new_conv is not None and old_conv is not None
     assert new_conv.id != old_conv.id
     assert (new_conv.their_address, new_conv.customer_id) == (to, old.customer_id)

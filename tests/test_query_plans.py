@@ -31,6 +31,7 @@ from omnitui.services.views import BUILTIN_VIEWS
 from storage import queries, reports
 from storage.db import Store
 from storage.queries import triage
+from storage.query_terms import Sort
 from tests.helpers import batch, email, sms
 
 BIG_TABLES = (
@@ -147,11 +148,13 @@ ALLOWED: dict[str, set[str]] = {
     },
 }
 
+
+def _inbox(view: str) -> Callable[[Any], object]:
+    return lambda s: queries.list_conversations(s, view=view, agent="alice")
+
+
 HOT_READS: dict[str, Callable[[Any], object]] = {
-    **{
-        f"inbox {view}": (lambda s, v=view: queries.list_conversations(s, view=v, agent="alice"))
-        for view in queries.INBOX_FILTERS
-    },
+    **{f"inbox {view}": _inbox(view) for view in queries.INBOX_FILTERS},
     "conversations by assignee": lambda s: queries.list_conversations(s, view="all", assignee="bo"),
     "assigned names": lambda s: queries.assigned_names(s, ["zoe", "Bob"]),  # a view's team
     "customer conversations": lambda s: queries.list_conversations(s, view="all", customer_id=1),
@@ -170,7 +173,7 @@ HOT_READS: dict[str, Callable[[Any], object]] = {
 # -- the query language (storage/queries/triage.py) ----------------------------------
 
 
-def _page(text: str, sort: str = "activity") -> Callable[[Any], object]:
+def _page(text: str, sort: Sort = "activity") -> Callable[[Any], object]:
     def read(s: Any) -> object:
         return triage.find_conversations(
             s,

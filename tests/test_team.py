@@ -14,14 +14,15 @@ from omnitui import services
 from omnitui.services import AccountInfo, outbox, team
 from omnitui.services.ingest import ingest
 from storage.db import Store
-from storage.models import Conversation
+from storage.models import Conversation, conversation_t
 from tests.helpers import Run, ScriptedProvider, batch, cli_runner, email, sms, write_config
 
 
 def _conversations(store: Store) -> list[int]:
     with store.read() as s:
         return [
-            c.id or 0 for c in s.execute(select(Conversation).order_by(Conversation.id)).scalars()
+            c.id or 0
+            for c in s.execute(select(Conversation).order_by(conversation_t.c.id)).scalars()
         ]
 
 
@@ -47,7 +48,8 @@ def test_an_unknown_name_is_refused_unless_confirmed(store: Store, convs: list[i
     with pytest.raises(team.UnknownAgent, match=r"'bbo'.*Did you mean 'bob'"):
         team.assign_checked(store, convs[1], "bbo", "alice")
     with store.read() as s:
-        assert (s.get(Conversation, convs[1]) or Conversation()).assignee is None
+        unassigned = s.get(Conversation, convs[1])
+    assert unassigned is not None and unassigned.assignee is None
     assert team.assign_checked(store, convs[1], "Bob", "alice").assignee == "bob"
     assert team.assign_checked(store, convs[1], "me", "alice").assignee == "alice"
     assert team.assign_checked(store, convs[1], "carol", "alice", configured=("carol",)).assignee

@@ -20,11 +20,11 @@ from storage.vocabulary import (
 
 ROOT = Path(__file__).resolve().parent.parent
 HOMES = {ROOT / "storage" / "vocabulary.py"}
-WORDS = {
-    "conversation statuses": set(CONVERSATION_STATUSES),
-    "outbox states": set(OUTBOX_STATES),
-    "channels": set(CHANNELS),
-    "delivery states": set(DELIVERY_STATES),
+WORDS: dict[str, frozenset[str]] = {
+    "conversation statuses": frozenset(CONVERSATION_STATUSES),
+    "outbox states": frozenset(OUTBOX_STATES),
+    "channels": frozenset(CHANNELS),
+    "delivery states": frozenset(DELIVERY_STATES),
 }
 
 
@@ -43,8 +43,12 @@ def respelled(tree: ast.AST) -> list[tuple[int, str]]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Tuple | ast.Set | ast.List) and len(node.elts) >= 2:
-            values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
-            if len(values) != len(node.elts) or not all(isinstance(v, str) for v in values):
+            values = [
+                e.value
+                for e in node.elts
+                if isinstance(e, ast.Constant) and isinstance(e.value, str)
+            ]
+            if len(values) != len(node.elts):  # not all of them strings
                 continue
             for kind, words in WORDS.items():
                 if set(values) <= words:

@@ -79,7 +79,7 @@ class TwilioServer:
     ) -> dict[str, Any]:
         now = at or datetime.now(UTC)
         sid = "SM" + uuid.uuid4().hex
-        msg = {
+        msg: dict[str, Any] = {
             "sid": sid,
             "account_sid": self.account_sid,
             "from": from_,

@@ -19,7 +19,7 @@ from omnitui.tui.app import OmniApp
 from omnitui.tui.messages import OpenCustomer
 from omnitui.tui.screens.customer import CustomerScreen
 from omnitui.tui.widgets.timeline import entry_id
-from storage.models import AuditEvent, Message, message_t
+from storage.models import Message, audit_t, message_t
 from tests.tui.conftest import NOW, Seeded
 from tests.tui.test_flows import ANN_EMAIL_CONV, ANN_SMS_CONV, open_conversation
 from tests.tui.waiting import press, settle
@@ -145,7 +145,7 @@ async def test_a_switch_to_email_without_a_subject_is_refused_alike(
 
 def _audited(seeded: Seeded, message_id: int) -> list[tuple[str, str]]:
     with seeded.store.read() as session:
-        rows = session.execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.detail))
+        rows = session.execute(select(audit_t.c.actor, audit_t.c.action, audit_t.c.detail))
         return [(a, act) for a, act, d in rows if json.loads(d).get("message") == message_id]
 
 

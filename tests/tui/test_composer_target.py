@@ -77,4 +77,4 @@ async def test_the_subject_field_is_labelled(app: OmniApp, seeded: Seeded) -> No
         await press(pilot, "c")
         await settle(pilot)
         assert screen.composer.subject_row.display
-        assert "Subject: " in screen_text(pilot.app)
+        assert "Subject: " in screen_text(app)

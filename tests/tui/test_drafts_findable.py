@@ -106,7 +106,8 @@ async def test_discard_draft_by_key_and_from_the_palette(app: OmniApp, seeded: S
         await settle(pilot)
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         await press(pilot, "r", *"not meant to be", "ctrl+g")
-        assert isinstance(pilot.app.screen, PickScreen)
+        asking = pilot.app.screen
+        assert isinstance(asking, PickScreen)
         await press(pilot, "escape")  # asked first: escape keeps it
         assert screen.composer.body.text == "not meant to be"
         await press(pilot, "ctrl+g", "down", "enter")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlmodel import Session
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
@@ -52,13 +54,17 @@ class UIThreadCalls:
             self.calls.append(f"{what} from {' <- '.join(reversed(frames[-4:]))}")
 
 
+#: Store.read and Store.write
+Opens = Callable[[Store], AbstractContextManager[Session]]
+
+
 @pytest.fixture
 def on_ui_thread(seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> Iterator[UIThreadCalls]:
     # the test's thread runs the app's event loop (run_test): that is the UI thread
     watch = UIThreadCalls()
 
-    def wrap(name: str, original: Any) -> Any:
-        def watched(store: Store) -> AbstractContextManager[Any]:
+    def wrap(name: str, original: Opens) -> Opens:
+        def watched(store: Store) -> AbstractContextManager[Session]:
             watch.seen(f"Store.{name}()")
             return original(store)
 
@@ -124,7 +130,7 @@ async def test_a_days_work_never_touches_the_store_on_the_ui_thread(
     on_ui_thread.armed = True  # from the start: the first screen's first read too
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        inbox = pilot.app.screen
+        inbox: Screen[Any] = pilot.app.screen  # an InboxScreen, and later again
         assert isinstance(inbox, InboxScreen) and inbox.table.order
 
         # the views

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 
 from omnitui import services
@@ -53,7 +54,7 @@ async def test_search_opens_the_customer_at_the_hit(
         current = screen.timeline.current
         assert current is not None and (current.kind, current.id) == ("message", hit)
         prompt = screen.timeline.get_option(entry_id(current)).prompt
-        assert not isinstance(prompt, str)
+        assert isinstance(prompt, Text)
         marked = [prompt.plain[s.start : s.end] for s in prompt.spans if s.style == "bold reverse"]
         assert marked == ["1234"]
 
@@ -125,7 +126,7 @@ async def test_audit_lines_show_times_as_the_console_does(app: OmniApp, seeded: 
         screen = await open_conversation(pilot, ANN_EMAIL_CONV)
         events = [e for e in screen.timeline.entries if e.kind == "event" and e.author == "bob"]
         prompt = screen.timeline.get_option(entry_id(events[0])).prompt
-        assert not isinstance(prompt, str)
+        assert isinstance(prompt, Text)
         line = prompt.plain
         assert "until Tue 03 Mar 2026 11:00" in line, line
         assert "+00:00" not in line and ".835434" not in line
