@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from providers.base import (
     Channel,
+    Direction,
     InboundMessage,
     OutboundMessage,
     PermanentError,
@@ -52,7 +53,7 @@ def email(
     name: str | None = "Ann Example",
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
-    direction: str = "in",
+    direction: Direction = "in",
     ours: str = SHOP_EMAIL,
     **extra: Any,
 ) -> InboundMessage:
@@ -70,7 +71,7 @@ def email(
         message_id=mid,
         in_reply_to=in_reply_to,
         references=references,
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
         **extra,
     )
 
@@ -82,7 +83,7 @@ def sms(
     minutes: float = 0,
     body: str = "Where is my order?",
     channel: Channel = "sms",
-    direction: str = "in",
+    direction: Direction = "in",
     ours: str = SHOP_NUMBER,
 ) -> InboundMessage:
     """An SMS (or WhatsApp: give both numbers their ``whatsapp:`` prefix) with id ``ext``."""
@@ -93,7 +94,7 @@ def sms(
         to_address=ours if direction == "in" else sender,
         sent_at=at(minutes),
         body_text=body,
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
     )
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from omnitui import services
-from omnitui.notify import osc_notification, run_notify_cmd, safe_text
+from omnitui.notify import DesktopMode, osc_notification, run_notify_cmd, safe_text
 from omnitui.services import alerts
 from omnitui.services.alerts import Alerter
 from omnitui.services.ingest import ingest
@@ -190,10 +190,10 @@ def test_a_failing_or_hanging_notify_command_is_logged_in_one_line(
 
 
 @pytest.mark.parametrize("mode", ["osc9", "osc777"])
-def test_the_desktop_notification_cannot_carry_an_escape_sequence(mode: str) -> None:
+def test_the_desktop_notification_cannot_carry_an_escape_sequence(mode: DesktopMode) -> None:
     title = "New message from \x1b]0;owned\x07Mallory\x9c"
     body = "Re: \x1b[2J\x1b[31mhi; there\x07\x1b\\ and \x1b]777;notify;x;y\x07 end\nnext"
-    seq = osc_notification(mode, title, body)  # type: ignore[arg-type]
+    seq = osc_notification(mode, title, body)
     head = "\x1b]9;" if mode == "osc9" else "\x1b]777;notify;"
     assert seq.startswith(head) and seq.endswith("\x07")
     inner = seq[len(head) : -1]

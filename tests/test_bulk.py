@@ -6,12 +6,13 @@ command line with its bad paths."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import Session
 
 from omnitui import services
 from omnitui.query import parse_query
@@ -168,12 +169,15 @@ def test_a_conversation_changed_between_read_and_write_gets_no_tag_and_no_audit_
     conversation after the action read it and before it writes. Its UPDATE
     matches nothing, and neither its tags nor its audit rows are written."""
     from omnitui.services import bulk
+    from storage.queries.triage import ConversationState
     from storage.queries.triage import conversation_states as read  # what bulk calls
 
     target = convs[0]
     add_tags(store, "alice", ["old"], conversation_id=target)
 
-    def read_then_someone_else_assigns(session: Any, ids: Any) -> Any:
+    def read_then_someone_else_assigns(
+        session: Session, ids: Sequence[int]
+    ) -> dict[int, ConversationState]:
         states = read(session, ids)
         services.assign(store, target, "carol", "carol")
         return states
@@ -345,11 +349,11 @@ def test_two_merges_of_the_same_customers_at_once_make_no_cycle(
     inside, go = threading.Event(), threading.Event()
     move = tags.move_customer_tags
 
-    def first_waits(session: object, from_id: int, to_id: int) -> list[str]:
+    def first_waits(session: Session, from_id: int, to_id: int) -> list[str]:
         if not inside.is_set():
             inside.set()
             go.wait(5)  # alice's merge is half done; bob's runs meanwhile (or waits for it)
-        return move(session, from_id, to_id)  # type: ignore[arg-type]
+        return move(session, from_id, to_id)
 
     monkeypatch.setattr(tags, "move_customer_tags", first_waits)
     ann, bo = convs[2], convs[1]  # the conversations of two e-mail customers

@@ -26,7 +26,7 @@ from providers.base import (
 from providers.email import EmailProvider
 from providers.settings import ImapSettings
 from storage.db import Store
-from storage.models import Conversation, SyncState
+from storage.models import Conversation, SyncState, attachment_t, syncstate_t
 from storage.queries import list_conversations
 from tests.helpers import cli_runner, write_config
 from tests.mail_fixtures import SUPPORT, Mailbox, raw, stored
@@ -114,7 +114,9 @@ def test_malformed_mail_between_good_ones_is_kept(
     with store.read() as s:
         from storage.models import Attachment
 
-        kept = s.execute(select(Attachment).where(Attachment.message_id == broken[0].id)).scalars()  # type: ignore[arg-type]
+        kept = s.execute(
+            select(Attachment).where(attachment_t.c.message_id == broken[0].id)
+        ).scalars()
         assert [a.filename for a in kept] == ["original.eml"]
 
 
@@ -230,7 +232,7 @@ def test_wrong_password_is_a_clear_auth_error(store: Store, provider: EmailProvi
     assert report.error_kind == "auth" and "wrong" not in (report.error or "")
     assert "login refused" in (report.error or "")
     with store.read() as s:
-        state = s.execute(select(SyncState).where(SyncState.account == "mail")).scalar_one()  # type: ignore[arg-type]
+        state = s.execute(select(SyncState).where(syncstate_t.c.account == "mail")).scalar_one()
     assert state.last_error and "login refused" in state.last_error
 
 
@@ -339,7 +341,9 @@ def _sent_copies(mailbox: Mailbox) -> list[bytes]:
         copies = []
         for number in found[0].split():
             _, data = conn.fetch(number, "(BODY.PEEK[])")
-            copies.append(bytes(data[0][1]))  # type: ignore[index]
+            envelope_and_body = data[0]
+            assert isinstance(envelope_and_body, tuple)
+            copies.append(bytes(envelope_and_body[1]))
         return copies
     finally:
         conn.logout()

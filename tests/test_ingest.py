@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 from omnitui.services import ingest as ingest_module
 from omnitui.services import set_status
@@ -17,6 +17,7 @@ from storage.models import (
     Customer,
     Identity,
     Message,
+    attachment_t,
     customer_t,
     message_t,
 )
@@ -24,9 +25,9 @@ from storage.queries import search
 from tests.helpers import batch, email, sms
 
 
-def count(store: Store, table: object) -> int:
+def count(store: Store, table: Table) -> int:
     with store.read() as s:
-        return int(s.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+        return int(s.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def test_same_batch_twice_stores_nothing_new(store: Store) -> None:
@@ -193,7 +194,7 @@ def test_attachments_are_content_addressed_with_safe_names(store: Store) -> None
     )
     ingest(store, "shop", batch(msg))
     with store.read() as s:
-        atts = s.execute(select(Attachment).order_by(Attachment.id)).scalars().all()  # type: ignore[arg-type]
+        atts = s.execute(select(Attachment).order_by(attachment_t.c.id)).scalars().all()
     assert [a.filename for a in atts] == ["passwd", "invoice.pdf", "copy.pdf"]
     assert atts[1].sha256 == atts[2].sha256
     assert read_blob(store.data_dir, atts[1].sha256) == data

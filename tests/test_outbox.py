@@ -11,7 +11,7 @@ from omnitui import services
 from omnitui.services import AccountInfo, outbox
 from omnitui.services.ingest import ingest
 from storage.db import Store
-from storage.models import Conversation, message_t, utcnow
+from storage.models import Conversation, conversation_t, message_t, utcnow
 from tests.helpers import ScriptedProvider, batch, email, message, sms
 
 
@@ -26,7 +26,11 @@ def accounts(p: ScriptedProvider) -> dict[str, AccountInfo]:
 
 def first_conversation(store: Store) -> Conversation:
     with store.read() as s:
-        return s.execute(select(Conversation).order_by(Conversation.id)).scalars().first()  # type: ignore[arg-type,return-value]
+        first: Conversation | None = (
+            s.execute(select(Conversation).order_by(conversation_t.c.id)).scalars().first()
+        )
+    assert first is not None
+    return first
 
 
 def test_reply_is_queued_before_any_network_call(store: Store, provider: ScriptedProvider) -> None:

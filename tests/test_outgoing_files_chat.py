@@ -21,7 +21,7 @@ from providers.matrix import MatrixProvider
 from providers.settings import MatrixSettings
 from providers.telegram import TelegramProvider
 from storage.db import Store
-from storage.models import Conversation, attachment_t, message_t
+from storage.models import attachment_t, conversation_t, message_t
 from tests.helpers import cli_runner, write_config
 from tests.peers.synapse import MAX_UPLOAD, Client, SynapseServer
 from tests.peers.synapse import bot_for as matrix_bot
@@ -51,9 +51,9 @@ def _queued(store: Store) -> tuple[int, int]:
 def _only_conversation(store: Store, thread: str | None = None) -> int:
     """The conversation of the store (of chat ``thread``: the shared Synapse's
     bot is in the rooms of other tests too)."""
-    query = select(Conversation.id)  # type: ignore[call-overload]
+    query = select(conversation_t.c.id)
     if thread is not None:
-        query = query.where(Conversation.thread_key == thread)
+        query = query.where(conversation_t.c.thread_key == thread)
     with store.read() as s:
         return int(s.execute(query).scalar_one())
 

@@ -27,11 +27,12 @@ from omnitui.query import (
     names_status,
     parse_query,
 )
+from storage.query_terms import TermKind
 from storage.vocabulary import CHANNELS
 
 
-def T(kind: str, value: str, negated: bool = False) -> Term:
-    return Term(kind, value, negated)  # type: ignore[arg-type]
+def T(kind: TermKind, value: str, negated: bool = False) -> Term:
+    return Term(kind, value, negated)
 
 
 @pytest.mark.parametrize(
@@ -76,11 +77,13 @@ def test_every_term(text: str, term: Term) -> None:
 
 
 def test_durations_and_waiting_read_as_seconds() -> None:
-    assert parse_query("older:2h").seconds == 7200  # type: ignore[union-attr]
-    assert parse_query("newer:1w").seconds == 7 * 86400  # type: ignore[union-attr]
+    older, newer = parse_query("older:2h"), parse_query("newer:1w")
+    assert isinstance(older, Term) and older.seconds == 7200
+    assert isinstance(newer, Term) and newer.seconds == 7 * 86400
     waiting = parse_query("waiting:<30m")
     assert isinstance(waiting, Term) and waiting.seconds == 1800 and not waiting.longer
-    assert parse_query("waiting:>1d").longer  # type: ignore[union-attr]
+    longer = parse_query("waiting:>1d")
+    assert isinstance(longer, Term) and longer.longer
 
 
 def test_juxtaposition_is_and_and_binds_tighter_than_or() -> None:
@@ -194,12 +197,14 @@ def test_limits() -> None:
 def test_positions_of_terms() -> None:
     query = parse_query('status:open  "a b" -tag:x')
     assert isinstance(query, And)
-    assert [(t.position, t.length) for t in query.items] == [(0, 11), (13, 5), (20, 5)]  # type: ignore[union-attr]
+    terms = [t for t in query.items if isinstance(t, Term)]
+    assert terms == list(query.items)  # no group among them
+    assert [(t.position, t.length) for t in terms] == [(0, 11), (13, 5), (20, 5)]
 
 
 # -- properties -----------------------------------------------------------------
 
-_VALUES: dict[str, list[str]] = {
+_VALUES: dict[TermKind, list[str]] = {
     "status": ["open", "pending", "snoozed", "resolved", "all"],
     "assignee": ["me", "none", "bob", "Jane Doe", 'quo"te', "a:b", "ünï"],
     "channel": list(CHANNELS),

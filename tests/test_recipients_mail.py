@@ -51,7 +51,9 @@ def _sent_folder(mailbox: Mailbox) -> list[bytes]:
         copies = []
         for number in found[0].split():
             _, data = conn.fetch(number, "(BODY.PEEK[])")
-            copies.append(bytes(data[0][1]))  # type: ignore[index]
+            envelope_and_body = data[0]
+            assert isinstance(envelope_and_body, tuple)
+            copies.append(bytes(envelope_and_body[1]))
         return copies
     finally:
         conn.logout()

@@ -210,7 +210,9 @@ class PgServer:
 
     def __init__(self, admin_url: str) -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
-            self.data = Path(str(conn.execute("SHOW data_directory").fetchone()[0]))  # type: ignore[index]
+            row = conn.execute("SHOW data_directory").fetchone()
+            assert row is not None
+            self.data = Path(str(row[0]))
         argv = shlex.split((self.data / "postmaster.opts").read_text())[1:]
         at = argv.index("-D")
         self.options = shlex.join(argv[:at] + argv[at + 2 :])

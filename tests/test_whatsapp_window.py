@@ -190,20 +190,21 @@ def test_template_choices_are_checked_before_queuing(
 ) -> None:
     conv = customer_wrote(store, server, hours_ago=30)
 
-    def reply(**extras: object) -> int:
-        chosen = Extras(**extras)  # type: ignore[arg-type]
+    def reply(chosen: Extras) -> int:
         return services.reply(store, accounts, conv, "", "alice", extras=chosen)
 
     with pytest.raises(InvalidRequest, match=r"no template 'nope' in account wa \(shipped, hel"):
-        reply(template="nope")
+        reply(Extras(template="nope"))
     with pytest.raises(InvalidRequest, match="takes the variables name, order; missing order"):
-        reply(template="shipped", variables=(("name", "Ann"),))
+        reply(Extras(template="shipped", variables=(("name", "Ann"),)))
     with pytest.raises(InvalidRequest, match="unknown colour"):
-        reply(template="shipped", variables=(("name", "A"), ("order", "1"), ("colour", "red")))
+        reply(
+            Extras(template="shipped", variables=(("name", "A"), ("order", "1"), ("colour", "red")))
+        )
     with pytest.raises(InvalidRequest, match="give a value for order"):
-        reply(template="shipped", variables=(("name", "Ann"), ("order", " ")))
+        reply(Extras(template="shipped", variables=(("name", "Ann"), ("order", " "))))
     with pytest.raises(InvalidRequest, match="variables fill a template"):
-        reply(variables=(("name", "Ann"),))
+        reply(Extras(variables=(("name", "Ann"),)))
     assert outbound(store) == []
     assert server.posts() == 0
 

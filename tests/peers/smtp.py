@@ -93,6 +93,7 @@ class _HoldingSMTP(SMTP):
         counting = None
         if isinstance(handler, Handler) and handler.gates.armed("data"):
             counting = _CountingReader(reader, handler)
+            # a proxy of aiosmtpd's StreamReader (private, typed as that class)
             self._reader = counting  # type: ignore[assignment]
         try:
             await super().smtp_DATA(arg)

@@ -18,7 +18,7 @@ from omnitui.runtime import Runtime, demo_config
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp, make_app
 from omnitui.tui.clock import Clock
-from providers.base import InboundMessage
+from providers.base import Channel, InboundMessage
 from storage.db import Store
 from storage.models import Conversation, Message, message_t
 from storage.queries import list_customers
@@ -52,7 +52,9 @@ def mail(
     )
 
 
-def phone(ext: str, sender: str, minutes: float, body: str, channel: str = "sms") -> InboundMessage:
+def phone(
+    ext: str, sender: str, minutes: float, body: str, channel: Channel = "sms"
+) -> InboundMessage:
     """An SMS or WhatsApp message to the demo account's number."""
     prefix = "whatsapp:" if channel == "whatsapp" else ""
     return sms(
@@ -60,7 +62,7 @@ def phone(ext: str, sender: str, minutes: float, body: str, channel: str = "sms"
         prefix + sender,
         minutes=minutes,
         body=body,
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         ours=prefix + OUR_NUMBER,
     )
 

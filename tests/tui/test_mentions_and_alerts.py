@@ -17,7 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from omnitui import services
-from omnitui.notify import AlertSettings
+from omnitui.notify import AlertSettings, DesktopMode
 from omnitui.runtime import Runtime, demo_config
 from omnitui.services.ingest import ingest
 from omnitui.tui.app import OmniApp
@@ -229,13 +229,13 @@ async def test_away_mutes_alerts_and_back_sums_them_up(seeded: Seeded) -> None:
 
 @pytest.mark.parametrize("mode", ["osc9", "osc777"])
 async def test_the_desktop_notification_carries_no_escape_sequence(
-    seeded: Seeded, mode: str
+    seeded: Seeded, mode: DesktopMode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services.assign(seeded.store, ANN_EMAIL_CONV, "alice", "bob")
-    runtime = with_alerts(seeded.runtime, AlertSettings(desktop=mode))  # type: ignore[arg-type]
+    runtime = with_alerts(seeded.runtime, AlertSettings(desktop=mode))
     app = make_test_app(runtime)
     written: list[str] = []
-    app.alerts.write_terminal = written.append  # type: ignore[method-assign,assignment]
+    monkeypatch.setattr(app.alerts, "write_terminal", written.append)
     async with app.run_test(size=(100, 30)) as pilot:
         await rounds(pilot, app)
         arrive(seeded, "evil2", subject="Re: \x1b]0;pwned\x07\x1b[2J;owned\x9b31m\x1b\\ ok")

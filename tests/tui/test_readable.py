@@ -185,10 +185,11 @@ async def test_the_customer_header_keeps_to_two_lines_at_80_columns(seeded: Seed
         assert re.search(r"\+\d more$", lines[0]), lines[0]  # counted, not lost silently
         assert lines[1].startswith(" this: EML #2 open"), lines[1]
         assert lines[2].startswith(" ──"), lines[2]  # the timeline follows at once
-    async with make_test_app(seeded.runtime).run_test(size=(160, 48)) as pilot:
+    wide = make_test_app(seeded.runtime)
+    async with wide.run_test(size=(160, 48)) as pilot:
         await settle(pilot)
         await open_conversation(pilot, ANN_EMAIL_CONV)
-        first = screen_lines(pilot.app)[0]  # type: ignore[arg-type]
+        first = screen_lines(wide)[0]
         for shown in ("ann@example.com", "555000", "dora@example.com", "mallory@example.com"):
             assert shown in first, first
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, timedelta
 
 from textual.pilot import Pilot
@@ -17,10 +18,10 @@ from tests.tui.waiting import settle
 ANN_EMAIL_CONV = 2
 
 
-async def until(pilot: Pilot[None], condition: object, seconds: float = 10.0) -> None:
+async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 10.0) -> None:
     """Let the app run until ``condition()`` holds (its own timers and workers do the work)."""
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "the console never got there"
         await settle(pilot)
         await pilot.pause(0.05)

@@ -179,7 +179,7 @@ async def test_without_marks_status_acts_on_the_row_as_before(triage: Seeded) ->
 
 
 async def test_a_conflict_is_reported_per_conversation_and_stays_marked(
-    triage: Seeded, elsewhere: Store
+    triage: Seeded, elsewhere: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_test_app(triage.runtime)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -189,7 +189,7 @@ async def test_a_conflict_is_reported_per_conversation_and_stays_marked(
         await press(pilot, "s")  # the picker is open: the inbox reads nothing now
         services.assign(elsewhere, FAY_CONV, "bob", "bob")  # another agent, meanwhile
         notes: list[str] = []
-        app.notify = lambda message, **kw: notes.append(str(message))  # type: ignore[method-assign]
+        monkeypatch.setattr(app, "notify", lambda message, **kw: notes.append(str(message)))
         await _pick(pilot, "pending")
         assert set(screen.table.marked) == {FAY_CONV}  # not changed: still marked
         assert any(f"#{FAY_CONV}" in n and "1 not changed" in n for n in notes), notes
