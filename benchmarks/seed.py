@@ -34,13 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import bindparam, func, insert, select, update
 
 from omnitui.services.ingest import ingest
-from providers.base import InboundMessage, PollBatch
+from providers.base import Channel, InboundMessage, PollBatch
 from storage.db import Store, open_store
 from storage.models import audit_t, conversation_t, customer_t, message_t, note_t
 
 BIG_ADDRESS = "big.customer@example.com"
 AGENTS = ("alice", "bob", "carol", "dave", "erin", "frank")
-CHANNELS = (("email", 50), ("sms", 20), ("whatsapp", 15), ("telegram", 10), ("matrix", 5))
+CHANNELS: tuple[tuple[Channel, int], ...] = (
+    ("email", 50),
+    ("sms", 20),
+    ("whatsapp", 15),
+    ("telegram", 10),
+    ("matrix", 5),
+)
 ACCOUNT = {
     "email": "mail",
     "sms": "twilio",
@@ -109,7 +115,7 @@ NOTES = (
 
 @dataclass
 class _Thread:
-    channel: str
+    channel: Channel
     key: str
     subject: str
     last_id: str | None
@@ -190,7 +196,7 @@ class Generator:
         )
         msg = InboundMessage(
             external_id=external,
-            channel=channel,  # type: ignore[arg-type]
+            channel=channel,
             from_address=ours if outgoing else theirs,
             to_address=theirs if outgoing else ours,
             sent_at=at,

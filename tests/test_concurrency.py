@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -19,10 +21,10 @@ WRITERS = 8
 NOTES_EACH = 150
 
 
-def _write_notes(url: str, data_dir: str, customer_id: int, writer: int, start: object) -> None:
+def _write_notes(url: str, data_dir: str, customer_id: int, writer: int, start: Barrier) -> None:
     store = open_store(url, Path(data_dir))
     try:
-        start.wait(60)  # type: ignore[attr-defined]  # all at once, not one after another
+        start.wait(60)  # all at once, not one after another
         for n in range(NOTES_EACH):
             services.add_note(
                 store, f"agent{writer}", f"note {writer}/{n}", customer_id=customer_id
@@ -32,14 +34,19 @@ def _write_notes(url: str, data_dir: str, customer_id: int, writer: int, start: 
 
 
 def _assign(
-    url: str, data_dir: str, conversation_id: int, version: int, who: str, out: object
+    url: str,
+    data_dir: str,
+    conversation_id: int,
+    version: int,
+    who: str,
+    out: Queue[tuple[str, str]],
 ) -> None:
     store = open_store(url, Path(data_dir))
     try:
         services.assign(store, conversation_id, who, who, expected_version=version)
-        out.put(("won", who))  # type: ignore[attr-defined]
+        out.put(("won", who))
     except services.ConflictError as exc:
-        out.put(("told", str(exc)))  # type: ignore[attr-defined]
+        out.put(("told", str(exc)))
     finally:
         store.close()
 
@@ -68,7 +75,7 @@ def test_two_processes_assigning_one_wins_one_is_told(store: Store, db_url: str)
     with store.read() as s:
         conv = s.execute(select(Conversation)).scalar_one()
     ctx = multiprocessing.get_context("spawn")
-    out = ctx.Queue()
+    out: Queue[tuple[str, str]] = ctx.Queue()
     procs = [
         ctx.Process(
             target=_assign, args=(db_url, str(store.data_dir), conv.id, conv.version, who, out)

@@ -170,7 +170,8 @@ def test_missing_message_id_gets_stable_fallback() -> None:
     assert first.external_id == again.external_id
     assert first.message_id == no_message_id("INBOX/7/42") == "<INBOX/7/42@no-message-id.omnitui>"
     assert parse(raw, "INBOX/7/43").message_id != first.message_id
-    assert parse(b"From: a@b.c\nMessage-ID: <>\n\nhi\n").message_id.endswith("omnitui>")  # type: ignore[union-attr]
+    empty_id = parse(b"From: a@b.c\nMessage-ID: <>\n\nhi\n").message_id
+    assert empty_id is not None and empty_id.endswith("omnitui>")
     assert no_message_id("we ird<key>") == "<we_ird_key_@no-message-id.omnitui>"
 
 

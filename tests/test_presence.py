@@ -90,6 +90,7 @@ def test_presence_is_never_audited(store: Store) -> None:
 def test_an_unknown_activity_is_refused(store: Store) -> None:
     one, _ = two_conversations(store)
     with pytest.raises(InvalidRequest, match="viewing or composing"):
+        # a word outside PresenceActivity, as an untyped caller could pass it
         presence.announce(store, "ann", one, "typing", TTL)  # type: ignore[arg-type]
     assert rows(store) == 0
 
