@@ -4,14 +4,16 @@ now-relative backlog), and an app with a frozen clock and still cursors."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
+from textual.app import App
+from textual.pilot import Pilot
 
 from omnitui import services
 from omnitui.runtime import Runtime, demo_config
@@ -32,6 +34,20 @@ OUR_BOT = "omnitui_demo_bot"
 HOSTILE_NAME = "[bold]Mallory[/bold]"
 HOSTILE_SUBJECT = "[link=https://evil.example]click me[/link] \x1b[31mRED\x1b]0;pwned\x07"
 HOSTILE_BODY = "Hi [bold]team[/bold] \x1b[2J\x1b[H cleared? [red]no[/red]"
+
+
+class SnapCompare(Protocol):
+    """pytest-textual-snapshot's ``snap_compare`` fixture, as the tests call it
+    (the plugin's own annotation names only its path argument)."""
+
+    def __call__(
+        self,
+        app: App[Any],
+        *,
+        terminal_size: tuple[int, int] = ...,
+        run_before: Callable[[Pilot[Any]], Awaitable[None] | None] | None = None,
+    ) -> bool: ...
+
 
 #: the conversations :func:`seed` makes, by id
 DORA_CONV = 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import pytest
 from rich.text import Text
@@ -28,7 +27,7 @@ from omnitui.tui.screens.pick import PickScreen
 from providers.settings import DemoSettings, TwilioSettings
 from storage.models import attachment_t, blob_t
 from tests.helpers import batch, sms
-from tests.tui.conftest import ANN_EMAIL_CONV, Seeded, make_test_app, outgoing, seed
+from tests.tui.conftest import ANN_EMAIL_CONV, Seeded, SnapCompare, make_test_app, outgoing, seed
 from tests.tui.pilots import open_conversation, screen_text, until
 from tests.tui.waiting import draft_saved, press, settle
 
@@ -282,7 +281,7 @@ async def test_the_signature_to_come_is_shown_and_can_be_left_off(signed_app: Om
     "size", [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 )
 def test_snapshot_composer_with_files_and_signature(
-    snap_compare: Any, signed_app: OmniApp, files: Path, size: tuple[int, int]
+    snap_compare: SnapCompare, signed_app: OmniApp, files: Path, size: tuple[int, int]
 ) -> None:
     async def compose(pilot: Pilot[None]) -> None:
         await _reply_with(pilot, "Invoice and label attached.")

@@ -5,7 +5,6 @@ shows of recipients."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -20,6 +19,7 @@ from tests.tui.conftest import (
     ANN_SMS_CONV,
     OUR_EMAIL,
     Seeded,
+    SnapCompare,
     mail,
     make_test_app,
     outgoing,
@@ -167,7 +167,7 @@ async def test_forward_key_asks_recipient_and_note_and_links_back(
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 def test_reply_all_composer_snapshot(
-    snap_compare: Any, seeded: Seeded, size: tuple[int, int]
+    snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]
 ) -> None:
     ann_copies_bo_and_carl(seeded)
 

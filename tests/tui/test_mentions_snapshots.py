@@ -5,7 +5,6 @@ clock; update with ``--snapshot-update`` after a deliberate change)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -14,7 +13,7 @@ from omnitui import services
 from omnitui.tui.app import OmniApp
 from omnitui.tui.screens.mentions import MentionsScreen
 from storage.models import mention_t
-from tests.tui.conftest import ANN_EMAIL_CONV, BOB_CONV, NOW, Seeded, make_test_app
+from tests.tui.conftest import ANN_EMAIL_CONV, BOB_CONV, NOW, Seeded, SnapCompare, make_test_app
 from tests.tui.pilots import settle, until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -49,13 +48,13 @@ async def counted(pilot: Pilot[None]) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox_with_unread_mentions(
-    snap_compare: Any, seeded: Seeded, size: tuple[int, int]
+    snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]
 ) -> None:
     assert snap_compare(mentioned(seeded), terminal_size=size, run_before=counted)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_mentions_screen(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_mentions_screen(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     async def listed(pilot: Pilot[None]) -> None:
         await counted(pilot)
         await pilot.press("@")

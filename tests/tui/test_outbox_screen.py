@@ -20,7 +20,7 @@ from omnitui.tui.screens.pick import PickScreen
 from storage import queries
 from storage.models import Message, identity_t, message_t
 from tests.helpers import ScriptedProvider
-from tests.tui.conftest import NOW, Seeded, make_test_app
+from tests.tui.conftest import NOW, Seeded, SnapCompare, make_test_app
 from tests.tui.test_flows import BOB_CONV, FAY_CONV
 from tests.tui.waiting import press, settle
 
@@ -195,7 +195,7 @@ async def test_enter_opens_the_customer_at_the_message(app: OmniApp, seeded: See
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_outbox_snapshot(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_outbox_snapshot(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     _waiting(seeded)
 
     async def show(pilot: Pilot[None]) -> None:

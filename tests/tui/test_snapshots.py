@@ -6,13 +6,11 @@ them with ``pytest tests/tui --snapshot-update`` after a deliberate change.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from textual.pilot import Pilot
 
 from omnitui.tui.screens.inbox import InboxScreen
-from tests.tui.conftest import Seeded, make_test_app
+from tests.tui.conftest import Seeded, SnapCompare, make_test_app
 from tests.tui.waiting import draft_saved, press, settle
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
@@ -30,17 +28,17 @@ async def _open_ann(pilot: Pilot[None]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_inbox(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_inbox(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_customer_view(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_customer_view(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     assert snap_compare(make_test_app(seeded.runtime), terminal_size=size, run_before=_open_ann)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_composer(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     async def compose(pilot: Pilot[None]) -> None:
         await _open_ann(pilot)
         await press(pilot, "c", *"Your refund of 20 EUR is on its way [bold]")
@@ -50,7 +48,7 @@ def test_composer(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> N
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_help(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_help(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     async def help_screen(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await press(pilot, "question_mark")
@@ -59,7 +57,7 @@ def test_help(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_reports(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> None:
+def test_reports(snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]) -> None:
     async def reports(pilot: Pilot[None]) -> None:
         await settle(pilot)
         await press(pilot, "o")  # the report is computed in a worker: press waits for it
@@ -69,7 +67,7 @@ def test_reports(snap_compare: Any, seeded: Seeded, size: tuple[int, int]) -> No
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inbox_with_views_tags_and_marks(
-    snap_compare: Any, seeded: Seeded, size: tuple[int, int]
+    snap_compare: SnapCompare, seeded: Seeded, size: tuple[int, int]
 ) -> None:
     """A view of the config on its key (8) with its count, tags in the rows
     (a hostile one among them, shown as text), two rows marked."""
