@@ -28,7 +28,13 @@ from providers.matrix import MatrixProvider
 from providers.settings import MatrixSettings
 from storage.blobs import read_blob
 from storage.db import Store
-from storage.models import Attachment, Conversation, Message, message_t
+from storage.models import (
+    Conversation,
+    Message,
+    attachment_t,
+    conversation_t,
+    message_t,
+)
 from tests.peers.lost_answer import LostAnswerProxy
 from tests.peers.synapse import BOT_PASSWORD, MAX_UPLOAD, Client, SynapseServer
 from tests.peers.synapse import bot_for as matrix_bot
@@ -52,7 +58,9 @@ def provider(synapse: SynapseServer) -> Iterator[MatrixProvider]:
 
 def room_messages(store: Store, room: str) -> list[Message]:
     with store.read() as s:
-        conv = s.execute(select(Conversation).where(Conversation.thread_key == room)).scalar_one()  # type: ignore[arg-type]
+        conv = s.execute(
+            select(Conversation).where(conversation_t.c.thread_key == room)
+        ).scalar_one()
         return list(
             s.execute(
                 select(Message)
@@ -73,7 +81,9 @@ def test_invite_inbound_reply_and_no_echo(
     msgs = room_messages(store, room)
     assert [m.body_text for m in msgs] == ["Hello, my order is late", "Order 1234"]
     with store.read() as s:
-        conv = s.execute(select(Conversation).where(Conversation.thread_key == room)).scalar_one()  # type: ignore[arg-type]
+        conv = s.execute(
+            select(Conversation).where(conversation_t.c.thread_key == room)
+        ).scalar_one()
     mid = services.reply(
         store, {"mx": AccountInfo.from_provider(provider)}, conv.id or 0, "Looking into it!", "bob"
     )
@@ -182,9 +192,9 @@ def test_images_and_files_are_fetched_and_stored(
     ids = [m.id for m in room_messages(store, room)]  # the bot also sees earlier tests' rooms
     with store.read() as s:
         rows = s.execute(
-            select(Attachment.filename, Attachment.content_type, Attachment.sha256)
-            .where(Attachment.message_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(Attachment.id)
+            select(attachment_t.c.filename, attachment_t.c.content_type, attachment_t.c.sha256)
+            .where(attachment_t.c.message_id.in_(ids))
+            .order_by(attachment_t.c.id)
         ).all()
     assert [(name, ctype) for name, ctype, _ in rows] == [
         ("broken-box.png", "image/png"),
