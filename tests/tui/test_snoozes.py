@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, timedelta
-
-from textual.pilot import Pilot
 
 from omnitui import services
 from omnitui.tui.app import OmniApp
 from omnitui.tui.clock import Clock
 from omnitui.tui.screens.inbox import InboxScreen
 from tests.tui.conftest import NOW, Seeded
+from tests.tui.pilots import until
 from tests.tui.waiting import settle
 
 ANN_EMAIL_CONV = 2
-
-
-async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (its own timers and workers do the work)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the console never got there"
-        await settle(pilot)
-        await pilot.pause(0.05)
 
 
 async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded: Seeded) -> None:
@@ -44,5 +32,5 @@ async def test_the_inbox_shows_a_snooze_open_after_its_time(app: OmniApp, seeded
         assert ANN_EMAIL_CONV not in screen.table.order  # snoozed: not in "open"
         app.desk.clock = Clock(fixed=NOW + timedelta(seconds=90), tz=UTC)
         # no key pressed, no message arrived: the console's periodic check wakes it
-        await until(pilot, lambda: ANN_EMAIL_CONV in screen.table.order)
+        await until(pilot, lambda: ANN_EMAIL_CONV in screen.table.order, "the snooze woke")
         assert screen.table.rows_by_id[ANN_EMAIL_CONV].status == "open"
