@@ -37,7 +37,6 @@ from sqlalchemy import (
     Text,
     any_,
     bindparam,
-    cast,
     delete,
     exists,
     func,
@@ -290,6 +289,8 @@ class _OneStatement:
             "customer_id": state.customer_id,
             "add": list(step.tag),
             "drop": list(step.untag),
+            "add_json": [json.dumps(t) for t in step.tag],
+            "drop_json": [json.dumps(t) for t in step.untag],
             **step.values,
             **{f"detail_{e['action']}": e["detail"] for e in step.events},
         }
@@ -368,21 +369,23 @@ def _one_statement(names: tuple[str, ...], actions: tuple[str, ...], tag: bool, 
                 .cte("dropped")
             )
         results[wanted] = select(func.array_agg(done.c.tag)).scalar_subquery()
-        # the tags in the order asked, as tag_event lists them; jsonb's text
-        # is json.dumps(sort_keys=True)'s ({"on": …, "tags": […]}, ASCII tags)
+        # the tags in the order asked, as tag_event lists them, each as
+        # json.dumps wrote it (``{wanted}_json``): the text tag_event writes,
+        # byte for byte, also for a tag in another script (jsonb's own text
+        # would write café where json.dumps writes caf\u00e9)
         order = (
-            func.unnest(bindparam(wanted, type_=tags_type))
-            .table_valued("tag", with_ordinality="n")
+            func.unnest(
+                bindparam(wanted, type_=tags_type), bindparam(f"{wanted}_json", type_=tags_type)
+            )
+            .table_valued("tag", "json", with_ordinality="n")
             .render_derived(f"{wanted}_order")
         )
         listed = (
-            select(func.jsonb_agg(aggregate_order_by(order.c.tag, order.c.n)))
+            select(func.string_agg(order.c.json, aggregate_order_by(_text(", "), order.c.n)))
             .where(order.c.tag.in_(select(done.c.tag)))
             .scalar_subquery()
         )
-        detail = cast(
-            func.jsonb_build_object(*map(_text, ("on", "conversation", "tags")), listed), Text
-        )
+        detail = _text('{"on": "conversation", "tags": [') + listed + _text("]}")
         audit_rows.append(row("tag" if add else "untag", detail, exists(select(done.c.tag))))
     statement = select(
         went.label("went"), results["add"].label("add"), results["drop"].label("drop")
