@@ -4,15 +4,19 @@ both engines: each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import select
 
 from omnitui.services.bulk import BulkChange, bulk_update
 from omnitui.services.ingest import ingest
 from omnitui.services.tags import add_tags, remove_tags
+from omnitui.services.views import View, count_views, list_view, team_spelled
 from storage import queries
 from storage.db import Store
-from storage.models import audit_t
-from tests.helpers import batch, email
+from storage.models import audit_t, conversation_t
+from tests.helpers import T0, batch, email
 
 
 def two_conversations(store: Store) -> list[int]:
@@ -49,3 +53,46 @@ def test_a_bulk_tag_in_another_script_is_audited_as_a_single_change_writes_it(
         "untag",
         '{"on": "conversation", "tags": ["\\u65e5\\u672c", "caf\\u00e9"]}',
     )
+
+
+# -- views naming an agent who left ------------------------------------------------
+
+
+@pytest.fixture
+def store_with_zoe(store: Store) -> Store:
+    """Zoe (spelled with a capital) left: 200 agents whose names sort before
+    hers are assigned a conversation each, so the team's list of people
+    (``queries.people``, at most 200) ends before her; only her conversation
+    says she was here."""
+    ingest(
+        store, "shop", batch(*(email(f"m{n}", f"c{n}@example.com", minutes=n) for n in range(201)))
+    )
+    with store.write() as session:
+        ids = sorted(session.execute(select(conversation_t.c.id)).scalars())
+        c = conversation_t.c
+        session.execute(conversation_t.update().where(c.id == ids[0]).values(assignee="Zoe"))
+        for n, conversation_id in enumerate(ids[1:]):
+            session.execute(
+                conversation_t.update()
+                .where(c.id == conversation_id)
+                .values(assignee=f"Agent{n:03}")
+            )
+    with store.read() as session:
+        assert "Zoe" not in queries.people(session)
+    return store
+
+
+@pytest.mark.parametrize("typed", ["zoe", "ZOE", "Zoe"])
+def test_an_agent_who_left_is_found_in_any_case_as_one_on_the_team_is(
+    store_with_zoe: Store, typed: str
+) -> None:
+    # before: "assignee:zoe" was refused ("nobody on the team is called
+    # 'zoe'") though Zoe has a conversation, and "assignee:bob" finds Bob
+    # when he is on the team: the store was asked for the name as typed or
+    # in lower case only
+    view = View("Zoes", None, f"assignee:{typed} status:all")
+    now = T0 + timedelta(days=1)
+    counted = count_views(store_with_zoe, [view], agent="alice", now=now)
+    assert (counted.counts, counted.problems) == ({"Zoes": 1}, {})
+    tree = team_spelled(store_with_zoe, view.tree, me="alice")
+    assert len(list_view(store_with_zoe, tree, agent="alice", now=now)) == 1

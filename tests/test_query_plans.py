@@ -61,7 +61,7 @@ def captured(store: Store) -> Iterator[list[tuple[str, Any]]]:
     def grab(
         _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool
     ) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
             seen.append((statement, parameters))
 
     event.listen(store.engine, "before_cursor_execute", grab)

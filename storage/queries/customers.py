@@ -176,20 +176,30 @@ def assignees(session: Session, *, limit: int = 50) -> list[str]:
 
 
 def assigned_names(session: Session, names: Sequence[str]) -> list[str]:
-    """Those of ``names`` that conversations are assigned to, as assigned
-    (spelled exactly, or in lower case: "Dave" finds dave), alphabetically:
-    an agent who left the team, or one :func:`people` did not list (it lists
-    at most ``limit``), still has conversations, and a query naming them
-    must find them. Index seeks on the assignee index, no scan."""
-    wanted = sorted({s for n in names if n for s in (n, n.lower())})
+    """Those of ``names`` that conversations are assigned to, as assigned,
+    in any case ("dave" and "DAVE" find Dave, as the team's spelling rule
+    reads names: ``str.casefold``), alphabetically: an agent who left the
+    team, or one :func:`people` did not list (it lists at most ``limit``),
+    still has conversations, and a query naming them must find them.
+
+    The store's distinct assignees are walked one index seek each (the next
+    name after the last, on the assignee index: as many seeks as people
+    ever assigned, never a scan of the conversations), and compared here:
+    neither engine's index can answer a case-insensitive match."""
+    wanted = {n.casefold() for n in names if n}
     if not wanted:
         return []
     c = conversation_t.c
-    return list(
-        session.execute(
-            select(c.assignee).where(c.assignee.in_(wanted)).distinct().order_by(c.assignee)
-        ).scalars()
-    )
+    first = select(func.min(c.assignee).label("name")).cte("assigned", recursive=True)
+    following = select(
+        select(func.min(c.assignee)).where(c.assignee > first.c.name).scalar_subquery()
+    ).where(first.c.name.is_not(None))
+    walk = first.union_all(following)
+    return [
+        name
+        for name in session.execute(select(walk.c.name).where(walk.c.name.is_not(None))).scalars()
+        if name.casefold() in wanted
+    ]
 
 
 #: How many of the newest messages, notes and audit events :func:`people`
