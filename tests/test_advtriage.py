@@ -4,17 +4,20 @@ both engines: each test failed on the code before its fix."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from omnitui.services import bulk
 from omnitui.services.bulk import BulkChange, bulk_update
 from omnitui.services.ingest import ingest
 from omnitui.services.tags import add_tags, remove_tags
 from omnitui.services.views import View, count_views, list_view, team_spelled
 from storage import queries
-from storage.db import Store
+from storage.db import Store, StoreUnavailable
 from storage.models import audit_t, conversation_t
 from tests.helpers import T0, batch, email
 
@@ -96,3 +99,51 @@ def test_an_agent_who_left_is_found_in_any_case_as_one_on_the_team_is(
     assert (counted.counts, counted.problems) == ({"Zoes": 1}, {})
     tree = team_spelled(store_with_zoe, view.tree, me="alice")
     assert len(list_view(store_with_zoe, tree, agent="alice", now=now)) == 1
+
+
+# -- a bulk action whose PostgreSQL session is terminated ---------------------------
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_bulk_action_whose_backend_is_terminated_stops_cleanly(
+    store: Store, db_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pg_terminate_backend from another session before the third of four
+    conversations: StoreUnavailable, the two before done with their audit
+    rows, nothing of the others written, and nothing else said. Before, the
+    dead connection went back to the pool as if alive (the one statement
+    runs on the driver's cursor, which SQLAlchemy does not watch): the pool's
+    reset failed and it logged "Exception during reset or similar" with a
+    traceback, which the CLI (no logging set up) printed above its one line."""
+    ingest(
+        store, "shop", batch(*(email(f"m{n}", f"c{n}@example.com", minutes=n) for n in range(4)))
+    )
+    with store.read() as s:
+        ids = [r.id for r in queries.list_conversations(s, view="all")]
+    real, calls = bulk._apply, []
+
+    def terminated_before_the_third(*args: Any) -> Any:
+        calls.append(args)
+        if len(calls) == 3:
+            with store.engine.connect() as other:
+                other.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+        return real(*args)
+
+    monkeypatch.setattr(bulk, "_apply", terminated_before_the_third)
+    change = BulkChange(assign="bob", tag=("x",))
+    with caplog.at_level(logging.WARNING), pytest.raises(StoreUnavailable) as stopped:
+        bulk_update(store, "alice", ids, change)
+    assert stopped.value.reason == "unreachable"
+    assert [r.getMessage() for r in caplog.records] == []
+    a = audit_t.c
+    with store.read() as s:
+        rows = {r.id: (r.assignee, r.tags) for r in queries.list_conversations(s, view="all")}
+        audited = s.execute(select(a.conversation_id, a.action).where(a.actor == "alice")).all()
+    assert [rows[i] for i in ids] == [("bob", ("x",))] * 2 + [(None, ())] * 2
+    assert sorted(audited) == sorted((i, x) for i in ids[:2] for x in ("assign", "tag"))
+    monkeypatch.setattr(bulk, "_apply", real)  # the next action finishes the rest
+    again = bulk_update(store, "alice", ids, change)
+    assert [r.outcome for r in again] == ["unchanged"] * 2 + ["changed"] * 2

@@ -265,11 +265,15 @@ class _OneStatement:
     The statement runs compiled, on the driver's own cursor (SQLAlchemy's
     cost per statement was half of the rest); driver errors are wrapped as
     SQLAlchemy's, so a store fault still reads as one
-    (:func:`storage.db.store_unavailable`)."""
+    (:func:`storage.db.store_unavailable`), and a connection the error
+    broke is invalidated, as SQLAlchemy does for its own statements (else
+    it went back to the pool as if alive, whose reset then failed and
+    logged a traceback)."""
 
     def __init__(self, conn: Connection) -> None:
         raw = conn.connection.dbapi_connection
         assert raw is not None
+        self.conn = conn
         self.raw: Any = raw
         self.dialect = conn.dialect
         self.errors: type[Exception] = conn.dialect.loaded_dbapi.Error
@@ -299,7 +303,13 @@ class _OneStatement:
                 cur.execute(sql, params)
                 went, added, dropped = cur.fetchone()
         except self.errors as exc:
-            raise DBAPIError.instance(sql, params, exc, self.errors, hide_parameters=True) from exc
+            error: Any = exc  # the driver's Error (self.errors)
+            gone = self.dialect.is_disconnect(error, self.raw, None)
+            if gone:
+                self.conn.invalidate(exc)
+            raise DBAPIError.instance(
+                sql, params, exc, self.errors, hide_parameters=True, connection_invalidated=gone
+            ) from exc
         if not went:
             return None
         return _Done(
