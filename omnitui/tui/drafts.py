@@ -101,6 +101,10 @@ class Drafts:
         #: last looked, also before anything is typed
         self._seen: dict[str, str | None] = {}
         self._loaded = False
+        #: why the last write of the file failed (a full disk, a read-only
+        #: directory), or None when the file has every draft: the drafts
+        #: stay here meanwhile, and the next write tries again
+        self.problem: str | None = None
 
     def _load(self) -> None:
         if self._loaded:
@@ -169,10 +173,22 @@ class Drafts:
             self._drafts.pop(key, None)
         else:
             self._drafts[key] = draft
-        if self._drafts.get(key) != before:
+        if self._drafts.get(key) != before or self.problem is not None:
             self._save()
 
     def _save(self) -> None:
+        """Write the file; when it cannot be (OSError), keep the drafts here
+        and say why in :attr:`problem` (a full disk must not stop the
+        console, nor lose what was typed)."""
+        try:
+            self._write()
+        except OSError as exc:
+            self.problem = f"{exc.strerror or exc}"
+            log.warning("cannot write drafts to %s: %s", self.path, exc)
+        else:
+            self.problem = None
+
+    def _write(self) -> None:
         data = {key: asdict(d) for key, d in sorted(self._drafts.items())}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".drafts-", suffix=".json", dir=self.path.parent)

@@ -244,10 +244,17 @@ class Composer(Vertical):
             self._save_timer = None
         if self.target is not None:
             conversation = self.target.conversation_id
-            had = not self.drafts.get(conversation).empty
+            had, failing = not self.drafts.get(conversation).empty, self.drafts.problem
             self.drafts.put(conversation, self.current_draft())
             if had != (not self.drafts.get(conversation).empty):
                 self.post_message(self.DraftMarked())
+            if self.drafts.problem is not None and failing is None:  # said once, not per key
+                self.notify(
+                    f"The draft cannot be saved to {self.drafts.path}: {self.drafts.problem}. "
+                    "The text stays here; it is saved as soon as the file can be written.",
+                    severity="warning",
+                    markup=False,
+                )
 
     def discard(self) -> None:
         """Throw the draft away: the composer is empty, the drafts file forgets it."""
