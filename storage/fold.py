@@ -58,3 +58,12 @@ def folded(column: ColumnElement[str], dialect: str) -> ColumnElement[str]:
         return result
     source, target = _translate_table()
     return func.translate(func.lower(column), source, target)
+
+
+def same_name(text: str) -> str:
+    """What makes two spellings of a person's name (an agent's) the same
+    name: case (``str.casefold``) and Unicode form (NFKC: "José" typed
+    decomposed, as a Mac's keyboard may, or in full width, is José), but not
+    accents (José is not Jose). The team's rule (services.team.spelling)
+    and the store's look-up of assignees (queries.assigned_names)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())

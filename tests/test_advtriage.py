@@ -147,3 +147,30 @@ def test_a_bulk_action_whose_backend_is_terminated_stops_cleanly(
     monkeypatch.setattr(bulk, "_apply", real)  # the next action finishes the rest
     again = bulk_update(store, "alice", ids, change)
     assert [r.outcome for r in again] == ["unchanged"] * 2 + ["changed"] * 2
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Jose\u0301", "JOSE\u0301", "\uff2a\uff4f\uff53\u00e9"],  # decomposed (a Mac's), full width
+    ids=["nfd", "nfd-upper", "full-width"],
+)
+@pytest.mark.parametrize("on_team", [True, False], ids=["on-team", "left"])
+def test_a_name_typed_in_another_unicode_form_is_the_same_agent(
+    store: Store, typed: str, on_team: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # before: "assignee:José" typed decomposed (e + U+0301) or in full width
+    # was refused ("nobody on the team is called 'José'") beside José's own
+    # conversation: names were compared by casefold alone, unnormalized
+    one, _ = two_conversations(store)
+    with store.write() as session:
+        c = conversation_t.c
+        session.execute(conversation_t.update().where(c.id == one).values(assignee="Jos\u00e9"))
+    team = ("Jos\u00e9",) if on_team else ()
+    if not on_team:  # left: only the conversation says so
+        monkeypatch.setattr(queries, "people", lambda session, **_: [])
+    view = View("Jose", None, f"assignee:{typed} status:all")
+    now = T0 + timedelta(days=1)
+    counted = count_views(store, [view], agent="alice", now=now, configured=team)
+    assert (counted.counts, counted.problems) == ({"Jose": 1}, {})
+    tree = team_spelled(store, view.tree, configured=team, me="alice")
+    assert len(list_view(store, tree, agent="alice", now=now)) == 1

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from omnitui.services import ServiceError, assign
 from storage import queries
 from storage.db import Store
+from storage.fold import same_name
 from storage.models import Conversation
 
 #: Names in the audit trail that are omnitui itself, not a person
@@ -60,8 +61,9 @@ def who(name: str | None, me: str) -> str | None:
 
 
 def spelling(name: str, known: Sequence[str]) -> str | None:
-    """``name`` as ``known`` (the team) spells it ("Bob" is bob), or ``None``."""
-    return {n.casefold(): n for n in known}.get(name.casefold())
+    """``name`` as ``known`` (the team) spells it ("Bob" is bob, "José" typed
+    decomposed is José: :func:`storage.fold.same_name`), or ``None``."""
+    return {same_name(n): n for n in known}.get(same_name(name))
 
 
 def closest(name: str, known: Sequence[str]) -> str | None:

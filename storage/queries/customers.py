@@ -177,16 +177,17 @@ def assignees(session: Session, *, limit: int = 50) -> list[str]:
 
 def assigned_names(session: Session, names: Sequence[str]) -> list[str]:
     """Those of ``names`` that conversations are assigned to, as assigned,
-    in any case ("dave" and "DAVE" find Dave, as the team's spelling rule
-    reads names: ``str.casefold``), alphabetically: an agent who left the
-    team, or one :func:`people` did not list (it lists at most ``limit``),
-    still has conversations, and a query naming them must find them.
+    in any case or Unicode form ("dave" and "DAVE" find Dave, as the team's
+    spelling rule reads names: :func:`storage.fold.same_name`),
+    alphabetically: an agent who left the team, or one :func:`people` did
+    not list (it lists at most ``limit``), still has conversations, and a
+    query naming them must find them.
 
     The store's distinct assignees are walked one index seek each (the next
     name after the last, on the assignee index: as many seeks as people
     ever assigned, never a scan of the conversations), and compared here:
     neither engine's index can answer a case-insensitive match."""
-    wanted = {n.casefold() for n in names if n}
+    wanted = {fold.same_name(n) for n in names if n}
     if not wanted:
         return []
     c = conversation_t.c
@@ -198,7 +199,7 @@ def assigned_names(session: Session, names: Sequence[str]) -> list[str]:
     return [
         name
         for name in session.execute(select(walk.c.name).where(walk.c.name.is_not(None))).scalars()
-        if name.casefold() in wanted
+        if fold.same_name(name) in wanted
     ]
 
 
