@@ -174,3 +174,21 @@ def test_a_name_typed_in_another_unicode_form_is_the_same_agent(
     assert (counted.counts, counted.problems) == ({"Jose": 1}, {})
     tree = team_spelled(store, view.tree, configured=team, me="alice")
     assert len(list_view(store, tree, agent="alice", now=now)) == 1
+
+
+def test_an_agent_who_left_can_be_assigned_by_the_name_a_view_finds(
+    store_with_zoe: Store,
+) -> None:
+    # before: a view "assignee:zoe" found Zoe's conversation, yet assigning
+    # one more to "zoe" was refused ("nobody on the team is called 'zoe'"):
+    # the assign check read the team without the agents who left
+    from omnitui.services.team import assign_checked
+
+    with store_with_zoe.read() as s:
+        free = next(
+            r.id
+            for r in queries.list_conversations(s, view="all", limit=500)
+            if r.assignee is None or r.assignee.startswith("Agent")
+        )
+    conv = assign_checked(store_with_zoe, free, "zoe", "alice")
+    assert conv.assignee == "Zoe"  # as spelled on her conversations, not a second person

@@ -86,7 +86,9 @@ def member(store: Store, name: str, *, configured: Sequence[str] = (), me: str =
     """``name`` as spelled on the :func:`team` ("Bob" is bob, not a second
     person), or :class:`UnknownAgent` when nobody on it has that name."""
     known = team(store, configured=configured, me=me)
-    spelled = spelling(name, known)
+    # an agent who left is still found by their conversations, as a view's
+    # assignee:NAME finds them (services.views): one rule for both
+    spelled = spelling(name, known) or spelling(name, who_left(store, [name], known))
     if spelled is None:
         raise UnknownAgent(unknown_text(name, known))
     return spelled
