@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     func,
@@ -56,35 +57,54 @@ def account_health(session: Session, accounts: list[str]) -> list[AccountHealth]
     return list(health.values())
 
 
+#: How far below a table's highest id the marker also counts rows: a change
+#: that took its id before a later one but committed after it (PostgreSQL
+#: hands ids out at the INSERT) lands there, where the highest id does not see it.
+RECENT_IDS = 1000
+
+
 @dataclass(frozen=True)
 class ChangeMarker:
     """A cheap fingerprint of the store: when it differs from the last one,
-    something worth redrawing changed (here or in another process)."""
+    something worth redrawing changed (here or in another process). Per
+    table, the highest id and how many rows hold one of the
+    :data:`RECENT_IDS` below it (a late commit fills a gap there)."""
 
-    last_message: int
-    last_audit: int
-    last_note: int
-    last_customer: int
+    messages: tuple[int, int]
+    audit: tuple[int, int]
+    notes: tuple[int, int]
+    customers: tuple[int, int]
     outbox_pending: int
     #: every read mark is written with a new id (services.readmarks)
-    last_read_mark: int
+    read_marks: tuple[int, int]
+
+
+def _recent(table: Any) -> tuple[Any, Any]:
+    """The highest id of ``table`` and the count of rows just below it: an
+    index lookup and a range of at most :data:`RECENT_IDS` index entries."""
+    top = select(func.max(table.c.id)).scalar_subquery()
+    near = (
+        select(func.count())
+        .select_from(table)
+        .where(table.c.id > top - RECENT_IDS)
+        .scalar_subquery()
+    )
+    return top, near
 
 
 def change_marker(session: Session) -> ChangeMarker:
-    """The store's :class:`ChangeMarker`: five index lookups (max of primary
-    keys) and a count over the small set of unfinished outgoing messages."""
+    """The store's :class:`ChangeMarker`: per table an index lookup (the
+    highest id) and a short index range, and a count over the small set of
+    unfinished outgoing messages."""
     m = message_t.c
-    row = session.execute(
-        select(
-            select(func.max(m.id)).scalar_subquery(),
-            select(func.max(audit_t.c.id)).scalar_subquery(),
-            select(func.max(note_t.c.id)).scalar_subquery(),
-            select(func.max(customer_t.c.id)).scalar_subquery(),
-            select(func.count())
-            .select_from(message_t)
-            .where(m.outbox_state.in_(OUTBOX_UNFINISHED))
-            .scalar_subquery(),
-            select(func.max(readmark_t.c.id)).scalar_subquery(),
-        )
-    ).one()
-    return ChangeMarker(*(int(v or 0) for v in row))
+    tables = (message_t, audit_t, note_t, customer_t, readmark_t)
+    parts = [part for table in tables for part in _recent(table)]
+    pending = (
+        select(func.count())
+        .select_from(message_t)
+        .where(m.outbox_state.in_(OUTBOX_UNFINISHED))
+        .scalar_subquery()
+    )
+    row = [int(v or 0) for v in session.execute(select(*parts, pending)).one()]
+    pairs = [(row[i], row[i + 1]) for i in range(0, 2 * len(tables), 2)]
+    return ChangeMarker(pairs[0], pairs[1], pairs[2], pairs[3], row[-1], pairs[4])
