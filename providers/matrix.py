@@ -411,7 +411,7 @@ class MatrixProvider:
         # a room shared before (or made by an attempt that died before it was
         # stored): one request per joined room, once per user we write to
         for room in joined:
-            if self._membership(room, user) in IN_ROOM and self._members(room) == {me, user}:
+            if self._membership(room, user) in IN_ROOM and self._private_to(room, {me, user}):
                 self._remember_direct(user, room)
                 return room
         if self.settings.rooms:
@@ -466,19 +466,42 @@ class MatrixProvider:
         membership = content.get("membership") if isinstance(content, Mapping) else None
         return membership if isinstance(membership, str) else None
 
-    def _members(self, room: str) -> set[str]:
-        """Who is in ``room`` or invited to it."""
+    def _private_to(self, room: str, pair: set[str]) -> bool:
+        """Whether ``room`` is the two of ``pair``'s alone, now and to come:
+        they are its only members (or invited), one of them made it (a third
+        person who made a room and left it keeps its control), it is invite
+        only and not readable by anyone."""
         try:
-            page = self._request(
-                "GET", f"/rooms/{quote(room)}/members", params={"not_membership": "leave"}
-            )
+            events = self._request("GET", f"/rooms/{quote(room)}/state")
         except PermanentError:
-            return set()
-        return {
-            str(event.get("state_key"))
-            for event in page.get("chunk", ())
-            if (event.get("content") or {}).get("membership") in IN_ROOM
+            return False
+        state = {
+            (event.get("type"), event.get("state_key")): event
+            for event in (events if isinstance(events, list) else ())
+            if isinstance(event, Mapping)
+            and isinstance(event.get("type"), str)
+            and isinstance(event.get("state_key"), str)
         }
+
+        def content(kind: str, key: str = "") -> Mapping[str, Any]:
+            found = (state.get((kind, key)) or {}).get("content")
+            return found if isinstance(found, Mapping) else {}
+
+        members = {
+            key
+            for (kind, key), event in state.items()
+            if kind == "m.room.member" and content(kind, str(key)).get("membership") in IN_ROOM
+        }
+        create = state.get(("m.room.create", "")) or {}
+        extra = content("m.room.create").get("additional_creators")
+        named = [create.get("sender"), content("m.room.create").get("creator")]
+        creators = [who for who in [*named, *(extra if isinstance(extra, list) else ())] if who]
+        return (
+            members == pair
+            and all(isinstance(who, str) and who in pair for who in creators)
+            and content("m.room.join_rules").get("join_rule") == "invite"
+            and content("m.room.history_visibility").get("history_visibility") != "world_readable"
+        )
 
     def _check_user(self, user: str) -> None:
         """Refuse a user the homeserver does not know before a room is made

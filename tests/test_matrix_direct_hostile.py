@@ -1,0 +1,87 @@
+"""A direct room found among the bot's joined rooms must be one only the bot
+and the user control: a room a third person made (and left) with the two of
+them alone is still that person's (they can open it, rejoin it or read it),
+so a message to the user never goes there; a new direct room is made."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from omnitui import services
+from omnitui.services import AccountInfo, outbox
+from providers.matrix import MatrixProvider
+from providers.settings import MatrixSettings
+from storage.db import Store
+from storage.models import conversation_t
+from tests.peers.synapse import Client, SynapseServer
+
+PASSWORD = "test-password-1"  # test-only accounts on the test homeserver
+
+
+def _account(synapse: SynapseServer, prefix: str) -> Client:
+    name = f"{prefix}{uuid.uuid4().hex[:8]}"
+    synapse.register(name, PASSWORD)
+    return Client(synapse, name, PASSWORD)
+
+
+@pytest.fixture
+def bot(synapse: SynapseServer) -> Client:
+    return _account(synapse, "bot")
+
+
+@pytest.fixture
+def provider(synapse: SynapseServer, bot: Client) -> Iterator[MatrixProvider]:
+    settings = MatrixSettings(
+        name="mx", homeserver=synapse.url, user_id=bot.user_id, password_env="UNUSED"
+    )
+    p = MatrixProvider("mx", settings, {"password": PASSWORD})
+    yield p
+    p.close()
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        {"preset": "public_chat"},  # anyone may join and read it
+        {  # invite only, but anyone may read it without joining
+            "preset": "private_chat",
+            "initial_state": [
+                {
+                    "type": "m.room.history_visibility",
+                    "state_key": "",
+                    "content": {"history_visibility": "world_readable"},
+                }
+            ],
+        },
+    ],
+    ids=["public", "world-readable"],
+)
+def test_a_room_a_third_person_made_with_the_two_of_them_alone_is_not_their_direct_room(
+    store: Store,
+    synapse: SynapseServer,
+    bot: Client,
+    provider: MatrixProvider,
+    rules: dict[str, object],
+) -> None:
+    ann = _account(synapse, "ann")
+    mallory = _account(synapse, "mallory")
+    trap = mallory._call(
+        "POST", "/createRoom", json={**rules, "invite": [bot.user_id, ann.user_id]}
+    )["room_id"]
+    bot.join(trap)  # as accept_invites does
+    mallory._call("POST", f"/rooms/{trap}/leave", json={})
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    mid = services.send_new(
+        store, accounts, channel="matrix", to=ann.user_id, body="Your order", author="bob"
+    )
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    with store.read() as s:
+        (room,) = s.execute(select(conversation_t.c.thread_key)).scalars().all()
+    assert room != trap
+    said = [m["content"]["body"] for m in bot.messages(trap) if m["sender"] == bot.user_id]
+    assert said == []
+    assert bot.state(room, "m.room.create") and set(ann.rooms()) == {trap, room}
