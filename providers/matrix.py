@@ -25,7 +25,9 @@ login as a new device would see none of them and post every part again).
 A conversation started here with a user (``omnitui send --to @ann:server``)
 has no room yet: :meth:`MatrixProvider.open_thread` finds the direct room the
 bot shares with them (its ``m.direct`` account data, else a joined room with
-the two of them alone) or makes one as every client does (``is_direct``, the
+the two of them alone that one of them made, invite only and not
+world-readable: a third person's room stays theirs to rejoin or read) or
+makes one as every client does (``is_direct``, the
 user invited, preset ``trusted_private_chat``) and adds it to ``m.direct``.
 The outbox stores the room as the conversation's thread before the message
 goes; a room made by a process that died before storing it has the two of

@@ -116,3 +116,22 @@ def test_a_send_to_a_user_whose_conversation_is_a_room_with_others_goes_to_their
     assert message(store, mid).conversation_id == by_key[direct]
     said = [m["content"]["body"] for m in bot.messages(direct) if m["sender"] == bot.user_id]
     assert said == ["Your reset code"] and ann.rooms()[direct] == "invite"
+
+
+def test_sends_to_a_user_whose_direct_room_is_a_conversation_leave_no_empty_one(
+    store: Store, synapse: SynapseServer, bot: Client, provider: MatrixProvider
+) -> None:
+    ann = _account(synapse, "ann")
+    room = ann.create_room(invite=[bot.user_id])
+    bot.join(room)
+    ann.say(room, "Hello?")
+    sync_once(store, provider)
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    for body in ("First", "Second"):
+        mid = services.send_new(
+            store, accounts, channel="matrix", to=ann.user_id, body=body, author="bob"
+        )
+        assert outbox.deliver(store, provider, mid).state == "sent"
+    with store.read() as s:
+        rows = s.execute(select(conversation_t.c.thread_key, conversation_t.c.message_count))
+        assert rows.all() == [(room, 3)]
