@@ -135,3 +135,32 @@ def test_sends_to_a_user_whose_direct_room_is_a_conversation_leave_no_empty_one(
     with store.read() as s:
         rows = s.execute(select(conversation_t.c.thread_key, conversation_t.c.message_count))
         assert rows.all() == [(room, 3)]
+
+
+@pytest.mark.parametrize(
+    "direct",
+    [
+        {"ANN": "!not-a-list:localhost", "@x:localhost": [1, None, {"a": 1}]},
+        {"ANN": ["!gone\x1b[31m:localhost", "!never-joined:localhost", 7]},
+        {"ANN": {"!room:localhost": True}, "\x1b]0;title\x07": ["\u202e!x:localhost"]},
+    ],
+    ids=["not-lists", "rooms-not-ours", "hostile-keys"],
+)
+def test_a_malformed_or_hostile_m_direct_still_opens_one_direct_room(
+    store: Store,
+    synapse: SynapseServer,
+    bot: Client,
+    provider: MatrixProvider,
+    direct: dict[str, object],
+) -> None:
+    ann = _account(synapse, "ann")
+    content = {(ann.user_id if k == "ANN" else k): v for k, v in direct.items()}
+    bot._call("PUT", f"/user/{bot.user_id}/account_data/m.direct", json=content)
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    mid = services.send_new(
+        store, accounts, channel="matrix", to=ann.user_id, body="Hello", author="bob"
+    )
+    assert outbox.deliver(store, provider, mid).state == "sent"
+    (room,) = bot.joined_rooms()
+    assert list(ann.rooms()) == [room]
+    assert room in bot.account_data("m.direct")[ann.user_id]
