@@ -397,12 +397,26 @@ class MatrixProvider:
 
     def open_thread(self, message: OutboundMessage) -> str | None:
         """The direct room of a message to a user (``None`` for one to a room):
-        see the module docstring. Nothing is posted here, so every failure
-        leaves the message unsent (a :class:`TransientError` may be retried)."""
+        see the module docstring. A message to a user's direct room that they
+        left is refused (:class:`PermanentError`): nobody would read it.
+        Nothing is posted here, so every failure leaves the message unsent
+        (a :class:`TransientError` may be retried)."""
         target = message.thread_id or message.to_address
-        if not target.startswith("@"):
-            return None
-        return self._direct_room(target)
+        if target.startswith("@"):
+            return self._direct_room(target)
+        user = message.to_address
+        if (
+            user.startswith("@")
+            and target in self._m_direct().get(user, ())
+            and self._membership(target, user) not in IN_ROOM
+        ):
+            # their direct room, which they left or whose invite they
+            # rejected: the message would be posted to nobody
+            raise PermanentError(
+                f"Matrix: {user} left their direct room {target} (or rejected its invite): "
+                f"nothing was posted; `omnitui send --to {user}` opens a new one"
+            )
+        return None
 
     def _direct_room(self, user: str) -> str:
         me = self.settings.user_id

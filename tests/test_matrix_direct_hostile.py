@@ -164,3 +164,30 @@ def test_a_malformed_or_hostile_m_direct_still_opens_one_direct_room(
     (room,) = bot.joined_rooms()
     assert list(ann.rooms()) == [room]
     assert room in bot.account_data("m.direct")[ann.user_id]
+
+
+def test_a_reply_in_a_direct_room_the_user_left_fails_saying_so_instead_of_posting_to_nobody(
+    store: Store, synapse: SynapseServer, bot: Client, provider: MatrixProvider
+) -> None:
+    ann = _account(synapse, "ann")
+    accounts = {"mx": AccountInfo.from_provider(provider)}
+    first = services.send_new(
+        store, accounts, channel="matrix", to=ann.user_id, body="Hello", author="bob"
+    )
+    assert outbox.deliver(store, provider, first).state == "sent"
+    (room,) = bot.joined_rooms()
+    ann._call("POST", f"/rooms/{room}/leave", json={})  # she rejects the invite
+    conversation = message(store, first).conversation_id
+    again = services.reply(store, accounts, conversation, "Are you there?", "bob")
+    delivery = outbox.deliver(store, provider, again)
+    assert delivery.state == "failed", delivery
+    assert ann.user_id in (delivery.error or "") and "left" in (delivery.error or "")
+    said = [m["content"]["body"] for m in bot.messages(room) if m["sender"] == bot.user_id]
+    assert said == ["Hello"]
+    # a new message to her opens another direct room
+    new = services.send_new(
+        store, accounts, channel="matrix", to=ann.user_id, body="Hello again", author="bob"
+    )
+    assert outbox.deliver(store, provider, new).state == "sent"
+    assert message(store, new).conversation_id != conversation
+    assert list(ann.rooms()) != [] and room not in ann.rooms()
