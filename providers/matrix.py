@@ -25,7 +25,9 @@ login as a new device would see none of them and post every part again).
 A conversation started here with a user (``omnitui send --to @ann:server``)
 has no room yet: :meth:`MatrixProvider.open_thread` finds the direct room the
 bot shares with them (its ``m.direct`` account data, else a joined room with
-the two of them alone) or makes one as every client does (``is_direct``, the
+the two of them alone that one of them made, invite only and not
+world-readable: a third person's room stays theirs to rejoin or read) or
+makes one as every client does (``is_direct``, the
 user invited, preset ``trusted_private_chat``) and adds it to ``m.direct``.
 The outbox stores the room as the conversation's thread before the message
 goes; a room made by a process that died before storing it has the two of
@@ -395,12 +397,26 @@ class MatrixProvider:
 
     def open_thread(self, message: OutboundMessage) -> str | None:
         """The direct room of a message to a user (``None`` for one to a room):
-        see the module docstring. Nothing is posted here, so every failure
-        leaves the message unsent (a :class:`TransientError` may be retried)."""
+        see the module docstring. A message to a user's direct room that they
+        left is refused (:class:`PermanentError`): nobody would read it.
+        Nothing is posted here, so every failure leaves the message unsent
+        (a :class:`TransientError` may be retried)."""
         target = message.thread_id or message.to_address
-        if not target.startswith("@"):
-            return None
-        return self._direct_room(target)
+        if target.startswith("@"):
+            return self._direct_room(target)
+        user = message.to_address
+        if (
+            user.startswith("@")
+            and target in self._m_direct().get(user, ())
+            and self._membership(target, user) not in IN_ROOM
+        ):
+            # their direct room, which they left or whose invite they
+            # rejected: the message would be posted to nobody
+            raise PermanentError(
+                f"Matrix: {user} left their direct room {target} (or rejected its invite): "
+                f"nothing was posted; `omnitui send --to {user}` opens a new one"
+            )
+        return None
 
     def _direct_room(self, user: str) -> str:
         me = self.settings.user_id
@@ -411,7 +427,7 @@ class MatrixProvider:
         # a room shared before (or made by an attempt that died before it was
         # stored): one request per joined room, once per user we write to
         for room in joined:
-            if self._membership(room, user) in IN_ROOM and self._members(room) == {me, user}:
+            if self._membership(room, user) in IN_ROOM and self._private_to(room, {me, user}):
                 self._remember_direct(user, room)
                 return room
         if self.settings.rooms:
@@ -466,19 +482,42 @@ class MatrixProvider:
         membership = content.get("membership") if isinstance(content, Mapping) else None
         return membership if isinstance(membership, str) else None
 
-    def _members(self, room: str) -> set[str]:
-        """Who is in ``room`` or invited to it."""
+    def _private_to(self, room: str, pair: set[str]) -> bool:
+        """Whether ``room`` is the two of ``pair``'s alone, now and to come:
+        they are its only members (or invited), one of them made it (a third
+        person who made a room and left it keeps its control), it is invite
+        only and not readable by anyone."""
         try:
-            page = self._request(
-                "GET", f"/rooms/{quote(room)}/members", params={"not_membership": "leave"}
-            )
+            events = self._request("GET", f"/rooms/{quote(room)}/state")
         except PermanentError:
-            return set()
-        return {
-            str(event.get("state_key"))
-            for event in page.get("chunk", ())
-            if (event.get("content") or {}).get("membership") in IN_ROOM
+            return False
+        state = {
+            (event.get("type"), event.get("state_key")): event
+            for event in (events if isinstance(events, list) else ())
+            if isinstance(event, Mapping)
+            and isinstance(event.get("type"), str)
+            and isinstance(event.get("state_key"), str)
         }
+
+        def content(kind: str, key: str = "") -> Mapping[str, Any]:
+            found = (state.get((kind, key)) or {}).get("content")
+            return found if isinstance(found, Mapping) else {}
+
+        members = {
+            key
+            for (kind, key), event in state.items()
+            if kind == "m.room.member" and content(kind, str(key)).get("membership") in IN_ROOM
+        }
+        create = state.get(("m.room.create", "")) or {}
+        extra = content("m.room.create").get("additional_creators")
+        named = [create.get("sender"), content("m.room.create").get("creator")]
+        creators = [who for who in [*named, *(extra if isinstance(extra, list) else ())] if who]
+        return (
+            members == pair
+            and all(isinstance(who, str) and who in pair for who in creators)
+            and content("m.room.join_rules").get("join_rule") == "invite"
+            and content("m.room.history_visibility").get("history_visibility") != "world_readable"
+        )
 
     def _check_user(self, user: str) -> None:
         """Refuse a user the homeserver does not know before a room is made

@@ -303,6 +303,11 @@ def _thread_key(
     # outbox opens one (services.outbox._opened_thread)
     if _room_conversation(session, info.name, channel, theirs) is not None:
         return theirs
+    if channel == "matrix" and theirs.startswith("@"):
+        # a Matrix user: the customer's latest room may be shared with others;
+        # the outbox finds the room that is the two of them alone (and the
+        # conversation the store has for it, services.outbox._store_thread)
+        return theirs
     room = session.execute(
         select(conversation_t.c.thread_key)
         .where(

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from omnitui.addresses import InvalidAddress, normalize_address
@@ -258,6 +259,8 @@ def _store_thread(store: Store, message: Message, old: str | None, thread: str) 
         session.execute(
             update(conversation_t).where(c.id == conv.id).values(message_count=c.message_count - 1)
         )
+        if old == message.to_address:
+            _drop_placeholder(session, conv.id)
         session.execute(
             update(conversation_t)
             .where(c.id == other)
@@ -265,6 +268,21 @@ def _store_thread(store: Store, message: Message, old: str | None, thread: str) 
         )
     message.conversation_id = other
     return thread
+
+
+def _drop_placeholder(session: Session, conversation_id: int) -> None:
+    """Delete the conversation a message to a user was queued in until its
+    room was known, now that the message went to the room's own conversation
+    and none is left in it (else every send to them would leave one empty
+    conversation behind). One something else names (a tag, a note) is kept."""
+    m = message_t.c
+    if session.execute(select(m.id).where(m.conversation_id == conversation_id).limit(1)).first():
+        return
+    try:
+        with session.begin_nested():
+            session.execute(delete(conversation_t).where(conversation_t.c.id == conversation_id))
+    except IntegrityError:
+        pass
 
 
 def _record_sent(
