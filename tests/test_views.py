@@ -182,6 +182,14 @@ def test_every_read_mark_moves_the_change_marker(seed: Seed) -> None:
     assert sorted((agent, int(n)) for agent, n in rows) == [("alice", 1), ("bob", 1)]
 
 
+def test_a_mark_on_a_conversation_that_is_not_there_is_not_found(seed: Seed) -> None:
+    from omnitui.services import NotFound
+
+    for mark in (readmarks.mark_read, readmarks.mark_unread):
+        with pytest.raises(NotFound, match="no conversation 999999"):
+            mark(seed.store, "alice", 999999)
+
+
 def test_rows_carry_their_tags_and_the_customers(seed: Seed) -> None:
     rows = {
         r.id: r for r in list_view(seed.store, parse_query("status:all"), agent="alice", now=NOW)

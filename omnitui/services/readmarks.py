@@ -9,17 +9,20 @@ from datetime import datetime
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from omnitui.services.base import _get
 from storage.db import Store
-from storage.models import readmark_t, utcnow
+from storage.models import Conversation, readmark_t, utcnow
 from storage.queries import MARKED_UNREAD
 
 
 def _set_mark(store: Store, agent: str, conversation_id: int, read_at: datetime) -> None:
-    """One row per agent and conversation, written with a new id each time:
-    the highest id is in the change marker (:func:`storage.queries.change_marker`),
-    so a read in one console moves the unread counts of the others."""
+    """One row per agent and conversation, written with a new id each time,
+    which moves the change marker (:func:`storage.queries.change_marker`): a
+    read in one console moves the unread counts of the others. A
+    conversation that is not there (merged away, dropped) is :class:`NotFound`."""
     r = readmark_t.c
     with store.write() as session:
+        _get(session, Conversation, conversation_id, "conversation")
         insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
         proposed = insert(readmark_t).values(
             agent=agent, conversation_id=conversation_id, read_at=read_at
