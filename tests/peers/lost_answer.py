@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Callable
 from contextlib import suppress
 
 
@@ -18,6 +19,9 @@ class LostAnswerProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
         self.lose_next_answers = 0
+        #: which requests' answers count for ``lose_next_answers``, by their
+        #: request line (``None``: any): a client may ask other things first
+        self.losing: Callable[[bytes], bool] | None = None
         self.lost = 0
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -41,9 +45,10 @@ class LostAnswerProxy:
         for thread in self._threads:
             thread.join(timeout=5)
 
-    def _take_loss(self) -> bool:
+    def _take_loss(self, request: bytes) -> bool:
+        line = request.split(b"\r\n", 1)[0]
         with self._lock:
-            if self.lose_next_answers:
+            if self.lose_next_answers and (self.losing is None or self.losing(line)):
                 self.lose_next_answers -= 1
                 self.lost += 1
                 return True
@@ -72,7 +77,7 @@ class LostAnswerProxy:
             # one request per upstream connection keeps the bookkeeping simple
             upstream.sendall(_without_keepalive(request))
             answer = _read_until_closed(upstream)
-            if self._take_loss():
+            if self._take_loss(request):
                 with suppress(OSError):
                     client.shutdown(socket.SHUT_RDWR)
                 return
