@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -117,3 +118,34 @@ def provider(mailbox: Mailbox, smtp_peer: SmtpPeer) -> Iterator[EmailProvider]:
 def stored(store: Store) -> list[Message]:
     with store.read() as s:
         return list(s.execute(select(Message).order_by(message_t.c.id)).scalars())
+
+
+def smtp_config(tmp_path: Path, peer: SmtpPeer, *, max_message_bytes: int, extra: str = "") -> Path:
+    """A config with one e-mail account that sends to the SMTP test ``peer``
+    (IMAP unused: port 1), ``extra`` lines added to the account."""
+    from tests.helpers import write_config
+
+    return write_config(
+        tmp_path,
+        f"""
+[agent]
+name = "alice"
+
+[[accounts]]
+name = "mail"
+kind = "imap"
+host = "127.0.0.1"
+port = 1
+security = "none"
+username = "support"
+password_env = "TEST_IMAP_PASSWORD"
+from_address = "Support <{SUPPORT}>"
+smtp_host = "{peer.host}"
+smtp_port = {peer.port}
+smtp_security = "none"
+smtp_username = "mailer"
+smtp_password_env = "TEST_SMTP_PASSWORD"
+max_message_bytes = {max_message_bytes}
+{extra}
+""",
+    )

@@ -47,7 +47,7 @@ from storage.db import Store
 from storage.models import attachment_t, blob_t, conversation_t, message_t
 from tests.helpers import ScriptedProvider, as_json, batch, cli_runner, write_config
 from tests.helpers import email as mail_in
-from tests.mail_fixtures import SUPPORT
+from tests.mail_fixtures import SUPPORT, smtp_config
 from tests.peers.holding_proxy import HoldingProxy
 from tests.peers.smtp import SmtpPeer
 from tests.peers.synapse import BOT_PASSWORD, Client, SynapseServer
@@ -82,29 +82,7 @@ def files(tmp_path: Path) -> Files:
 
 
 def mail_config(tmp_path: Path, peer: SmtpPeer) -> Path:
-    return write_config(
-        tmp_path,
-        f"""
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "mail"
-kind = "imap"
-host = "127.0.0.1"
-port = 1
-security = "none"
-username = "support"
-password_env = "TEST_IMAP_PASSWORD"
-from_address = "Support <{SUPPORT}>"
-smtp_host = "{peer.host}"
-smtp_port = {peer.port}
-smtp_security = "none"
-smtp_username = "mailer"
-smtp_password_env = "TEST_SMTP_PASSWORD"
-max_message_bytes = 33554432
-""",
-    )
+    return smtp_config(tmp_path, peer, max_message_bytes=33554432)
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from tests.helpers import (
     write_config,
 )
 from tests.helpers import email as mail
-from tests.mail_fixtures import SUPPORT
+from tests.mail_fixtures import SUPPORT, smtp_config
 from tests.peers.smtp import SmtpPeer
 
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 64
@@ -358,30 +358,7 @@ def test_two_agents_queuing_the_same_file_at_once_both_queue_it(store: Store) ->
 
 
 def _mail_config(tmp_path: Path, smtp_peer: SmtpPeer, extra: str = "") -> Path:
-    return write_config(
-        tmp_path,
-        f"""
-[agent]
-name = "alice"
-
-[[accounts]]
-name = "mail"
-kind = "imap"
-host = "127.0.0.1"
-port = 1
-security = "none"
-username = "support"
-password_env = "TEST_IMAP_PASSWORD"
-from_address = "Support <{SUPPORT}>"
-smtp_host = "{smtp_peer.host}"
-smtp_port = {smtp_peer.port}
-smtp_security = "none"
-smtp_username = "mailer"
-smtp_password_env = "TEST_SMTP_PASSWORD"
-max_message_bytes = 1048576
-{extra}
-""",
-    )
+    return smtp_config(tmp_path, smtp_peer, max_message_bytes=1048576, extra=extra)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from tests.peers.gates import Gate, Gates
-from tests.peers.lost_answer import _read_until_closed, _without_keepalive
+from tests.peers.lost_answer import _read_until_closed, _without_keepalive, read_head
 
 
 @dataclass(frozen=True)
@@ -116,18 +116,10 @@ class HoldingProxy:
                 gate.done.set()
 
     def _read_request(self, sock: socket.socket, held: list[Gate]) -> bytes | None:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value.strip())
+        started = read_head(sock)
+        if started is None:
+            return None
+        head, body, length = started
         rule = self._rule("body", head)
         while len(body) < length:
             if rule is not None and len(body) >= rule.after_bytes:

@@ -85,12 +85,14 @@ class LostAnswerProxy:
                 client.sendall(answer)
 
 
-def _read_http_message(sock: socket.socket) -> bytes:
+def read_head(sock: socket.socket) -> tuple[bytes, bytes, int] | None:
+    """An HTTP message's head, what of its body came with it, and the body's
+    Content-Length; ``None`` when the connection closed before the head ended."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
         if not chunk:
-            return data
+            return None
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0
@@ -98,6 +100,14 @@ def _read_http_message(sock: socket.socket) -> bytes:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
+    return head, body, length
+
+
+def _read_http_message(sock: socket.socket) -> bytes:
+    started = read_head(sock)
+    if started is None:
+        return b""
+    head, body, length = started
     while len(body) < length:
         chunk = sock.recv(65536)
         if not chunk:
